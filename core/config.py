@@ -1,0 +1,118 @@
+"""The one place that knows file names, model constants and environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MODELS_DIR = PROJECT_ROOT / "models"
+MODEL_FILENAME = "digit_cnn.keras"
+MODEL_CARD_FILENAME = "digit_cnn.json"
+METRICS_FILENAME = "metrics.json"
+DEFAULT_MODEL_PATH = MODELS_DIR / MODEL_FILENAME
+
+#: Side of the square image the network reads, in pixels (as MNIST).
+IMAGE_SIZE = 28
+#: Side of the box the digit is fitted into before centring (LeCun et al., MNIST).
+DIGIT_BOX = 20
+NUM_CLASSES = 10
+CLASS_LABELS = tuple(range(NUM_CLASSES))
+
+#: Environment variable naming the MNIST data (a Keras-layout .npz or a folder of IDX files).
+MNIST_ENV = "DIGITBOT_MNIST"
+
+# Training defaults; the CLIs may override them.
+DEFAULT_EPOCHS = 30
+DEFAULT_BATCH_SIZE = 128
+DEFAULT_VALIDATION_SIZE = 5000
+DEFAULT_SEED = 1234
+DEFAULT_LEARNING_RATE = 2e-3
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+
+def mnist_path_from_env(environ: Mapping[str, str] | None = None) -> Path | None:
+    """Return the MNIST path named by ``DIGITBOT_MNIST``, or None when it is unset or empty."""
+    environ = os.environ if environ is None else environ
+    value = environ.get(MNIST_ENV, "").strip()
+    return Path(value).expanduser() if value else None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated bot settings, built by :func:`load_settings` from an environment mapping.
+
+    Attributes:
+        token: the Telegram bot token (secret; never logged).
+        base_url: Bot API base URL passed to python-telegram-bot, or None for Telegram's.
+        base_file_url: Bot API file base URL, or None for Telegram's.
+        admin_ids: Telegram user ids allowed to run admin commands.
+        home: directory for the bot's state (database, model versions); created on demand.
+        model_path: the .keras model to serve.
+        mnist_path: MNIST data for retraining, or None.
+    """
+
+    token: str = field(repr=False)
+    base_url: str | None = None
+    base_file_url: str | None = None
+    admin_ids: frozenset[int] = frozenset()
+    home: Path = Path("state")
+    model_path: Path = DEFAULT_MODEL_PATH
+    mnist_path: Path | None = None
+
+
+def _parse_admin_ids(raw: str) -> frozenset[int]:
+    ids = set()
+    for part in raw.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            ids.add(int(part))
+        except ValueError:
+            raise ConfigError(
+                f"DIGITBOT_ADMIN_IDS must be comma-separated Telegram user ids; {part!r} is not one"
+            ) from None
+    return frozenset(ids)
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the bot's settings from ``environ`` (default: ``os.environ``).
+
+    Raises:
+        ConfigError: a required variable is missing or a value is malformed; the message
+            names the variable and never contains the token.
+    """
+    environ = os.environ if environ is None else environ
+    token = environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if not token:
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token "
+            "(or try `digitbot playground`, which needs no token)"
+        )
+    if ":" not in token or any(ch.isspace() for ch in token):
+        raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a bot token ('<id>:<secret>')")
+    base_url = environ.get("TELEGRAM_BASE_URL", "").strip() or None
+    base_file_url = environ.get("TELEGRAM_BASE_FILE_URL", "").strip() or None
+    for name, value in (("TELEGRAM_BASE_URL", base_url), ("TELEGRAM_BASE_FILE_URL", base_file_url)):
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
+    home = Path(environ.get("DIGITBOT_HOME", "").strip() or "state").expanduser()
+    model_raw = environ.get("DIGITBOT_MODEL", "").strip()
+    model_path = Path(model_raw).expanduser() if model_raw else DEFAULT_MODEL_PATH
+    if model_raw and not model_path.is_file():
+        raise ConfigError(f"DIGITBOT_MODEL points to {model_path}, which is not a file")
+    return Settings(
+        token=token,
+        base_url=base_url,
+        base_file_url=base_file_url,
+        admin_ids=_parse_admin_ids(environ.get("DIGITBOT_ADMIN_IDS", "")),
+        home=home,
+        model_path=model_path,
+        mnist_path=mnist_path_from_env(environ),
+    )

@@ -1,0 +1,1 @@
+"""Training side: MNIST data, the CNN, training, evaluation and the reports in ``models/``."""

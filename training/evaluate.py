@@ -1,0 +1,205 @@
+"""Evaluation: accuracy, per-class precision/recall/F1, confusion matrix, and the report plots."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from core.config import NUM_CLASSES
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Scores of a classifier on a labelled set.
+
+    Attributes:
+        accuracy: fraction correct, in [0, 1].
+        loss: mean cross-entropy in nats.
+        confusion_matrix: int64 (10, 10); rows are true digits, columns predictions.
+        precision, recall, f1: float64 (10,), per digit, in [0, 1] (0 where undefined).
+        support: int64 (10,), test images per digit.
+        predictions: int64 (N,), the predicted digits.
+        confidences: float32 (N,), the softmax probability of the predicted digit.
+    """
+
+    accuracy: float
+    loss: float
+    confusion_matrix: np.ndarray
+    precision: np.ndarray
+    recall: np.ndarray
+    f1: np.ndarray
+    support: np.ndarray
+    predictions: np.ndarray
+    confidences: np.ndarray
+
+    def per_class(self) -> dict[str, dict[str, float]]:
+        """Per-digit scores as a JSON-ready mapping ``{"0": {"precision": ...}, ...}``."""
+        return {
+            str(digit): {
+                "precision": round(float(self.precision[digit]), 6),
+                "recall": round(float(self.recall[digit]), 6),
+                "f1": round(float(self.f1[digit]), 6),
+                "support": int(self.support[digit]),
+            }
+            for digit in range(len(self.support))
+        }
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: int = NUM_CLASSES) -> np.ndarray:
+    """Count (true, predicted) pairs: int64 (num_classes, num_classes), rows = true labels."""
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (labels.astype(np.int64), predictions.astype(np.int64)), 1)
+    return matrix
+
+
+def evaluate_probabilities(probabilities: np.ndarray, labels: np.ndarray) -> Evaluation:
+    """Score softmax outputs against labels.
+
+    Args:
+        probabilities: float (N, 10), rows summing to 1.
+        labels: integer (N,), values 0-9.
+    """
+    labels = labels.astype(np.int64)
+    predictions = probabilities.argmax(axis=1)
+    picked = probabilities[np.arange(len(labels)), labels]
+    loss = float(-np.mean(np.log(np.clip(picked, 1e-12, 1.0))))
+    matrix = confusion_matrix(labels, predictions, probabilities.shape[1])
+    true_positive = np.diag(matrix).astype(np.float64)
+    predicted = matrix.sum(axis=0).astype(np.float64)
+    support = matrix.sum(axis=1)
+    precision = np.divide(true_positive, predicted, out=np.zeros_like(true_positive), where=predicted > 0)
+    recall = np.divide(true_positive, support, out=np.zeros_like(true_positive), where=support > 0)
+    denominator = precision + recall
+    f1 = np.divide(2 * precision * recall, denominator, out=np.zeros_like(denominator), where=denominator > 0)
+    return Evaluation(
+        accuracy=float((predictions == labels).mean()),
+        loss=loss,
+        confusion_matrix=matrix,
+        precision=precision,
+        recall=recall,
+        f1=f1,
+        support=support,
+        predictions=predictions,
+        confidences=probabilities.max(axis=1).astype(np.float32),
+    )
+
+
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; on success rename it over ``target``.
+
+    The rename (``os.replace``) is atomic on POSIX, so readers see the old file or the
+    new one, never a half-written one; on an exception the temporary file is removed.
+    The temporary name keeps ``target``'s suffix (Keras insists on ``.keras``).
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.chmod(temporary, 0o644)  # mkstemp creates 0600; artifacts are meant to be shared
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _figure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_confusion_matrix(matrix: np.ndarray, path: Path, title: str = "Confusion matrix") -> None:
+    """Write a seaborn heatmap of counts (rows true, columns predicted) as a PNG, atomically."""
+    plt = _figure()
+    import seaborn as sns
+
+    figure, axes = plt.subplots(figsize=(7.5, 6.5), dpi=110)
+    # Log-like colour scale so the off-diagonal errors stay visible next to ~1000s on the diagonal.
+    shown = np.log1p(matrix.astype(np.float64))
+    sns.heatmap(
+        shown, annot=matrix, fmt="d", cmap="Blues", cbar=False, square=True,
+        linewidths=0.5, linecolor="#dddddd", ax=axes, annot_kws={"size": 9},
+    )
+    accuracy = np.trace(matrix) / max(1, matrix.sum())
+    axes.set_title(f"{title} — accuracy {accuracy:.2%} on {matrix.sum():,} images")
+    axes.set_xlabel("Predicted digit")
+    axes.set_ylabel("True digit")
+    figure.tight_layout()
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png")
+    plt.close(figure)
+
+
+def plot_training_curves(history: dict[str, list[float]], path: Path) -> None:
+    """Write train/validation accuracy and loss per epoch as a PNG, atomically."""
+    plt = _figure()
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=110)
+    epochs = np.arange(1, len(history.get("loss", [])) + 1)
+    for axes, key, label in ((left, "accuracy", "Accuracy"), (right, "loss", "Loss (cross-entropy)")):
+        axes.plot(epochs, history.get(key, []), marker="o", ms=3, label="training (augmented)")
+        if f"val_{key}" in history:
+            axes.plot(epochs, history[f"val_{key}"], marker="o", ms=3, label="validation")
+        axes.set_xlabel("Epoch")
+        axes.set_ylabel(label)
+        axes.grid(alpha=0.3)
+        axes.legend()
+    if "val_accuracy" in history and history["val_accuracy"]:
+        best = int(np.argmax(history["val_accuracy"]))
+        left.set_title(f"best validation accuracy {history['val_accuracy'][best]:.2%} (epoch {best + 1})")
+        left.set_ylim(max(0.9, min(history["val_accuracy"]) - 0.005), 1.0)
+    figure.tight_layout()
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png")
+    plt.close(figure)
+
+
+def plot_misclassified(
+    images: np.ndarray,
+    labels: np.ndarray,
+    evaluation: Evaluation,
+    path: Path,
+    limit: int = 60,
+) -> None:
+    """Write a grid of misclassified images, titled "true → predicted (confidence)", as a PNG.
+
+    Args:
+        images: (N, 28, 28) or (N, 28, 28, 1), ink bright on dark.
+        labels: integer (N,), the true digits.
+        evaluation: the scores of the same images.
+        limit: at most this many errors, most confident first.
+    """
+    plt = _figure()
+    wrong = np.flatnonzero(evaluation.predictions != labels)
+    wrong = wrong[np.argsort(-evaluation.confidences[wrong])][:limit]
+    columns = 10
+    rows = max(1, int(np.ceil(len(wrong) / columns)))
+    figure, axes_grid = plt.subplots(rows, columns, figsize=(columns * 1.25, rows * 1.45 + 0.6), dpi=100)
+    axes_list = np.atleast_1d(axes_grid).ravel()
+    for axes in axes_list:
+        axes.axis("off")
+    for axes, index in zip(axes_list, wrong):
+        axes.imshow(images[index].reshape(images.shape[1], images.shape[2]), cmap="gray_r", vmin=0, vmax=images.max() or 1)
+        axes.set_title(
+            f"{labels[index]}→{evaluation.predictions[index]} ({evaluation.confidences[index]:.0%})",
+            fontsize=8, color="#b00020",
+        )
+    figure.suptitle(
+        f"{len(np.flatnonzero(evaluation.predictions != labels))} test errors "
+        f"(true→predicted, confidence; {len(wrong)} most confident shown)",
+        fontsize=10,
+    )
+    figure.tight_layout()
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png")
+    plt.close(figure)
