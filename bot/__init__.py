@@ -1,0 +1,1 @@
+"""Telegram side: handlers, the application and the CLI entry point; image work lives in core."""

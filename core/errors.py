@@ -1,0 +1,52 @@
+"""Errors for bad input, each carrying a message fit to show a user."""
+
+from __future__ import annotations
+
+
+class DigitImageError(Exception):
+    """Base class: the photo cannot be read as digits. ``str(error)`` is user-facing text.
+
+    Attributes:
+        user_message: a short, friendly sentence for the person who sent the photo.
+        tip: advice on what to do instead (may be empty).
+    """
+
+    default_message = "I couldn't read that image."
+    default_tip = ""
+
+    def __init__(self, user_message: str | None = None, *, tip: str | None = None, detail: str = ""):
+        self.user_message = user_message or self.default_message
+        self.tip = self.default_tip if tip is None else tip
+        self.detail = detail  # technical detail for logs, never shown to users
+        super().__init__(self.user_message)
+
+
+class UnreadableImageError(DigitImageError):
+    """The bytes are empty, truncated, corrupt, or not an image format we read."""
+
+    default_message = "That file isn't an image I can open (it may be corrupt or another kind of file)."
+    default_tip = "Send a photo (JPEG, PNG, WebP, BMP or TIFF) of a digit written on paper."
+
+
+class ImageTooLargeError(DigitImageError):
+    """The image has too many pixels or too many bytes (decompression-bomb guard)."""
+
+    default_message = "That image is too large for me to read."
+    default_tip = "Send a normal phone photo; anything up to about 40 megapixels works."
+
+
+class ImageTooSmallError(DigitImageError):
+    """The image is too small to hold a readable digit (e.g. 1x1)."""
+
+    default_message = "That image is too small to hold a readable digit."
+    default_tip = "Photograph the digit so it fills a good part of the picture."
+
+
+class NoDigitFoundError(DigitImageError):
+    """The image decoded, but nothing in it looks like a handwritten digit."""
+
+    default_message = "I couldn't find a handwritten digit in that picture."
+    default_tip = (
+        "Write the digit in dark ink on plain paper, fill a good part of the frame with it, "
+        "and take the photo in even light."
+    )

@@ -1,0 +1,78 @@
+"""Result types: one per digit, one per photo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: Below this softmax probability a digit is reported as a low-confidence guess.
+LOW_CONFIDENCE = 0.80
+
+
+@dataclass(frozen=True)
+class DigitPrediction:
+    """The classifier's answer for one digit.
+
+    Attributes:
+        digit: the most probable class, 0-9.
+        confidence: its softmax probability, in [0, 1].
+        top3: the three most probable ``(digit, probability)`` pairs, most probable first.
+        probabilities: float32 (10,), the softmax over the logits, summing to 1.
+        image: float32 (28, 28) in [0, 1], white digit on black: what the model saw.
+        bounding_box: ``(x, y, width, height)`` of the digit in the decoded photo, in pixels
+            (after EXIF orientation), or None when the input was already a 28x28 image.
+    """
+
+    digit: int
+    confidence: float
+    top3: tuple[tuple[int, float], ...]
+    probabilities: np.ndarray = field(repr=False, compare=False)
+    image: np.ndarray = field(repr=False, compare=False)
+    bounding_box: tuple[int, int, int, int] | None = None
+
+    @property
+    def low_confidence(self) -> bool:
+        """True when the confidence is below :data:`LOW_CONFIDENCE`."""
+        return self.confidence < LOW_CONFIDENCE
+
+    def to_dict(self) -> dict:
+        """JSON-ready form: ``{"digit": 4, "confidence": 0.97, "top3": [[4, 0.97], ...]}``."""
+        return {
+            "digit": self.digit,
+            "confidence": round(self.confidence, 4),
+            "top3": [[digit, round(probability, 4)] for digit, probability in self.top3],
+        }
+
+
+@dataclass(frozen=True)
+class PhotoReading:
+    """Everything read from one photo.
+
+    Attributes:
+        digits: the digits found, left to right.
+        width, height: size of the decoded photo in pixels (after EXIF orientation).
+    """
+
+    digits: tuple[DigitPrediction, ...]
+    width: int = 0
+    height: int = 0
+
+    @property
+    def number(self) -> str:
+        """The digits as text, left to right (may start with 0), e.g. ``"2024"``."""
+        return "".join(str(prediction.digit) for prediction in self.digits)
+
+    @property
+    def confidence(self) -> float:
+        """Confidence of the whole number: the product of the digits' probabilities."""
+        return float(np.prod([prediction.confidence for prediction in self.digits])) if self.digits else 0.0
+
+    @property
+    def low_confidence(self) -> bool:
+        """True when any digit is a low-confidence guess."""
+        return any(prediction.low_confidence for prediction in self.digits)
+
+    def to_dict(self) -> dict:
+        """JSON-ready form: ``{"number": "42", "digits": [...]}``."""
+        return {"number": self.number, "digits": [prediction.to_dict() for prediction in self.digits]}
