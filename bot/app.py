@@ -1,0 +1,94 @@
+"""Assemble the python-telegram-bot ``Application``: builder, handlers in order, error handler."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from core.config import Settings
+
+from bot import callbacks, handlers, messages
+from bot.context import BotServices, PhotoClassifier, get_services, store_services
+from bot.errors import error_handler
+from bot.ratelimit import BotLimits
+
+#: The update types the bot asks Telegram for.
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+
+# New messages only: edits of old messages are not re-read.
+_NEW = filters.UpdateType.MESSAGE
+
+
+def build_application(settings: Settings, classifier: PhotoClassifier, *, limits: BotLimits | None = None) -> Application:
+    """Build the bot around an already loaded classifier. Makes no network call.
+
+    Args:
+        settings: token and Bot API URLs. When only ``base_url`` is set and ends in
+            ``/bot`` (a local Bot API server), the file URL is derived from it.
+        classifier: the loaded model (``core.classifier.Classifier`` or a fake).
+        limits: rate limits and pool sizes; defaults suit a public bot.
+
+    Returns:
+        The application, ready for ``run_polling``/``run_webhook`` or :func:`bot.main.running`.
+    """
+    limits = limits or BotLimits()
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .concurrent_updates(limits.concurrent_updates)
+        .pool_timeout(10.0)
+        .get_updates_read_timeout(10.0)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    if limits.outgoing_per_second:
+        builder.rate_limiter(AIORateLimiter(overall_max_rate=limits.outgoing_per_second, max_retries=2))
+    if settings.base_url:
+        builder.base_url(settings.base_url)
+    base_file_url = settings.base_file_url or _file_url_for(settings.base_url)
+    if base_file_url:
+        builder.base_file_url(base_file_url)
+    application = builder.build()
+    executor = ThreadPoolExecutor(limits.inference_workers, thread_name_prefix="digitbot-cpu")
+    store_services(application.bot_data, BotServices(settings, classifier, limits, executor))
+
+    application.add_handler(TypeHandler(Update, handlers.limit_rate), group=-1)
+    application.add_handler(CommandHandler("start", handlers.on_start, filters=_NEW))
+    application.add_handler(CommandHandler("help", handlers.on_help, filters=_NEW))
+    application.add_handler(CommandHandler("stats", handlers.on_stats, filters=_NEW))
+    application.add_handler(MessageHandler(_NEW & filters.PHOTO, handlers.on_photo))
+    application.add_handler(MessageHandler(_NEW & filters.Document.IMAGE, handlers.on_image_document))
+    application.add_handler(MessageHandler(_NEW & filters.Document.ALL, handlers.on_other_document))
+    application.add_handler(MessageHandler(_NEW & filters.COMMAND, handlers.on_help))
+    application.add_handler(MessageHandler(_NEW, handlers.on_other_message))
+    application.add_handler(CallbackQueryHandler(handlers.on_saw, pattern=callbacks.pattern(callbacks.SAW)))
+    application.add_error_handler(error_handler)
+    return application
+
+
+def _file_url_for(base_url: str | None) -> str | None:
+    """``http://host:port/bot`` -> ``http://host:port/file/bot`` (the Bot API server's layout)."""
+    if base_url and base_url.endswith("/bot"):
+        return base_url[: -len("/bot")] + "/file/bot"
+    return None
+
+
+async def post_init(application: Application) -> None:
+    """Register the command menu shown by Telegram clients."""
+    await application.bot.set_my_commands([BotCommand(command, text) for command, text in messages.COMMANDS])
+
+
+async def post_shutdown(application: Application) -> None:
+    """Stop the worker threads (work still queued is dropped; running work finishes)."""
+    get_services(application).executor.shutdown(wait=True, cancel_futures=True)

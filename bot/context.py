@@ -1,0 +1,127 @@
+"""Typed access to what handlers share: the classifier, the worker threads, per-chat readings."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import secrets
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Protocol, TypeVar
+
+from telegram.ext import ContextTypes
+
+from core.config import Settings
+from core.results import PhotoReading
+
+from bot.ratelimit import BotLimits, TokenBucket
+
+T = TypeVar("T")
+
+_SERVICES_KEY = "services"
+_READINGS_KEY = "readings"
+_BUCKET_KEY = "rate_bucket"
+
+
+class PhotoClassifier(Protocol):
+    """What the bot needs from ``core.classifier.Classifier`` (fakes in tests implement it too)."""
+
+    path: Any
+    card: dict
+
+    def read_photo(self, data: bytes) -> PhotoReading:
+        """Read the digits in a photo; raises ``core.errors.DigitImageError`` subclasses."""
+        ...
+
+    def read_photo_with_steps(self, data: bytes) -> tuple[PhotoReading, Any]:
+        """As :meth:`read_photo`, also returning ``core.preprocessing.Segmentation``."""
+        ...
+
+
+@dataclass
+class BotServices:
+    """Long-lived objects of one running bot, kept in ``application.bot_data``.
+
+    Attributes:
+        settings: the bot's settings.
+        classifier: the loaded model, shared by all updates.
+        limits: rate limits and pool sizes.
+        executor: threads for CPU-bound work (decoding, segmentation, the model, drawing),
+            so the event loop keeps serving other users meanwhile.
+        started_at: when the services were created (UTC).
+        photos_read: photos read successfully since start.
+    """
+
+    settings: Settings
+    classifier: PhotoClassifier
+    limits: BotLimits
+    executor: ThreadPoolExecutor
+    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    photos_read: int = 0
+
+    async def run_blocking(self, function: Callable[..., T], *args: Any) -> T:
+        """Run ``function(*args)`` on the worker threads and await its result."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, functools.partial(function, *args))
+
+
+def get_services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
+    """The :class:`BotServices` stored by ``build_application``."""
+    return context.bot_data[_SERVICES_KEY]
+
+
+def get_classifier(context: ContextTypes.DEFAULT_TYPE) -> PhotoClassifier:
+    """The classifier loaded once at start-up."""
+    return get_services(context).classifier
+
+
+def store_services(bot_data: dict, services: BotServices) -> None:
+    """Put ``services`` where :func:`get_services` finds them."""
+    bot_data[_SERVICES_KEY] = services
+
+
+@dataclass(frozen=True)
+class RememberedPhoto:
+    """A photo the bot read, kept so "What I saw" can fetch it again from Telegram.
+
+    Attributes:
+        file_id: Telegram's id of the picture (downloadable again with ``getFile``).
+        file_size: its size in bytes, if Telegram told.
+    """
+
+    file_id: str
+    file_size: int | None = None
+
+
+def remember_photo(context: ContextTypes.DEFAULT_TYPE, photo: RememberedPhoto) -> str:
+    """Keep ``photo`` in the chat's bounded cache and return a short id to put in a button.
+
+    The oldest entries fall out once the chat holds ``limits.readings_kept_per_chat``;
+    ids are random so a button from before a restart never points at another photo.
+    """
+    readings: OrderedDict[str, RememberedPhoto] = context.chat_data.setdefault(_READINGS_KEY, OrderedDict())
+    reading_id = secrets.token_hex(4)
+    readings[reading_id] = photo
+    while len(readings) > get_services(context).limits.readings_kept_per_chat:
+        readings.popitem(last=False)
+    return reading_id
+
+
+def recall_photo(context: ContextTypes.DEFAULT_TYPE, reading_id: str) -> RememberedPhoto | None:
+    """The photo behind a button's reading id, or None if it has expired from the cache."""
+    readings: OrderedDict[str, RememberedPhoto] = context.chat_data.get(_READINGS_KEY, OrderedDict())
+    photo = readings.get(reading_id)
+    if photo is not None:
+        readings.move_to_end(reading_id)
+    return photo
+
+
+def get_rate_bucket(context: ContextTypes.DEFAULT_TYPE) -> TokenBucket:
+    """The current user's token bucket, created full on first use."""
+    bucket = context.user_data.get(_BUCKET_KEY)
+    if bucket is None:
+        limits = get_services(context).limits
+        bucket = context.user_data[_BUCKET_KEY] = TokenBucket(limits.user_burst, limits.user_per_second)
+    return bucket

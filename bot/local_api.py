@@ -1,0 +1,657 @@
+"""An in-memory Telegram Bot API server on loopback, for end-to-end tests, benchmarks and the playground.
+
+It speaks real HTTP with the Bot API's JSON shapes (``{"ok": true, "result": ...}`` or
+``{"ok": false, "error_code": 400, "description": "Bad Request: ..."}``), so the real
+``telegram.ext.Application`` runs against it unchanged: point ``base_url`` at
+:attr:`LocalBotApi.base_url` and ``base_file_url`` at :attr:`LocalBotApi.base_file_url`.
+A wrong token gets ``401 Unauthorized`` and an unknown method ``404 Not Found``, as from Telegram.
+
+Supported Bot API methods (names are case-insensitive, parameters as form fields,
+multipart or JSON):
+
+- ``getMe``
+- ``getUpdates`` with ``offset`` (confirms earlier updates), ``limit`` and long-polling ``timeout``
+- ``getFile`` (refuses files above 20 MB like Telegram), and downloads from
+  ``/file/bot<token>/<file_path>``
+- ``sendMessage``, ``sendPhoto`` (multipart upload or an existing ``file_id``),
+  ``sendChatAction``
+- ``editMessageText``, ``editMessageReplyMarkup``, ``answerCallbackQuery``
+- ``setMyCommands``, ``getMyCommands``, ``deleteWebhook``
+
+The test side, on the same event loop: :meth:`LocalBotApi.send_photo`,
+:meth:`~LocalBotApi.send_document`, :meth:`~LocalBotApi.send_text`,
+:meth:`~LocalBotApi.send_command` and :meth:`~LocalBotApi.press_button` act as a user;
+:meth:`~LocalBotApi.next_messages` awaits the bot's replies in a chat;
+:meth:`~LocalBotApi.fail_next` makes the next requests fail with HTTP 500.
+
+Example::
+
+    async with LocalBotApi(token) as api:
+        settings = Settings(token=token, base_url=api.base_url, base_file_url=api.base_file_url)
+        async with running(build_application(settings, classifier)):
+            api.send_photo(user_id=1, data=jpeg_bytes)
+            (reply,) = await api.next_messages(chat_id=1)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import itertools
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import tornado.httpserver
+import tornado.netutil
+import tornado.web
+
+logger = logging.getLogger(__name__)
+
+#: Telegram lets bots download files up to this size.
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+MAX_TEXT_LENGTH = 4096
+MAX_CAPTION_LENGTH = 1024
+#: Telegram's longest allowed getUpdates timeout, seconds.
+MAX_POLL_TIMEOUT = 50.0
+
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "application/pdf": "pdf"}
+
+
+class BotApiError(Exception):
+    """A Bot API error answer: HTTP ``status`` and Telegram's ``description``."""
+
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+
+
+@dataclass
+class StoredFile:
+    """A file known to the server, sent by a user or uploaded by the bot.
+
+    Attributes:
+        file_id, file_unique_id: Telegram-style identifiers.
+        file_path: where it is downloaded from, relative to the file base URL.
+        data: the bytes.
+        file_size: the size Telegram reports; may exceed ``len(data)`` to simulate huge files.
+    """
+
+    file_id: str
+    file_unique_id: str
+    file_path: str
+    data: bytes
+    file_size: int
+
+    def as_file(self) -> dict:
+        """The Bot API ``File`` object."""
+        return {
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "file_size": self.file_size,
+            "file_path": self.file_path,
+        }
+
+
+@dataclass
+class SentMessage:
+    """A message the bot sent (and possibly edited later).
+
+    Attributes:
+        chat_id, message_id: where it is.
+        method: ``"sendMessage"`` or ``"sendPhoto"``.
+        text: the text, or the caption of a photo.
+        photo: the uploaded photo's bytes for ``sendPhoto``, else None.
+        reply_markup: the inline keyboard as sent (a dict), or None.
+        sent_at: ``time.perf_counter()`` when the server received it.
+    """
+
+    chat_id: int
+    message_id: int
+    method: str
+    text: str = ""
+    photo: bytes | None = None
+    reply_markup: dict | None = None
+    sent_at: float = field(default_factory=time.perf_counter)
+    payload: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        """The inline buttons as ``(label, callback_data)``, row by row."""
+        rows = (self.reply_markup or {}).get("inline_keyboard", [])
+        return [(button["text"], button.get("callback_data", "")) for row in rows for button in row]
+
+
+@dataclass(frozen=True)
+class CallbackAnswer:
+    """The bot's ``answerCallbackQuery`` for a button press."""
+
+    callback_query_id: str
+    text: str | None
+    show_alert: bool
+
+
+class _Broadcast:
+    """Wake every waiter on a change; usable from synchronous code on the loop."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def wait(self, timeout: float) -> None:
+        event = self._event
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+
+
+class LocalBotApi:
+    """The fake Bot API server and its test controls. Use as ``async with LocalBotApi(token) as api``.
+
+    Private chats only: a user's chat id equals their user id, as on Telegram.
+
+    Args:
+        token: the one bot token the server accepts.
+        host: address to listen on (keep it loopback).
+        port: TCP port; 0 picks a free one (see :attr:`port` after :meth:`start`).
+        thumbnails: give photos a 320-pixel thumbnail before the full size, as Telegram does
+            (costs a Pillow resize per photo).
+
+    Attributes:
+        requests: names of the Bot API methods called, in order.
+        commands: the last ``setMyCommands`` list.
+        callback_answers: every ``answerCallbackQuery``, in order.
+    """
+
+    def __init__(self, token: str, *, host: str = "127.0.0.1", port: int = 0, thumbnails: bool = True) -> None:
+        self.token = token
+        self.host = host
+        self.port = port
+        self.thumbnails = thumbnails
+        self.bot_id = int(token.split(":", 1)[0]) if token.split(":", 1)[0].isdigit() else 1
+        self.requests: list[str] = []
+        self.commands: list[dict] = []
+        self.callback_answers: list[CallbackAnswer] = []
+        self._updates: list[dict] = []
+        self._update_ids = itertools.count(1)
+        self._file_ids = itertools.count(1)
+        self._query_ids = itertools.count(1)
+        self._message_ids: dict[int, itertools.count] = {}
+        self._files: dict[str, StoredFile] = {}
+        self._files_by_path: dict[str, StoredFile] = {}
+        self._messages: dict[int, list[SentMessage]] = {}
+        self._unread: dict[int, int] = {}
+        self._users: dict[int, dict] = {}
+        self._open_queries: set[str] = set()
+        self._failures: list[tuple[int, frozenset[str] | None]] = []
+        self._new_update = _Broadcast()
+        self._new_message = _Broadcast()
+        self._closing = False
+        self._server: tornado.httpserver.HTTPServer | None = None
+
+    # ----------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        """Bind and start serving; afterwards :attr:`port` holds the real port."""
+        routes = [
+            (r"/bot([^/]+)/([A-Za-z]+)/?", _MethodHandler, {"api": self}),
+            (r"/file/bot([^/]+)/(.+)", _FileHandler, {"api": self}),
+        ]
+        # Access logs would contain the token in the URL path: keep them off.
+        application = tornado.web.Application(routes, log_function=lambda handler: None)
+        self._server = tornado.httpserver.HTTPServer(application, max_body_size=64 * 1024 * 1024)
+        sockets = tornado.netutil.bind_sockets(self.port, self.host)
+        self._server.add_sockets(sockets)
+        self.port = sockets[0].getsockname()[1]
+        self._closing = False
+
+    async def stop(self) -> None:
+        """Stop serving and release pending long polls."""
+        self._closing = True
+        self._new_update.notify()
+        if self._server is not None:
+            self._server.stop()
+            await self._server.close_all_connections()
+            self._server = None
+
+    async def __aenter__(self) -> "LocalBotApi":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """Value for PTB's ``base_url`` (PTB appends the token): ``http://127.0.0.1:<port>/bot``."""
+        return f"http://{self.host}:{self.port}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        """Value for PTB's ``base_file_url``: ``http://127.0.0.1:<port>/file/bot``."""
+        return f"http://{self.host}:{self.port}/file/bot"
+
+    # ----------------------------------------------------------------- acting as users
+
+    def send_text(self, user_id: int, text: str) -> dict:
+        """User ``user_id`` sends a text message. Returns the Bot API ``Message``."""
+        return self._user_message(user_id, {"text": text})
+
+    def send_command(self, user_id: int, command: str, args: str = "") -> dict:
+        """User sends ``/command args`` (with the ``bot_command`` entity Telegram adds)."""
+        text = f"/{command.lstrip('/')}" + (f" {args}" if args else "")
+        entity = {"type": "bot_command", "offset": 0, "length": len(text.split(" ", 1)[0])}
+        return self._user_message(user_id, {"text": text, "entities": [entity]})
+
+    def send_photo(
+        self, user_id: int, data: bytes, *, caption: str | None = None, width: int | None = None,
+        height: int | None = None,
+    ) -> dict:
+        """User sends ``data`` as a photo. Sizes are read from the image unless given.
+
+        ``photo`` lists a thumbnail first (when enabled and the image decodes) and the
+        full picture last, as Telegram does.
+        """
+        sizes = []
+        decoded = _image_size(data)
+        full_width, full_height = width or decoded[0], height or decoded[1]
+        if self.thumbnails and decoded != (0, 0) and max(decoded) > 320:
+            thumbnail = _thumbnail(data, 320)
+            if thumbnail is not None:
+                small = self._store(thumbnail[0], "photos", "jpg")
+                sizes.append(self._photo_size(small, thumbnail[1], thumbnail[2]))
+        stored = self._store(data, "photos", "jpg")
+        sizes.append(self._photo_size(stored, full_width, full_height))
+        fields: dict[str, Any] = {"photo": sizes}
+        if caption:
+            fields["caption"] = caption
+        return self._user_message(user_id, fields)
+
+    def send_document(
+        self, user_id: int, data: bytes, *, file_name: str, mime_type: str, file_size: int | None = None
+    ) -> dict:
+        """User sends a file. ``file_size`` may claim more than ``len(data)`` to simulate huge files."""
+        stored = self._store(data, "documents", _EXTENSIONS.get(mime_type, "bin"), file_size)
+        document = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": stored.file_size,
+        }
+        return self._user_message(user_id, {"document": document})
+
+    def press_button(self, user_id: int, message: SentMessage, callback_data: str | None = None) -> str:
+        """User taps an inline button of ``message`` (default: its first button).
+
+        Returns:
+            The callback query id (see :attr:`callback_answers`).
+
+        Raises:
+            ValueError: the message has no such button.
+        """
+        available = [data for _, data in message.buttons]
+        data = callback_data if callback_data is not None else (available[0] if available else None)
+        if data is None or data not in available:
+            raise ValueError(f"message {message.message_id} has no button {callback_data!r}")
+        query_id = str(next(self._query_ids))
+        self._open_queries.add(query_id)
+        self._push_update(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": self._user(user_id),
+                    "message": self._bot_message_dict(message),
+                    "chat_instance": str(message.chat_id),
+                    "data": data,
+                }
+            }
+        )
+        return query_id
+
+    def fail_next(self, count: int = 1, *, status: int = 500, methods: set[str] | None = None) -> None:
+        """Answer the next ``count`` matching API requests with an error instead of serving them.
+
+        Args:
+            count: how many requests fail.
+            status: HTTP status and ``error_code``.
+            methods: only requests for these methods (case-insensitive) fail; None means any.
+        """
+        wanted = None if methods is None else frozenset(m.lower() for m in methods)
+        self._failures.extend([(status, wanted)] * count)
+
+    # ----------------------------------------------------------------- observing the bot
+
+    def messages(self, chat_id: int) -> list[SentMessage]:
+        """Everything the bot sent to ``chat_id``, oldest first."""
+        return list(self._messages.get(chat_id, []))
+
+    async def next_messages(self, chat_id: int, count: int = 1, timeout: float = 10.0) -> list[SentMessage]:
+        """Wait for the next ``count`` messages the bot sends to ``chat_id`` that were not yet returned.
+
+        Raises:
+            TimeoutError: fewer arrived within ``timeout`` seconds; the message says how many.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            sent = self._messages.get(chat_id, [])
+            start = self._unread.get(chat_id, 0)
+            if len(sent) - start >= count:
+                self._unread[chat_id] = start + count
+                return sent[start : start + count]
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(
+                    f"chat {chat_id}: waited {timeout} s for {count} message(s), got {len(sent) - start}: "
+                    f"{[message.text[:60] for message in sent[start:]]}"
+                )
+            await self._new_message.wait(remaining)
+
+    # ----------------------------------------------------------------- internals: users and files
+
+    def _user(self, user_id: int) -> dict:
+        if user_id not in self._users:
+            self._users[user_id] = {"id": user_id, "is_bot": False, "first_name": f"User {user_id}",
+                                    "language_code": "en"}
+        return self._users[user_id]
+
+    def _chat(self, chat_id: int) -> dict:
+        user = self._user(chat_id)
+        return {"id": chat_id, "type": "private", "first_name": user["first_name"]}
+
+    def _next_message_id(self, chat_id: int) -> int:
+        return next(self._message_ids.setdefault(chat_id, itertools.count(1)))
+
+    def _user_message(self, user_id: int, fields: dict) -> dict:
+        message = {
+            "message_id": self._next_message_id(user_id),
+            "from": self._user(user_id),
+            "chat": self._chat(user_id),
+            "date": int(time.time()),
+            **fields,
+        }
+        self._push_update({"message": message})
+        return message
+
+    def _push_update(self, body: dict) -> None:
+        self._updates.append({"update_id": next(self._update_ids), **body})
+        self._new_update.notify()
+
+    def _store(self, data: bytes, folder: str, extension: str, file_size: int | None = None) -> StoredFile:
+        number = next(self._file_ids)
+        stored = StoredFile(
+            file_id=f"local-file-{number}",
+            file_unique_id=f"u{number}",
+            file_path=f"{folder}/file_{number}.{extension}",
+            data=data,
+            file_size=len(data) if file_size is None else file_size,
+        )
+        self._files[stored.file_id] = stored
+        self._files_by_path[stored.file_path] = stored
+        return stored
+
+    @staticmethod
+    def _photo_size(stored: StoredFile, width: int, height: int) -> dict:
+        return {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "width": width,
+                "height": height, "file_size": stored.file_size}
+
+    def _bot_user(self) -> dict:
+        return {"id": self.bot_id, "is_bot": True, "first_name": "digitbot (local)",
+                "username": "digitbot_local_bot", "can_join_groups": False,
+                "can_read_all_group_messages": False, "supports_inline_queries": False}
+
+    def _bot_message_dict(self, message: SentMessage) -> dict:
+        return {"message_id": message.message_id, "from": self._bot_user(), "chat": self._chat(message.chat_id),
+                "date": int(time.time()), **message.payload}
+
+    # ----------------------------------------------------------------- internals: the Bot API
+
+    async def dispatch(self, token: str, method: str, params: dict[str, Any], files: dict[str, bytes]) -> tuple[int, dict]:
+        """Serve one API call. Returns ``(http_status, json_body)``; never raises."""
+        if token != self.token:
+            return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+        self.requests.append(method)
+        name = method.lower()
+        for index, (status, methods) in enumerate(self._failures):
+            if methods is None or name in methods:
+                del self._failures[index]
+                return status, {"ok": False, "error_code": status, "description": "Internal Server Error"}
+        handler = getattr(self, f"_api_{name}", None)
+        if handler is None:
+            return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
+        try:
+            result = await handler(params, files)
+        except BotApiError as error:
+            return error.status, {"ok": False, "error_code": error.status, "description": error.description}
+        except Exception:  # a bug here must surface as a 500, with no URL (token) in the log
+            logger.exception("Local Bot API: %s failed", method)
+            return 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
+        return 200, {"ok": True, "result": result}
+
+    def file_bytes(self, token: str, file_path: str) -> bytes | None:
+        """The bytes behind a download path, or None (wrong token or unknown path)."""
+        stored = self._files_by_path.get(file_path)
+        return stored.data if token == self.token and stored is not None else None
+
+    def _known_chat(self, params: dict) -> int:
+        chat_id = _int(params, "chat_id")
+        if chat_id not in self._users:
+            raise BotApiError(400, "Bad Request: chat not found")
+        return chat_id
+
+    def _record(self, chat_id: int, method: str, payload: dict, text: str = "", photo: bytes | None = None,
+                reply_markup: dict | None = None) -> dict:
+        message = SentMessage(chat_id=chat_id, message_id=self._next_message_id(chat_id), method=method,
+                              text=text, photo=photo, reply_markup=reply_markup, payload=payload)
+        self._messages.setdefault(chat_id, []).append(message)
+        self._new_message.notify()
+        return self._bot_message_dict(message)
+
+    def _find_message(self, params: dict) -> SentMessage:
+        chat_id = self._known_chat(params)
+        message_id = _int(params, "message_id")
+        for message in self._messages.get(chat_id, []):
+            if message.message_id == message_id:
+                return message
+        raise BotApiError(400, "Bad Request: message to edit not found")
+
+    async def _api_getme(self, params: dict, files: dict) -> dict:
+        return self._bot_user()
+
+    async def _api_deletewebhook(self, params: dict, files: dict) -> bool:
+        return True
+
+    async def _api_setmycommands(self, params: dict, files: dict) -> bool:
+        self.commands = _json(params, "commands") or []
+        return True
+
+    async def _api_getmycommands(self, params: dict, files: dict) -> list:
+        return self.commands
+
+    async def _api_getupdates(self, params: dict, files: dict) -> list:
+        offset = _int(params, "offset", 0)
+        limit = max(1, min(100, _int(params, "limit", 100)))
+        timeout = min(MAX_POLL_TIMEOUT, float(params.get("timeout") or 0))
+        if offset > 0:  # confirms every update before ``offset``
+            self._updates = [update for update in self._updates if update["update_id"] >= offset]
+        deadline = time.monotonic() + timeout
+        while not self._updates and not self._closing and time.monotonic() < deadline:
+            await self._new_update.wait(deadline - time.monotonic())
+        return self._updates[:limit]
+
+    async def _api_getfile(self, params: dict, files: dict) -> dict:
+        stored = self._files.get(str(params.get("file_id", "")))
+        if stored is None:
+            raise BotApiError(400, "Bad Request: invalid file_id")
+        if stored.file_size > MAX_DOWNLOAD_BYTES:
+            raise BotApiError(400, "Bad Request: file is too big")
+        return stored.as_file()
+
+    async def _api_sendmessage(self, params: dict, files: dict) -> dict:
+        chat_id = self._known_chat(params)
+        text = str(params.get("text", ""))
+        if not text.strip():
+            raise BotApiError(400, "Bad Request: message text is empty")
+        if len(text) > MAX_TEXT_LENGTH:
+            raise BotApiError(400, "Bad Request: message is too long")
+        markup = _json(params, "reply_markup")
+        payload = {"text": text, **({"reply_markup": markup} if markup else {})}
+        return self._record(chat_id, "sendMessage", payload, text=text, reply_markup=markup)
+
+    async def _api_sendphoto(self, params: dict, files: dict) -> dict:
+        chat_id = self._known_chat(params)
+        value = params.get("photo")
+        if isinstance(value, str) and value.startswith("attach://"):
+            value = files.get(value.removeprefix("attach://"))
+        elif "photo" in files:
+            value = files["photo"]
+        if isinstance(value, str):
+            known = self._files.get(value)
+            if known is None:
+                raise BotApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            data = known.data
+        elif isinstance(value, bytes) and value:
+            data = value
+        else:
+            raise BotApiError(400, "Bad Request: there is no photo in the request")
+        caption = str(params.get("caption") or "")
+        if len(caption) > MAX_CAPTION_LENGTH:
+            raise BotApiError(400, "Bad Request: message caption is too long")
+        width, height = _image_size(data)
+        if (width, height) == (0, 0):
+            raise BotApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        stored = self._store(data, "photos", "jpg")
+        markup = _json(params, "reply_markup")
+        payload: dict[str, Any] = {"photo": [self._photo_size(stored, width, height)]}
+        if caption:
+            payload["caption"] = caption
+        if markup:
+            payload["reply_markup"] = markup
+        return self._record(chat_id, "sendPhoto", payload, text=caption, photo=data, reply_markup=markup)
+
+    async def _api_sendchataction(self, params: dict, files: dict) -> bool:
+        self._known_chat(params)
+        return True
+
+    async def _api_editmessagetext(self, params: dict, files: dict) -> dict:
+        message = self._find_message(params)
+        text = str(params.get("text", ""))
+        markup = _json(params, "reply_markup")
+        if text == message.text and markup == message.reply_markup:
+            raise BotApiError(400, "Bad Request: message is not modified")
+        message.text, message.reply_markup = text, markup
+        message.payload = {"text": text, **({"reply_markup": markup} if markup else {})}
+        return self._bot_message_dict(message)
+
+    async def _api_editmessagereplymarkup(self, params: dict, files: dict) -> dict:
+        message = self._find_message(params)
+        markup = _json(params, "reply_markup")
+        message.reply_markup = markup
+        message.payload = {key: value for key, value in message.payload.items() if key != "reply_markup"}
+        if markup:
+            message.payload["reply_markup"] = markup
+        return self._bot_message_dict(message)
+
+    async def _api_answercallbackquery(self, params: dict, files: dict) -> bool:
+        query_id = str(params.get("callback_query_id", ""))
+        if query_id not in self._open_queries:
+            raise BotApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+        self._open_queries.discard(query_id)
+        show_alert = params.get("show_alert") in (True, "true", "True", "1")
+        self.callback_answers.append(CallbackAnswer(query_id, params.get("text"), show_alert))
+        return True
+
+
+def _int(params: dict, name: str, default: int | None = None) -> int:
+    value = params.get(name, default)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise BotApiError(400, f"Bad Request: invalid {name}") from None
+
+
+def _json(params: dict, name: str) -> Any:
+    """A JSON-valued parameter: form fields carry it as a JSON string, JSON bodies as a value."""
+    value = params.get(name)
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise BotApiError(400, f"Bad Request: can't parse {name} JSON object") from None
+    return value
+
+
+def _image_size(data: bytes) -> tuple[int, int]:
+    """``(width, height)`` of an image, or ``(0, 0)`` if Pillow cannot open it."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except Exception:
+        return 0, 0
+
+
+def _thumbnail(data: bytes, side: int) -> tuple[bytes, int, int] | None:
+    """A JPEG at most ``side`` pixels on its long side, with its size; None if it cannot be made."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image = image.convert("RGB")
+            image.thumbnail((side, side))
+            buffer = io.BytesIO()
+            image.save(buffer, format="JPEG", quality=80)
+            return buffer.getvalue(), image.width, image.height
+    except Exception:
+        return None
+
+
+class _MethodHandler(tornado.web.RequestHandler):
+    """``/bot<token>/<method>``: parse parameters (query, form, multipart or JSON) and dispatch."""
+
+    def initialize(self, api: LocalBotApi) -> None:
+        self.api = api
+
+    async def get(self, token: str, method: str) -> None:
+        params: dict[str, Any] = {name: values[-1].decode() for name, values in self.request.query_arguments.items()}
+        params.update({name: values[-1].decode() for name, values in self.request.body_arguments.items()})
+        if self.request.headers.get("Content-Type", "").startswith("application/json") and self.request.body:
+            try:
+                params.update(json.loads(self.request.body))
+            except ValueError:
+                self._reply(400, {"ok": False, "error_code": 400, "description": "Bad Request: invalid JSON"})
+                return
+        files = {name: parts[-1]["body"] for name, parts in self.request.files.items()}
+        self._reply(*await self.api.dispatch(token, method, params, files))
+
+    post = get
+
+    def _reply(self, status: int, body: dict) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
+
+
+class _FileHandler(tornado.web.RequestHandler):
+    """``/file/bot<token>/<file_path>``: the raw bytes of a stored file."""
+
+    def initialize(self, api: LocalBotApi) -> None:
+        self.api = api
+
+    def get(self, token: str, file_path: str) -> None:
+        data = self.api.file_bytes(token, file_path)
+        if data is None:
+            self.set_status(404)
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps({"ok": False, "error_code": 404, "description": "Not Found"}))
+            return
+        self.set_header("Content-Type", "application/octet-stream")
+        self.finish(data)

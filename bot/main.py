@@ -1,0 +1,114 @@
+"""Run the bot: load the model once, build the application, poll or serve a webhook until stopped."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
+
+from telegram.error import TelegramError
+from telegram.ext import Application
+
+from core.classifier import Classifier
+from core.config import Settings
+
+from bot.app import ALLOWED_UPDATES, build_application
+from bot.log import configure_logging
+from bot.ratelimit import BotLimits
+
+logger = logging.getLogger(__name__)
+
+#: Seconds Telegram holds a getUpdates request open when there is nothing new.
+POLL_TIMEOUT = 30
+DEFAULT_WEBHOOK_PORT = 8443
+
+
+def webhook_secret(token: str) -> str:
+    """A stable secret for Telegram's ``X-Telegram-Bot-Api-Secret-Token`` header, derived from the token.
+
+    Only someone who knows the token can compute it, and it never reveals the token.
+    """
+    return hashlib.sha256(b"digitbot-webhook:" + token.encode()).hexdigest()
+
+
+def run_bot(
+    settings: Settings,
+    *,
+    webhook_url: str | None = None,
+    port: int | None = None,
+    listen: str = "0.0.0.0",
+    limits: BotLimits | None = None,
+) -> None:
+    """Serve the bot until SIGINT/SIGTERM, by long polling or, with ``webhook_url``, a webhook.
+
+    Blocks; owns the event loop (PTB's ``run_polling``/``run_webhook``). Network errors
+    toward Telegram are retried by PTB with back-off and never stop the bot.
+
+    Args:
+        settings: from ``core.config.load_settings``.
+        webhook_url: public HTTPS URL Telegram should post updates to, e.g.
+            ``https://bot.example.com/digitbot``; its path is also the local path served.
+        port: local port of the webhook server (default 8443); ignored when polling.
+        listen: local address of the webhook server.
+        limits: rate limits and pool sizes (default: :class:`BotLimits`).
+
+    Raises:
+        core.classifier.ModelLoadError: the model cannot be loaded.
+        telegram.error.InvalidToken: Telegram rejects the token.
+    """
+    configure_logging(settings.token)
+    classifier = Classifier.from_path(settings.model_path)
+    logger.info("Loaded model %s (%s)", settings.model_path, classifier.version)
+    application = build_application(settings, classifier, limits=limits)
+    if webhook_url is None:
+        application.run_polling(timeout=POLL_TIMEOUT, bootstrap_retries=-1, allowed_updates=ALLOWED_UPDATES)
+    else:
+        application.run_webhook(
+            listen=listen,
+            port=port or DEFAULT_WEBHOOK_PORT,
+            url_path=urlsplit(webhook_url).path.lstrip("/"),
+            webhook_url=webhook_url,
+            secret_token=webhook_secret(settings.token),
+            bootstrap_retries=-1,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+
+
+@asynccontextmanager
+async def running(application: Application, *, poll_timeout: float = 10.0) -> AsyncIterator[Application]:
+    """Poll for updates inside the current event loop, in the same order as ``run_polling``.
+
+    For tests, benchmarks and the playground, which own their event loop::
+
+        async with running(build_application(settings, classifier)):
+            ...  # the bot answers meanwhile
+
+    Polling errors go to the application's error handlers, as with ``run_polling``.
+    """
+
+    def on_polling_error(error: TelegramError) -> None:
+        application.create_task(application.process_error(update=None, error=error))
+
+    await application.initialize()
+    try:
+        if application.post_init:
+            await application.post_init(application)
+        await application.updater.start_polling(
+            timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES, error_callback=on_polling_error
+        )
+        await application.start()
+        try:
+            yield application
+        finally:
+            if application.updater.running:
+                await application.updater.stop()
+            if application.running:
+                await application.stop()
+                if application.post_stop:
+                    await application.post_stop(application)
+    finally:
+        await application.shutdown()
+        if application.post_shutdown:
+            await application.post_shutdown(application)

@@ -1,0 +1,182 @@
+"""Every text the bot sends, as constants and pure formatting functions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from core.errors import DigitImageError
+from core.results import DigitPrediction, PhotoReading
+
+from bot.stats import ModelReport
+
+#: The command menu registered with ``set_my_commands``: ``(command, description)``.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", "What this bot does"),
+    ("help", "How to take a good photo, and the commands"),
+    ("stats", "How accurate the model is, and its confusion matrix"),
+)
+
+HELP = (
+    "I read handwritten digits from photos. ✍️📷\n"
+    "\n"
+    "Write a digit, or a number of a few digits, on paper and send me a photo of it. "
+    "I'll tell you what I read and how sure I am.\n"
+    "\n"
+    "For a good photo:\n"
+    "• dark pen or marker on plain white paper;\n"
+    "• fill a good part of the picture with the writing;\n"
+    "• even light, no strong shadows;\n"
+    "• leave a little space between digits.\n"
+    "\n"
+    "You can send it as a photo or as an image file. Tap “What I saw” under my answer "
+    "to see how I cut the picture up.\n"
+    "\n"
+    "Commands:\n"
+    + "\n".join(f"/{command} — {description}" for command, description in COMMANDS)
+)
+
+START = "Hi! " + HELP
+
+SEND_A_PHOTO = "Send me a photo of a handwritten digit or number and I'll read it. (/help for tips)"
+
+NOT_AN_IMAGE_DOCUMENT = (
+    "That file isn't a picture I can read. Please send a photo (or a JPEG/PNG image) "
+    "of digits written on paper."
+)
+
+SOMETHING_WENT_WRONG = "Sorry, something went wrong on my side. Please try again in a moment."
+
+SLOW_DOWN = "You're sending a lot at once! Please wait a few seconds before the next photo. ⏳"
+
+SAW_BUTTON = "What I saw"
+
+SAW_EXPIRED = "I no longer have that photo. Please send it again."
+
+SAW_CAPTION = "What I saw: your photo, the ink I found, the boxes I cut, and each 28×28 digit I read."
+
+STATS_NO_MODEL_REPORT = "I have no metrics for the current model."
+
+CONFUSION_MATRIX_CAPTION = (
+    "Confusion matrix on the MNIST test set: rows are the true digits, columns what I answered."
+)
+
+#: Telegram bots may download files of at most this many bytes.
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+
+FILE_TOO_BIG = "That file is {size}: Telegram only lets me download files up to 20 MB."
+FILE_TOO_BIG_TIP = "Send it as a photo (Telegram shrinks it for you) or as a smaller image."
+
+
+def format_percent(probability: float) -> str:
+    """Format a probability in [0, 1] as ``"98.7 %"``; never claims 100 % or 0 %.
+
+    Examples:
+        >>> format_percent(0.9871)
+        '98.7 %'
+        >>> format_percent(0.99999)
+        '99.9 %'
+        >>> format_percent(0.00001)
+        '<0.1 %'
+    """
+    if probability < 0.0005:
+        return "<0.1 %"
+    return f"{min(probability, 0.999) * 100:.1f} %"
+
+
+def format_size(num_bytes: int) -> str:
+    """Format a byte count for people: ``"1.6 MB"``, ``"512 kB"``, ``"12 bytes"``."""
+    if num_bytes >= 1024 * 1024:
+        return f"{num_bytes / (1024 * 1024):.1f} MB"
+    if num_bytes >= 1024:
+        return f"{num_bytes / 1024:.0f} kB"
+    return f"{num_bytes} bytes"
+
+
+def _runners_up(prediction: DigitPrediction) -> str:
+    """``"next: 1 at 0.9 %"``, adding the third guess only when it is at least 1 %."""
+    guesses = [
+        f"{digit} at {format_percent(probability)}"
+        for rank, (digit, probability) in enumerate(prediction.top3[1:])
+        if rank == 0 or probability >= 0.01
+    ]
+    return "next: " + ", ".join(guesses) if guesses else "nothing else came close"
+
+
+def format_digit(prediction: DigitPrediction) -> str:
+    """One digit with its confidence and runners-up: ``"7 — 98.7 % sure (next: 1 at 0.9 %)"``."""
+    mark = " ?" if prediction.low_confidence else ""
+    return (
+        f"{prediction.digit}{mark} — {format_percent(prediction.confidence)} sure "
+        f"({_runners_up(prediction)})"
+    )
+
+
+def format_reading(reading: PhotoReading) -> str:
+    """The reply to a photo: the number, each digit's confidence and runners-up.
+
+    A low-confidence reading says so plainly and suggests a better photo.
+
+    Args:
+        reading: at least one digit, left to right.
+    """
+    if len(reading.digits) == 1:
+        (prediction,) = reading.digits
+        if prediction.low_confidence:
+            return (
+                f"I think it's a {prediction.digit}, but I'm not sure: only "
+                f"{format_percent(prediction.confidence)} ({_runners_up(prediction)}).\n"
+                "A closer, sharper photo in even light would help."
+            )
+        return f"It's a {format_digit(prediction)}"
+    lines = [f"I read {reading.number}"]
+    lines += [f"• {format_digit(prediction)}" for prediction in reading.digits]
+    if reading.low_confidence:
+        lines.append(
+            "I'm not sure about the digits marked ?. "
+            "A closer, sharper photo in even light would help."
+        )
+    return "\n".join(lines)
+
+
+def format_image_error(error: DigitImageError) -> str:
+    """The reply when a picture cannot be read: the error's friendly message and its tip."""
+    return f"{error.user_message}\n{error.tip}" if error.tip else error.user_message
+
+
+def format_file_too_big(num_bytes: int) -> tuple[str, str]:
+    """``(user_message, tip)`` for a file above Telegram's 20 MB bot download limit."""
+    return FILE_TOO_BIG.format(size=format_size(num_bytes)), FILE_TOO_BIG_TIP
+
+
+def format_stats(report: ModelReport | None, photos_read: int, started_at: datetime) -> str:
+    """The /stats text: model quality and size, training date, photos read since start.
+
+    Args:
+        report: the active model's metrics, or None when it has none.
+        photos_read: photos successfully read since the bot started.
+        started_at: when the bot started (timezone-aware).
+    """
+    lines = []
+    if report is None:
+        lines.append(STATS_NO_MODEL_REPORT)
+    else:
+        if report.test_accuracy is not None:
+            images = f" on {report.test_images:,} MNIST test images" if report.test_images else ""
+            lines.append(f"Test accuracy: {report.test_accuracy * 100:.2f} %{images}")
+        if report.recall:
+            lines.append("Recall per digit (how often each true digit is read right):")
+            lines.append(
+                "  ".join(f"{digit}: {recall * 100:.1f} %" for digit, recall in sorted(report.recall.items()))
+            )
+        details = []
+        if report.created_at:
+            details.append(f"trained {report.created_at:%Y-%m-%d %H:%M} UTC")
+        if report.parameters:
+            details.append(f"{report.parameters:,} parameters")
+        if report.size_bytes:
+            details.append(format_size(report.size_bytes))
+        if details:
+            lines.append("Model: " + ", ".join(details))
+    since = started_at.astimezone(timezone.utc)
+    lines.append(f"Photos read since {since:%Y-%m-%d %H:%M} UTC: {photos_read:,}")
+    return "\n".join(lines)

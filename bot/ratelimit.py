@@ -1,0 +1,70 @@
+"""Per-user rate limiting of incoming updates: a small token bucket for each user."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class BotLimits:
+    """Tunable limits of the bot; the defaults suit a public bot on Telegram.
+
+    Attributes:
+        user_burst: updates a user may send at once before being slowed down.
+        user_per_second: how fast a user's allowance refills, updates per second.
+        concurrent_updates: updates handled at the same time (PTB's ``concurrent_updates``).
+        outgoing_per_second: overall cap on outgoing messages (PTB's ``AIORateLimiter``,
+            Telegram's flood limit is about 30/s); None disables outgoing rate limiting,
+            e.g. against the local Bot API server.
+        inference_workers: threads running image decoding and the model.
+        readings_kept_per_chat: readings per chat whose "What I saw" button still works.
+    """
+
+    user_burst: int = 10
+    user_per_second: float = 0.5
+    concurrent_updates: int = 64
+    outgoing_per_second: float | None = 30.0
+    inference_workers: int = 2
+    readings_kept_per_chat: int = 20
+
+    @classmethod
+    def unlimited(cls) -> "BotLimits":
+        """Limits for load tests and the local server: no per-user or outgoing throttling."""
+        return cls(user_burst=1_000_000, user_per_second=1_000_000.0, outgoing_per_second=None)
+
+
+@dataclass
+class TokenBucket:
+    """A token bucket: ``capacity`` tokens, refilled at ``rate`` per second, one spent per update.
+
+    Attributes:
+        capacity: the most tokens the bucket holds (the allowed burst).
+        rate: tokens added per second.
+        clock: monotonic time source in seconds (injectable for tests).
+        warned: set when the user was told to slow down; cleared when a token is spent again,
+            so a flooding user gets one warning, not one per message.
+    """
+
+    capacity: float
+    rate: float
+    clock: Callable[[], float] = time.monotonic
+    tokens: float = field(init=False)
+    updated: float = field(init=False)
+    warned: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        self.tokens = self.capacity
+        self.updated = self.clock()
+
+    def try_take(self) -> bool:
+        """Spend one token if there is one. Returns True if the update may proceed."""
+        now = self.clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            self.warned = False
+            return True
+        return False

@@ -1,0 +1,138 @@
+"""The active model's report card for /stats: metrics read from disk and the confusion matrix picture."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from core.config import METRICS_FILENAME
+
+logger = logging.getLogger(__name__)
+
+CONFUSION_MATRIX_FILENAME = "confusion_matrix.png"
+
+
+@dataclass(frozen=True)
+class ModelReport:
+    """What /stats tells about a model. Every field may be missing from older artifacts.
+
+    Attributes:
+        test_accuracy: accuracy on the MNIST test set, in [0, 1], or None.
+        test_images: how many test images that was measured on, or None.
+        recall: per-digit recall in [0, 1], keyed by digit 0-9.
+        confusion_matrix: 10x10 counts, rows true digit, columns prediction; None if absent.
+        created_at: when the model was trained (UTC), or None.
+        parameters: number of weights, or None.
+        size_bytes: size of the model file, or None.
+    """
+
+    test_accuracy: float | None = None
+    test_images: int | None = None
+    recall: dict[int, float] = field(default_factory=dict)
+    confusion_matrix: list[list[int]] | None = None
+    created_at: datetime | None = None
+    parameters: int | None = None
+    size_bytes: int | None = None
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def load_model_report(model_path: Path, card: dict | None = None) -> ModelReport | None:
+    """Read ``metrics.json`` next to ``model_path``, falling back on the model card.
+
+    Args:
+        model_path: the served ``.keras`` file.
+        card: the classifier's model card (``Classifier.card``), used for missing fields.
+
+    Returns:
+        The report, or None when neither the metrics nor the card say anything useful.
+        A malformed metrics file is logged and treated as absent, never raised.
+    """
+    card = card or {}
+    metrics: dict = {}
+    metrics_path = model_path.parent / METRICS_FILENAME
+    if metrics_path.is_file():
+        try:
+            metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            logger.warning("Cannot read %s; /stats falls back on the model card", metrics_path, exc_info=True)
+    if not metrics and not card:
+        return None
+    per_class = metrics.get("per_class") or {}
+    recall = {
+        int(digit): float(values["recall"])
+        for digit, values in per_class.items()
+        if isinstance(values, dict) and "recall" in values
+    }
+    accuracy = metrics.get("test_accuracy", card.get("test_accuracy"))
+    size = metrics.get("model_size_bytes")
+    if size is None and model_path.is_file():
+        size = model_path.stat().st_size
+    return ModelReport(
+        test_accuracy=None if accuracy is None else float(accuracy),
+        test_images=metrics.get("test_images"),
+        recall=recall,
+        confusion_matrix=metrics.get("confusion_matrix"),
+        created_at=_parse_time(metrics.get("created_at") or card.get("created_at")),
+        parameters=metrics.get("parameters", card.get("parameters")),
+        size_bytes=size,
+    )
+
+
+def render_confusion_matrix_png(matrix: list[list[int]]) -> bytes:
+    """Draw a 10x10 confusion matrix as a PNG heat map with counts in the cells.
+
+    Args:
+        matrix: counts, rows the true digit, columns the predicted one.
+
+    Returns:
+        PNG bytes (about 600x540 pixels).
+    """
+    from matplotlib.figure import Figure  # imported lazily: only needed without a shipped picture
+
+    figure = Figure(figsize=(6, 5.4), dpi=100)
+    axes = figure.add_subplot()
+    size = len(matrix)
+    image = axes.imshow(matrix, cmap="Blues")
+    figure.colorbar(image, ax=axes)
+    top = max((max(row) for row in matrix), default=0)
+    for true_digit, row in enumerate(matrix):
+        for predicted, count in enumerate(row):
+            axes.text(predicted, true_digit, str(count), ha="center", va="center", fontsize=7,
+                      color="white" if count > top / 2 else "black")
+    axes.set_xticks(range(size))
+    axes.set_yticks(range(size))
+    axes.set_xlabel("predicted digit")
+    axes.set_ylabel("true digit")
+    axes.set_title("Confusion matrix (MNIST test set)")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def confusion_matrix_png(model_path: Path, report: ModelReport | None) -> bytes | None:
+    """The confusion matrix picture for the model: the shipped PNG, else one rendered from metrics.
+
+    Blocking (file I/O, maybe Matplotlib): call it off the event loop.
+
+    Returns:
+        PNG bytes, or None when there is neither a picture nor a matrix.
+    """
+    shipped = model_path.parent / CONFUSION_MATRIX_FILENAME
+    if shipped.is_file():
+        return shipped.read_bytes()
+    if report is not None and report.confusion_matrix:
+        return render_confusion_matrix_png(report.confusion_matrix)
+    return None

@@ -1,0 +1,50 @@
+"""Fixtures for the bot tests; the test doubles themselves live in ``bot_fakes``."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
+from unittest.mock import AsyncMock, MagicMock
+
+import pytest
+from bot_fakes import TOKEN, FakeClassifier
+
+from core.config import DEFAULT_MODEL_PATH, Settings
+
+from bot.context import BotServices, store_services
+from bot.ratelimit import BotLimits
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    """Settings with a test token and no network URLs."""
+    return Settings(token=TOKEN, home=tmp_path, model_path=DEFAULT_MODEL_PATH)
+
+
+@pytest.fixture
+def fake_classifier() -> FakeClassifier:
+    """A fresh :class:`FakeClassifier` reading every photo as 7."""
+    return FakeClassifier()
+
+
+@pytest.fixture
+def context(settings, fake_classifier):
+    """A stand-in ``CallbackContext`` with services in ``bot_data`` and an ``AsyncMock`` bot.
+
+    ``context.bot.get_file`` returns a file whose download yields ``context.file_bytes``.
+    """
+    executor = ThreadPoolExecutor(1)
+    ctx = SimpleNamespace(bot_data={}, chat_data={}, user_data={}, bot=MagicMock(), match=None, file_bytes=b"")
+    store_services(ctx.bot_data, BotServices(settings, fake_classifier, BotLimits(), executor))
+
+    async def get_file(file_id):
+        telegram_file = MagicMock()
+        telegram_file.download_as_bytearray = AsyncMock(side_effect=lambda: bytearray(ctx.file_bytes))
+        return telegram_file
+
+    ctx.bot.get_file = AsyncMock(side_effect=get_file)
+    ctx.bot.send_message = AsyncMock()
+    yield ctx
+    executor.shutdown()
+
+

@@ -1,0 +1,195 @@
+"""End to end: the real Application, polling the local Bot API server over HTTP, reading real photos.
+
+The classifier is the trained model in ``models/`` when it exists (loaded once per session);
+otherwise a FakeClassifier told the right answers, so the Telegram side is still exercised.
+Tests that only make sense with the real model skip without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+import pytest
+
+from core.config import DEFAULT_MODEL_PATH, Settings
+from core.errors import NoDigitFoundError, UnreadableImageError
+
+from bot import messages
+from bot.app import build_application
+from bot.local_api import LocalBotApi
+from bot.log import configure_logging
+from bot.main import running
+
+from bot_fakes import TINY_PDF, TOKEN, FakeClassifier, blank_photo, digit_photo, png_of, write_metrics
+
+pytestmark = pytest.mark.e2e
+
+USER = 1001
+
+
+@pytest.fixture(scope="session")
+def classifier(tmp_path_factory):
+    """The real trained classifier, loaded once per session; a FakeClassifier if none is trained yet."""
+    if DEFAULT_MODEL_PATH.is_file():
+        from core.classifier import Classifier
+
+        return Classifier.from_path(DEFAULT_MODEL_PATH)
+    model_dir = tmp_path_factory.mktemp("fake_model")
+    write_metrics(model_dir)
+    return FakeClassifier(model_dir=model_dir)
+
+
+@pytest.fixture
+def real_model(classifier):
+    """Skip unless the trained model is in use."""
+    if isinstance(classifier, FakeClassifier):
+        pytest.skip(f"needs the trained model at {DEFAULT_MODEL_PATH}")
+    return classifier
+
+
+def expect(classifier, data: bytes, answer) -> bytes:
+    """Tell a fake classifier what ``data`` shows (the real one finds out itself). Returns ``data``."""
+    if isinstance(classifier, FakeClassifier):
+        classifier.expect(data, answer)
+    return data
+
+
+@pytest.fixture
+async def api():
+    """A local Bot API server accepting :data:`TOKEN`."""
+    async with LocalBotApi(TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+async def bot(api, classifier):
+    """The real application polling ``api``."""
+    settings = Settings(token=TOKEN, base_url=api.base_url, base_file_url=api.base_file_url)
+    async with running(build_application(settings, classifier), poll_timeout=5) as application:
+        yield application
+
+
+async def test_start_registers_commands_and_greets(api, bot):
+    api.send_command(USER, "start")
+    (reply,) = await api.next_messages(USER)
+    assert reply.text == messages.START
+    assert [command["command"] for command in api.commands] == ["start", "help", "stats"]
+
+
+async def test_text_and_unknown_command_get_hints(api, bot):
+    api.send_text(USER, "hello")
+    api.send_command(USER, "frobnicate")
+    first, second = await api.next_messages(USER, count=2)
+    assert {first.text, second.text} == {messages.SEND_A_PHOTO, messages.HELP}
+
+
+async def test_photo_of_a_digit_is_read(api, bot, classifier):
+    api.send_photo(USER, expect(classifier, digit_photo("7"), "7"))
+    (reply,) = await api.next_messages(USER)
+    assert reply.text.startswith("It's a 7 — ")
+    assert [label for label, _ in reply.buttons] == [messages.SAW_BUTTON]
+
+
+async def test_what_i_saw_sends_the_steps_picture(api, bot, real_model):
+    api.send_photo(USER, digit_photo("5"))
+    (reply,) = await api.next_messages(USER)
+    query_id = api.press_button(USER, reply)
+    (steps,) = await api.next_messages(USER, timeout=20)
+    assert steps.method == "sendPhoto"
+    assert steps.photo.startswith(b"\x89PNG")
+    assert [answer.callback_query_id for answer in api.callback_answers] == [query_id]
+
+
+async def test_multi_digit_photo(api, bot, classifier):
+    api.send_photo(USER, expect(classifier, digit_photo("42"), "42"))
+    (reply,) = await api.next_messages(USER)
+    assert reply.text.splitlines()[0] == "I read 42"
+    assert len(reply.text.splitlines()) >= 3
+
+
+async def test_image_sent_as_document(api, bot, classifier):
+    data = expect(classifier, png_of(digit_photo("3")), "3")
+    api.send_document(USER, data, file_name="three.png", mime_type="image/png")
+    (reply,) = await api.next_messages(USER)
+    assert reply.text.startswith("It's a 3 — ")
+
+
+async def test_pdf_document_gets_send_a_photo(api, bot):
+    api.send_document(USER, TINY_PDF, file_name="digits.pdf", mime_type="application/pdf")
+    (reply,) = await api.next_messages(USER)
+    assert reply.text == messages.NOT_AN_IMAGE_DOCUMENT
+    assert "getFile" not in api.requests
+
+
+async def test_corrupt_jpeg_gets_friendly_explanation(api, bot):
+    corrupt = b"\xff\xd8\xff\xe0" + os.urandom(5000)
+    api.send_document(USER, corrupt, file_name="broken.jpg", mime_type="image/jpeg")
+    (reply,) = await api.next_messages(USER)
+    assert reply.text == messages.format_image_error(UnreadableImageError())
+
+
+async def test_blank_page_says_no_digit(api, bot, classifier):
+    api.send_photo(USER, expect(classifier, blank_photo(), NoDigitFoundError()))
+    (reply,) = await api.next_messages(USER)
+    assert reply.text == messages.format_image_error(NoDigitFoundError())
+
+
+async def test_file_over_20_mb_is_refused_before_download(api, bot):
+    api.send_document(USER, b"\xff\xd8", file_name="huge.jpg", mime_type="image/jpeg", file_size=25 * 1024 * 1024)
+    (reply,) = await api.next_messages(USER)
+    assert reply.text.startswith("That file is 25.0 MB")
+    assert "getFile" not in api.requests
+
+
+async def test_stats_sends_text_and_confusion_matrix(api, bot, classifier):
+    api.send_photo(USER, expect(classifier, digit_photo("1"), "1"))
+    await api.next_messages(USER)
+    api.send_command(USER, "stats")
+    text, picture = await api.next_messages(USER, count=2, timeout=20)
+    assert "Photos read since" in text.text and text.text.endswith(": 1")
+    assert picture.method == "sendPhoto" and picture.photo.startswith(b"\x89PNG")
+
+
+async def test_twenty_users_at_once_each_get_their_own_answer(api, bot, classifier):
+    users = {2000 + index: str(index % 10) for index in range(20)}
+    for user, digit in users.items():
+        api.send_photo(user, expect(classifier, digit_photo(digit), digit))
+    replies = await asyncio.gather(*(api.next_messages(user, timeout=30) for user in users))
+    assert {user: reply.text[len("It's a ")] for user, (reply,) in zip(users, replies)} == users
+
+
+async def test_server_errors_do_not_break_the_bot(api, bot, classifier):
+    photo = expect(classifier, digit_photo("4"), "4")
+    api.fail_next(1, methods={"getUpdates"})  # polling fails once: PTB backs off and retries
+    api.send_photo(USER, photo)
+    (reply,) = await api.next_messages(USER, timeout=15)
+    assert reply.text.startswith("It's a 4")
+
+    api.fail_next(1, methods={"sendMessage"})  # the answer itself fails: the error handler apologises
+    api.send_photo(USER, photo)
+    (apology,) = await api.next_messages(USER)
+    assert apology.text == messages.SOMETHING_WENT_WRONG
+
+    api.send_photo(USER, photo)
+    (reply,) = await api.next_messages(USER)
+    assert reply.text.startswith("It's a 4")
+
+
+async def test_token_never_reaches_the_logs(api, classifier, caplog):
+    caplog.set_level(logging.DEBUG)
+    token_filter = configure_logging(TOKEN, level=logging.DEBUG)
+    try:
+        settings = Settings(token=TOKEN, base_url=api.base_url, base_file_url=api.base_file_url)
+        async with running(build_application(settings, classifier), poll_timeout=5):
+            api.fail_next(1, methods={"sendMessage"})  # force an error with a traceback in the log
+            api.send_photo(USER, expect(classifier, digit_photo("8"), "8"))
+            await api.next_messages(USER)
+    finally:
+        for handler in logging.getLogger().handlers:
+            handler.removeFilter(token_filter)
+    secret = TOKEN.split(":")[1]
+    assert "Update 1 caused an error" in caplog.text
+    assert "[REDACTED]" in caplog.text
+    assert TOKEN not in caplog.text and secret not in caplog.text
