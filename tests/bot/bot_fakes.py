@@ -160,3 +160,12 @@ def make_message_update(*, text: str | None = None, photo_sizes: list[int] | Non
 
 
 make_photo_update = make_message_update
+
+
+def make_callback_update(data: str, update_id: int = 2) -> MagicMock:
+    """A fake button press: ``update.callback_query.answer`` and the chat's send methods are ``AsyncMock``s."""
+    update = make_message_update(update_id=update_id)
+    update.callback_query = MagicMock()
+    update.callback_query.data = data
+    update.callback_query.answer = AsyncMock()
+    return update

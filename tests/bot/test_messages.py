@@ -1,0 +1,79 @@
+"""Reply texts: pure functions of readings, errors and model reports."""
+
+from datetime import datetime, timezone
+
+from bot_fakes import make_prediction, make_reading
+
+from core.errors import NoDigitFoundError
+from core.results import PhotoReading
+
+from bot import messages
+from bot.stats import ModelReport
+
+
+def test_single_confident_digit_names_runner_up():
+    reading = PhotoReading(digits=(make_prediction(7, 0.987, runner_up=1),))
+    assert messages.format_reading(reading) == "It's a 7 — 98.7 % sure (next: 1 at 1.2 %)"
+
+
+def test_several_digits_read_as_a_number_with_one_line_each():
+    text = messages.format_reading(make_reading("42"))
+    assert text.splitlines() == [
+        "I read 42",
+        "• 4 — 98.7 % sure (next: 5 at 1.2 %)",
+        "• 2 — 98.7 % sure (next: 3 at 1.2 %)",
+    ]
+
+
+def test_low_confidence_single_digit_says_so():
+    reading = PhotoReading(digits=(make_prediction(9, 0.55, runner_up=4),))
+    text = messages.format_reading(reading)
+    assert text.startswith("I think it's a 9, but I'm not sure: only 55.0 % (next: 4 at 40.5 %")
+    assert "photo" in text.splitlines()[-1]
+
+
+def test_low_confidence_digit_in_a_number_is_marked():
+    reading = PhotoReading(digits=(make_prediction(1), make_prediction(8, 0.6)))
+    lines = messages.format_reading(reading).splitlines()
+    assert lines[2].startswith("• 8 ? — 60.0 % sure")
+    assert lines[-1].startswith("I'm not sure about the digits marked ?")
+
+
+def test_percentages_never_claim_certainty():
+    assert [messages.format_percent(p) for p in (0.99999, 0.5, 0.0001)] == ["99.9 %", "50.0 %", "<0.1 %"]
+
+
+def test_image_error_shows_message_and_tip():
+    error = NoDigitFoundError()
+    assert messages.format_image_error(error) == f"{error.user_message}\n{error.tip}"
+    assert messages.format_image_error(NoDigitFoundError("Nothing here.", tip="")) == "Nothing here."
+
+
+def test_file_too_big_names_the_size():
+    message, tip = messages.format_file_too_big(25 * 1024 * 1024)
+    assert message.startswith("That file is 25.0 MB")
+    assert tip
+
+
+def test_stats_text_lists_accuracy_recall_model_and_count():
+    report = ModelReport(
+        test_accuracy=0.9912, test_images=10000, recall={d: 0.99 for d in range(10)},
+        created_at=datetime(2026, 1, 2, 3, 4, tzinfo=timezone.utc), parameters=141098, size_bytes=1_700_000,
+    )
+    text = messages.format_stats(report, photos_read=12, started_at=datetime(2026, 1, 3, tzinfo=timezone.utc))
+    assert text.splitlines() == [
+        "Test accuracy: 99.12 % on 10,000 MNIST test images",
+        "Recall per digit (how often each true digit is read right):",
+        "  ".join(f"{d}: 99.0 %" for d in range(10)),
+        "Model: trained 2026-01-02 03:04 UTC, 141,098 parameters, 1.6 MB",
+        "Photos read since 2026-01-03 00:00 UTC: 12",
+    ]
+
+
+def test_stats_without_report_still_counts_photos():
+    text = messages.format_stats(None, photos_read=0, started_at=datetime(2026, 1, 3, tzinfo=timezone.utc))
+    assert text.splitlines()[0] == messages.STATS_NO_MODEL_REPORT
+
+
+def test_help_lists_every_command():
+    assert all(f"/{command}" in messages.HELP for command, _ in messages.COMMANDS)

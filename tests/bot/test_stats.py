@@ -1,0 +1,46 @@
+"""The model report behind /stats."""
+
+import json
+
+from bot_fakes import write_metrics
+
+from bot.stats import confusion_matrix_png, load_model_report
+
+
+def test_report_reads_metrics_json(tmp_path):
+    report = load_model_report(write_metrics(tmp_path, accuracy=0.987))
+    assert report.test_accuracy == 0.987
+    assert report.recall[9] == 0.99
+    assert report.created_at.year == 2026 and report.created_at.utcoffset().total_seconds() == 0
+    assert (report.parameters, report.size_bytes, len(report.confusion_matrix)) == (141098, 1700000, 10)
+
+
+def test_report_falls_back_on_the_model_card(tmp_path):
+    report = load_model_report(tmp_path / "digit_cnn.keras", {"test_accuracy": 0.5, "created_at": "2026-02-03T04:05:06"})
+    assert (report.test_accuracy, report.recall, report.created_at.tzinfo is not None) == (0.5, {}, True)
+
+
+def test_no_metrics_and_no_card_means_no_report(tmp_path):
+    assert load_model_report(tmp_path / "digit_cnn.keras") is None
+
+
+def test_malformed_metrics_are_ignored(tmp_path):
+    (tmp_path / "metrics.json").write_text("{not json")
+    assert load_model_report(tmp_path / "digit_cnn.keras", {"test_accuracy": 0.9}).test_accuracy == 0.9
+
+
+def test_shipped_picture_is_preferred(tmp_path):
+    model_path = write_metrics(tmp_path)
+    (tmp_path / "confusion_matrix.png").write_bytes(b"\x89PNG shipped")
+    assert confusion_matrix_png(model_path, load_model_report(model_path)) == b"\x89PNG shipped"
+
+
+def test_picture_is_rendered_from_metrics_when_absent(tmp_path):
+    model_path = write_metrics(tmp_path)
+    assert confusion_matrix_png(model_path, load_model_report(model_path)).startswith(b"\x89PNG")
+
+
+def test_no_picture_without_matrix(tmp_path):
+    (tmp_path / "metrics.json").write_text(json.dumps({"test_accuracy": 0.9}))
+    model_path = tmp_path / "digit_cnn.keras"
+    assert confusion_matrix_png(model_path, load_model_report(model_path)) is None
