@@ -1,0 +1,1 @@
+"""Benchmark scripts: each prints its numbers; none is a unit test."""

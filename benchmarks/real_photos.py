@@ -1,0 +1,118 @@
+"""Accuracy on real photos and scans of handwritten digits, beside the naive pipeline.
+
+Reads ``../shared/data/real_digits_dev/`` (never committed: see its README): the top
+folder's crops, ``more/`` phone photos, ``numbers/`` multi-digit photos and ``scans/``
+form cells. The naive pipeline is the reference notebooks': grayscale, resize the whole
+photo to 28x28, scale to [0, 1], predict (and a variant that also inverts, for fairness).
+
+Usage::
+
+    python -m benchmarks.real_photos [--data DIR] [--model PATH] [--failures] [--show DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from core.config import DEFAULT_MODEL_PATH, PROJECT_ROOT
+from core.errors import DigitImageError
+
+DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "data" / "real_digits_dev"
+
+
+def load_items(root: Path) -> list[tuple[str, Path, str]]:
+    """``(group, path, expected text)`` for every labelled file under ``root``."""
+    items = []
+    for group, folder, column in (("crops", root, "label"), ("more", root / "more", "label"),
+                                  ("numbers", root / "numbers", "number"), ("scans", root / "scans", "label")):
+        labels = folder / "labels.csv"
+        if not labels.is_file():
+            continue
+        with open(labels, newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                items.append((group, folder / row["file"], row[column].strip()))
+    return items
+
+
+def naive_read(classifier, data: bytes, invert: bool) -> str:
+    """The reference notebooks' pipeline: one digit from the whole photo shrunk to 28x28."""
+    gray = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    if gray is None:
+        return "?"
+    small = cv2.resize(gray, (28, 28), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    if invert:
+        small = 1.0 - small
+    return str(classifier.predict_image(small).digit)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
+    parser.add_argument("--failures", action="store_true", help="list every file the pipeline got wrong")
+    parser.add_argument("--show", type=Path, help="write a steps picture for each failure into DIR")
+    parser.add_argument("--only", help="only this group (crops, more, numbers, scans)")
+    args = parser.parse_args(argv)
+    if not args.data.is_dir():
+        print(f"SKIP: {args.data} is absent (the real-photo yardstick is not committed)")
+        return 0
+    from core.classifier import Classifier
+
+    classifier = Classifier.from_path(args.model)
+    items = [item for item in load_items(args.data) if not args.only or item[0] == args.only]
+    totals = defaultdict(lambda: [0, 0, 0, 0])  # right, naive right, naive-inverted right, count
+    failures = []
+    started = time.perf_counter()
+    for group, path, expected in items:
+        data = path.read_bytes()
+        try:
+            reading, segmentation = classifier.read_photo_with_steps(data)
+            got = reading.number
+        except DigitImageError as exc:
+            got, reading, segmentation = f"<{type(exc).__name__}: {exc.detail}>", None, None
+        row = totals[group]
+        row[0] += got == expected
+        row[1] += naive_read(classifier, data, invert=False) == expected
+        row[2] += naive_read(classifier, data, invert=True) == expected
+        row[3] += 1
+        if got != expected:
+            failures.append((group, path, expected, got))
+            if args.show and reading is not None:
+                from core.visualize import render_steps_png
+
+                args.show.mkdir(parents=True, exist_ok=True)
+                (args.show / f"{group}_{path.stem}.png").write_bytes(render_steps_png(reading, segmentation))
+    seconds = time.perf_counter() - started
+    print(f"Real photos from {args.data} ({len(items)} files, {seconds:.1f} s)")
+    print(f"{'set':<10}{'files':>7}{'pipeline':>18}{'naive':>18}{'naive+invert':>18}")
+    grand = [0, 0, 0, 0]
+    for group in ("crops", "more", "numbers", "scans"):
+        if group not in totals:
+            continue
+        right, naive, naive_inv, count = totals[group]
+        grand = [a + b for a, b in zip(grand, totals[group])]
+        print(f"{group:<10}{count:>7}{right:>10} {right / count:>6.1%}{naive:>10} {naive / count:>6.1%}"
+              f"{naive_inv:>10} {naive_inv / count:>6.1%}")
+    singles = [totals[g] for g in ("crops", "more", "scans") if g in totals]
+    if singles:
+        right, count = sum(r[0] for r in singles), sum(r[3] for r in singles)
+        print(f"single digits: {right}/{count} = {right / count:.1%} (target >= 97 %)")
+    if "numbers" in totals:
+        right, _, _, count = totals["numbers"]
+        print(f"numbers read whole: {right}/{count} (target: all)")
+    if args.failures:
+        for group, path, expected, got in failures:
+            print(f"  FAIL {group}/{path.name}: expected {expected}, read {got}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""The ``digitbot`` command: one entry point, a thin subcommand per job, heavy imports deferred."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+
+def _quiet_tensorflow() -> None:
+    # TensorFlow prints C++ start-up notices to stderr unless told otherwise.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train on MNIST and write the model and its reports."""
+    _quiet_tensorflow()
+    from training.data import DatasetError
+    from training.train import TrainConfig, train
+
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, max_samples=args.max_samples)
+    try:
+        result = train(args.data, args.out, config)
+    except DatasetError as exc:
+        print(f"digitbot train: {exc}", file=sys.stderr)
+        return 2
+    metrics = result.metrics
+    print(
+        f"test accuracy {metrics['test_accuracy']:.2%} ({metrics['test_errors']} errors in "
+        f"{metrics['test_images']:,}), {metrics['epochs_run']} epochs in {metrics['training_seconds'] / 60:.1f} min, "
+        f"{metrics['parameters']:,} parameters, model {metrics['model_size_bytes'] / 1e6:.2f} MB -> {result.model_path}"
+    )
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Evaluate a saved model on the MNIST test set."""
+    _quiet_tensorflow()
+    from training.data import DatasetError
+    from training.train import evaluate_saved_model
+
+    if not Path(args.model).is_file():
+        print(f"digitbot evaluate: {args.model}: no such model file", file=sys.stderr)
+        return 2
+    try:
+        evaluation, data = evaluate_saved_model(args.model, args.data, args.report_dir)
+    except DatasetError as exc:
+        print(f"digitbot evaluate: {exc}", file=sys.stderr)
+        return 2
+    print(f"model {args.model} on {data.source} ({int(evaluation.support.sum()):,} test images)")
+    print(f"accuracy {evaluation.accuracy:.2%}   loss {evaluation.loss:.4f}")
+    print("digit  precision  recall     f1  support")
+    for digit in range(len(evaluation.support)):
+        print(f"{digit:>5}  {evaluation.precision[digit]:>9.2%}  {evaluation.recall[digit]:>6.2%}  "
+              f"{evaluation.f1[digit]:>5.2%}  {evaluation.support[digit]:>7}")
+    if args.report_dir:
+        print(f"plots written to {args.report_dir}")
+    return 0
+
+
+def _format_reading(reading) -> str:
+    parts = []
+    for prediction in reading.digits:
+        runners = ", ".join(f"{digit} {probability:.1%}" for digit, probability in prediction.top3[1:])
+        parts.append(f"{prediction.digit} ({prediction.confidence:.1%}; next: {runners})")
+    flag = "  [low confidence]" if reading.low_confidence else ""
+    return f"{reading.number}  {' '.join(parts)}{flag}"
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Read the digits in image files."""
+    _quiet_tensorflow()
+    from core.classifier import Classifier, ModelLoadError
+    from core.errors import DigitImageError
+
+    try:
+        classifier = Classifier.from_path(args.model)
+    except ModelLoadError as exc:
+        print(f"digitbot predict: {exc}", file=sys.stderr)
+        return 2
+    failures = 0
+    for name in args.files:
+        path = Path(name)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            failures += 1
+            message = f"cannot read the file ({exc.strerror or exc})"
+            print(json.dumps({"file": name, "error": message}) if args.json else f"{name}: {message}")
+            continue
+        try:
+            reading, segmentation = classifier.read_photo_with_steps(data)
+        except DigitImageError as exc:
+            failures += 1
+            message = f"{exc.user_message} {exc.tip}".strip()
+            print(json.dumps({"file": name, "error": message}) if args.json else f"{name}: {message}")
+            continue
+        if args.show:
+            from core.visualize import render_steps_png
+
+            args.show.mkdir(parents=True, exist_ok=True)
+            (args.show / f"{path.stem}.steps.png").write_bytes(render_steps_png(reading, segmentation))
+        if args.json:
+            print(json.dumps({"file": name, **reading.to_dict()}))
+        else:
+            print(f"{name}: {_format_reading(reading)}")
+    return 1 if failures == len(args.files) else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Start the Telegram bot (long polling, or a webhook server)."""
+    _quiet_tensorflow()
+    from core.config import ConfigError, load_settings
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"digitbot run: {exc}", file=sys.stderr)
+        return 2
+    if args.webhook_url and not args.port:
+        print("digitbot run: --webhook-url needs --port", file=sys.stderr)
+        return 2
+    from bot.main import run_bot
+
+    run_bot(settings, webhook_url=args.webhook_url, port=args.port, listen=args.listen)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``digitbot`` and its subcommands."""
+    from core.config import DEFAULT_EPOCHS, DEFAULT_MODEL_PATH, DEFAULT_SEED, MODELS_DIR
+
+    parser = argparse.ArgumentParser(prog="digitbot", description="Read handwritten digits from photos.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    data_help = "MNIST .npz or folder of IDX files (default: $DIGITBOT_MNIST, else the Keras download)"
+    train = commands.add_parser("train", help="train the CNN on MNIST and write models/")
+    train.add_argument("--data", type=Path, help=data_help)
+    train.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help=f"maximum epochs (default {DEFAULT_EPOCHS})")
+    train.add_argument("--out", type=Path, default=MODELS_DIR, help="output folder (default: models/)")
+    train.add_argument("--batch-size", type=int, default=128)
+    train.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    train.add_argument("--max-samples", type=int, help="train on at most N images (quick trials)")
+    train.set_defaults(handler=cmd_train)
+
+    evaluate = commands.add_parser("evaluate", help="evaluate a model on the MNIST test set")
+    evaluate.add_argument("--data", type=Path, help=data_help)
+    evaluate.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
+    evaluate.add_argument("--report-dir", type=Path, help="also write confusion_matrix.png and misclassified.png here")
+    evaluate.set_defaults(handler=cmd_evaluate)
+
+    predict = commands.add_parser("predict", help="read the digits in image files")
+    predict.add_argument("files", nargs="+", metavar="FILE")
+    predict.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
+    predict.add_argument("--json", action="store_true", help="one JSON object per line per file")
+    predict.add_argument("--show", type=Path, metavar="DIR", help="write a picture of the steps per file into DIR")
+    predict.set_defaults(handler=cmd_predict)
+
+    run = commands.add_parser("run", help="start the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
+    run.add_argument("--webhook-url", help="public HTTPS URL for Telegram's webhook (default: long polling)")
+    run.add_argument("--port", type=int, help="port of the webhook server")
+    run.add_argument("--listen", default="0.0.0.0", help="address of the webhook server")
+    run.set_defaults(handler=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``digitbot`` console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,660 @@
+"""Photo bytes to MNIST-like 28x28 digit images: decode, even out light, threshold, segment, normalise.
+
+The chain, each step a function on NumPy arrays:
+
+1. :func:`decode_image` - bytes to a grayscale uint8 photo, EXIF orientation applied,
+   with size limits checked from the header before any pixel is decoded.
+2. :func:`to_working_size` - scale so the long side is between 320 and 1024 px.
+3. :func:`ink_map` - detect polarity, estimate the paper's background (a grey-level
+   closing on a small copy), divide it out, so shadows and uneven light vanish:
+   float32 ink strength in [0, 1].
+4. :func:`binarize` - hysteresis threshold on the ink map (Otsu with a floor).
+5. :func:`remove_lines` - ruled and grid lines (long thin horizontal/vertical runs).
+6. :func:`find_digit_boxes` - connected components, minus specks, filled blobs,
+   border-touching paper edges and table regions; strokes grouped into digits; touching
+   digits split; ordered left to right.
+7. :func:`normalize_digit` - stroke width evened out, fitted into 20x20 keeping the
+   aspect ratio with anti-aliasing, placed on 28x28 with its center of mass at the
+   center, as MNIST was made (LeCun, Bottou, Bengio, Haffner 1998; the MNIST page).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from core.config import DIGIT_BOX, IMAGE_SIZE
+from core.errors import ImageTooLargeError, ImageTooSmallError, NoDigitFoundError, UnreadableImageError
+
+#: Largest photo we decode, in pixels (a 48 MP phone photo is 8000 x 6000).
+MAX_PIXELS = 64_000_000
+#: Largest file we accept, in bytes (Telegram lets bots download at most 20 MB).
+MAX_BYTES = 25 * 1024 * 1024
+#: Smallest side in pixels that can hold a digit.
+MIN_SIDE = 8
+#: Formats we read (Pillow's names); MPO is the multi-picture JPEG some phones write.
+SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF"})
+#: Working resolution: long side between these, in pixels.
+WORKING_MIN, WORKING_MAX = 320, 1024
+#: Most digits we read from one photo; more marks than this is texture, not a number.
+MAX_DIGITS = 16
+
+
+@dataclass
+class Segmentation:
+    """What preprocessing found in one photo (for inference and for showing the steps).
+
+    Attributes:
+        gray: uint8 (H, W), the photo at working size, dark ink on light paper.
+        ink: float32 (H, W) in [0, 1], ink strength after background removal.
+        mask: uint8 (H, W) in {0, 255}, the strokes kept (after line and speck removal).
+        boxes: per digit ``(x, y, w, h)`` in *original* photo pixels, left to right.
+        working_boxes: the same boxes in working-size pixels.
+        digit_images: float32 (N, 28, 28) in [0, 1], white digit on black: the model input.
+        scale: working size / original size.
+        inverted: True when the photo was light ink on a dark background.
+    """
+
+    gray: np.ndarray
+    ink: np.ndarray
+    mask: np.ndarray
+    boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
+    working_boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
+    digit_images: np.ndarray = field(default_factory=lambda: np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.float32))
+    scale: float = 1.0
+    inverted: bool = False
+
+
+# --------------------------------------------------------------------------------------------
+# 1. Decoding
+
+
+def probe_image(data: bytes) -> tuple[str, int, int]:
+    """Read format and size from the header only (no pixel decoding).
+
+    Returns:
+        ``(format, width, height)``, e.g. ``("JPEG", 1280, 960)``.
+
+    Raises:
+        UnreadableImageError: empty bytes, or not an image in a supported format.
+        ImageTooLargeError: more than :data:`MAX_BYTES` bytes or :data:`MAX_PIXELS` pixels.
+        ImageTooSmallError: a side shorter than :data:`MIN_SIDE` pixels.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    if not data:
+        raise UnreadableImageError("That file is empty.", detail="0 bytes")
+    if len(data) > MAX_BYTES:
+        raise ImageTooLargeError(detail=f"{len(data)} bytes")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            fmt, (width, height) = image.format or "", image.size
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise UnreadableImageError(detail=f"not an image: {exc}") from exc
+    except Image.DecompressionBombError as exc:  # pragma: no cover - Pillow raises on open for huge images
+        raise ImageTooLargeError(detail=str(exc)) from exc
+    if fmt not in SUPPORTED_FORMATS:
+        raise UnreadableImageError(
+            f"I can't read {fmt or 'this'} images.", detail=f"format {fmt}"
+        )
+    if width * height > MAX_PIXELS:
+        raise ImageTooLargeError(
+            f"That image is too large ({width} x {height} pixels) for me to read.", detail=f"{width}x{height}"
+        )
+    if min(width, height) < MIN_SIDE:
+        raise ImageTooSmallError(detail=f"{width}x{height}")
+    return fmt, width, height
+
+
+def decode_image(data: bytes) -> np.ndarray:
+    """Decode image bytes to grayscale, honouring EXIF orientation.
+
+    Large JPEGs are decoded at 1/2, 1/4 or 1/8 scale by libjpeg's DCT scaling (much
+    faster than decoding at full size and shrinking); the result is never smaller than
+    about 600 px on its long side.
+
+    Args:
+        data: JPEG, PNG, WebP, BMP or TIFF bytes.
+
+    Returns:
+        uint8 (H, W), values 0-255.
+
+    Raises:
+        UnreadableImageError: empty, corrupt, truncated or not an image.
+        ImageTooLargeError: over :data:`MAX_BYTES` or :data:`MAX_PIXELS`.
+        ImageTooSmallError: a side under :data:`MIN_SIDE` pixels.
+    """
+    fmt, width, height = probe_image(data)
+    if fmt in ("JPEG", "MPO") and b"\xff\xd9" not in data[-4096:]:
+        # libjpeg pads a truncated file with grey and only warns; refuse it instead.
+        raise UnreadableImageError("That photo seems cut off (the file is incomplete).", detail="no JPEG EOI marker")
+    flag = cv2.IMREAD_GRAYSCALE
+    if fmt in ("JPEG", "MPO"):
+        long_side = max(width, height)
+        for factor, reduced in ((8, cv2.IMREAD_REDUCED_GRAYSCALE_8), (4, cv2.IMREAD_REDUCED_GRAYSCALE_4),
+                                (2, cv2.IMREAD_REDUCED_GRAYSCALE_2)):
+            if long_side / factor >= 600:
+                flag = reduced
+                break
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    image = cv2.imdecode(buffer, flag)
+    if image is None:
+        image = _decode_with_pillow(data)
+    if image is None or image.size == 0:
+        raise UnreadableImageError(detail=f"{fmt} data could not be decoded")
+    if image.dtype != np.uint8:
+        image = cv2.normalize(image, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    return image
+
+
+def _decode_with_pillow(data: bytes) -> np.ndarray | None:
+    """Fallback decoder for files OpenCV refuses (some TIFF and WebP variants)."""
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image = ImageOps.exif_transpose(image)
+            return np.asarray(image.convert("L"))
+    except (OSError, ValueError, SyntaxError):
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# 2-4. Working size, background removal, threshold
+
+
+def to_working_size(gray: np.ndarray) -> tuple[np.ndarray, float]:
+    """Scale so the long side is in [:data:`WORKING_MIN`, :data:`WORKING_MAX`] pixels.
+
+    Returns:
+        ``(uint8 (H', W'), scale)`` where ``scale`` = new size / old size.
+    """
+    long_side = max(gray.shape)
+    if long_side > WORKING_MAX:
+        scale = WORKING_MAX / long_side
+        interpolation = cv2.INTER_AREA
+    elif long_side < WORKING_MIN:
+        scale = WORKING_MIN / long_side
+        interpolation = cv2.INTER_CUBIC
+    else:
+        return gray, 1.0
+    size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+    return cv2.resize(gray, size, interpolation=interpolation), scale
+
+
+def is_light_on_dark(gray: np.ndarray) -> bool:
+    """True when the marks are lighter than the background (e.g. chalk, or MNIST itself).
+
+    The background is the bulk of the pixels, so the marks are the tail of the histogram
+    farther from the median: compare the 1st and 99th percentile distances.
+
+    Args:
+        gray: uint8 (H, W).
+    """
+    small = cv2.resize(gray, (64, 64), interpolation=cv2.INTER_AREA) if max(gray.shape) > 64 else gray
+    low, median, high = np.percentile(small, (1, 50, 99))
+    # Paper, even in shadow, is rarely darker than mid-grey; demand a dark background too,
+    # so a photo with a dark shadow or table is not mistaken for chalk on a board.
+    return median < 110 and (high - median) > (median - low) * 1.2
+
+
+def ink_map(gray: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Ink strength with the paper's shading divided out.
+
+    The background is estimated by a grey-level closing (max filter for dark ink) on a
+    copy 128 px on its long side, with a kernel about a sixth of that, smoothed and scaled
+    back up; ink = 1 - photo / background. Strokes up to ~15 % of the image's long side
+    are removed from the background estimate; shadows and gradients wider than that stay
+    in it and are divided out.
+
+    Args:
+        gray: uint8 (H, W), any polarity.
+
+    Returns:
+        ``(ink, inverted)``: float32 (H, W) in [0, 1] (0 = paper), and whether the photo
+        was light on dark (then it was inverted first).
+    """
+    inverted = is_light_on_dark(gray)
+    if inverted:
+        gray = 255 - gray
+    height, width = gray.shape
+    factor = 128.0 / max(height, width)
+    small = cv2.resize(gray, (max(1, round(width * factor)), max(1, round(height * factor))),
+                       interpolation=cv2.INTER_AREA)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (21, 21))
+    background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel, borderType=cv2.BORDER_REPLICATE)
+    background = cv2.GaussianBlur(background, (0, 0), 3)
+    background = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    ratio = gray.astype(np.float32) / np.maximum(background, 1.0)
+    ink = np.clip(1.0 - ratio, 0.0, 1.0)
+    return ink, inverted
+
+
+def binarize(ink: np.ndarray) -> np.ndarray:
+    """Hysteresis threshold: pixels above a low threshold that connect to strong ink.
+
+    The strong threshold is Otsu's on the ink map, floored at 0.22 (paper grain and JPEG
+    noise stay below it) and capped at 0.5; the low one is 55 % of it.
+
+    Args:
+        ink: float32 (H, W) in [0, 1].
+
+    Returns:
+        uint8 (H, W) in {0, 255}.
+    """
+    ink8 = np.round(ink * 255).astype(np.uint8)
+    otsu, _ = cv2.threshold(ink8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    strong = float(np.clip(otsu / 255.0, 0.22, 0.5))
+    weak = strong * 0.55
+    weak_mask = (ink >= weak).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(weak_mask, connectivity=8)
+    if count <= 1:
+        return np.zeros_like(ink8)
+    has_strong = np.zeros(count, dtype=bool)
+    has_strong[np.unique(labels[ink >= strong])] = True
+    has_strong[0] = False
+    return np.where(has_strong[labels], 255, 0).astype(np.uint8)
+
+
+def remove_lines(mask: np.ndarray) -> np.ndarray:
+    """Remove ruled and grid lines: straight runs spanning most of the image.
+
+    A line is a run found by a morphological opening with a 1-px-thick kernel a third of
+    the image long, whose extent reaches 70 % of the image's width (or height). Strokes
+    that crossed a removed line are re-joined with a short closing across it.
+
+    Args:
+        mask: uint8 (H, W) in {0, 255}.
+
+    Returns:
+        uint8 (H, W) in {0, 255}, the mask without the lines.
+    """
+    height, width = mask.shape
+    cleaned = mask.copy()
+    for axis in (0, 1):
+        length = (width if axis == 0 else height)
+        kernel_shape = (max(3, length // 3), 1) if axis == 0 else (1, max(3, length // 3))
+        runs = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, kernel_shape))
+        if not runs.any():
+            continue
+        # Let slightly tilted lines join up before measuring their extent.
+        joined = cv2.dilate(runs, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 5) if axis == 0 else (5, 1)))
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+        line_labels = [
+            label for label in range(1, count)
+            if (stats[label, cv2.CC_STAT_WIDTH if axis == 0 else cv2.CC_STAT_HEIGHT] >= 0.7 * length
+                and stats[label, cv2.CC_STAT_HEIGHT if axis == 0 else cv2.CC_STAT_WIDTH]
+                <= 0.12 * (height if axis == 0 else width))
+        ]
+        if not line_labels:
+            continue
+        # Only the long runs themselves (plus a 1-px anti-aliasing fringe): a stroke resting
+        # on the line, like the base of a 2 on an underline, keeps its own pixels.
+        lines = np.where(np.isin(labels, line_labels) & (runs > 0), 255, 0).astype(np.uint8)
+        lines = cv2.bitwise_and(cv2.dilate(lines, np.ones((3, 1) if axis == 0 else (1, 3), np.uint8)), mask)
+        cleaned = cv2.bitwise_and(cleaned, cv2.bitwise_not(lines))
+        thickness = int(np.ceil(max(3, (lines > 0).sum() / max(1, length)) * 1.5))
+        across = (1, thickness + 2) if axis == 0 else (thickness + 2, 1)
+        # Re-join strokes cut by the line, but only inside the former line band.
+        rejoined = cv2.morphologyEx(cleaned, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, across))
+        cleaned = np.where(lines > 0, rejoined, cleaned)
+    return cleaned
+
+
+# --------------------------------------------------------------------------------------------
+# 5. Components to digits
+
+
+@dataclass
+class _Blob:
+    x: int
+    y: int
+    w: int
+    h: int
+    area: int
+    labels: list[int]
+
+    @property
+    def x2(self) -> int:
+        return self.x + self.w
+
+    @property
+    def y2(self) -> int:
+        return self.y + self.h
+
+    def merge(self, other: "_Blob") -> "_Blob":
+        x, y = min(self.x, other.x), min(self.y, other.y)
+        return _Blob(x, y, max(self.x2, other.x2) - x, max(self.y2, other.y2) - y,
+                     self.area + other.area, self.labels + other.labels)
+
+
+def _stroke_width(component: np.ndarray) -> float:
+    """Mean stroke width in pixels of a binary shape: 2 * area / perimeter."""
+    contours, _ = cv2.findContours(component, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    perimeter = sum(cv2.arcLength(contour, True) for contour in contours)
+    return 2.0 * float(np.count_nonzero(component)) / max(perimeter, 1.0)
+
+
+def find_digit_boxes(mask: np.ndarray, ink: np.ndarray) -> tuple[list[_Blob], np.ndarray, np.ndarray]:
+    """Find the digits among the connected components of a stroke mask.
+
+    Removes: specks (small next to the largest mark), regions touching the border that
+    are large or span it (paper edges, a table, a finger), filled blobs (thicker than a
+    pen stroke), faint marks. Groups strokes of one digit (overlapping in x, e.g. the bar
+    of a 5), keeps the marks on the main text line, splits wide blobs of touching digits,
+    and orders the digits left to right.
+
+    Args:
+        mask: uint8 (H, W) in {0, 255}.
+        ink: float32 (H, W) in [0, 1], the ink strength.
+
+    Returns:
+        ``(blobs, labels, kept_mask)``: digit groups left to right, the int32 label image
+        of the components, and uint8 (H, W) of the kept strokes.
+
+    Raises:
+        NoDigitFoundError: nothing digit-like remains.
+    """
+    height, width = mask.shape
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if count <= 1:
+        raise NoDigitFoundError(detail="no marks after thresholding")
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    image_area = height * width
+    candidates: list[_Blob] = []
+    for label in range(1, count):
+        x, y, w, h, area = (int(v) for v in stats[label])
+        if area < max(12, 0.00005 * image_area):
+            continue
+        touches = x <= 1 or y <= 1 or x + w >= width - 1 or y + h >= height - 1
+        if touches:
+            component = labels[y:y + h, x:x + w] == label
+            frame = np.zeros_like(component)
+            frame[:2, :] |= y <= 1
+            frame[-2:, :] |= y + h >= height - 1
+            frame[:, :2] |= x <= 1
+            frame[:, -2:] |= x + w >= width - 1
+            contact = int(np.count_nonzero(component & frame))
+            # A paper edge, a table or a finger runs along the border; a digit in a tight
+            # crop only touches it where its strokes end.
+            if contact > 0.6 * max(w, h) or (area > 0.35 * image_area and area > 0.5 * w * h):
+                continue
+            if min(w, h) < 0.25 * max(w, h) and max(w / width, h / height) > 0.5 and contact > 0.3 * min(w, h):
+                continue  # a long thin border-touching line remnant (grid of a form)
+        candidates.append(_Blob(x, y, w, h, area, [label]))
+    if not candidates:
+        raise NoDigitFoundError(detail="only specks or border regions")
+    largest = max(blob.area for blob in candidates)
+    candidates = [blob for blob in candidates if blob.area >= 0.06 * largest]
+
+    # Thickness and contrast checks on the strong candidates.
+    kept: list[_Blob] = []
+    for blob in candidates:
+        component = (labels[blob.y:blob.y2, blob.x:blob.x2] == blob.labels[0]).astype(np.uint8)
+        stroke = _stroke_width(component)
+        fill = blob.area / float(blob.w * blob.h)
+        thin_bar = max(blob.w, blob.h) >= 2.5 * min(blob.w, blob.h)  # a "1" or a bar is solid
+        if stroke > 0.38 * max(blob.h, blob.w) and not thin_bar:
+            continue  # a filled blob, not a pen stroke
+        if fill > 0.75 and not thin_bar and blob.area > 200:
+            continue
+        strength = float(np.median(ink[blob.y:blob.y2, blob.x:blob.x2][component > 0]))
+        if strength < 0.1:
+            continue
+        kept.append(blob)
+    if not kept:
+        raise NoDigitFoundError(detail="marks are blobs or too faint")
+
+    # Group strokes of one digit: strong overlap in x.
+    kept.sort(key=lambda blob: blob.x)
+    groups: list[_Blob] = []
+    for blob in sorted(kept, key=lambda b: -b.area):
+        for index, group in enumerate(groups):
+            overlap = min(group.x2, blob.x2) - max(group.x, blob.x)
+            vertical_gap = max(group.y, blob.y) - min(group.y2, blob.y2)
+            if overlap >= 0.5 * min(group.w, blob.w) and vertical_gap < 0.5 * max(group.h, blob.h):
+                groups[index] = group.merge(blob)
+                break
+        else:
+            groups.append(blob)
+
+    # Keep the main text line: marks at least 40 % as tall as the tallest, overlapping it vertically.
+    tallest = max(groups, key=lambda group: group.h)
+    line = [
+        group for group in groups
+        if group.h >= 0.4 * tallest.h
+        and min(group.y2, tallest.y2) - max(group.y, tallest.y) > 0.3 * min(group.h, tallest.h)
+    ]
+    # Small marks on the line are kept only if they are digit-sized ("1" is narrow but tall).
+    line = [group for group in line if group.h >= 0.5 * tallest.h or group.area >= 0.15 * tallest.area]
+    if len(line) > MAX_DIGITS:
+        raise NoDigitFoundError(detail=f"{len(line)} marks: texture, not a number")
+    if tallest.h < 10:
+        raise NoDigitFoundError(detail="marks too small")
+    line.sort(key=lambda group: group.x)
+
+    kept_mask = np.zeros_like(mask)
+    for group in line:
+        for label in group.labels:
+            region = labels[group.y:group.y2, group.x:group.x2] == label
+            kept_mask[group.y:group.y2, group.x:group.x2][region] = 255
+    median_height = float(np.median([group.h for group in line]))
+    split: list[_Blob] = []
+    for group in line:
+        split.extend(_split_touching(group, kept_mask, median_height))
+    return split, labels, kept_mask
+
+
+def _split_touching(group: _Blob, mask: np.ndarray, line_height: float) -> list[_Blob]:
+    """Split a blob that is much wider than a digit at the valleys of its column profile."""
+    aspect = group.w / max(1.0, min(group.h, line_height * 1.15))
+    parts = int(round(aspect / 0.85))
+    if aspect < 1.6 or parts < 2:
+        return [group]
+    crop = mask[group.y:group.y2, group.x:group.x2] > 0
+    profile = cv2.GaussianBlur(crop.sum(axis=0).astype(np.float32)[None, :], (0, 0), max(1.0, group.w / 80))[0]
+    typical = float(np.median(profile[profile > 0])) if (profile > 0).any() else 0.0
+    cuts = []
+    for index in range(1, parts):
+        center = index * group.w / parts
+        low, high = int(center - 0.3 * group.w / parts), int(center + 0.3 * group.w / parts)
+        low, high = max(1, low), min(group.w - 1, max(high, low + 1))
+        cut = low + int(np.argmin(profile[low:high]))
+        # Touching digits meet in a narrow neck; a wide single digit (a flat 2) has no such valley.
+        if profile[cut] <= 0.6 * typical:
+            cuts.append(cut)
+    result = []
+    edges = [0, *cuts, group.w]
+    for left, right in zip(edges[:-1], edges[1:]):
+        columns = crop[:, left:right]
+        rows = np.flatnonzero(columns.any(axis=1))
+        if rows.size == 0 or right - left < 2:
+            continue
+        result.append(_Blob(group.x + left, group.y + int(rows[0]), right - left, int(rows[-1] - rows[0] + 1),
+                            int(columns.sum()), group.labels))
+    return result or [group]
+
+
+# --------------------------------------------------------------------------------------------
+# 6. MNIST-style normalisation
+
+
+def crop_to_bounding_box(image: np.ndarray) -> np.ndarray:
+    """Crop to the bounding box of the non-zero pixels.
+
+    Args:
+        image: (H, W) of any dtype, ink non-zero.
+
+    Returns:
+        The crop (same dtype); the input unchanged if it has no ink.
+    """
+    rows = np.flatnonzero(image.any(axis=1))
+    columns = np.flatnonzero(image.any(axis=0))
+    if rows.size == 0:
+        return image
+    return image[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1]
+
+
+def fit_in_box(image: np.ndarray, box: int = DIGIT_BOX) -> np.ndarray:
+    """Scale so the longer side is ``box`` pixels, keeping the aspect ratio, anti-aliased.
+
+    Args:
+        image: float32 (H, W) in [0, 1], ink bright.
+
+    Returns:
+        float32 (h, w) with max(h, w) == box, values in [0, 1].
+    """
+    height, width = image.shape
+    scale = box / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    return np.clip(cv2.resize(image, size, interpolation=interpolation), 0.0, 1.0)
+
+
+def pad_to_canvas(image: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
+    """Place an image of at most size x size in the middle of a black size x size canvas.
+
+    Args:
+        image: float32 (h, w), h, w <= size.
+
+    Returns:
+        float32 (size, size).
+    """
+    canvas = np.zeros((size, size), np.float32)
+    height, width = image.shape
+    top, left = (size - height) // 2, (size - width) // 2
+    canvas[top:top + height, left:left + width] = image
+    return canvas
+
+
+def center_of_mass(image: np.ndarray) -> tuple[float, float]:
+    """Intensity-weighted centroid ``(row, column)`` of an (H, W) image; its middle if empty."""
+    moments = cv2.moments(image.astype(np.float32))
+    if moments["m00"] <= 1e-9:
+        return (image.shape[0] - 1) / 2.0, (image.shape[1] - 1) / 2.0
+    return moments["m01"] / moments["m00"], moments["m10"] / moments["m00"]
+
+
+def shift_to_center_of_mass(canvas: np.ndarray) -> np.ndarray:
+    """Translate the digit so its intensity-weighted centroid sits mid-canvas (sub-pixel).
+
+    Args:
+        canvas: float32 (28, 28), ink bright on dark, values in [0, 1].
+
+    Returns:
+        float32 (28, 28), same value range.
+    """
+    row, column = center_of_mass(canvas)
+    middle = (canvas.shape[0] - 1) / 2.0
+    matrix = np.float32([[1, 0, middle - column], [0, 1, middle - row]])
+    shifted = cv2.warpAffine(canvas, matrix, canvas.shape[::-1], flags=cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return np.clip(shifted, 0.0, 1.0)
+
+
+#: Stroke width MNIST digits have inside their 20-px box, in pixels (measured on the
+#: training set with :func:`_stroke_width`: median about 2.6 px at 20 px height).
+TARGET_STROKE = 2.6
+
+
+def normalize_stroke_width(mask: np.ndarray, box: int = DIGIT_BOX) -> np.ndarray:
+    """Thicken thin pen strokes (or thin marker strokes) so that, once the digit is scaled
+    into a ``box``-pixel square, its stroke is about :data:`TARGET_STROKE` px wide like MNIST.
+
+    Args:
+        mask: uint8 (h, w) in {0, 255}, the digit's strokes, tightly cropped.
+
+    Returns:
+        uint8 (h', w') in {0, 255}, padded as needed so dilation is not clipped.
+    """
+    scale = box / max(mask.shape)
+    width = _stroke_width((mask > 0).astype(np.uint8)) * scale
+    target = TARGET_STROKE
+    if width < 0.8 * target:
+        grow = int(round((target - width) / scale / 2.0))
+        if grow >= 1:
+            mask = cv2.copyMakeBorder(mask, grow, grow, grow, grow, cv2.BORDER_CONSTANT, value=0)
+            kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+            mask = cv2.dilate(mask, kernel)
+    elif width > 1.9 * target:
+        shrink = int(round((width - 1.5 * target) / scale / 2.0))
+        if shrink >= 1:
+            kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * shrink + 1, 2 * shrink + 1))
+            eroded = cv2.erode(mask, kernel)
+            if np.count_nonzero(eroded) > 0.3 * np.count_nonzero(mask):
+                mask = eroded
+    return mask
+
+
+def normalize_digit(mask: np.ndarray) -> np.ndarray:
+    """A binary digit crop to the model's input, as MNIST was made.
+
+    Stroke width evened out, cropped to its bounding box, fitted in 20x20 keeping the
+    aspect ratio with area-averaging anti-aliasing, placed on a 28x28 canvas and shifted
+    so the center of mass is at the center.
+
+    Args:
+        mask: uint8 (h, w) in {0, 255}, the digit's strokes (any crop around them).
+
+    Returns:
+        float32 (28, 28) in [0, 1], white digit on black.
+    """
+    mask = crop_to_bounding_box(mask)
+    if mask.size == 0 or not mask.any():
+        return np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.float32)
+    mask = crop_to_bounding_box(normalize_stroke_width(mask))
+    digit = fit_in_box(mask.astype(np.float32) / 255.0)
+    return shift_to_center_of_mass(pad_to_canvas(digit))
+
+
+def to_model_input(images: np.ndarray) -> np.ndarray:
+    """float32 (N, 28, 28) in [0, 1] to the network's (N, 28, 28, 1) float32."""
+    return np.asarray(images, np.float32).reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1)
+
+
+# --------------------------------------------------------------------------------------------
+# The whole chain
+
+
+def segment_photo(gray: np.ndarray) -> Segmentation:
+    """Find and normalise every digit in a grayscale photo.
+
+    Args:
+        gray: uint8 (H, W), any polarity, as from :func:`decode_image`.
+
+    Returns:
+        A :class:`Segmentation` with at least one digit image.
+
+    Raises:
+        ImageTooSmallError: a side under :data:`MIN_SIDE`.
+        NoDigitFoundError: blank, noise, or nothing digit-like.
+    """
+    if min(gray.shape) < MIN_SIDE:
+        raise ImageTooSmallError(detail=f"{gray.shape[1]}x{gray.shape[0]}")
+    work, scale = to_working_size(gray)
+    ink, inverted = ink_map(work)
+    shown = 255 - work if inverted else work
+    mask = binarize(ink)
+    if not mask.any():
+        raise NoDigitFoundError(detail="blank: no ink above threshold")
+    mask = remove_lines(mask)
+    blobs, labels, kept = find_digit_boxes(mask, ink)
+    images, boxes, working_boxes = [], [], []
+    for blob in blobs:
+        crop = kept[blob.y:blob.y2, blob.x:blob.x2]
+        images.append(normalize_digit(crop))
+        working_boxes.append((blob.x, blob.y, blob.w, blob.h))
+        boxes.append((int(blob.x / scale), int(blob.y / scale), max(1, int(round(blob.w / scale))),
+                      max(1, int(round(blob.h / scale)))))
+    return Segmentation(
+        gray=shown, ink=ink, mask=kept, boxes=boxes, working_boxes=working_boxes,
+        digit_images=np.stack(images).astype(np.float32), scale=scale, inverted=inverted,
+    )
+
+
+def preprocess_bytes(data: bytes) -> Segmentation:
+    """Decode and segment photo bytes: :func:`decode_image` then :func:`segment_photo`."""
+    return segment_photo(decode_image(data))

@@ -1,0 +1,77 @@
+"""Picture of the preprocessing steps ("What I saw"): photo, threshold, boxes, model inputs."""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+
+from core.preprocessing import Segmentation
+from core.results import PhotoReading
+
+#: Longest side of the photo panels, in pixels, before matplotlib lays them out.
+PANEL_SIZE = 480
+
+
+def _fit(image: np.ndarray, size: int = PANEL_SIZE) -> np.ndarray:
+    scale = size / max(image.shape[:2])
+    if scale >= 1:
+        return image
+    return cv2.resize(image, (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale))),
+                      interpolation=cv2.INTER_AREA)
+
+
+def render_steps_png(reading: PhotoReading, segmentation: Segmentation) -> bytes:
+    """Render the steps as a PNG: the photo (grayscale, polarity fixed), the ink mask kept,
+    the photo with a box and the predicted digit per digit, and each 28x28 model input
+    with its top-3.
+
+    Uses matplotlib's object-oriented API (no pyplot state), so it is safe to call from
+    worker threads.
+
+    Args:
+        reading: the classifier's result for the photo.
+        segmentation: the preprocessing result of the same photo.
+
+    Returns:
+        PNG bytes, about 1100 px wide.
+    """
+    from matplotlib.figure import Figure
+
+    gray = segmentation.gray
+    boxed = cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
+    thickness = max(2, round(max(gray.shape) / 300))
+    for prediction, (x, y, w, h) in zip(reading.digits, segmentation.working_boxes):
+        color = (220, 140, 0) if prediction.low_confidence else (0, 160, 60)
+        cv2.rectangle(boxed, (x, y), (x + w, y + h), color, thickness)
+        cv2.putText(boxed, str(prediction.digit), (x, max(0, y - 2 * thickness)), cv2.FONT_HERSHEY_SIMPLEX,
+                    max(0.6, h / 60), color, thickness, cv2.LINE_AA)
+
+    digits = len(reading.digits)
+    columns = max(3, min(digits, 8))
+    rows_of_digits = int(np.ceil(digits / columns))
+    figure = Figure(figsize=(11, 4.2 + 1.9 * rows_of_digits), dpi=100)
+    grid = figure.add_gridspec(1 + rows_of_digits, columns * 1, height_ratios=[3.2] + [1.5] * rows_of_digits)
+    third = max(1, columns // 3)
+    panels = [
+        (figure.add_subplot(grid[0, 0:third]), _fit(gray), "1. photo (grayscale)"),
+        (figure.add_subplot(grid[0, third:2 * third]), _fit(segmentation.mask), "2. ink kept (threshold, lines and specks removed)"),
+        (figure.add_subplot(grid[0, 2 * third:]), _fit(boxed), f"3. digits found: {reading.number}"),
+    ]
+    for axes, image, title in panels:
+        axes.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
+        axes.set_title(title, fontsize=9)
+        axes.axis("off")
+    for index, prediction in enumerate(reading.digits):
+        axes = figure.add_subplot(grid[1 + index // columns, index % columns])
+        axes.imshow(prediction.image, cmap="gray", vmin=0, vmax=1)
+        runners = ", ".join(f"{digit}:{probability:.0%}" for digit, probability in prediction.top3[1:])
+        axes.set_title(f"{prediction.digit} ({prediction.confidence:.1%})\n{runners}", fontsize=8,
+                       color="#b06000" if prediction.low_confidence else "#006030")
+        axes.axis("off")
+    figure.suptitle("What I saw: the 28x28 images are exactly what the model read", fontsize=10)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
