@@ -48,6 +48,7 @@ def build_application(settings: Settings, classifier: PhotoClassifier, *, limits
         .token(settings.token)
         .concurrent_updates(limits.concurrent_updates)
         .pool_timeout(10.0)
+        .read_timeout(15.0)  # downloads of photos up to 20 MB
         .get_updates_read_timeout(10.0)
         .post_init(post_init)
         .post_shutdown(post_shutdown)

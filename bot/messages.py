@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from core.errors import DigitImageError
+from core.errors import DigitImageError, NoDigitFoundError
 from core.results import DigitPrediction, PhotoReading
 
 from bot.stats import ModelReport
@@ -117,8 +117,11 @@ def format_reading(reading: PhotoReading) -> str:
     A low-confidence reading says so plainly and suggests a better photo.
 
     Args:
-        reading: at least one digit, left to right.
+        reading: the digits, left to right (the classifier raises rather than return none;
+            an empty reading still gets the "no digit found" answer).
     """
+    if not reading.digits:
+        return format_image_error(NoDigitFoundError())
     if len(reading.digits) == 1:
         (prediction,) = reading.digits
         if prediction.low_confidence:

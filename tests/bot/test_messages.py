@@ -77,3 +77,7 @@ def test_stats_without_report_still_counts_photos():
 
 def test_help_lists_every_command():
     assert all(f"/{command}" in messages.HELP for command, _ in messages.COMMANDS)
+
+
+def test_empty_reading_says_no_digit_found():
+    assert messages.format_reading(PhotoReading(digits=())) == messages.format_image_error(NoDigitFoundError())
