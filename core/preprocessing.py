@@ -94,8 +94,10 @@ def probe_image(data: bytes) -> tuple[str, int, int]:
             fmt, (width, height) = image.format or "", image.size
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise UnreadableImageError(detail=f"not an image: {exc}") from exc
-    except Image.DecompressionBombError as exc:  # pragma: no cover - Pillow raises on open for huge images
-        raise ImageTooLargeError(detail=str(exc)) from exc
+    except Image.DecompressionBombError as exc:  # Pillow's own guard, above ~179 MP
+        raise ImageTooLargeError(
+            f"That image is too large (over {MAX_PIXELS // 1_000_000} megapixels) for me to read.", detail=str(exc)
+        ) from exc
     if fmt not in SUPPORTED_FORMATS:
         raise UnreadableImageError(
             f"I can't read {fmt or 'this'} images.", detail=f"format {fmt}"
@@ -338,7 +340,26 @@ def _stroke_width(component: np.ndarray) -> float:
     return 2.0 * float(np.count_nonzero(component)) / max(perimeter, 1.0)
 
 
-def find_digit_boxes(mask: np.ndarray, ink: np.ndarray) -> tuple[list[_Blob], np.ndarray, np.ndarray]:
+def _is_filled_shape(component: np.ndarray, gray_crop: np.ndarray, gray_around: np.ndarray) -> bool:
+    """True when the shape's holes are as dark as its strokes: a filled object seen as an outline.
+
+    A large dark object defeats the local background estimate, which then sees only its
+    rim; a real 0, 6, 8 or 9 has paper in its holes.
+    """
+    contours, _ = cv2.findContours(component, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    filled = np.zeros_like(component)
+    cv2.drawContours(filled, contours, -1, 1, thickness=-1)
+    holes = (filled > 0) & (component == 0)
+    if holes.sum() < 0.15 * filled.sum():
+        return False
+    ink_level = float(np.median(gray_crop[component > 0]))
+    hole_level = float(np.median(gray_crop[holes]))
+    paper_level = float(np.percentile(gray_around, 75))
+    return hole_level - ink_level < 0.4 * (paper_level - ink_level)
+
+
+def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = None
+                     ) -> tuple[list[_Blob], np.ndarray, np.ndarray]:
     """Find the digits among the connected components of a stroke mask.
 
     Removes: specks (small next to the largest mark), regions touching the border that
@@ -350,6 +371,7 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray) -> tuple[list[_Blob], np
     Args:
         mask: uint8 (H, W) in {0, 255}.
         ink: float32 (H, W) in [0, 1], the ink strength.
+        gray: uint8 (H, W), the photo, dark ink on light (for the filled-shape check), or None.
 
     Returns:
         ``(blobs, labels, kept_mask)``: digit groups left to right, the int32 label image
@@ -364,6 +386,9 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray) -> tuple[list[_Blob], np
         raise NoDigitFoundError(detail="no marks after thresholding")
     areas = stats[1:, cv2.CC_STAT_AREA]
     image_area = height * width
+    coverage = float(areas.sum()) / image_area
+    if coverage > 0.15 and np.count_nonzero(areas >= 4) > 250:
+        raise NoDigitFoundError(detail=f"noise or texture: {count - 1} marks cover {coverage:.0%}")
     candidates: list[_Blob] = []
     for label in range(1, count):
         x, y, w, h, area = (int(v) for v in stats[label])
@@ -404,6 +429,11 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray) -> tuple[list[_Blob], np
         strength = float(np.median(ink[blob.y:blob.y2, blob.x:blob.x2][component > 0]))
         if strength < 0.1:
             continue
+        if gray is not None:
+            margin = max(4, blob.h // 4)
+            around = gray[max(0, blob.y - margin):blob.y2 + margin, max(0, blob.x - margin):blob.x2 + margin]
+            if _is_filled_shape(component, gray[blob.y:blob.y2, blob.x:blob.x2], around):
+                continue
         kept.append(blob)
     if not kept:
         raise NoDigitFoundError(detail="marks are blobs or too faint")
@@ -432,7 +462,7 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray) -> tuple[list[_Blob], np
     line = [group for group in line if group.h >= 0.5 * tallest.h or group.area >= 0.15 * tallest.area]
     if len(line) > MAX_DIGITS:
         raise NoDigitFoundError(detail=f"{len(line)} marks: texture, not a number")
-    if tallest.h < 10:
+    if tallest.h < max(12, 0.025 * max(height, width)):
         raise NoDigitFoundError(detail="marks too small")
     line.sort(key=lambda group: group.x)
 
@@ -641,7 +671,7 @@ def segment_photo(gray: np.ndarray) -> Segmentation:
     if not mask.any():
         raise NoDigitFoundError(detail="blank: no ink above threshold")
     mask = remove_lines(mask)
-    blobs, labels, kept = find_digit_boxes(mask, ink)
+    blobs, labels, kept = find_digit_boxes(mask, ink, shown)
     images, boxes, working_boxes = [], [], []
     for blob in blobs:
         crop = kept[blob.y:blob.y2, blob.x:blob.x2]

@@ -1,0 +1,52 @@
+"""Draw photo-like test images from MNIST digits: dark ink on light, gently lit paper."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def paper(height: int = 720, width: int = 960, seed: int = 0) -> np.ndarray:
+    """float32 (H, W) paper in [0, 1] with a lighting gradient and a little grain."""
+    rng = np.random.default_rng(seed)
+    rows = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
+    cols = np.linspace(0.0, 1.0, width, dtype=np.float32)[None, :]
+    light = 0.93 - 0.12 * rows * cols
+    return np.clip(light + rng.normal(0, 0.01, (height, width)).astype(np.float32), 0, 1)
+
+
+def place_digits(background: np.ndarray, digits: list[np.ndarray], height: int, left: int, top: int,
+                 gap: float = 0.35) -> np.ndarray:
+    """Write MNIST digits (uint8 28x28, white on black) as dark ink, left to right.
+
+    Args:
+        background: float32 (H, W) in [0, 1]; modified copy returned.
+        height: rendered height of each 28-px MNIST image, in pixels.
+        left, top: where the first digit's 28x28 frame goes.
+        gap: extra space between frames, as a fraction of ``height``.
+    """
+    page = background.copy()
+    x = left
+    for digit in digits:
+        alpha = cv2.resize(digit.astype(np.float32) / 255.0, (height, height), interpolation=cv2.INTER_CUBIC)
+        alpha = np.clip(alpha, 0, 1)
+        region = page[top:top + height, x:x + height]
+        region[:] = region * (1 - 0.85 * alpha[: region.shape[0], : region.shape[1]])
+        x += int(height * (0.75 + gap))
+    return page
+
+
+def to_jpeg(page: np.ndarray, quality: int = 85) -> bytes:
+    """float32 (H, W) in [0, 1] to JPEG bytes."""
+    ok, buffer = cv2.imencode(".jpg", np.round(page * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return buffer.tobytes()
+
+
+def to_png(image: np.ndarray) -> bytes:
+    """uint8 or float [0, 1] (H, W) to PNG bytes."""
+    if image.dtype != np.uint8:
+        image = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
+    ok, buffer = cv2.imencode(".png", image)
+    assert ok
+    return buffer.tobytes()

@@ -1,0 +1,85 @@
+"""The classifier: softmax, shapes, thread safety, and reading photos with the shipped model."""
+
+from __future__ import annotations
+
+import csv
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from photos import paper, place_digits, to_jpeg
+
+from core.classifier import Classifier, ModelLoadError, softmax
+from core.errors import NoDigitFoundError
+
+PHOTO_FIXTURES = Path(__file__).parent.parent / "fixtures" / "photos"
+
+
+def test_softmax_rows_sum_to_one():
+    probabilities = softmax(np.array([[1000.0, 0.0, -1000.0], [1.0, 2.0, 3.0]]))
+    assert probabilities.dtype == np.float32
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-6)
+    assert probabilities[0, 0] == pytest.approx(1.0)
+
+
+def test_tiny_model_shapes_and_threads(tiny_model_path):
+    classifier = Classifier.from_path(tiny_model_path)
+    images = np.random.default_rng(0).random((300, 28, 28), dtype=np.float32)
+    batch = classifier.predict_probabilities(images)
+    assert batch.shape == (300, 10)
+    with ThreadPoolExecutor(4) as pool:
+        singles = list(pool.map(lambda image: classifier.predict_probabilities(image[None])[0], images[:20]))
+    np.testing.assert_allclose(np.stack(singles), batch[:20], atol=1e-4)
+    prediction = classifier.predict_image(images[0])
+    assert len(prediction.top3) == 3 and prediction.top3[0][0] == prediction.digit
+    assert prediction.top3[0][1] >= prediction.top3[1][1] >= prediction.top3[2][1]
+    with pytest.raises(ValueError):
+        classifier.predict_logits(np.zeros((2, 32, 32)))
+
+
+def test_missing_and_corrupt_model_files(tmp_path):
+    with pytest.raises(ModelLoadError, match="no model file"):
+        Classifier.from_path(tmp_path / "absent.keras")
+    broken = tmp_path / "broken.keras"
+    broken.write_bytes(b"not a zip")
+    with pytest.raises(ModelLoadError, match="cannot load"):
+        Classifier.from_path(broken)
+
+
+def test_shifted_and_scaled_digit_reads_the_same(shipped_classifier, mnist_sample):
+    x, y = mnist_sample
+    for index in range(6):
+        readings = set()
+        for height, left, top in ((120, 100, 80), (300, 500, 300), (520, 260, 120)):
+            page = place_digits(paper(), [x[index]], height=height, left=left, top=top)
+            readings.add(shipped_classifier.read_photo(to_jpeg(page)).number)
+        assert readings == {str(y[index])}, f"MNIST test digit {index} ({y[index]}) read as {readings}"
+
+
+def test_multi_digit_number(shipped_classifier, mnist_sample):
+    x, y = mnist_sample
+    picks = [0, 2, 5, 9]
+    page = place_digits(paper(600, 1280), [x[i] for i in picks], height=200, left=150, top=180)
+    assert shipped_classifier.read_photo(to_jpeg(page)).number == "".join(str(y[i]) for i in picks)
+
+
+def test_blank_photo_raises(shipped_classifier):
+    with pytest.raises(NoDigitFoundError):
+        shipped_classifier.read_photo(to_jpeg(paper(seed=4)))
+
+
+def test_photo_like_fixtures(shipped_classifier):
+    """Generated photo-like JPEGs (ruled lines, blue ink, shadows): a broken pipeline fails."""
+    labels = PHOTO_FIXTURES / "labels.csv"
+    if not labels.is_file():
+        pytest.skip("tests/fixtures/photos/ has not been generated")
+    right, rows = 0, list(csv.DictReader(labels.open()))
+    for row in rows:
+        data = (PHOTO_FIXTURES / row["file"]).read_bytes()
+        try:
+            got = shipped_classifier.read_photo(data).number
+        except NoDigitFoundError:
+            got = "none"
+        right += got == row["label"]
+    assert right >= len(rows) - 1, f"only {right} of {len(rows)} photo fixtures read right"
