@@ -92,6 +92,11 @@ def format_size(num_bytes: int) -> str:
     return f"{num_bytes} bytes"
 
 
+def _article(digit: int) -> str:
+    """``"an"`` before 8 ("an eight"), ``"a"`` before the other digits."""
+    return "an" if digit == 8 else "a"
+
+
 def _runners_up(prediction: DigitPrediction) -> str:
     """``"next: 1 at 0.9 %"``, adding the third guess only when it is at least 1 %."""
     guesses = [
@@ -126,11 +131,11 @@ def format_reading(reading: PhotoReading) -> str:
         (prediction,) = reading.digits
         if prediction.low_confidence:
             return (
-                f"I think it's a {prediction.digit}, but I'm not sure: only "
+                f"I think it's {_article(prediction.digit)} {prediction.digit}, but I'm not sure: only "
                 f"{format_percent(prediction.confidence)} ({_runners_up(prediction)}).\n"
                 "A closer, sharper photo in even light would help."
             )
-        return f"It's a {format_digit(prediction)}"
+        return f"It's {_article(prediction.digit)} {format_digit(prediction)}"
     lines = [f"I read {reading.number}"]
     lines += [f"• {format_digit(prediction)}" for prediction in reading.digits]
     if reading.low_confidence:

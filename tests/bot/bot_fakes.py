@@ -104,7 +104,9 @@ def digit_photo(text: str, *, size: tuple[int, int] = (1280, 960), quality: int 
     rng = np.random.default_rng(len(text) * 31 + sum(map(ord, text)))
     paper = np.full((height, width, 3), 235, np.uint8) + rng.integers(0, 12, (height, width, 1), dtype=np.uint8)
     font = cv2.FONT_HERSHEY_SCRIPT_SIMPLEX
-    scale, thickness = height / 90, max(8, height // 40)
+    thickness = max(8, height // 40)
+    (unit_width, _), _ = cv2.getTextSize(" ".join(text), font, 1.0, 1)
+    scale = min(height / 90, 0.8 * width / unit_width)  # long numbers shrink to fit the page
     (text_width, text_height), _ = cv2.getTextSize(" ".join(text), font, scale, thickness)
     origin = ((width - text_width) // 2, (height + text_height) // 2)
     cv2.putText(paper, " ".join(text), origin, font, scale, (30, 30, 40), thickness, cv2.LINE_AA)

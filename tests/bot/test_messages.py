@@ -81,3 +81,8 @@ def test_help_lists_every_command():
 
 def test_empty_reading_says_no_digit_found():
     assert messages.format_reading(PhotoReading(digits=())) == messages.format_image_error(NoDigitFoundError())
+
+
+def test_eight_takes_an():
+    reading = PhotoReading(digits=(make_prediction(8, 0.95, runner_up=3),))
+    assert messages.format_reading(reading).startswith("It's an 8 — 95.0 % sure")
