@@ -103,9 +103,11 @@ async def run_level(api: LocalBotApi, photos: list[tuple[str, bytes]], users: in
             if digits not in reply.text.splitlines()[0]:
                 wrong += 1
 
+    cpu_before = sum(rss.process.cpu_times()[:2])
     started = time.perf_counter()
     await asyncio.gather(*(user(first_user + index) for index in range(users)))
     elapsed = time.perf_counter() - started
+    cpu_ms = (sum(rss.process.cpu_times()[:2]) - cpu_before) * 1000
     latencies.sort()
     return {
         "users": users,
@@ -115,6 +117,7 @@ async def run_level(api: LocalBotApi, photos: list[tuple[str, bytes]], users: in
         "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
         "not_read_as_drawn": wrong,
         "rss_mb": rss.peak / 2**20,
+        "bot_cpu_ms_per_photo": cpu_ms / max(1, len(latencies)),
     }
 
 
@@ -150,15 +153,16 @@ async def main(args: argparse.Namespace) -> int:
             idle = psutil.Process(bot.pid).memory_info().rss / 2**20
             print(f"bot pid {bot.pid}, model {args.model}, RSS after start {idle:.0f} MB")
             await run_level(api, photos, 2, 10, first_user=900_000, rss=rss)  # warm-up
-            print(f"{'users':>5} {'photos':>6} {'photos/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'peak RSS MB':>11} {'misread':>7}")
+            print(f"{'users':>5} {'photos':>6} {'photos/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'peak RSS MB':>11} {'misread':>7} {'bot CPU ms/photo':>16}")
             for level, users in enumerate(args.levels):
                 result = await run_level(api, photos, users, args.photos_per_level, first_user=(level + 1) * 10_000,
                                          rss=rss)
                 print(f"{result['users']:>5} {result['photos']:>6} {result['per_second']:>9.1f} "
                       f"{result['p50_ms']:>8.1f} {result['p99_ms']:>8.1f} {result['rss_mb']:>11.0f} "
-                      f"{result['not_read_as_drawn']:>7}")
+                      f"{result['not_read_as_drawn']:>7} {result['bot_cpu_ms_per_photo']:>16.1f}")
             rss.stop()
             print(TARGETS)
+            print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end")
         finally:
             bot.terminate()  # SIGTERM: run_polling shuts down cleanly
             try:
