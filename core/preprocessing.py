@@ -207,8 +207,8 @@ def ink_map(gray: np.ndarray) -> tuple[np.ndarray, bool]:
     """Ink strength with the paper's shading divided out.
 
     The background is estimated by a grey-level closing (max filter for dark ink) on a
-    copy 128 px on its long side, with a kernel about a sixth of that, smoothed and scaled
-    back up; ink = 1 - photo / background. Strokes up to ~15 % of the image's long side
+    copy 128 px on its long side, with a kernel about a quarter of that, smoothed and scaled
+    back up; ink = 1 - photo / background. Strokes up to ~20 % of the image's long side
     are removed from the background estimate; shadows and gradients wider than that stay
     in it and are divided out.
 
@@ -226,12 +226,17 @@ def ink_map(gray: np.ndarray) -> tuple[np.ndarray, bool]:
     factor = 128.0 / max(height, width)
     small = cv2.resize(gray, (max(1, round(width * factor)), max(1, round(height * factor))),
                        interpolation=cv2.INTER_AREA)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (21, 21))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (31, 31))
     background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel, borderType=cv2.BORDER_REPLICATE)
     background = cv2.GaussianBlur(background, (0, 0), 3)
     background = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
     ratio = gray.astype(np.float32) / np.maximum(background, 1.0)
     ink = np.clip(1.0 - ratio, 0.0, 1.0)
+    # The closing is a max filter, so grainy paper sits a little below its "background":
+    # take the paper's typical level (the median pixel is paper) as zero ink.
+    floor = float(np.median(ink[::4, ::4]))
+    if floor > 0:
+        ink = np.clip((ink - floor) / (1.0 - floor), 0.0, 1.0)
     return ink, inverted
 
 
@@ -261,8 +266,56 @@ def binarize(ink: np.ndarray) -> np.ndarray:
     return np.where(has_strong[labels], 255, 0).astype(np.uint8)
 
 
-def remove_lines(mask: np.ndarray) -> np.ndarray:
-    """Remove ruled and grid lines: straight runs spanning most of the image.
+def _erase_line_runs(mask: np.ndarray, segments: list[tuple[int, int, int, int]],
+                     max_thickness_ratio: float = 0.04) -> np.ndarray:
+    """Erase near-horizontal line segments from ``mask`` where the line is alone.
+
+    For each column along a segment, the vertical run of ink through the line is erased
+    only if it is no thicker than the line itself (its median run); where a stroke crosses
+    or rests on the line the run is thicker, and it is kept, so a 4's stem or a 2's base
+    survive an underline.
+    """
+    height, width = mask.shape
+    cleaned = mask.copy()
+    for x1, y1, x2, y2 in segments:
+        if x2 < x1:
+            x1, y1, x2, y2 = x2, y2, x1, y1
+        columns = np.arange(max(0, x1), min(width, x2 + 1))
+        if columns.size == 0:
+            continue
+        rows = np.round(y1 + (columns - x1) * (y2 - y1) / max(1, x2 - x1)).astype(int)
+        runs = []
+        for column, row in zip(columns, rows):
+            if not 0 <= row < height:
+                runs.append(None)
+                continue
+            line = mask[:, column] > 0
+            # Find the run of ink through (or within 2 px of) the line's row.
+            near = [r for r in range(max(0, row - 2), min(height, row + 3)) if line[r]]
+            if not near:
+                runs.append(None)
+                continue
+            top = bottom = near[0]
+            while top > 0 and line[top - 1]:
+                top -= 1
+            while bottom < height - 1 and line[bottom + 1]:
+                bottom += 1
+            runs.append((top, bottom))
+        lengths = [bottom - top + 1 for run in runs if run for top, bottom in [run]]
+        if not lengths:
+            continue
+        thickness = float(np.median(lengths))
+        if thickness > max_thickness_ratio * max(1, x2 - x1):
+            continue  # too thick for its length: a stroke, not a ruled line
+        limit = thickness * 1.5 + 2
+        for column, run in zip(columns, runs):
+            if run and run[1] - run[0] + 1 <= limit:
+                cleaned[run[0]:run[1] + 1, column] = 0
+    return cleaned
+
+
+def _remove_straight_lines(mask: np.ndarray) -> np.ndarray:
+    """Remove axis-aligned ruled and grid lines: straight runs spanning most of the image.
 
     A line is a run found by a morphological opening with a 1-px-thick kernel a third of
     the image long, whose extent reaches 70 % of the image's width (or height). Strokes
@@ -303,6 +356,43 @@ def remove_lines(mask: np.ndarray) -> np.ndarray:
         # Re-join strokes cut by the line, but only inside the former line band.
         rejoined = cv2.morphologyEx(cleaned, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, across))
         cleaned = np.where(lines > 0, rejoined, cleaned)
+    return cleaned
+
+
+def remove_lines(mask: np.ndarray) -> np.ndarray:
+    """Remove ruled lines, underlines and grid lines.
+
+    First axis-aligned lines (:func:`_remove_straight_lines`), then slightly tilted ones
+    found with the probabilistic Hough transform (``cv2.HoughLinesP``; Matas, Galambos,
+    Kittler 2000): thin segments (thickness under 4 % of their length) within 12 degrees of
+    horizontal or vertical that run from edge to edge (each end within 6 % of the image's
+    border), as a line on the page does and a digit's stroke in a tight crop does not.
+    Tilted lines are erased only where they are alone (:func:`_erase_line_runs`).
+
+    Args:
+        mask: uint8 (H, W) in {0, 255}.
+
+    Returns:
+        uint8 (H, W) in {0, 255}, the mask without the lines.
+    """
+    cleaned = _remove_straight_lines(mask)
+    for transpose in (False, True):
+        work = np.ascontiguousarray(cleaned.T) if transpose else cleaned
+        height, width = work.shape
+        found = cv2.HoughLinesP(work, 1, np.pi / 360, threshold=max(20, int(0.5 * width)),
+                                minLineLength=int(0.85 * width), maxLineGap=max(3, width // 40))
+        if found is None:
+            continue
+        segments = []
+        for x1, y1, x2, y2 in found[:, 0, :]:
+            angle = abs(np.degrees(np.arctan2(y2 - y1, x2 - x1)))
+            spans = min(x1, x2) <= 0.06 * width and max(x1, x2) >= 0.94 * width
+            if min(angle, 180 - angle) <= 12 and spans:
+                segments.append((int(x1), int(y1), int(x2), int(y2)))
+        if not segments:
+            continue
+        erased = _erase_line_runs(work, segments, max_thickness_ratio=0.04)
+        cleaned = np.ascontiguousarray(erased.T) if transpose else erased
     return cleaned
 
 

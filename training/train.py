@@ -54,6 +54,8 @@ class TrainConfig:
         max_samples: use at most this many training images (None: all); for smoke runs.
         patience: early-stopping patience in epochs, on validation loss.
         augment: the augmentation ranges, or None for no augmentation.
+        style_rate: fraction of the training 1s and 7s added again in continental style
+            (flagged 1, crossed 7; :func:`training.augment.add_continental_styles`); 0 = off.
     """
 
     epochs: int = DEFAULT_EPOCHS
@@ -64,6 +66,7 @@ class TrainConfig:
     max_samples: int | None = None
     patience: int = 6
     augment: AugmentConfig | None = field(default_factory=AugmentConfig)
+    style_rate: float = 0.35
 
 
 @dataclass
@@ -155,6 +158,12 @@ def fit(data: MnistData, config: TrainConfig, extra: tuple[np.ndarray, np.ndarra
         pick = np.random.default_rng(config.seed).permutation(len(x))[: config.max_samples]
         x, y = x[pick], y[pick]
     x_fit, y_fit, x_val, y_val = split_validation(x, y, config.validation_size, config.seed)
+    if config.style_rate > 0:
+        from training.augment import add_continental_styles
+
+        styled = add_continental_styles(x_fit, y_fit, rate=config.style_rate, seed=config.seed)
+        changed = np.flatnonzero((styled != x_fit).any(axis=(1, 2)))
+        x_fit, y_fit = np.concatenate([x_fit, styled[changed]]), np.concatenate([y_fit, y_fit[changed]])
     weights = None
     if extra is not None and len(extra[0]):
         weights = np.concatenate([np.ones(len(x_fit), np.float32), extra[2].astype(np.float32)])
@@ -205,6 +214,7 @@ def build_metrics(model, evaluation: Evaluation, data: MnistData, config: TrainC
         "batch_size": config.batch_size,
         "learning_rate": config.learning_rate,
         "seed": config.seed,
+        "style_rate": config.style_rate,
         "training_images": int(min(len(data.x_train), config.max_samples or len(data.x_train))),
         "parameters": int(model.count_params()),
         "model_file": MODEL_FILENAME,

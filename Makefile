@@ -1,0 +1,36 @@
+# digitbot: `make help` lists the targets. Every target sets up .venv first if needed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+MNIST  ?= ../shared/data/mnist.npz
+
+.PHONY: help setup test run train evaluate predict benchmarks
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install digitbot with its test tools
+
+test: $(STAMP)  ## run the whole test suite
+	$(BIN)/python -m pytest -q
+
+run: $(STAMP)  ## start the Telegram bot (needs TELEGRAM_BOT_TOKEN; see README)
+	$(BIN)/digitbot run
+
+train: $(STAMP)  ## retrain the shipped model into models/ from $(MNIST)
+	$(BIN)/digitbot train --data $(MNIST)
+
+evaluate: $(STAMP)  ## evaluate models/digit_cnn.keras on the MNIST test set
+	$(BIN)/digitbot evaluate --data $(MNIST)
+
+benchmarks: $(STAMP)  ## print the accuracy and speed benchmarks
+	$(BIN)/python -m benchmarks.real_photos
+	$(BIN)/python -m benchmarks.photo_robustness
+	$(BIN)/python -m benchmarks.speed
