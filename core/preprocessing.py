@@ -379,8 +379,10 @@ def remove_lines(mask: np.ndarray) -> np.ndarray:
     for transpose in (False, True):
         work = np.ascontiguousarray(cleaned.T) if transpose else cleaned
         height, width = work.shape
-        found = cv2.HoughLinesP(work, 1, np.pi / 360, threshold=max(20, int(0.5 * width)),
-                                minLineLength=int(0.85 * width), maxLineGap=max(3, width // 40))
+        # Light ruled lines threshold into dashes: bridge short gaps for detection only.
+        bridged = cv2.morphologyEx(work, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 1)))
+        found = cv2.HoughLinesP(bridged, 1, np.pi / 360, threshold=max(20, int(0.3 * width)),
+                                minLineLength=int(0.85 * width), maxLineGap=max(3, width // 30))
         if found is None:
             continue
         segments = []
@@ -482,7 +484,7 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
     candidates: list[_Blob] = []
     for label in range(1, count):
         x, y, w, h, area = (int(v) for v in stats[label])
-        if area < max(12, 0.00005 * image_area):
+        if area < max(20, 0.0001 * image_area):
             continue
         touches = x <= 1 or y <= 1 or x + w >= width - 1 or y + h >= height - 1
         if touches:
@@ -514,6 +516,9 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
         thin_bar = max(blob.w, blob.h) >= 2.5 * min(blob.w, blob.h)  # a "1" or a bar is solid
         if stroke > 0.38 * max(blob.h, blob.w) and not thin_bar:
             continue  # a filled blob, not a pen stroke
+        inscribed = float(cv2.distanceTransform(component, cv2.DIST_L2, 3).max())
+        if inscribed > 0.17 * max(blob.h, blob.w) and not thin_bar:
+            continue  # its widest part is far thicker than any pen: a filled shape
         if fill > 0.75 and not thin_bar and blob.area > 200:
             continue
         strength = float(np.median(ink[blob.y:blob.y2, blob.x:blob.x2][component > 0]))
@@ -550,9 +555,14 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
     ]
     # Small marks on the line are kept only if they are digit-sized ("1" is narrow but tall).
     line = [group for group in line if group.h >= 0.5 * tallest.h or group.area >= 0.15 * tallest.area]
+    # A digit is one stroke or a few (a broken 4, a 5's bar); a cloud of specks is texture.
+    line = [group for group in line if len(group.labels) <= 5]
+    if not line:
+        raise NoDigitFoundError(detail="only clouds of specks")
     if len(line) > MAX_DIGITS:
         raise NoDigitFoundError(detail=f"{len(line)} marks: texture, not a number")
-    if tallest.h < max(12, 0.025 * max(height, width)):
+    tallest = max(line, key=lambda group: group.h)
+    if tallest.h < max(12, 0.045 * min(height, width)):
         raise NoDigitFoundError(detail="marks too small")
     line.sort(key=lambda group: group.x)
 
