@@ -492,18 +492,21 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
             continue
         touches = x <= 1 or y <= 1 or x + w >= width - 1 or y + h >= height - 1
         if touches:
-            component = labels[y:y + h, x:x + w] == label
-            frame = np.zeros_like(component)
-            frame[:2, :] |= y <= 1
-            frame[-2:, :] |= y + h >= height - 1
-            frame[:, :2] |= x <= 1
-            frame[:, -2:] |= x + w >= width - 1
-            contact = int(np.count_nonzero(component & frame))
+            component = labels == label
+            # Share of each image side the component runs along (its outermost 2 px).
+            contact = max(
+                np.count_nonzero(component[:2].any(axis=0)) / width,
+                np.count_nonzero(component[-2:].any(axis=0)) / width,
+                np.count_nonzero(component[:, :2].any(axis=1)) / height,
+                np.count_nonzero(component[:, -2:].any(axis=1)) / height,
+            )
             # A paper edge, a table or a finger runs along the border; a digit in a tight
-            # crop only touches it where its strokes end.
-            if contact > 0.6 * max(w, h) or (area > 0.35 * image_area and area > 0.5 * w * h):
+            # crop only touches it where its strokes end or curve.
+            centre_x, centre_y = (x + w / 2) / width, (y + h / 2) / height
+            near_border = min(centre_x, 1 - centre_x, centre_y, 1 - centre_y) < 0.2
+            if contact > 0.35 or (contact > 0.08 and near_border) or (area > 0.35 * image_area and area > 0.5 * w * h):
                 continue
-            if min(w, h) < 0.25 * max(w, h) and max(w / width, h / height) > 0.5 and contact > 0.3 * min(w, h):
+            if min(w, h) < 0.25 * max(w, h) and max(w / width, h / height) > 0.5 and contact > 0.1:
                 continue  # a long thin border-touching line remnant (grid of a form)
         candidates.append(_Blob(x, y, w, h, area, [label]))
     if not candidates:
