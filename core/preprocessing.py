@@ -381,12 +381,12 @@ def remove_lines(mask: np.ndarray) -> np.ndarray:
         height, width = work.shape
         # Light ruled lines threshold into dashes: bridge short gaps, and detect at half
         # resolution (a line stays a line; the Hough transform costs a quarter).
-        bridged = cv2.morphologyEx(work, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 1)))
+        bridged = cv2.morphologyEx(work, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (15, 1)))
         half = cv2.resize(bridged, (max(1, width // 2), max(1, height // 2)), interpolation=cv2.INTER_AREA)
         half = np.where(half > 64, 255, 0).astype(np.uint8)
         half_width = half.shape[1]
         found = cv2.HoughLinesP(half, 1, np.pi / 360, threshold=max(10, int(0.3 * half_width)),
-                                minLineLength=int(0.85 * half_width), maxLineGap=max(2, half_width // 30))
+                                minLineLength=int(0.85 * half_width), maxLineGap=max(2, half_width // 20))
         if found is None:
             continue
         segments = []
@@ -508,6 +508,10 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
                 continue
             if min(w, h) < 0.25 * max(w, h) and max(w / width, h / height) > 0.5 and contact > 0.1:
                 continue  # a long thin border-touching line remnant (grid of a form)
+            if max(w / width, h / height) > 0.4 and min(w, h) < 0.25 * max(w, h):
+                pen = _stroke_width(component[y:y + h, x:x + w].astype(np.uint8))
+                if pen < 0.04 * float(np.hypot(w, h)):
+                    continue  # a margin line or a paper edge running in from the border
         candidates.append(_Blob(x, y, w, h, area, [label]))
     if not candidates:
         raise NoDigitFoundError(detail="only specks or border regions")
