@@ -62,7 +62,7 @@ class Classifier:
 
     Build it with :meth:`from_path` (loads the ``.keras`` file once). Single images skip
     Keras' ``predict()`` machinery (which costs milliseconds per call) and go through
-    one traced ``tf.function``; batches are split into chunks of ``batch_size``.
+    one traced concrete function; batches are split into chunks of ``batch_size``.
 
     Attributes:
         path: the model file.
@@ -77,11 +77,13 @@ class Classifier:
         self.card = card or {}
         self.batch_size = batch_size
         self._lock = threading.Lock()
+        # Trace once for any batch size and keep the concrete function: calling it skips
+        # tf.function's argument matching (about 0.25 ms per call on this CPU).
         self._call = tf.function(
             lambda images: model(images, training=False),
             input_signature=[tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 1], tf.float32)],
-            reduce_retracing=True,
-        )
+        ).get_concrete_function()
+        self._to_tensor = tf.convert_to_tensor
         # Trace once now, so the first user does not pay for it.
         self.predict_logits(np.zeros((1, IMAGE_SIZE, IMAGE_SIZE), np.float32))
 
@@ -139,7 +141,7 @@ class Classifier:
         chunks = []
         with self._lock:
             for start in range(0, len(images), self.batch_size):
-                chunks.append(self._call(images[start : start + self.batch_size]).numpy())
+                chunks.append(self._call(self._to_tensor(images[start : start + self.batch_size])).numpy())
         return np.concatenate(chunks).astype(np.float32)
 
     def predict_probabilities(self, images: np.ndarray) -> np.ndarray:
