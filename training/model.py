@@ -52,13 +52,15 @@ def build_cnn(
     return keras.Model(inputs, logits, name="digit_cnn")
 
 
-def compile_model(model, learning_rate, label_smoothing: float = 0.0):
+def compile_model(model, learning_rate, label_smoothing: float = 0.0, use_ema: bool = True):
     """Compile with Adam and cross-entropy on logits (``from_logits=True``).
 
     Args:
         model: the model from :func:`build_cnn`.
         learning_rate: a float or a ``keras.optimizers.schedules.LearningRateSchedule``.
         label_smoothing: in [0, 1); uses the categorical loss on one-hot labels when > 0.
+        use_ema: keep an exponential moving average of the weights (momentum 0.999 per
+            step) and end training with it.
     """
     import keras
 
@@ -68,5 +70,8 @@ def compile_model(model, learning_rate, label_smoothing: float = 0.0):
     else:
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         metric = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=[metric])
+    # An exponential moving average of the weights (Polyak & Juditsky 1992) is written into
+    # the model when fit() ends; it smooths the last epochs' noise out of the final weights.
+    optimizer = keras.optimizers.Adam(learning_rate, use_ema=use_ema, ema_momentum=0.999)
+    model.compile(optimizer=optimizer, loss=loss, metrics=[metric])
     return model

@@ -185,9 +185,9 @@ def fit(data: MnistData, config: TrainConfig, extra: tuple[np.ndarray, np.ndarra
     model = compile_model(build_cnn(), schedule)
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
-    stop = keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=config.patience, restore_best_weights=True, verbose=1
-    )
+    # Stops a run that no longer improves; the weights kept are the moving average at the
+    # end (restoring a "best" raw epoch would throw the average away).
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, verbose=1)
     started = time.perf_counter()
     history = model.fit(
         train_ds, validation_data=val_ds, epochs=config.epochs,
