@@ -11,6 +11,7 @@ from unittest.mock import AsyncMock, MagicMock
 
 import cv2
 import numpy as np
+from photos import number_photo
 from telegram import Update
 
 from core.errors import DigitImageError
@@ -94,25 +95,13 @@ def write_metrics(model_dir: Path, accuracy: float = 0.99) -> Path:
 
 
 def digit_photo(text: str, *, size: tuple[int, int] = (1280, 960), quality: int = 90) -> bytes:
-    """A JPEG of ``text`` handwritten-ish (Hershey script, thick strokes), dark ink on light paper.
+    """A JPEG photo of ``text`` handwritten (real MNIST test digits as dark ink on paper).
 
     Args:
         text: digits to draw, e.g. ``"7"`` or ``"42"``.
         size: ``(width, height)`` of the photo.
     """
-    width, height = size
-    rng = np.random.default_rng(len(text) * 31 + sum(map(ord, text)))
-    paper = np.full((height, width, 3), 235, np.uint8) + rng.integers(0, 12, (height, width, 1), dtype=np.uint8)
-    font = cv2.FONT_HERSHEY_SCRIPT_SIMPLEX
-    thickness = max(8, height // 40)
-    (unit_width, _), _ = cv2.getTextSize(" ".join(text), font, 1.0, 1)
-    scale = min(height / 90, 0.8 * width / unit_width)  # long numbers shrink to fit the page
-    (text_width, text_height), _ = cv2.getTextSize(" ".join(text), font, scale, thickness)
-    origin = ((width - text_width) // 2, (height + text_height) // 2)
-    cv2.putText(paper, " ".join(text), origin, font, scale, (30, 30, 40), thickness, cv2.LINE_AA)
-    ok, encoded = cv2.imencode(".jpg", paper, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    assert ok
-    return encoded.tobytes()
+    return number_photo(text, size=size, quality=quality)
 
 
 def blank_photo(size: tuple[int, int] = (1280, 960)) -> bytes:

@@ -1,9 +1,14 @@
-"""Draw photo-like test images from MNIST digits: dark ink on light, gently lit paper."""
+"""Draw photo-like test images from real handwriting (MNIST test digits): dark ink on light paper."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
+
 import cv2
 import numpy as np
+
+FIXTURE = Path(__file__).parent / "fixtures" / "mnist_test_500.npz"
 
 
 def paper(height: int = 720, width: int = 960, seed: int = 0) -> np.ndarray:
@@ -50,3 +55,30 @@ def to_png(image: np.ndarray) -> bytes:
     ok, buffer = cv2.imencode(".png", image)
     assert ok
     return buffer.tobytes()
+
+
+@lru_cache(maxsize=1)
+def _mnist_sample() -> tuple[np.ndarray, np.ndarray]:
+    with np.load(FIXTURE) as archive:
+        return archive["x"], archive["y"]
+
+
+def handwritten(digit: int, variant: int = 0) -> np.ndarray:
+    """The ``variant``-th MNIST test image of ``digit`` in the committed fixture: uint8 (28, 28)."""
+    images, labels = _mnist_sample()
+    return images[np.flatnonzero(labels == digit)[variant]]
+
+
+def number_photo(text: str, size: tuple[int, int] = (1280, 960), variant: int = 0, quality: int = 90) -> bytes:
+    """A JPEG photo of ``text`` (digits) written by hand, centred on a ``(width, height)`` page."""
+    width, height = size
+    digit_height = int(min(0.4 * height, 0.85 * width / (0.75 * len(text) + 0.35 * (len(text) - 1) + 0.25)))
+    span = int(digit_height * (0.75 * len(text) + 0.35 * (len(text) - 1)))
+    page = place_digits(
+        paper(height, width, seed=len(text) + variant),
+        [handwritten(int(char), variant) for char in text],
+        height=digit_height,
+        left=max(0, (width - span) // 2 - digit_height // 8),
+        top=(height - digit_height) // 2,
+    )
+    return to_jpeg(page, quality)
