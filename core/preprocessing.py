@@ -51,10 +51,11 @@ class Segmentation:
         gray: uint8 (H, W), the photo at working size, dark ink on light paper.
         ink: float32 (H, W) in [0, 1], ink strength after background removal.
         mask: uint8 (H, W) in {0, 255}, the strokes kept (after line and speck removal).
-        boxes: per digit ``(x, y, w, h)`` in *original* photo pixels, left to right.
+        boxes: per digit ``(x, y, w, h)`` in pixels of the decoded photo (large JPEGs are
+            decoded at 1/2 to 1/8 scale, see :func:`decode_image`), left to right.
         working_boxes: the same boxes in working-size pixels.
         digit_images: float32 (N, 28, 28) in [0, 1], white digit on black: the model input.
-        scale: working size / original size.
+        scale: working size / decoded size.
         inverted: True when the photo was light ink on a dark background.
     """
 

@@ -21,7 +21,8 @@ class DigitPrediction:
         probabilities: float32 (10,), the softmax over the logits, summing to 1.
         image: float32 (28, 28) in [0, 1], white digit on black: what the model saw.
         bounding_box: ``(x, y, width, height)`` of the digit in the decoded photo, in pixels
-            (after EXIF orientation), or None when the input was already a 28x28 image.
+            (after EXIF orientation; large JPEGs are decoded at 1/2 to 1/8 scale), or None
+            when the input was already a 28x28 image.
     """
 
     digit: int
@@ -51,7 +52,8 @@ class PhotoReading:
 
     Attributes:
         digits: the digits found, left to right.
-        width, height: size of the decoded photo in pixels (after EXIF orientation).
+        width, height: size of the decoded photo in pixels (after EXIF orientation and any
+            JPEG scale-down at decoding).
     """
 
     digits: tuple[DigitPrediction, ...]
