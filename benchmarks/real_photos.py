@@ -19,9 +19,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import cv2
-import numpy as np
 
+from benchmarks.photo_robustness import naive_input
 from core.config import DEFAULT_MODEL_PATH, PROJECT_ROOT
 from core.errors import DigitImageError
 
@@ -43,14 +42,8 @@ def load_items(root: Path) -> list[tuple[str, Path, str]]:
 
 
 def naive_read(classifier, data: bytes, invert: bool) -> str:
-    """The reference notebooks' pipeline: one digit from the whole photo shrunk to 28x28."""
-    gray = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
-    if gray is None:
-        return "?"
-    small = cv2.resize(gray, (28, 28), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
-    if invert:
-        small = 1.0 - small
-    return str(classifier.predict_image(small).digit)
+    """The reference notebooks' pipeline (:func:`benchmarks.photo_robustness.naive_input`): one digit."""
+    return str(classifier.predict_image(naive_input(data, invert=invert)).digit)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 from dataclasses import dataclass, field
@@ -91,37 +90,6 @@ def load_model_report(model_path: Path, card: dict | None = None) -> ModelReport
     )
 
 
-def render_confusion_matrix_png(matrix: list[list[int]]) -> bytes:
-    """Draw a 10x10 confusion matrix as a PNG heat map with counts in the cells.
-
-    Args:
-        matrix: counts, rows the true digit, columns the predicted one.
-
-    Returns:
-        PNG bytes (about 600x540 pixels).
-    """
-    from matplotlib.figure import Figure  # imported lazily: only needed without a shipped picture
-
-    figure = Figure(figsize=(6, 5.4), dpi=100)
-    axes = figure.add_subplot()
-    size = len(matrix)
-    image = axes.imshow(matrix, cmap="Blues")
-    figure.colorbar(image, ax=axes)
-    top = max((max(row) for row in matrix), default=0)
-    for true_digit, row in enumerate(matrix):
-        for predicted, count in enumerate(row):
-            axes.text(predicted, true_digit, str(count), ha="center", va="center", fontsize=7,
-                      color="white" if count > top / 2 else "black")
-    axes.set_xticks(range(size))
-    axes.set_yticks(range(size))
-    axes.set_xlabel("predicted digit")
-    axes.set_ylabel("true digit")
-    axes.set_title("Confusion matrix (MNIST test set)")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", bbox_inches="tight")
-    return buffer.getvalue()
-
-
 def confusion_matrix_png(model_path: Path, report: ModelReport | None) -> bytes | None:
     """The confusion matrix picture for the model: the shipped PNG, else one rendered from metrics.
 
@@ -134,5 +102,7 @@ def confusion_matrix_png(model_path: Path, report: ModelReport | None) -> bytes 
     if shipped.is_file():
         return shipped.read_bytes()
     if report is not None and report.confusion_matrix:
+        from core.visualize import render_confusion_matrix_png  # matplotlib only when needed
+
         return render_confusion_matrix_png(report.confusion_matrix)
     return None

@@ -753,8 +753,15 @@ def normalize_digit(mask: np.ndarray) -> np.ndarray:
 
 
 def to_model_input(images: np.ndarray) -> np.ndarray:
-    """float32 (N, 28, 28) in [0, 1] to the network's (N, 28, 28, 1) float32."""
-    return np.asarray(images, np.float32).reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1)
+    """Digit images to the network's input: float32 (N, 28, 28, 1) in [0, 1].
+
+    Args:
+        images: (N, 28, 28) or (N, 28, 28, 1); uint8 in [0, 255] (MNIST) is scaled by
+            1/255, floats are taken to be in [0, 1] already.
+    """
+    images = np.asarray(images)
+    scaled = images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images.astype(np.float32)
+    return scaled.reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1)
 
 
 # --------------------------------------------------------------------------------------------

@@ -75,3 +75,38 @@ def render_steps_png(reading: PhotoReading, segmentation: Segmentation) -> bytes
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def render_confusion_matrix_png(matrix, title: str = "Confusion matrix") -> bytes:
+    """Render a confusion matrix as a seaborn heat map of counts, as PNG bytes.
+
+    Colours follow log(1 + count), so the few errors off the diagonal stay visible next to
+    the thousands on it; every cell is annotated with its count. Uses matplotlib's
+    object-oriented API (no pyplot state), so it is safe in worker threads.
+
+    Args:
+        matrix: integer counts, shape (K, K), rows the true digit and columns the prediction
+            (a nested list or an array).
+        title: the first part of the title; the accuracy and image count are appended.
+
+    Returns:
+        PNG bytes, about 825 x 715 pixels.
+    """
+    import seaborn as sns
+    from matplotlib.figure import Figure
+
+    counts = np.asarray(matrix, dtype=np.int64)
+    figure = Figure(figsize=(7.5, 6.5), dpi=110)
+    axes = figure.add_subplot()
+    sns.heatmap(
+        np.log1p(counts.astype(np.float64)), annot=counts, fmt="d", cmap="Blues", cbar=False,
+        square=True, linewidths=0.5, linecolor="#dddddd", ax=axes, annot_kws={"size": 9},
+    )
+    accuracy = np.trace(counts) / max(1, counts.sum())
+    axes.set_title(f"{title} — accuracy {accuracy:.2%} on {counts.sum():,} images")
+    axes.set_xlabel("Predicted digit")
+    axes.set_ylabel("True digit")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()

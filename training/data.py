@@ -188,11 +188,6 @@ def load_mnist(path: str | Path | None = None) -> MnistData:
     )
 
 
-def to_model_input(images: np.ndarray) -> np.ndarray:
-    """uint8 (N, 28, 28) in [0, 255] -> float32 (N, 28, 28, 1) in [0, 1], as core serves it."""
-    return (images.astype(np.float32) / 255.0)[..., np.newaxis]
-
-
 def split_validation(
     x: np.ndarray, y: np.ndarray, validation_size: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

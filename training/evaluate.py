@@ -120,25 +120,12 @@ def _figure():
 
 
 def plot_confusion_matrix(matrix: np.ndarray, path: Path, title: str = "Confusion matrix") -> None:
-    """Write a seaborn heatmap of counts (rows true, columns predicted) as a PNG, atomically."""
-    plt = _figure()
-    import seaborn as sns
+    """Write the heat map of :func:`core.visualize.render_confusion_matrix_png` to ``path``, atomically."""
+    from core.visualize import render_confusion_matrix_png
 
-    figure, axes = plt.subplots(figsize=(7.5, 6.5), dpi=110)
-    # Log-like colour scale so the off-diagonal errors stay visible next to ~1000s on the diagonal.
-    shown = np.log1p(matrix.astype(np.float64))
-    sns.heatmap(
-        shown, annot=matrix, fmt="d", cmap="Blues", cbar=False, square=True,
-        linewidths=0.5, linecolor="#dddddd", ax=axes, annot_kws={"size": 9},
-    )
-    accuracy = np.trace(matrix) / max(1, matrix.sum())
-    axes.set_title(f"{title} — accuracy {accuracy:.2%} on {matrix.sum():,} images")
-    axes.set_xlabel("Predicted digit")
-    axes.set_ylabel("True digit")
-    figure.tight_layout()
+    png = render_confusion_matrix_png(matrix, title)
     with atomic_path(path) as temporary:
-        figure.savefig(temporary, format="png")
-    plt.close(figure)
+        temporary.write_bytes(png)
 
 
 def plot_training_curves(history: dict[str, list[float]], path: Path) -> None:

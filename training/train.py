@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import platform
 import subprocess
 import sys
@@ -26,11 +25,11 @@ from core.config import (
     MODEL_CARD_FILENAME,
     MODEL_FILENAME,
     MODELS_DIR,
-    NUM_CLASSES,
     PROJECT_ROOT,
 )
 from training.augment import AugmentConfig
-from training.data import MnistData, load_mnist, split_validation, to_model_input
+from core.preprocessing import to_model_input
+from training.data import MnistData, load_mnist, split_validation
 from training.evaluate import (
     Evaluation,
     atomic_path,
