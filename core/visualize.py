@@ -51,27 +51,27 @@ def render_steps_png(reading: PhotoReading, segmentation: Segmentation) -> bytes
     digits = len(reading.digits)
     columns = max(3, min(digits, 8))
     rows_of_digits = int(np.ceil(digits / columns))
-    figure = Figure(figsize=(11, 4.2 + 1.9 * rows_of_digits), dpi=100)
-    grid = figure.add_gridspec(1 + rows_of_digits, columns * 1, height_ratios=[3.2] + [1.5] * rows_of_digits)
-    third = max(1, columns // 3)
+    figure = Figure(figsize=(11, 4.4 + 1.9 * rows_of_digits), dpi=100)
+    # Two independent grids: three equal photo panels on top, the 28x28 inputs below.
+    top, bottom = figure.subfigures(2, 1, height_ratios=[3.2, 1.7 * rows_of_digits])
     panels = [
-        (figure.add_subplot(grid[0, 0:third]), _fit(gray), "1. photo (grayscale)"),
-        (figure.add_subplot(grid[0, third:2 * third]), _fit(segmentation.mask), "2. ink kept (threshold, lines and specks removed)"),
-        (figure.add_subplot(grid[0, 2 * third:]), _fit(boxed), f"3. digits found: {reading.number}"),
+        (_fit(gray), "1. photo (grayscale)"),
+        (_fit(segmentation.mask), "2. ink kept (lines, specks removed)"),
+        (_fit(boxed), f"3. digits found: {reading.number}"),
     ]
-    for axes, image, title in panels:
+    for axes, (image, title) in zip(top.subplots(1, 3), panels):
         axes.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
         axes.set_title(title, fontsize=9)
         axes.axis("off")
-    for index, prediction in enumerate(reading.digits):
-        axes = figure.add_subplot(grid[1 + index // columns, index % columns])
+    digit_axes = np.atleast_1d(bottom.subplots(rows_of_digits, columns)).ravel()
+    for axes in digit_axes:
+        axes.axis("off")
+    for axes, prediction in zip(digit_axes, reading.digits):
         axes.imshow(prediction.image, cmap="gray", vmin=0, vmax=1)
         runners = ", ".join(f"{digit}:{probability:.0%}" for digit, probability in prediction.top3[1:])
         axes.set_title(f"{prediction.digit} ({prediction.confidence:.1%})\n{runners}", fontsize=8,
                        color="#b06000" if prediction.low_confidence else "#006030")
-        axes.axis("off")
     figure.suptitle("What I saw: the 28x28 images are exactly what the model read", fontsize=10)
-    figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
