@@ -65,12 +65,16 @@ def saw_button_of(markup: InlineKeyboardMarkup | None) -> InlineKeyboardButton |
     return None
 
 
-def _with_saw(rows: list[list[InlineKeyboardButton]], saw: InlineKeyboardButton | None) -> InlineKeyboardMarkup | None:
+def _with_saw(
+    rows: list[list[InlineKeyboardButton]], saw: InlineKeyboardButton | None
+) -> InlineKeyboardMarkup | None:
     rows = rows + ([[saw]] if saw is not None else [])
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def feedback_keyboard(reading_id: int | None, saw: InlineKeyboardButton | None) -> InlineKeyboardMarkup | None:
+def feedback_keyboard(
+    reading_id: int | None, saw: InlineKeyboardButton | None
+) -> InlineKeyboardMarkup | None:
     """Right/Wrong (when the reading is stored, ``reading_id`` not None) above "What I saw" (if any)."""
     rows = []
     if reading_id is not None:
@@ -84,10 +88,10 @@ def feedback_keyboard(reading_id: int | None, saw: InlineKeyboardButton | None) 
 #: Each action's regex; group 1 is the argument.
 PATTERNS: dict[str, re.Pattern[str]] = {
     SAW: pattern(SAW),
-    RIGHT: pattern(RIGHT, r"\d+"),
-    WRONG: pattern(WRONG, r"\d+"),
-    FIX: pattern(FIX, r"\d+-\d+"),
-    BACK: pattern(BACK, r"\d+"),
+    RIGHT: pattern(RIGHT, r"[0-9]+"),
+    WRONG: pattern(WRONG, r"[0-9]+"),
+    FIX: pattern(FIX, r"[0-9]+-[0-9]+"),
+    BACK: pattern(BACK, r"[0-9]+"),
 }
 
 
@@ -102,7 +106,7 @@ def keypad(reading_id: int, labels: str, saw: InlineKeyboardButton | None) -> In
     Raises:
         ValueError: ``labels`` is not digits.
     """
-    if labels and not labels.isdigit():
+    if not re.fullmatch(r"[0-9]*", labels):
         raise ValueError(f"labels must be digits, got {labels!r}")
     digits = [
         InlineKeyboardButton(str(digit), callback_data=callback_data(FIX, f"{reading_id}-{labels}{digit}"))
@@ -114,5 +118,5 @@ def keypad(reading_id: int, labels: str, saw: InlineKeyboardButton | None) -> In
 
 def parse_fix(argument: str) -> tuple[int, str] | None:
     """``"12-47"`` -> ``(12, "47")``: a keypad tap's reading id and labels; None if malformed."""
-    match = re.fullmatch(r"(\d+)-(\d+)", argument)
+    match = re.fullmatch(r"([0-9]+)-([0-9]+)", argument)
     return (int(match.group(1)), match.group(2)) if match else None

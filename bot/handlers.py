@@ -101,7 +101,9 @@ async def read_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, pho
     )
 
 
-async def record_reading(update: Update, services: BotServices, reading: PhotoReading) -> StoredReading | None:
+async def record_reading(
+    update: Update, services: BotServices, reading: PhotoReading
+) -> StoredReading | None:
     """Store the reading for feedback; None without a store or a sender, or if the write fails (logged)."""
     if services.store is None or update.effective_user is None or not reading.digits:
         return None
@@ -195,12 +197,15 @@ async def show_keypad(update: Update, reading: StoredReading, labels: str) -> No
                      callbacks.keypad(reading.reading_id, labels, callbacks.saw_button_of(markup)))
 
 
-async def feedback_reading(update: Update, context: ContextTypes.DEFAULT_TYPE, reading_id: int) -> StoredReading | None:
+async def feedback_reading(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, reading_id: int
+) -> StoredReading | None:
     """The stored reading if the presser may still answer it; otherwise answer the query why not, and None."""
     services = get_services(context)
     query = update.callback_query
+    store = services.store
     try:
-        reading = None if services.store is None else await services.run_db(services.store.reading, reading_id)
+        reading = None if store is None else await services.run_db(store.reading, reading_id)
     except StoreError:
         logger.exception("Could not read reading %s", reading_id)
         await query.answer(messages.FEEDBACK_UNAVAILABLE)

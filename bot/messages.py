@@ -287,6 +287,7 @@ def format_live_stats(live: LiveStats) -> list[str]:
     if live.confusions:
         lines.append(
             "Most common mix-ups: "
-            + ", ".join(f"{true} read as {predicted} ({count}×)" for true, predicted, count in live.confusions)
+            + ", ".join(f"{true} read as {predicted} ({count}×)"
+                        for true, predicted, count in live.confusions)
         )
     return lines

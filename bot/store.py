@@ -194,7 +194,8 @@ class FeedbackStore:
         try:
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA foreign_keys = ON")
-            connection.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: a crash never corrupts the file
+            # Safe with WAL: a crash never corrupts the file; commits skip an fsync.
+            connection.execute("PRAGMA synchronous = NORMAL")
             connection.execute("PRAGMA secure_delete = ON")  # /forgetme overwrites the deleted rows' bytes
             store._migrate()
         except BaseException:
@@ -275,7 +276,8 @@ class FeedbackStore:
         """
         if not predictions:
             raise ValueError("a reading needs at least one prediction")
-        rows = [(int(digit), float(confidence), image_to_bytes(image)) for digit, confidence, image in predictions]
+        rows = [(int(digit), float(confidence), image_to_bytes(image))
+                for digit, confidence, image in predictions]
         with self._transaction() as connection:
             reading_id = connection.execute(
                 "INSERT INTO readings (created_at, user_id, chat_id, model_version) VALUES (?, ?, ?, ?)",
@@ -283,7 +285,8 @@ class FeedbackStore:
             ).lastrowid
             prediction_ids = tuple(
                 connection.execute(
-                    "INSERT INTO predictions (reading_id, position, digit, confidence, image) VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO predictions (reading_id, position, digit, confidence, image)"
+                    " VALUES (?, ?, ?, ?, ?)",
                     (reading_id, position, digit, confidence, image),
                 ).lastrowid
                 for position, (digit, confidence, image) in enumerate(rows)
@@ -405,7 +408,8 @@ class FeedbackStore:
             ).fetchone()
             digits = connection.execute("SELECT COUNT(*), SUM(confirmed) FROM feedback").fetchone()
             confusions = connection.execute(
-                "SELECT f.label, p.digit, COUNT(*) AS n FROM feedback f JOIN predictions p ON p.id = f.prediction_id"
+                "SELECT f.label, p.digit, COUNT(*) AS n"
+                " FROM feedback f JOIN predictions p ON p.id = f.prediction_id"
                 " WHERE f.confirmed = 0 GROUP BY f.label, p.digit ORDER BY n DESC, f.label, p.digit LIMIT ?",
                 (top_confusions,),
             ).fetchall()
@@ -450,7 +454,8 @@ class FeedbackStore:
                 " JOIN predictions p ON p.id = f.prediction_id ORDER BY p.id"
             ).fetchall()
         count = len(rows)
-        images = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.uint8).reshape(count, IMAGE_SIZE, IMAGE_SIZE)
+        images = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.uint8)
+        images = images.reshape(count, IMAGE_SIZE, IMAGE_SIZE)
         arrays = {
             "images": images,
             "labels": np.array([row[2] for row in rows], dtype=np.int64),
