@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from telegram import BotCommand, Update
@@ -22,7 +23,9 @@ from bot import callbacks, handlers, messages
 from bot.context import BotServices, PhotoClassifier, get_services, store_services
 from bot.errors import error_handler
 from bot.ratelimit import BotLimits
-from bot.store import DATABASE_FILENAME, FeedbackStore
+from bot.store import DATABASE_FILENAME, SCHEMA_VERSION, FeedbackStore
+
+logger = logging.getLogger(__name__)
 
 #: The update types the bot asks Telegram for.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
@@ -103,6 +106,7 @@ async def post_init(application: Application) -> None:
     """
     services = get_services(application)
     services.store = await services.run_db(FeedbackStore.open, services.settings.home / DATABASE_FILENAME)
+    logger.info("Feedback store %s (schema version %s)", services.store.path, SCHEMA_VERSION)
     await application.bot.set_my_commands([BotCommand(command, text) for command, text in messages.COMMANDS])
 
 
