@@ -321,8 +321,11 @@ def _remove_straight_lines(mask: np.ndarray) -> np.ndarray:
     A line is a run found by a morphological opening with a 1-px-thick kernel a third of
     the image long, whose extent reaches 70 % of the image's width (or height) and whose
     mean thickness is at most 5 % of that extent (so the stem of a 7 or 1 in a tight crop,
-    which also spans most of the height, is not taken for a line). Strokes
-    that crossed a removed line are re-joined with a short closing across it.
+    which also spans most of the height, is not taken for a line). Where ink runs across
+    the line for more than 1.5 times the line's thickness (a stroke crossing it, or a 2's
+    base drawn along an underline) its pixels are kept; the line's ragged fringe (slivers
+    under 3 px thick beside it) goes with it, so it cannot cling to a digit resting on the
+    line. Strokes that crossed a removed line are re-joined with a short closing across it.
 
     Args:
         mask: uint8 (H, W) in {0, 255}.
@@ -357,8 +360,26 @@ def _remove_straight_lines(mask: np.ndarray) -> np.ndarray:
         # on the line, like the base of a 2 on an underline, keeps its own pixels.
         lines = np.where(np.isin(labels, line_labels) & (runs > 0), 255, 0).astype(np.uint8)
         lines = cv2.bitwise_and(cv2.dilate(lines, np.ones((3, 1) if axis == 0 else (1, 3), np.uint8)), mask)
+        # The line's thickness: its pixels per run across it (several ruled lines may share a column).
+        line_bool = lines > 0
+        starts = np.count_nonzero(line_bool[1:] & ~line_bool[:-1]) if axis == 0 else \
+            np.count_nonzero(line_bool[:, 1:] & ~line_bool[:, :-1])
+        line_thickness = np.count_nonzero(line_bool) / max(1, starts + np.count_nonzero(line_bool[0] if axis == 0
+                                                                                     else line_bool[:, 0]))
+        # Where a stroke crosses or rests on the line (a 4's stem, a 2's base drawn along an
+        # underline), the ink runs across the line for longer than the line is thick: keep it.
+        span = int(np.ceil(line_thickness * 1.5)) + 1
+        crossing = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(
+            cv2.MORPH_RECT, (1, span) if axis == 0 else (span, 1)))
+        lines = cv2.bitwise_and(lines, cv2.bitwise_not(crossing))
         cleaned = cv2.bitwise_and(cleaned, cv2.bitwise_not(lines))
-        thickness = int(np.ceil(max(3, (lines > 0).sum() / max(1, length)) * 1.5))
+        # The line's ragged fringe (1-2 px slivers along it) would cling to the digits it touches.
+        band = cv2.dilate(lines, cv2.getStructuringElement(
+            cv2.MORPH_RECT, (1, span + 2) if axis == 0 else (span + 2, 1)))
+        solid = cv2.morphologyEx(cleaned, cv2.MORPH_OPEN, cv2.getStructuringElement(
+            cv2.MORPH_RECT, (1, 3) if axis == 0 else (3, 1)))
+        cleaned = np.where((band > 0) & (solid == 0), 0, cleaned).astype(np.uint8)
+        thickness = int(np.ceil(max(3.0, line_thickness) * 1.5))
         across = (1, thickness + 2) if axis == 0 else (thickness + 2, 1)
         # Re-join strokes cut by the line, but only inside the former line band.
         rejoined = cv2.morphologyEx(cleaned, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, across))
@@ -667,15 +688,30 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
     median_height = float(np.median([group.h for group in line]))
     split: list[_Blob] = []
     for group in line:
-        split.extend(_split_touching(group, kept_mask, median_height))
+        # The width of a digit on this line: the median of the other marks that are not
+        # narrow like a 1 (touching digits are judged against their neighbours).
+        others = [other.w for other in line if other is not group and other.w >= 0.45 * other.h]
+        digit_width = float(np.median(others)) if others else None
+        split.extend(_split_touching(group, kept_mask, median_height, digit_width))
     return split, labels, kept_mask
 
 
-def _split_touching(group: _Blob, mask: np.ndarray, line_height: float) -> list[_Blob]:
-    """Split a blob that is much wider than a digit at the valleys of its column profile."""
+def _split_touching(group: _Blob, mask: np.ndarray, line_height: float,
+                    digit_width: float | None = None) -> list[_Blob]:
+    """Split a blob that is much wider than a digit at the valleys of its column profile.
+
+    A blob is a candidate when it is 1.6 times as wide as the line is tall, or, next to
+    other digits, 1.35 times as wide as the line is tall and 1.6 times as wide as they are
+    (``digit_width``, pixels); it is cut into as many digits as those widths suggest, at
+    column-profile minima that are narrow necks (at most 60 % of the typical column).
+    """
     aspect = group.w / max(1.0, min(group.h, line_height * 1.15))
     parts = int(round(aspect / 0.85))
-    if aspect < 1.6 or parts < 2:
+    if digit_width and aspect >= 1.35 and group.w >= 1.6 * digit_width:
+        parts = max(parts, int(round(group.w / digit_width)))
+    elif aspect < 1.6:
+        return [group]
+    if parts < 2:
         return [group]
     crop = mask[group.y:group.y2, group.x:group.x2] > 0
     profile = cv2.GaussianBlur(crop.sum(axis=0).astype(np.float32)[None, :], (0, 0), max(1.0, group.w / 80))[0]

@@ -8,7 +8,7 @@ import zlib
 import cv2
 import numpy as np
 import pytest
-from photos import paper, place_digits, to_jpeg, to_png
+from photos import handwritten, paper, place_digits, to_jpeg, to_png
 
 from core import preprocessing as pp
 from core.errors import ImageTooLargeError, ImageTooSmallError, NoDigitFoundError, UnreadableImageError
@@ -107,6 +107,40 @@ def test_stem_of_a_digit_in_a_tight_crop_is_not_a_ruled_line():
     cv2.line(mask, (245, 20), (205, 160), 255, 14)               # the 7's stem
     cleaned = pp.remove_lines(mask)
     assert np.count_nonzero(cleaned) > 0.95 * np.count_nonzero(mask)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_ragged_underline_does_not_cling_to_the_digits_resting_on_it(seed):
+    # "495" underlined, the stems resting on the line; the line's upper edge wanders by up to
+    # 3 px (a pen-drawn or badly thresholded line), so slivers of it survive the removal of
+    # its straight core. They must not stay attached to the 4 and widen it into its neighbours.
+    rng = np.random.default_rng(seed)
+    page = place_digits(paper(500, 900), [handwritten(d) for d in (4, 9, 5)], height=220, left=100, top=60,
+                        gap=0.25)
+    top = int(np.flatnonzero((page < 0.6).any(axis=1))[-1]) - 3
+    x = 0
+    while x < page.shape[1]:
+        run, rise = int(rng.integers(8, 40)), int(rng.integers(0, 4))
+        page[top - rise:top + 5, x:x + run] *= 0.45
+        x += run
+    segmentation = pp.segment_photo(np.round(page * 255).astype(np.uint8))
+    assert len(segmentation.working_boxes) == 3
+    assert all(w < h for _, _, w, h in segmentation.working_boxes), segmentation.working_boxes
+
+
+@pytest.mark.parametrize("step", [106, 108])
+def test_two_touching_digits_beside_narrower_ones_are_split(step):
+    # "1000" with the middle two 0s touching: the pair is only about 1.45 times as wide as
+    # it is tall, but twice as wide as the lone 0 beside it, so it is two digits.
+    page = paper(500, 1100)
+    page = place_digits(page, [handwritten(1)], height=200, left=60, top=120)
+    page = place_digits(page, [handwritten(0), handwritten(0)], height=200, left=250, top=120,
+                        gap=step / 200 - 0.75)
+    page = place_digits(page, [handwritten(0)], height=200, left=650, top=120)
+    segmentation = pp.segment_photo(np.round(page * 255).astype(np.uint8))
+    widths = [w for _, _, w, _ in segmentation.working_boxes]
+    assert len(widths) == 4, segmentation.working_boxes
+    assert max(widths[1:]) < 1.2 * min(widths[1:])
 
 
 @pytest.mark.parametrize("digit_height", [60, 90, 120])
