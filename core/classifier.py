@@ -9,7 +9,13 @@ from pathlib import Path
 import numpy as np
 
 from core.config import DEFAULT_MODEL_PATH, IMAGE_SIZE, MODEL_CARD_FILENAME, NUM_CLASSES
+from core.errors import NoDigitFoundError
 from core.results import DigitPrediction, PhotoReading
+
+
+#: Confidence above which a mark is read as a digit even when it is not shaped like pen
+#: strokes (:func:`core.preprocessing.looks_like_pen_strokes`): a marker's blotted digit.
+SURE_OF_A_SHAPE = 0.95
 
 
 class ModelLoadError(RuntimeError):
@@ -172,6 +178,11 @@ class Classifier:
         photo = decode_image(data)
         segmentation = segment_photo(photo)
         predictions = self.predict_images(segmentation.digit_images, boxes=list(segmentation.boxes))
+        if not any(pen or prediction.confidence >= SURE_OF_A_SHAPE
+                   for pen, prediction in zip(segmentation.pen_like, predictions)):
+            # Every mark is shaped unlike pen strokes (a wedge, a filled patch, a texture) and
+            # the model is unsure of each: shapes and textures, not digits.
+            raise NoDigitFoundError(detail="marks are not pen strokes and read unsure")
         reading = PhotoReading(digits=tuple(predictions), width=photo.shape[1], height=photo.shape[0])
         return reading, segmentation
 

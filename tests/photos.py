@@ -1,4 +1,4 @@
-"""Draw photo-like test images from real handwriting (MNIST test digits): dark ink on light paper."""
+"""Draw photo-like test images from real handwriting (MNIST test digits), and a few non-digits: dark ink on light paper."""
 
 from __future__ import annotations
 
@@ -38,6 +38,22 @@ def place_digits(background: np.ndarray, digits: list[np.ndarray], height: int, 
         region = page[top:top + height, x:x + height]
         region[:] = region * (1 - 0.85 * alpha[: region.shape[0], : region.shape[1]])
         x += int(height * (0.75 + gap))
+    return page
+
+
+def arc_ending_in_a_wedge() -> np.ndarray:
+    """float32 (480, 640) paper with a pen-thin arc ending in a filled wedge: a shape's outline, not a digit."""
+    page = paper(480, 640)
+    cv2.ellipse(page, (320, 200), (90, 110), 0, -60, 120, 0.15, 6)
+    cv2.fillPoly(page, [np.array([[250, 290], [330, 300], [270, 380]], np.int32)], 0.15)
+    return page
+
+
+def texture_patch(seed: int = 3) -> np.ndarray:
+    """float32 (480, 640) paper with a coarse texture patch (grain, fabric): speckled ink full of holes."""
+    page = paper(480, 640)
+    patch = np.random.default_rng(seed).random((120, 90)) < 0.55
+    page[180:300, 280:370][patch] = 0.2
     return page
 
 

@@ -8,7 +8,7 @@ import zlib
 import cv2
 import numpy as np
 import pytest
-from photos import handwritten, paper, place_digits, to_jpeg, to_png
+from photos import arc_ending_in_a_wedge, handwritten, paper, place_digits, texture_patch, to_jpeg, to_png
 
 from core import preprocessing as pp
 from core.errors import ImageTooLargeError, ImageTooSmallError, NoDigitFoundError, UnreadableImageError
@@ -169,6 +169,19 @@ def test_no_digit_is_said_clearly(page):
     with pytest.raises(NoDigitFoundError) as info:
         pp.segment_photo(np.round(page * 255).astype(np.uint8))
     assert "digit" in info.value.user_message
+
+
+def test_handwritten_digits_look_like_pen_strokes(mnist_sample):
+    x, _ = mnist_sample
+    for image in x[:100]:
+        mask = (cv2.resize(image, (200, 200), interpolation=cv2.INTER_CUBIC) > 100).astype(np.uint8) * 255
+        assert pp.looks_like_pen_strokes(pp.crop_to_bounding_box(mask))
+
+
+@pytest.mark.parametrize("page", [arc_ending_in_a_wedge(), texture_patch()], ids=["wedge", "texture"])
+def test_shapes_and_textures_do_not_look_like_pen_strokes(page):
+    segmentation = pp.segment_photo(np.round(page * 255).astype(np.uint8))
+    assert segmentation.pen_like == [False]
 
 
 def test_filled_shape_is_not_a_digit():
