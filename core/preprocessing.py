@@ -323,10 +323,12 @@ def _remove_straight_lines(mask: np.ndarray) -> np.ndarray:
     """Remove axis-aligned ruled and grid lines: straight runs spanning most of the image.
 
     A line is a run found by a morphological opening with a 1-px-thick kernel a third of
-    the image long, whose extent reaches 70 % of the image's width (or height) and whose
-    mean thickness is at most 5 % of that extent (so the stem of a 7 or 1 in a tight crop,
-    which also spans most of the height, is not taken for a line). Where ink runs across
-    the line for more than 1.5 times the line's thickness (a stroke crossing it, or a 2's
+    the image long (on the mask spread across the line by the drift of a 2.5-degree tilt
+    over that length, so thin, slightly tilted lines are found too), whose extent reaches
+    70 % of the image's width (or height) and whose mean thickness is at most 5 % of that
+    extent (so the stem of a 7 or 1 in a tight crop, which also spans most of the height,
+    is not taken for a line). Where ink runs across the line for more than 1.5 times the
+    line's thickness plus 2 px (:func:`_line_thickness`; a stroke crossing it, or a 2's
     base drawn along an underline) its pixels are kept; the line's ragged fringe (slivers
     under 3 px thick beside it) goes with it, so it cannot cling to a digit resting on the
     line. Strokes that crossed a removed line are re-joined with a short closing across it.
@@ -342,7 +344,14 @@ def _remove_straight_lines(mask: np.ndarray) -> np.ndarray:
     for axis in (0, 1):
         length = (width if axis == 0 else height)
         kernel_shape = (max(3, length // 3), 1) if axis == 0 else (1, max(3, length // 3))
-        runs = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, kernel_shape))
+        # A thin line tilted by a degree or two steps sideways every few dozen pixels, so it
+        # has no straight run a third of the image long: spread the ink across the line by
+        # the drift of a 2.5-degree tilt over the kernel's length first.
+        drift = int(np.ceil(max(3, length // 3) * np.tan(np.radians(2.5)) / 2))
+        spread = cv2.dilate(mask, cv2.getStructuringElement(
+            cv2.MORPH_RECT, (1, 2 * drift + 1) if axis == 0 else (2 * drift + 1, 1)))
+        runs = cv2.morphologyEx(spread, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, kernel_shape))
+        runs = cv2.bitwise_and(runs, mask)
         if not runs.any():
             continue
         # Let slightly tilted lines join up before measuring their extent.
@@ -363,16 +372,11 @@ def _remove_straight_lines(mask: np.ndarray) -> np.ndarray:
         # Only the long runs themselves (plus a 1-px anti-aliasing fringe): a stroke resting
         # on the line, like the base of a 2 on an underline, keeps its own pixels.
         lines = np.where(np.isin(labels, line_labels) & (runs > 0), 255, 0).astype(np.uint8)
+        line_thickness = _line_thickness(lines > 0, axis)
         lines = cv2.bitwise_and(cv2.dilate(lines, np.ones((3, 1) if axis == 0 else (1, 3), np.uint8)), mask)
-        # The line's thickness: its pixels per run across it (several ruled lines may share a column).
-        line_bool = lines > 0
-        starts = np.count_nonzero(line_bool[1:] & ~line_bool[:-1]) if axis == 0 else \
-            np.count_nonzero(line_bool[:, 1:] & ~line_bool[:, :-1])
-        line_thickness = np.count_nonzero(line_bool) / max(1, starts + np.count_nonzero(line_bool[0] if axis == 0
-                                                                                     else line_bool[:, 0]))
         # Where a stroke crosses or rests on the line (a 4's stem, a 2's base drawn along an
         # underline), the ink runs across the line for longer than the line is thick: keep it.
-        span = int(np.ceil(line_thickness * 1.5)) + 1
+        span = int(np.floor(line_thickness * 1.5 + 2)) + 1
         crossing = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(
             cv2.MORPH_RECT, (1, span) if axis == 0 else (span, 1)))
         lines = cv2.bitwise_and(lines, cv2.bitwise_not(crossing))
@@ -389,6 +393,18 @@ def _remove_straight_lines(mask: np.ndarray) -> np.ndarray:
         rejoined = cv2.morphologyEx(cleaned, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, across))
         cleaned = np.where(lines > 0, rejoined, cleaned)
     return cleaned
+
+
+def _line_thickness(line: np.ndarray, axis: int) -> float:
+    """A line's thickness in pixels: the lower quartile of the lengths of the runs of a
+    boolean (H, W) line mask across it (down the columns for horizontal lines, ``axis`` 0;
+    along the rows for vertical ones, 1). Digits resting on the line lengthen the runs
+    where they touch it; the bare line is the thinnest part."""
+    runs = line if axis == 0 else line.T
+    padded = np.pad(runs, ((1, 1), (0, 0))).T  # column by column, in row order
+    starts = np.flatnonzero((padded[:, 1:] & ~padded[:, :-1]).ravel())
+    ends = np.flatnonzero((padded[:, :-1] & ~padded[:, 1:]).ravel())
+    return float(np.percentile(ends - starts, 25)) if starts.size else 1.0
 
 
 def _border_contact(component: np.ndarray) -> float:

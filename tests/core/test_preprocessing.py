@@ -98,6 +98,21 @@ def test_ruled_lines_are_removed(mnist_sample):
     assert height < 260, "a ruled line was taken for part of the digit"
 
 
+@pytest.mark.parametrize("tilt", [1.0, 1.5])
+@pytest.mark.parametrize("digit", [5, 3])
+def test_thin_slightly_tilted_ruled_lines_are_removed(digit, tilt):
+    # 1-px ruled lines tilted by a degree or so have no straight run a third of the page
+    # long; left in, they join the digit to the border and it is thrown away with them.
+    page = paper(480, 640)
+    for row in range(20, 480, 40):
+        cv2.line(page, (0, row), (639, int(row - 640 * np.tan(np.radians(tilt)))), 0.55, 1, cv2.LINE_AA)
+    page = place_digits(page, [handwritten(digit)], height=200, left=220, top=140)
+    segmentation = pp.segment_photo(np.round(page * 255).astype(np.uint8))
+    assert len(segmentation.working_boxes) == 1
+    x, y, w, h = segmentation.working_boxes[0]
+    assert 220 <= x and x + w <= 420 and 140 <= y and y + h <= 340
+
+
 def test_stem_of_a_digit_in_a_tight_crop_is_not_a_ruled_line():
     # A tight crop of "17": the stems span most of the height, like a vertical ruled line
     # would, but they are thick for their length and must stay.
