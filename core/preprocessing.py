@@ -257,6 +257,13 @@ def binarize(ink: np.ndarray) -> np.ndarray:
     Returns:
         uint8 (H, W) in {0, 255}.
     """
+    return _hysteresis(ink)[0]
+
+
+def _hysteresis(ink: np.ndarray) -> tuple[np.ndarray, tuple[int, np.ndarray, np.ndarray] | None]:
+    """:func:`binarize`, also returning the 8-connected components it found ``(count, labels,
+    stats)`` as from ``cv2.connectedComponentsWithStats``: the kept mask's components are
+    exactly the labels it keeps (the others are 0 in the mask), so they need not be found again."""
     ink8 = np.round(ink * 255).astype(np.uint8)
     otsu, _ = cv2.threshold(ink8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     strong = float(np.clip(otsu / 255.0, 0.22, 0.5))
@@ -264,11 +271,11 @@ def binarize(ink: np.ndarray) -> np.ndarray:
     weak_mask = (ink >= weak).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(weak_mask, connectivity=8)
     if count <= 1:
-        return np.zeros_like(ink8)
+        return np.zeros_like(ink8), None
     has_strong = np.zeros(count, dtype=bool)
-    has_strong[np.unique(labels[ink >= strong])] = True
+    has_strong[labels[ink >= strong]] = True  # fancy assignment: no need to sort out duplicates
     has_strong[0] = False
-    return np.where(has_strong[labels], 255, 0).astype(np.uint8)
+    return np.where(has_strong[labels], 255, 0).astype(np.uint8), (count, labels, stats)
 
 
 def _erase_line_runs(mask: np.ndarray, segments: list[tuple[int, int, int, int]],
@@ -418,7 +425,8 @@ def _border_contact(component: np.ndarray) -> float:
     )
 
 
-def remove_border_regions(mask: np.ndarray) -> np.ndarray:
+def remove_border_regions(mask: np.ndarray,
+                          components: tuple[int, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Remove solid regions that run along the image border: a table, a finger, a dark margin.
 
     Such a region is dark where the paper is light, so it thresholds as a dense patch of
@@ -431,19 +439,27 @@ def remove_border_regions(mask: np.ndarray) -> np.ndarray:
 
     Args:
         mask: uint8 (H, W) in {0, 255}.
+        components: ``(count, labels, stats)`` of 8-connected components whose labels cover
+            the mask's (labels that are 0 in the mask are ignored), as :func:`_hysteresis`
+            returns them; found here when None.
 
     Returns:
         uint8 (H, W) in {0, 255}.
     """
     height, width = mask.shape
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if components is None:
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    else:
+        count, labels, stats = components
     removed = np.zeros(count, dtype=bool)
     zone = np.zeros((height, width), dtype=bool)
-    for label in range(1, count):
+    x, y, w, h, area = (stats[:, index] for index in range(5))
+    touches = (x <= 1) | (y <= 1) | (x + w >= width - 1) | (y + h >= height - 1)
+    large = (area >= 0.02 * height * width) & (area >= 0.3 * w * h)
+    for label in np.flatnonzero(touches & large):
+        if label == 0 or not mask.flat[int(np.argmax(labels == label))]:
+            continue  # the background, or a faint region binarize dropped
         x, y, w, h, area = (int(v) for v in stats[label])
-        touches = x <= 1 or y <= 1 or x + w >= width - 1 or y + h >= height - 1
-        if not touches or area < 0.02 * height * width or area < 0.3 * w * h:
-            continue
         framed = np.zeros((height, width), dtype=bool)
         framed[y:y + h, x:x + w] = labels[y:y + h, x:x + w] == label
         # A band across the photo (a table's edge): beyond it, towards the nearer border,
@@ -637,10 +653,10 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
     if coverage > 0.15 and np.count_nonzero(areas >= 4) > 250:
         raise NoDigitFoundError(detail=f"noise or texture: {count - 1} marks cover {coverage:.0%}")
     candidates: list[_Blob] = []
-    for label in range(1, count):
-        x, y, w, h, area = (int(v) for v in stats[label])
-        if area < max(20, 0.0001 * image_area):
+    for label in np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= max(20, 0.0001 * image_area)):
+        if label == 0:
             continue
+        x, y, w, h, area = (int(v) for v in stats[label])
         touches = x <= 1 or y <= 1 or x + w >= width - 1 or y + h >= height - 1
         if touches:
             component = labels == label
@@ -958,10 +974,10 @@ def segment_photo(gray: np.ndarray) -> Segmentation:
     work, scale = to_working_size(gray)
     ink, inverted = ink_map(work)
     shown = 255 - work if inverted else work
-    mask = binarize(ink)
+    mask, components = _hysteresis(ink)
     if not mask.any():
         raise NoDigitFoundError(detail="blank: no ink above threshold")
-    mask = remove_lines(remove_border_regions(mask))
+    mask = remove_lines(remove_border_regions(mask, components))
     if not mask.any():
         raise NoDigitFoundError(detail="only a region along the border (a table or a finger)")
     blobs, labels, kept = find_digit_boxes(mask, ink, shown)
