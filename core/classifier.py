@@ -15,7 +15,7 @@ from core.results import DigitPrediction, PhotoReading
 
 #: Confidence above which a mark is read as a digit even when it is not shaped like pen
 #: strokes (:func:`core.preprocessing.looks_like_pen_strokes`): a marker's blotted digit.
-SURE_OF_A_SHAPE = 0.95
+SURE_OF_A_SHAPE = 0.99
 
 
 class ModelLoadError(RuntimeError):

@@ -196,7 +196,10 @@ def is_light_on_dark(gray: np.ndarray) -> bool:
     """True when the marks are lighter than the background (e.g. chalk, or MNIST itself).
 
     The background is the bulk of the pixels, so the marks are the tail of the histogram
-    farther from the median: compare the 1st and 99th percentile distances.
+    farther from the median: compare the 1st and 99th percentile distances. That must hold
+    twice: on the photo as it is (with a dark background), and once its light is evened
+    out (divided by a Gaussian blur of sigma 1/10 of its size), so a bright patch of light
+    on dim paper is not taken for light ink: written marks are thin, a highlight is wide.
 
     Args:
         gray: uint8 (H, W).
@@ -205,7 +208,15 @@ def is_light_on_dark(gray: np.ndarray) -> bool:
     low, median, high = np.percentile(small, (1, 50, 99))
     # Paper, even in shadow, is rarely darker than mid-grey; demand a dark background too,
     # so a photo with a dark shadow or table is not mistaken for chalk on a board.
-    return median < 110 and (high - median) > (median - low) * 1.2
+    if not (median < 110 and (high - median) > (median - low) * 1.2):
+        return False
+    height, width = gray.shape
+    factor = 128.0 / max(height, width)
+    small = cv2.resize(gray, (max(1, round(width * factor)), max(1, round(height * factor))),
+                       interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR).astype(np.float32)
+    even = small / np.maximum(cv2.GaussianBlur(small, (0, 0), 12, borderType=cv2.BORDER_REPLICATE), 1.0)
+    low, median, high = np.percentile(even, (1, 50, 99))
+    return bool((high - median) > (median - low) * 1.2)
 
 
 def ink_map(gray: np.ndarray) -> tuple[np.ndarray, bool]:

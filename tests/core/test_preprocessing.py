@@ -70,6 +70,22 @@ def test_inverted_photo_gives_the_same_digit_image(mnist_sample):
     assert difference < 0.05
 
 
+@pytest.mark.parametrize("digit", [2, 0, 7])
+def test_dark_ink_on_dim_paper_with_a_bright_patch_of_light_is_not_inverted(digit):
+    # Dim paper (median grey 83) with a window's light over its right third: the bright
+    # patch makes the histogram's light tail the longer one, as chalk on a board would, but
+    # it is wide and the ink is thin and dark.
+    page = paper(480, 640) * 0.35
+    page = page + 0.5 * np.clip((np.arange(640, dtype=np.float32)[None, :] - 380) / 60, 0, 1)
+    page = place_digits(page, [handwritten(digit)], height=220, left=80, top=120)
+    gray = np.round(np.clip(page, 0, 1) * 255).astype(np.uint8)
+    assert not pp.is_light_on_dark(gray)
+    segmentation = pp.segment_photo(gray)
+    assert len(segmentation.working_boxes) == 1
+    x, y, w, h = segmentation.working_boxes[0]
+    assert 80 <= x and x + w <= 300 and 120 <= y and y + h <= 340
+
+
 def test_mnist_image_itself_is_read_as_one_digit(mnist_sample):
     x, _ = mnist_sample
     segmentation = pp.segment_photo(x[1])
