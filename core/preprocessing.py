@@ -741,6 +741,7 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
                 break
         else:
             groups.append(blob)
+    groups = _join_fragments(groups)
 
     # Keep the main text line: marks at least 40 % as tall as the tallest, overlapping it vertically.
     tallest = max(groups, key=lambda group: group.h)
@@ -776,6 +777,39 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
         digit_width = float(np.median(others)) if others else None
         split.extend(_split_touching(group, kept_mask, median_height, digit_width))
     return split, labels, kept_mask
+
+
+def _join_fragments(groups: list[_Blob]) -> list[_Blob]:
+    """Join the pieces of a digit whose stroke broke where the pen ran light.
+
+    A fragment is a group under 60 % of the tallest group's height; it joins the nearest
+    other group (box to box) when the gap is under 35 % of that height and together they
+    are no taller than 1.2 and no wider than 0.9 times it, the size of one digit. Smallest
+    fragments first, until nothing changes.
+    """
+    if len(groups) < 2:
+        return groups
+    tallest = max(group.h for group in groups)
+    groups = list(groups)
+    changed = True
+    while changed and len(groups) > 1:
+        changed = False
+        for fragment in sorted((g for g in groups if g.h < 0.6 * tallest), key=lambda g: g.area):
+            best, best_gap = None, 0.35 * tallest
+            for other in groups:
+                if other is fragment:
+                    continue
+                gap_x = max(0, max(other.x, fragment.x) - min(other.x2, fragment.x2))
+                gap_y = max(0, max(other.y, fragment.y) - min(other.y2, fragment.y2))
+                gap = float(np.hypot(gap_x, gap_y))
+                merged = other.merge(fragment)
+                if gap < best_gap and merged.h <= 1.2 * tallest and merged.w <= 0.9 * tallest:
+                    best, best_gap = other, gap
+            if best is not None:
+                groups = [g for g in groups if g is not fragment and g is not best] + [best.merge(fragment)]
+                changed = True
+                break
+    return groups
 
 
 def _split_touching(group: _Blob, mask: np.ndarray, line_height: float,

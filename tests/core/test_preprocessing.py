@@ -140,6 +140,20 @@ def test_stem_of_a_digit_in_a_tight_crop_is_not_a_ruled_line():
     assert np.count_nonzero(cleaned) > 0.95 * np.count_nonzero(mask)
 
 
+def test_pieces_of_a_broken_digit_are_joined():
+    # "356" whose 6 broke where the pen ran light: its stem and its loop are apart and do
+    # not overlap in x; the loop alone is too short to be a digit of this line.
+    mask = np.zeros((300, 620), np.uint8)
+    for index, digit in enumerate((3, 5)):
+        big = cv2.resize(handwritten(digit), (200, 200), interpolation=cv2.INTER_CUBIC)
+        mask[50:250, 40 + 170 * index:240 + 170 * index] = np.where(big > 100, 255, 0)
+    cv2.line(mask, (456, 90), (440, 150), 255, 10)
+    cv2.circle(mask, (495, 195), 30, 255, 10)
+    blobs, _, _ = pp.find_digit_boxes(mask, mask.astype(np.float32) / 255)
+    assert len(blobs) == 3
+    assert blobs[2].x <= 440 and blobs[2].x2 >= 525
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_ragged_underline_does_not_cling_to_the_digits_resting_on_it(seed):
     # "495" underlined, the stems resting on the line; the line's upper edge wanders by up to
