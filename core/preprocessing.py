@@ -614,6 +614,17 @@ def looks_like_pen_strokes(mask: np.ndarray) -> bool:
     return widest <= MAX_PEN_WIDEST_RATIO * width
 
 
+#: A lone thick mark is read as a bold digit only if it fills less of its convex hull than this.
+MAX_BOLD_SOLIDITY = 0.8
+
+
+def _solidity(component: np.ndarray) -> float:
+    """Area of a binary (h, w) shape over the area of its convex hull, in (0, 1]."""
+    points = cv2.findNonZero(component)
+    hull = cv2.contourArea(cv2.convexHull(points)) if points is not None else 0.0
+    return float(np.count_nonzero(component)) / max(hull, 1.0)
+
+
 def _is_filled_shape(component: np.ndarray, gray_crop: np.ndarray, gray_around: np.ndarray) -> bool:
     """True when the shape's holes are as dark as its strokes: a filled object seen as an outline.
 
@@ -638,7 +649,9 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
 
     Removes: specks (small next to the largest mark), regions touching the border that
     are large or span it (paper edges, a table, a finger), filled blobs (thicker than a
-    pen stroke), faint marks. Groups strokes of one digit (overlapping in x, e.g. the bar
+    pen stroke; a thick mark stays when it sits on a line of digits, or when it is the only
+    mark and fills under :data:`MAX_BOLD_SOLIDITY` of its convex hull, a bold digit), faint
+    marks. Groups strokes of one digit (overlapping in x, e.g. the bar
     of a 5), keeps the marks on the main text line, splits wide blobs of touching digits,
     and orders the digits left to right.
 
@@ -693,6 +706,7 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
     # Thickness and contrast checks on the strong candidates.
     kept: list[_Blob] = []
     thick: list[_Blob] = []
+    solidity: dict[int, float] = {}
     for blob in candidates:
         component = (labels[blob.y:blob.y2, blob.x:blob.x2] == blob.labels[0]).astype(np.uint8)
         stroke = _stroke_width(component)
@@ -704,6 +718,7 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
         if inscribed > 0.17 * max(blob.h, blob.w) and not thin_bar:
             if inscribed <= 0.3 * max(blob.h, blob.w):
                 thick.append(blob)  # a marker's closed curl (the loop of a 2), or a filled shape
+                solidity[id(blob)] = _solidity(component)
             continue  # its widest part is far thicker than any pen: a filled shape
         if fill > 0.75 and not thin_bar and blob.area > 200:
             continue
@@ -718,13 +733,16 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
         kept.append(blob)
     # A thick blob is a digit only when it sits on a line of at least two other digits of its
     # height (a number written with a marker); alone, it is more likely a filled shape.
+    alone = not kept
     for blob in thick:
         neighbours = sum(
             1 for other in kept
             if 0.6 * blob.h <= other.h <= 1.6 * blob.h
             and min(other.y2, blob.y2) - max(other.y, blob.y) > 0.5 * min(other.h, blob.h)
         )
-        if neighbours >= 2:
+        # Alone, a bold digit (a marker's, or a heavy pen's) still has the bays and holes of
+        # its strokes: it fills much less of its convex hull than a blob does.
+        if neighbours >= 2 or (alone and solidity[id(blob)] < MAX_BOLD_SOLIDITY):
             kept.append(blob)
     if not kept:
         raise NoDigitFoundError(detail="marks are blobs or too faint")

@@ -229,6 +229,23 @@ def test_shapes_and_textures_do_not_look_like_pen_strokes(page):
     assert segmentation.pen_like == [False]
 
 
+@pytest.mark.parametrize(("index", "height"), [(35, 60), (8, 60), (21, 120), (72, 120)])
+def test_a_lone_bold_digit_is_found(mnist_sample, index, height):
+    # Bold MNIST digits (a 0, 2, 4 and 7 whose strokes are a third as wide as the digit):
+    # thick like a filled shape, but with the bays and holes of strokes.
+    x, _ = mnist_sample
+    page = place_digits(paper(400, 700), [x[index]], height=height, left=200, top=60)
+    segmentation = pp.segment_photo(np.round(page * 255).astype(np.uint8))
+    assert len(segmentation.boxes) == 1
+
+
+def test_a_lone_filled_blob_is_not_a_digit():
+    page = paper()
+    cv2.ellipse(page, (450, 360), (90, 60), 20, 0, 360, 0.15, -1)
+    with pytest.raises(NoDigitFoundError):
+        pp.segment_photo(np.round(page * 255).astype(np.uint8))
+
+
 def test_filled_shape_is_not_a_digit():
     page = paper()
     cv2.rectangle(page, (300, 200), (600, 500), 0.1, -1)
