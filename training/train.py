@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.atomic import atomic_path
 from core.config import (
     CLASS_LABELS,
     DEFAULT_BATCH_SIZE,
@@ -27,12 +28,11 @@ from core.config import (
     MODELS_DIR,
     PROJECT_ROOT,
 )
-from training.augment import AugmentConfig
 from core.preprocessing import to_model_input
+from training.augment import AugmentConfig
 from training.data import MnistData, load_mnist, split_validation
 from training.evaluate import (
     Evaluation,
-    atomic_path,
     evaluate_probabilities,
     plot_confusion_matrix,
     plot_misclassified,
