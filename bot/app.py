@@ -18,7 +18,7 @@ from telegram.ext import (
 
 from core.config import Settings
 
-from bot import callbacks, handlers, messages
+from bot import callbacks, handlers, messages, retrain
 from bot.context import BotServices, PhotoClassifier, get_services, store_services
 from bot.errors import error_handler
 from bot.ratelimit import BotLimits
@@ -51,6 +51,7 @@ def build_application(settings: Settings, classifier: PhotoClassifier, *, limits
         .read_timeout(15.0)  # downloads of photos up to 20 MB
         .get_updates_read_timeout(10.0)
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
     )
     if limits.outgoing_per_second:
@@ -68,6 +69,9 @@ def build_application(settings: Settings, classifier: PhotoClassifier, *, limits
     application.add_handler(CommandHandler("start", handlers.on_start, filters=_NEW))
     application.add_handler(CommandHandler("help", handlers.on_help, filters=_NEW))
     application.add_handler(CommandHandler("stats", handlers.on_stats, filters=_NEW))
+    application.add_handler(CommandHandler("model", retrain.on_model, filters=_NEW))
+    application.add_handler(CommandHandler("retrain", retrain.on_retrain, filters=_NEW))
+    application.add_handler(CommandHandler("rollback", retrain.on_rollback, filters=_NEW))
     application.add_handler(MessageHandler(_NEW & filters.PHOTO, handlers.on_photo))
     application.add_handler(MessageHandler(_NEW & filters.Document.IMAGE, handlers.on_image_document))
     application.add_handler(MessageHandler(_NEW & filters.Document.ALL, handlers.on_other_document))
@@ -90,6 +94,12 @@ async def post_init(application: Application) -> None:
     await application.bot.set_my_commands([BotCommand(command, text) for command, text in messages.COMMANDS])
 
 
+async def post_stop(application: Application) -> None:
+    """End a running retrain (its candidate is discarded; the active model is untouched)."""
+    await retrain.stop_retrain(application)
+
+
 async def post_shutdown(application: Application) -> None:
-    """Stop the worker threads (work still queued is dropped; running work finishes)."""
+    """End a running retrain if still needed, then stop the worker threads (queued work is dropped)."""
+    await retrain.stop_retrain(application)
     get_services(application).executor.shutdown(wait=True, cancel_futures=True)
