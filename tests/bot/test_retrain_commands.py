@@ -111,3 +111,27 @@ def test_progress_text_shows_epoch_accuracy_and_time_left():
 def test_help_lists_admin_commands_for_admins_only():
     assert "/model" in messages.HELP and "/retrain" not in messages.HELP
     assert "/retrain" in messages.ADMIN_HELP and "/rollback" in messages.ADMIN_HELP
+
+
+async def test_stopping_the_bot_terminates_a_running_retrain(context, tmp_path):
+    import signal
+    import sys
+    from types import SimpleNamespace
+    from unittest.mock import MagicMock
+
+    make_admin(context)
+    update = make_message_update(text="/retrain")
+    status = MagicMock()
+    status.edit_text = AsyncMock()
+    update.effective_message.reply_text = AsyncMock(return_value=status)
+    sleeper = [sys.executable, "-c", "import time; print('{\"event\": \"start\"}', flush=True); time.sleep(60)"]
+    with patch.object(retrain, "retrain_command", return_value=sleeper):
+        await retrain.on_retrain(update, context)
+        state = retrain.get_retrain_state(context.bot_data)
+        while state.process is None:
+            await retrain.asyncio.sleep(0.01)
+        process = state.process
+        await retrain.stop_retrain(SimpleNamespace(bot_data=context.bot_data))
+    assert process.returncode == -signal.SIGTERM
+    assert not state.busy and state.task.done()
+    status.edit_text.assert_not_awaited()  # no "failed" report while shutting down
