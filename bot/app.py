@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from telegram import BotCommand, Update
@@ -22,6 +23,9 @@ from bot import callbacks, handlers, messages, retrain
 from bot.context import BotServices, PhotoClassifier, get_services, store_services
 from bot.errors import error_handler
 from bot.ratelimit import BotLimits
+from bot.store import DATABASE_FILENAME, SCHEMA_VERSION, FeedbackStore
+
+logger = logging.getLogger(__name__)
 
 #: The update types the bot asks Telegram for.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
@@ -72,12 +76,21 @@ def build_application(settings: Settings, classifier: PhotoClassifier, *, limits
     application.add_handler(CommandHandler("model", retrain.on_model, filters=_NEW))
     application.add_handler(CommandHandler("retrain", retrain.on_retrain, filters=_NEW))
     application.add_handler(CommandHandler("rollback", retrain.on_rollback, filters=_NEW))
+    application.add_handler(CommandHandler("forgetme", handlers.on_forget_me, filters=_NEW))
     application.add_handler(MessageHandler(_NEW & filters.PHOTO, handlers.on_photo))
     application.add_handler(MessageHandler(_NEW & filters.Document.IMAGE, handlers.on_image_document))
     application.add_handler(MessageHandler(_NEW & filters.Document.ALL, handlers.on_other_document))
     application.add_handler(MessageHandler(_NEW & filters.COMMAND, handlers.on_help))
     application.add_handler(MessageHandler(_NEW, handlers.on_other_message))
-    application.add_handler(CallbackQueryHandler(handlers.on_saw, pattern=callbacks.pattern(callbacks.SAW)))
+    for action, callback in (
+        (callbacks.SAW, handlers.on_saw),
+        (callbacks.RIGHT, handlers.on_right),
+        (callbacks.WRONG, handlers.on_wrong),
+        (callbacks.FIX, handlers.on_fix),
+        (callbacks.BACK, handlers.on_back),
+    ):
+        application.add_handler(CallbackQueryHandler(callback, pattern=callbacks.PATTERNS[action]))
+    application.add_handler(CallbackQueryHandler(handlers.on_unknown_button))
     application.add_error_handler(error_handler)
     return application
 
@@ -90,7 +103,14 @@ def _file_url_for(base_url: str | None) -> str | None:
 
 
 async def post_init(application: Application) -> None:
-    """Register the command menu shown by Telegram clients."""
+    """Open the feedback store under ``settings.home`` and register the command menu.
+
+    Raises:
+        bot.store.StoreError: the database cannot be opened or migrated (the bot does not start).
+    """
+    services = get_services(application)
+    services.store = await services.run_db(FeedbackStore.open, services.settings.home / DATABASE_FILENAME)
+    logger.info("Feedback store %s (schema version %s)", services.store.path, SCHEMA_VERSION)
     await application.bot.set_my_commands([BotCommand(command, text) for command, text in messages.COMMANDS])
 
 
@@ -100,6 +120,11 @@ async def post_stop(application: Application) -> None:
 
 
 async def post_shutdown(application: Application) -> None:
-    """End a running retrain if still needed, then stop the worker threads (queued work is dropped)."""
+    """End a running retrain if still needed, stop the worker threads (queued work is dropped), close the store."""
     await retrain.stop_retrain(application)
-    get_services(application).executor.shutdown(wait=True, cancel_futures=True)
+    services = get_services(application)
+    services.executor.shutdown(wait=True, cancel_futures=True)
+    if services.store is not None:
+        await services.run_db(services.store.close)
+        services.store = None
+    services.db_executor.shutdown(wait=True)

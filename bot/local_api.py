@@ -21,7 +21,9 @@ multipart or JSON):
 The test side, on the same event loop: :meth:`LocalBotApi.send_photo`,
 :meth:`~LocalBotApi.send_document`, :meth:`~LocalBotApi.send_text`,
 :meth:`~LocalBotApi.send_command` and :meth:`~LocalBotApi.press_button` act as a user;
-:meth:`~LocalBotApi.next_messages` awaits the bot's replies in a chat;
+:meth:`~LocalBotApi.next_messages` awaits the bot's replies in a chat,
+:meth:`~LocalBotApi.next_edit` the next edit of a message and
+:meth:`~LocalBotApi.callback_answer` the answer to a button press;
 :meth:`~LocalBotApi.fail_next` makes the next requests fail with HTTP 500.
 
 Example::
@@ -107,6 +109,7 @@ class SentMessage:
         photo: the uploaded photo's bytes for ``sendPhoto``, else None.
         reply_markup: the inline keyboard as sent (a dict), or None.
         sent_at: ``time.perf_counter()`` when the server received it.
+        edits: how many times the bot edited it (text or keyboard).
     """
 
     chat_id: int
@@ -117,6 +120,7 @@ class SentMessage:
     reply_markup: dict | None = None
     sent_at: float = field(default_factory=time.perf_counter)
     payload: dict = field(default_factory=dict, repr=False)
+    edits: int = 0
 
     @property
     def buttons(self) -> list[tuple[str, str]]:
@@ -354,6 +358,40 @@ class LocalBotApi:
                 )
             await self._new_message.wait(remaining)
 
+    async def next_edit(self, message: SentMessage, timeout: float = 10.0) -> SentMessage:
+        """Wait until the bot edits ``message`` once more than it had when called; returns it, edited.
+
+        Call it right after the action that causes the edit, before awaiting anything else.
+
+        Raises:
+            TimeoutError: no edit within ``timeout`` seconds.
+        """
+        wanted = message.edits + 1
+        await self._wait_until(lambda: message.edits >= wanted, timeout,
+                               lambda: f"message {message.message_id} was not edited within {timeout} s")
+        return message
+
+    async def callback_answer(self, query_id: str, timeout: float = 10.0) -> CallbackAnswer:
+        """Wait for the bot's ``answerCallbackQuery`` to the press ``query_id`` and return it.
+
+        Raises:
+            TimeoutError: no answer within ``timeout`` seconds.
+        """
+        def answer() -> CallbackAnswer | None:
+            return next((a for a in self.callback_answers if a.callback_query_id == query_id), None)
+
+        await self._wait_until(lambda: answer() is not None, timeout,
+                               lambda: f"callback query {query_id} was not answered within {timeout} s")
+        return answer()
+
+    async def _wait_until(self, done, timeout: float, describe) -> None:
+        deadline = time.monotonic() + timeout
+        while not done():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(describe())
+            await self._new_message.wait(remaining)
+
     # ----------------------------------------------------------------- internals: users and files
 
     def _user(self, user_id: int) -> dict:
@@ -540,24 +578,40 @@ class LocalBotApi:
         self._known_chat(params)
         return True
 
+    def _edited(self, message: SentMessage, payload: dict) -> dict:
+        """Apply an edit: Telegram drops the inline keyboard unless the edit sends one, and adds ``edit_date``."""
+        message.payload = {**payload, "edit_date": int(time.time())}
+        message.edits += 1
+        self._new_message.notify()
+        return self._bot_message_dict(message)
+
     async def _api_editmessagetext(self, params: dict, files: dict) -> dict:
         message = self._find_message(params)
+        if message.method != "sendMessage":
+            raise BotApiError(400, "Bad Request: there is no text in the message to edit")
         text = str(params.get("text", ""))
-        markup = _json(params, "reply_markup")
+        if not text.strip():
+            raise BotApiError(400, "Bad Request: message text is empty")
+        if len(text) > MAX_TEXT_LENGTH:
+            raise BotApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        markup = _json(params, "reply_markup") or None
         if text == message.text and markup == message.reply_markup:
-            raise BotApiError(400, "Bad Request: message is not modified")
+            raise BotApiError(400, "Bad Request: message is not modified: specified new message content and "
+                                   "reply markup are exactly the same as a current content and reply markup "
+                                   "of the message")
         message.text, message.reply_markup = text, markup
-        message.payload = {"text": text, **({"reply_markup": markup} if markup else {})}
-        return self._bot_message_dict(message)
+        return self._edited(message, {"text": text, **({"reply_markup": markup} if markup else {})})
 
     async def _api_editmessagereplymarkup(self, params: dict, files: dict) -> dict:
         message = self._find_message(params)
-        markup = _json(params, "reply_markup")
+        markup = _json(params, "reply_markup") or None
+        if markup == message.reply_markup:
+            raise BotApiError(400, "Bad Request: message is not modified: specified new message content and "
+                                   "reply markup are exactly the same as a current content and reply markup "
+                                   "of the message")
         message.reply_markup = markup
-        message.payload = {key: value for key, value in message.payload.items() if key != "reply_markup"}
-        if markup:
-            message.payload["reply_markup"] = markup
-        return self._bot_message_dict(message)
+        payload = {key: value for key, value in message.payload.items() if key not in ("reply_markup", "edit_date")}
+        return self._edited(message, {**payload, **({"reply_markup": markup} if markup else {})})
 
     async def _api_answercallbackquery(self, params: dict, files: dict) -> bool:
         query_id = str(params.get("callback_query_id", ""))
@@ -566,6 +620,7 @@ class LocalBotApi:
         self._open_queries.discard(query_id)
         show_alert = params.get("show_alert") in (True, "true", "True", "1")
         self.callback_answers.append(CallbackAnswer(query_id, params.get("text"), show_alert))
+        self._new_message.notify()
         return True
 
 

@@ -143,11 +143,11 @@ async def _edit(status: Message, text: str) -> None:
 
 async def _export_user_samples(services: BotServices) -> Path | None:
     """Export the feedback store's labelled samples for the child, or None without a store."""
-    store = getattr(services, "store", None)
-    if store is None:
+    if services.store is None:
         return None
     path = services.settings.home.resolve() / USER_SAMPLES_FILENAME
-    count = await services.run_blocking(store.export_labelled_samples, path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = await services.run_db(services.store.export_labelled_samples, path)
     logger.info("Exported %d labelled user samples to %s", count, path)
     return path
 

@@ -319,7 +319,9 @@ def _remove_straight_lines(mask: np.ndarray) -> np.ndarray:
     """Remove axis-aligned ruled and grid lines: straight runs spanning most of the image.
 
     A line is a run found by a morphological opening with a 1-px-thick kernel a third of
-    the image long, whose extent reaches 70 % of the image's width (or height). Strokes
+    the image long, whose extent reaches 70 % of the image's width (or height) and whose
+    mean thickness is at most 5 % of that extent (so the stem of a 7 or 1 in a tight crop,
+    which also spans most of the height, is not taken for a line). Strokes
     that crossed a removed line are re-joined with a short closing across it.
 
     Args:
@@ -339,11 +341,15 @@ def _remove_straight_lines(mask: np.ndarray) -> np.ndarray:
         # Let slightly tilted lines join up before measuring their extent.
         joined = cv2.dilate(runs, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 5) if axis == 0 else (5, 1)))
         count, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+        along = cv2.CC_STAT_WIDTH if axis == 0 else cv2.CC_STAT_HEIGHT
+        across_image = cv2.CC_STAT_HEIGHT if axis == 0 else cv2.CC_STAT_WIDTH
+        run_pixels = np.bincount(labels[runs > 0].ravel(), minlength=count)
         line_labels = [
             label for label in range(1, count)
-            if (stats[label, cv2.CC_STAT_WIDTH if axis == 0 else cv2.CC_STAT_HEIGHT] >= 0.7 * length
-                and stats[label, cv2.CC_STAT_HEIGHT if axis == 0 else cv2.CC_STAT_WIDTH]
-                <= 0.12 * (height if axis == 0 else width))
+            if stats[label, along] >= 0.7 * length
+            and stats[label, across_image] <= 0.12 * (height if axis == 0 else width)
+            # A ruled line is thin for its length; a digit's stem in a tight crop is not.
+            and run_pixels[label] <= max(3.0, 0.05 * stats[label, along]) * stats[label, along]
         ]
         if not line_labels:
             continue
@@ -358,6 +364,74 @@ def _remove_straight_lines(mask: np.ndarray) -> np.ndarray:
         rejoined = cv2.morphologyEx(cleaned, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, across))
         cleaned = np.where(lines > 0, rejoined, cleaned)
     return cleaned
+
+
+def _border_contact(component: np.ndarray) -> float:
+    """The largest share of one image side that a boolean (H, W) region runs along (its outermost 2 px)."""
+    height, width = component.shape
+    return max(
+        np.count_nonzero(component[:2].any(axis=0)) / width,
+        np.count_nonzero(component[-2:].any(axis=0)) / width,
+        np.count_nonzero(component[:, :2].any(axis=1)) / height,
+        np.count_nonzero(component[:, -2:].any(axis=1)) / height,
+    )
+
+
+def remove_border_regions(mask: np.ndarray) -> np.ndarray:
+    """Remove solid regions that run along the image border: a table, a finger, a dark margin.
+
+    Such a region is dark where the paper is light, so it thresholds as a dense patch of
+    "ink". It must go before :func:`remove_lines`, which would otherwise cut it into
+    stroke-like slivers. A region is removed when it covers more than 2 % of the image,
+    fills more than 30 % of its bounding box, and runs along more than 35 % of one side or
+    reaches from one side to the opposite one (the edge of a table across the photo; then
+    every mark lying mostly beyond it, towards the nearer border, goes too). A form's frame
+    line with a digit touching it is sparse and stays (its line is removed later).
+
+    Args:
+        mask: uint8 (H, W) in {0, 255}.
+
+    Returns:
+        uint8 (H, W) in {0, 255}.
+    """
+    height, width = mask.shape
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    removed = np.zeros(count, dtype=bool)
+    zone = np.zeros((height, width), dtype=bool)
+    for label in range(1, count):
+        x, y, w, h, area = (int(v) for v in stats[label])
+        touches = x <= 1 or y <= 1 or x + w >= width - 1 or y + h >= height - 1
+        if not touches or area < 0.02 * height * width or area < 0.3 * w * h:
+            continue
+        framed = np.zeros((height, width), dtype=bool)
+        framed[y:y + h, x:x + w] = labels[y:y + h, x:x + w] == label
+        # A band across the photo (a table's edge): beyond it, towards the nearer border,
+        # is the table.
+        # (It meets both sides along most of its own thickness, where a digit in a tight
+        # crop only touches them at a stroke's end.)
+        left = np.count_nonzero(framed[:, :2].any(axis=1))
+        right = np.count_nonzero(framed[:, -2:].any(axis=1))
+        top = np.count_nonzero(framed[:2].any(axis=0))
+        bottom = np.count_nonzero(framed[-2:].any(axis=0))
+        if h < 0.5 * height and min(left, right) >= 0.5 * h:
+            beyond = np.s_[y:, :] if y + h / 2 > height / 2 else np.s_[:y + h, :]
+        elif w < 0.5 * width and min(top, bottom) >= 0.5 * w:
+            beyond = np.s_[:, x:] if x + w / 2 > width / 2 else np.s_[:, :x + w]
+        else:
+            beyond = None
+        if beyond is not None:
+            zone[beyond] = True
+            removed[label] = True
+        else:
+            removed[label] = _border_contact(framed) > 0.35
+    if not removed.any():
+        return mask
+    # Beyond a band, the table's texture leaves specks and slivers: drop every mark that
+    # lies mostly there.
+    inside = np.bincount(labels.ravel(), weights=zone.ravel().astype(np.float64), minlength=count)
+    removed |= inside >= 0.5 * stats[:, cv2.CC_STAT_AREA]
+    removed[0] = False
+    return np.where(removed[labels], 0, mask).astype(np.uint8)
 
 
 def remove_lines(mask: np.ndarray) -> np.ndarray:
@@ -494,13 +568,7 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
         touches = x <= 1 or y <= 1 or x + w >= width - 1 or y + h >= height - 1
         if touches:
             component = labels == label
-            # Share of each image side the component runs along (its outermost 2 px).
-            contact = max(
-                np.count_nonzero(component[:2].any(axis=0)) / width,
-                np.count_nonzero(component[-2:].any(axis=0)) / width,
-                np.count_nonzero(component[:, :2].any(axis=1)) / height,
-                np.count_nonzero(component[:, -2:].any(axis=1)) / height,
-            )
+            contact = _border_contact(component)
             # A paper edge, a table or a finger runs along the border; a digit in a tight
             # crop only touches it where its strokes end or curve.
             centre_x, centre_y = (x + w / 2) / width, (y + h / 2) / height
@@ -521,6 +589,7 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
 
     # Thickness and contrast checks on the strong candidates.
     kept: list[_Blob] = []
+    thick: list[_Blob] = []
     for blob in candidates:
         component = (labels[blob.y:blob.y2, blob.x:blob.x2] == blob.labels[0]).astype(np.uint8)
         stroke = _stroke_width(component)
@@ -530,6 +599,8 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
             continue  # a filled blob, not a pen stroke
         inscribed = float(cv2.distanceTransform(component, cv2.DIST_L2, 3).max())
         if inscribed > 0.17 * max(blob.h, blob.w) and not thin_bar:
+            if inscribed <= 0.3 * max(blob.h, blob.w):
+                thick.append(blob)  # a marker's closed curl (the loop of a 2), or a filled shape
             continue  # its widest part is far thicker than any pen: a filled shape
         if fill > 0.75 and not thin_bar and blob.area > 200:
             continue
@@ -542,6 +613,16 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
             if _is_filled_shape(component, gray[blob.y:blob.y2, blob.x:blob.x2], around):
                 continue
         kept.append(blob)
+    # A thick blob is a digit only when it sits on a line of at least two other digits of its
+    # height (a number written with a marker); alone, it is more likely a filled shape.
+    for blob in thick:
+        neighbours = sum(
+            1 for other in kept
+            if 0.6 * blob.h <= other.h <= 1.6 * blob.h
+            and min(other.y2, blob.y2) - max(other.y, blob.y) > 0.5 * min(other.h, blob.h)
+        )
+        if neighbours >= 2:
+            kept.append(blob)
     if not kept:
         raise NoDigitFoundError(detail="marks are blobs or too faint")
 
@@ -789,7 +870,9 @@ def segment_photo(gray: np.ndarray) -> Segmentation:
     mask = binarize(ink)
     if not mask.any():
         raise NoDigitFoundError(detail="blank: no ink above threshold")
-    mask = remove_lines(mask)
+    mask = remove_lines(remove_border_regions(mask))
+    if not mask.any():
+        raise NoDigitFoundError(detail="only a region along the border (a table or a finger)")
     blobs, labels, kept = find_digit_boxes(mask, ink, shown)
     images, boxes, working_boxes = [], [], []
     for blob in blobs:

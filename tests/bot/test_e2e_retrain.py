@@ -6,9 +6,10 @@ import asyncio
 import re
 import time
 
+import numpy as np
 import pytest
 from bot_fakes import TOKEN, digit_photo
-from retrain_data import write_always_model, write_mnist, write_user_samples
+from retrain_data import FIXTURE, write_always_model, write_mnist
 
 from core.config import Settings
 from core.registry import ModelRegistry
@@ -20,18 +21,28 @@ from bot.main import load_active_classifier, running
 from bot.app import build_application
 from bot.ratelimit import BotLimits
 from bot.retrain import get_retrain_state
+from bot.store import DATABASE_FILENAME, FeedbackStore
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ADMIN, USER = 7, 1001
 
 
-class FakeStore:
-    """The feedback store's export, as agreed: user samples without any 9."""
-
-    def export_labelled_samples(self, path) -> int:
-        write_user_samples(path, 60, without=9)
-        return 60
+def seed_feedback(home, count: int = 60) -> None:
+    """Users' answers to the broken model: every digit read as 9, corrected (9s confirmed)."""
+    with np.load(FIXTURE) as archive:
+        images, labels = archive["x"][400 - count : 400], archive["y"][400 - count : 400]
+    home.mkdir(parents=True, exist_ok=True)
+    store = FeedbackStore.open(home / DATABASE_FILENAME)
+    try:
+        for image, label in zip(images, labels):
+            if label == 9:
+                continue  # the test data has no 9: the broken model must score 0 on it
+            reading = store.record_reading(user_id=USER, chat_id=USER, model_version="v1",
+                                           predictions=[(9, 0.99, image.astype(np.float32) / 255)])
+            store.record_feedback(reading.reading_id, USER, [int(label)])
+    finally:
+        store.close()
 
 
 async def wait_until(condition, timeout: float) -> None:
@@ -56,9 +67,9 @@ async def test_admin_retrain_promotes_while_photos_keep_being_answered(api, tmp_
     settings = Settings(token=TOKEN, base_url=api.base_url, base_file_url=api.base_file_url,
                         admin_ids=frozenset({ADMIN}), home=tmp_path / "home", model_path=broken,
                         mnist_path=write_mnist(tmp_path / "mnist.npz", without=9), retrain_epochs=1)
+    seed_feedback(settings.home)
     first = load_active_classifier(settings)
     application = build_application(settings, first, limits=BotLimits.unlimited())
-    get_services(application).store = FakeStore()
     async with running(application, poll_timeout=5):
         api.send_command(USER, "retrain")
         (refusal,) = await api.next_messages(USER)
@@ -67,7 +78,7 @@ async def test_admin_retrain_promotes_while_photos_keep_being_answered(api, tmp_
         api.send_command(ADMIN, "retrain")
         (status,) = await api.next_messages(ADMIN)
         await wait_until(lambda: status.text.startswith("🛠 Retraining from v1"), timeout=60)
-        assert re.search(r"\+ [1-9]\d* user samples", status.text), status.text  # the store's export is used
+        assert re.search(r"\+ [1-9]\d* user samples", status.text), status.text  # the store's export
         assert re.search(r"[1-9]\d* user samples held out", status.text), status.text
 
         state = get_retrain_state(application.bot_data)
