@@ -279,9 +279,20 @@ class ModelRegistry:
                 if error.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.EISDIR):
                     raise
                 number += 1
+        self._stamp_card(target)
         version = self.get(target.name)
         logger.info("Registered model version %s (%s)", version.name, status)
         return self.activate(version.name) if activate else version
+
+    @staticmethod
+    def _stamp_card(directory: Path) -> None:
+        # The card's "version" becomes Classifier.version: what logs and stored readings name.
+        # A process killed before this line leaves a card without it (the creation time is used).
+        card_path = directory / MODEL_CARD_FILENAME
+        card = _read_json(card_path)
+        if card:
+            card["version"] = directory.name
+            write_text_atomic(card_path, json.dumps(card, indent=2) + "\n")
 
     def import_model(self, model_path: Path, *, status: str = INITIAL, activate: bool = False) -> ModelVersion:
         """Register a copy of a trained model and the reports beside it as a new version.

@@ -41,6 +41,7 @@ def test_first_use_registers_the_shipped_model(tmp_path):
     assert (active.name, active.status) == ("v1", INITIAL)
     assert active.model_path.read_bytes() == DEFAULT_MODEL_PATH.read_bytes()
     assert active.confusion_matrix_path.is_file()
+    assert json.loads((active.path / "digit_cnn.json").read_text())["version"] == "v1"  # Classifier.version
     assert active.test_accuracy == json.loads((DEFAULT_MODEL_PATH.parent / "metrics.json").read_text())["test_accuracy"]
     assert registry.ensure_active(DEFAULT_MODEL_PATH) == active  # idempotent
     assert [v.name for v in registry.versions()] == ["v1"]
