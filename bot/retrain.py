@@ -112,17 +112,25 @@ def _child_environment() -> dict[str, str]:
     return environment
 
 
-async def on_retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/retrain (admins): start a retrain unless one is running; progress edits one status message."""
-    services = get_services(context)
-    message = update.effective_message
-    if not is_admin(services.settings, update.effective_user):
-        await message.reply_text(messages.ADMIN_ONLY)
-        return
+async def _admin_and_idle(update: Update, context: ContextTypes.DEFAULT_TYPE, busy_text: str) -> RetrainState | None:
+    """The retrain state when the sender is an admin and no retrain runs; else answer why not, and None."""
+    if not is_admin(get_services(context).settings, update.effective_user):
+        await update.effective_message.reply_text(messages.ADMIN_ONLY)
+        return None
     state = get_retrain_state(context.bot_data)
     if state.busy:
-        await message.reply_text(messages.RETRAIN_ALREADY_RUNNING)
+        await update.effective_message.reply_text(busy_text)
+        return None
+    return state
+
+
+async def on_retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/retrain (admins): start a retrain unless one is running; progress edits one status message."""
+    state = await _admin_and_idle(update, context, messages.RETRAIN_ALREADY_RUNNING)
+    if state is None:
         return
+    services = get_services(context)
+    message = update.effective_message
     state.busy = True  # before any await: a second /retrain handled concurrently must see it
     try:
         status = await message.reply_text(messages.RETRAIN_STARTING)
@@ -252,15 +260,11 @@ async def on_model(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_rollback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/rollback [VERSION] (admins): switch to VERSION, by default the previous version, without a restart."""
+    state = await _admin_and_idle(update, context, messages.ROLLBACK_WHILE_RETRAINING)
+    if state is None:
+        return
     services = get_services(context)
     message = update.effective_message
-    if not is_admin(services.settings, update.effective_user):
-        await message.reply_text(messages.ADMIN_ONLY)
-        return
-    state = get_retrain_state(context.bot_data)
-    if state.busy:
-        await message.reply_text(messages.ROLLBACK_WHILE_RETRAINING)
-        return
     registry = registry_of(services)
     try:
         target = await services.run_blocking(_rollback_target, registry, context.args or [])

@@ -113,7 +113,8 @@ def _read_json(path: Path) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _parse_time(value: object) -> datetime | None:
+def parse_utc_time(value: object) -> datetime | None:
+    """An ISO 8601 time from a JSON file as an aware UTC datetime (naive = UTC); None if it is not one."""
     if not isinstance(value, str):
         return None
     try:
@@ -170,7 +171,7 @@ class ModelRegistry:
             number=int(match.group(1)),
             path=directory,
             status=str(info.get("status", INITIAL)),
-            created_at=_parse_time(info.get("created_at")),
+            created_at=parse_utc_time(info.get("created_at")),
             test_accuracy=_optional_float(metrics.get("test_accuracy")),
             user_accuracy=_optional_float(after.get("user_accuracy")),
             user_holdout=int(after.get("user_holdout") or 0),
