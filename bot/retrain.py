@@ -171,7 +171,12 @@ async def _run(services: BotServices, state: RetrainState, status: Message) -> N
             await _edit(status, messages.format_retrain_failed(reason))
             return
         if done["promoted"]:
-            classifier = await services.run_blocking(state.load_classifier, Path(done["model_path"]))
+            try:
+                classifier = await services.run_blocking(state.load_classifier, Path(done["model_path"]))
+            except Exception:
+                # Never leave active a version the bot cannot load: switch back, keep serving.
+                await services.run_blocking(registry_of(services).activate, done["base"])
+                raise
             services.classifier = classifier  # in-flight readings keep the old object
             logger.info("Now serving model version %s", done["version"])
         await _edit(status, messages.format_retrain_result(done))

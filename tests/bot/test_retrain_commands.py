@@ -135,3 +135,25 @@ async def test_stopping_the_bot_terminates_a_running_retrain(context, tmp_path):
     assert process.returncode == -signal.SIGTERM
     assert not state.busy and state.task.done()
     status.edit_text.assert_not_awaited()  # no "failed" report while shutting down
+
+
+async def test_promoted_version_that_cannot_be_loaded_is_switched_back(context):
+    from unittest.mock import MagicMock
+
+    services = make_admin(context)
+    registry = ModelRegistry(services.settings.registry_dir)
+    fake_version(registry, "initial", 0.996)
+    promoted = fake_version(registry, PROMOTED, 0.997)  # the child activated it
+    done = {"event": "done", "version": "v2", "base": "v1", "promoted": True, "model_path": str(promoted.model_path),
+            "confusion_matrix": str(promoted.confusion_matrix_path), "seconds": 1.0, "reasons": [],
+            "before": {}, "after": {}}
+    state = retrain.get_retrain_state(context.bot_data)
+    state.load_classifier = MagicMock(side_effect=RuntimeError("corrupt archive"))
+    status = MagicMock()
+    status.edit_text = AsyncMock()
+    served = services.classifier
+    with patch.object(retrain, "_run_child", AsyncMock(return_value=done)):
+        await retrain._run(services, state, status)
+    assert registry.active().name == "v1" and services.classifier is served
+    assert "corrupt archive" in status.edit_text.await_args.args[0]
+    assert not state.busy
