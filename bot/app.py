@@ -103,7 +103,7 @@ def _file_url_for(base_url: str | None) -> str | None:
 
 
 async def post_init(application: Application) -> None:
-    """Open the feedback store under ``settings.home`` and register the command menu.
+    """Open the feedback store under ``settings.home``, register the command menu, watch the model registry.
 
     Raises:
         bot.store.StoreError: the database cannot be opened or migrated (the bot does not start).
@@ -112,10 +112,11 @@ async def post_init(application: Application) -> None:
     services.store = await services.run_db(FeedbackStore.open, services.settings.home / DATABASE_FILENAME)
     logger.info("Feedback store %s (schema version %s)", services.store.path, SCHEMA_VERSION)
     await application.bot.set_my_commands([BotCommand(command, text) for command, text in messages.COMMANDS])
+    retrain.watch_registry(application)
 
 
 async def post_stop(application: Application) -> None:
-    """End a running retrain (its candidate is discarded; the active model is untouched)."""
+    """End a running retrain (its candidate is discarded; the active model is untouched) and the registry watch."""
     await retrain.stop_retrain(application)
 
 

@@ -40,6 +40,8 @@ EDIT_INTERVAL = 2.0
 TERMINATE_GRACE = 5.0
 #: The retrain's CPU priority below the bot's (``nice`` increment).
 RETRAIN_NICENESS = 10
+#: Seconds between two looks at the registry for a switch made by another process.
+REGISTRY_POLL_SECONDS = 30.0
 USER_SAMPLES_FILENAME = "retrain-user-samples.npz"
 LOG_FILENAME = "retrain.log"
 
@@ -66,6 +68,7 @@ class RetrainState:
     busy: bool = False
     process: asyncio.subprocess.Process | None = None
     task: asyncio.Task | None = None
+    watch: asyncio.Task | None = None
     stopping: bool = False
     load_classifier: Callable[[Path], PhotoClassifier] = load_classifier
 
@@ -239,6 +242,9 @@ async def stop_retrain(application: Application) -> None:
     """
     state = get_retrain_state(application.bot_data)
     state.stopping = True
+    if state.watch is not None:
+        state.watch.cancel()
+        await asyncio.gather(state.watch, return_exceptions=True)
     process = state.process
     if process is not None and process.returncode is None:
         logger.info("Stopping the running retrain (pid %d)", process.pid)
@@ -252,9 +258,50 @@ async def stop_retrain(application: Application) -> None:
         await asyncio.gather(state.task, return_exceptions=True)
 
 
+async def sync_with_registry(services: BotServices, state: RetrainState) -> bool:
+    """Serve the registry's active version if another process (``digitbot retrain``) switched it.
+
+    Returns:
+        True when a newly loaded classifier was swapped in. A version that cannot be loaded
+        is logged and the current model kept (never raised).
+    """
+    if state.busy:  # our own retrain or rollback swaps by itself
+        return False
+    registry = registry_of(services)
+    active = await services.run_blocking(registry.active)
+    served = services.classifier.path
+    if active is None or (served is not None and Path(served).resolve() == active.model_path.resolve()):
+        return False
+    try:
+        classifier = await services.run_blocking(state.load_classifier, active.model_path)
+    except Exception:
+        logger.warning("Cannot load %s, made active by another process; still serving %s",
+                       active.name, served, exc_info=True)
+        return False
+    services.classifier = classifier
+    logger.info("Now serving model version %s (switched by another process)", active.name)
+    return True
+
+
+def watch_registry(application: Application) -> None:
+    """Look at the registry every :data:`REGISTRY_POLL_SECONDS` and follow switches; stopped by stop_retrain."""
+    services, state = get_services(application), get_retrain_state(application.bot_data)
+
+    async def watch() -> None:
+        while True:
+            await asyncio.sleep(REGISTRY_POLL_SECONDS)
+            try:
+                await sync_with_registry(services, state)
+            except Exception:  # a plain task: log, keep watching
+                logger.warning("Could not check the model registry", exc_info=True)
+
+    state.watch = asyncio.get_running_loop().create_task(watch())
+
+
 async def on_model(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/model: the model versions, the active one marked."""
+    """/model: the model versions, the active one (now also the one served) marked."""
     services = get_services(context)
+    await sync_with_registry(services, get_retrain_state(context.bot_data))
     registry = registry_of(services)
     versions = await services.run_blocking(registry.versions)
     active = await services.run_blocking(registry.active)

@@ -62,13 +62,15 @@ async def test_model_lists_versions_and_rollback_switches_back(context):
     fake_version(registry, "initial", 0.996)
     fake_version(registry, PROMOTED, 0.997)
     fake_version(registry, REJECTED, 0.95)
+    state = retrain.get_retrain_state(context.bot_data)
+    state.load_classifier = lambda path: FakeClassifier(default="2")
     update = make_message_update(text="/model")
     await retrain.on_model(update, context)
     text = update.effective_message.reply_text.await_args.args[0]
     assert "▶ v2: MNIST 99.70 %" in text and "v3: MNIST 95.00 %" in text and "not promoted" in text
 
     loaded = FakeClassifier(default="1")
-    retrain.get_retrain_state(context.bot_data).load_classifier = lambda path: loaded
+    state.load_classifier = lambda path: loaded
     update = make_message_update(text="/rollback")
     context.args = []
     await retrain.on_rollback(update, context)
@@ -157,3 +159,18 @@ async def test_promoted_version_that_cannot_be_loaded_is_switched_back(context):
     assert registry.active().name == "v1" and services.classifier is served
     assert "corrupt archive" in status.edit_text.await_args.args[0]
     assert not state.busy
+
+
+async def test_a_switch_by_another_process_is_followed(context):
+    services = get_services(context)
+    registry = ModelRegistry(services.settings.registry_dir)
+    state = retrain.get_retrain_state(context.bot_data)
+    assert not await retrain.sync_with_registry(services, state)  # empty registry: nothing to do
+    fake_version(registry, "initial", 0.996)
+    second = fake_version(registry, PROMOTED, 0.997)  # e.g. `digitbot retrain` promoted it
+    loaded = FakeClassifier(default="2")
+    loaded.path = second.model_path
+    state.load_classifier = lambda path: loaded
+    assert await retrain.sync_with_registry(services, state)
+    assert services.classifier is loaded
+    assert not await retrain.sync_with_registry(services, state)  # already served
