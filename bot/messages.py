@@ -334,12 +334,13 @@ def _accuracy(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.2f} %"
 
 
-def format_retrain_progress(start: dict, event: dict) -> str:
+def format_retrain_progress(start: dict, event: dict, last_epoch: dict | None = None) -> str:
     """The status message while a retrain runs.
 
     Args:
         start: the retrain's ``start`` event (base version, sample counts), or {} before it.
         event: the latest progress event (``start``, ``step``, ``epoch`` or ``evaluating``).
+        last_epoch: the latest ``epoch`` event, whose validation accuracy stays on show.
     """
     lines = ["🛠 Retraining"]
     if start:
@@ -351,11 +352,12 @@ def format_retrain_progress(start: dict, event: dict) -> str:
     kind = event.get("event")
     if kind == "start":
         lines.append(f"Epoch 1 of {event['epochs']} under way…")
-    elif kind == "step":
-        lines.append(f"Epoch {event['epoch']} of {event['epochs']}: {event['fraction'] * 100:.0f} % of the run done.")
-    elif kind == "epoch":
-        lines.append(f"Epoch {event['epoch']} of {event['epochs']} done: validation accuracy "
-                     f"{_accuracy(event.get('val_accuracy'))}.")
+    if last_epoch:
+        lines.append(f"Epoch {last_epoch['epoch']} of {last_epoch['epochs']} done: validation accuracy "
+                     f"{_accuracy(last_epoch.get('val_accuracy'))}.")
+    if kind == "step":
+        lines.append(f"Epoch {event['epoch']} of {event['epochs']} under way: "
+                     f"{event['fraction'] * 100:.0f} % of the run done.")
     elif kind == "evaluating":
         lines.append("Training done; comparing the new model with the active one…")
     if kind in ("step", "epoch") and event.get("eta_seconds") is not None and event["fraction"] < 1:

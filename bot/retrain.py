@@ -197,12 +197,13 @@ async def _run(services: BotServices, state: RetrainState, status: Message) -> N
 
 
 async def _run_child(services: BotServices, state: RetrainState, status: Message) -> dict | None:
-    """Start ``training.retrain``, edit the status per progress line; return its last event."""
+    """Start ``training.retrain``, edit the status per progress line; return its last event.
+
+    If relaying fails, the child is killed: a retrain nobody follows must not promote anything.
+    """
     user_samples = await _export_user_samples(services)
     home = services.settings.home
     home.mkdir(parents=True, exist_ok=True)
-    last_event: dict | None = None
-    last_edit = 0.0
     with open(home / LOG_FILENAME, "wb") as log:
         state.process = process = await asyncio.create_subprocess_exec(
             *retrain_command(services.settings, user_samples),
@@ -210,27 +211,45 @@ async def _run_child(services: BotServices, state: RetrainState, status: Message
             env=_child_environment(),
         )
         logger.info("Retrain started (pid %d); its log is %s", process.pid, home / LOG_FILENAME)
-        assert process.stdout is not None
-        context: dict = {}
-        async for raw in process.stdout:
-            try:
-                event = json.loads(raw)
-            except ValueError:
-                continue
-            if not isinstance(event, dict):
-                continue
-            last_event = event
-            if event.get("event") == "start":
-                context = event
-            if event.get("event") in ("start", "step", "epoch", "evaluating"):
-                now = time.monotonic()
-                if now - last_edit >= EDIT_INTERVAL or event.get("event") == "evaluating":
-                    last_edit = now
-                    await _edit(status, messages.format_retrain_progress(context, event))
-        returncode = await process.wait()
+        try:
+            last_event = await _relay_progress(process, status)
+            returncode = await process.wait()
+        except BaseException:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+            raise
     logger.info("Retrain exited with status %s", returncode)
     if returncode != 0 and (last_event is None or last_event.get("event") != "error"):
         return {"event": "error", "message": messages.format_retrain_exit(returncode)}
+    return last_event
+
+
+async def _relay_progress(process: asyncio.subprocess.Process, status: Message) -> dict | None:
+    """Read the child's JSON lines until it closes stdout, editing the status (throttled); return the last."""
+    assert process.stdout is not None
+    last_event: dict | None = None
+    start: dict = {}
+    last_epoch: dict | None = None
+    last_edit = 0.0
+    async for raw in process.stdout:
+        try:
+            event = json.loads(raw)
+        except ValueError:
+            continue
+        if not isinstance(event, dict):
+            continue
+        last_event = event
+        kind = event.get("event")
+        if kind == "start":
+            start = event
+        elif kind == "epoch":
+            last_epoch = event
+        if kind in ("start", "step", "epoch", "evaluating"):
+            now = time.monotonic()
+            if now - last_edit >= EDIT_INTERVAL or kind == "evaluating":
+                last_edit = now
+                await _edit(status, messages.format_retrain_progress(start, event, last_epoch))
     return last_event
 
 

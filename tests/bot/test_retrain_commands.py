@@ -105,9 +105,12 @@ def test_result_text_gives_before_and_after_either_way():
 def test_progress_text_shows_epoch_accuracy_and_time_left():
     start = {"base": "v1", "mnist_samples": 60000, "user_samples": 300, "user_weight": 20.0, "user_holdout": 70}
     event = {"event": "epoch", "epoch": 1, "epochs": 3, "val_accuracy": 0.9961, "fraction": 0.333, "eta_seconds": 130}
-    text = messages.format_retrain_progress(start, event)
+    text = messages.format_retrain_progress(start, event, last_epoch=event)
     assert "60,000 MNIST images + 300 user samples (each counted 20×)" in text
     assert "Epoch 1 of 3 done: validation accuracy 99.61 %" in text and "About 2 min 10 s left." in text
+    step = {"event": "step", "epoch": 2, "epochs": 3, "fraction": 0.5, "eta_seconds": 100}
+    text = messages.format_retrain_progress(start, step, last_epoch=event)
+    assert "Epoch 1 of 3 done: validation accuracy 99.61 %" in text and "Epoch 2 of 3 under way: 50 %" in text
 
 
 def test_help_lists_admin_commands_for_admins_only():
@@ -126,12 +129,15 @@ async def test_stopping_the_bot_terminates_a_running_retrain(context, tmp_path):
     status = MagicMock()
     status.edit_text = AsyncMock()
     update.effective_message.reply_text = AsyncMock(return_value=status)
-    sleeper = [sys.executable, "-c", "import time; print('{\"event\": \"start\"}', flush=True); time.sleep(60)"]
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
     with patch.object(retrain, "retrain_command", return_value=sleeper):
         await retrain.on_retrain(update, context)
         state = retrain.get_retrain_state(context.bot_data)
-        while state.process is None:
+        for _ in range(1000):
+            if state.process is not None or state.task.done():
+                break
             await retrain.asyncio.sleep(0.01)
+        assert state.process is not None, state.task
         process = state.process
         await retrain.stop_retrain(SimpleNamespace(bot_data=context.bot_data))
     assert process.returncode == -signal.SIGTERM
@@ -174,3 +180,28 @@ async def test_a_switch_by_another_process_is_followed(context):
     assert await retrain.sync_with_registry(services, state)
     assert services.classifier is loaded
     assert not await retrain.sync_with_registry(services, state)  # already served
+
+
+async def test_a_retrain_nobody_follows_is_killed(context):
+    """If relaying its progress fails, the child must not go on (and maybe promote) unobserved."""
+    import signal
+    import sys
+    from unittest.mock import MagicMock
+
+    make_admin(context)
+    update = make_message_update(text="/retrain")
+    status = MagicMock()
+    status.edit_text = AsyncMock()
+    update.effective_message.reply_text = AsyncMock(return_value=status)
+    # A "start" event without its fields makes the status text fail to format.
+    child = [sys.executable, "-c", "import time; print('{\"event\": \"start\"}', flush=True); time.sleep(60)"]
+    with patch.object(retrain, "retrain_command", return_value=child), \
+            patch.object(retrain.asyncio.subprocess.Process, "kill", autospec=True,
+                         side_effect=retrain.asyncio.subprocess.Process.kill) as kill:
+        await retrain.on_retrain(update, context)
+        state = retrain.get_retrain_state(context.bot_data)
+        await retrain.asyncio.wait_for(state.task, 30)
+    (process,) = {call.args[0] for call in kill.call_args_list}
+    assert process.returncode == -signal.SIGKILL
+    assert "The retrain failed: KeyError" in status.edit_text.await_args.args[0]
+    assert not state.busy
