@@ -201,24 +201,28 @@ async def _run_child(services: BotServices, state: RetrainState, status: Message
 
     If relaying fails, the child is killed: a retrain nobody follows must not promote anything.
     """
-    user_samples = await _export_user_samples(services)
     home = services.settings.home
     home.mkdir(parents=True, exist_ok=True)
-    with open(home / LOG_FILENAME, "wb") as log:
-        state.process = process = await asyncio.create_subprocess_exec(
-            *retrain_command(services.settings, user_samples),
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=log,
-            env=_child_environment(),
-        )
-        logger.info("Retrain started (pid %d); its log is %s", process.pid, home / LOG_FILENAME)
-        try:
-            last_event = await _relay_progress(process, status)
-            returncode = await process.wait()
-        except BaseException:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-            raise
+    user_samples = await _export_user_samples(services)
+    try:
+        with open(home / LOG_FILENAME, "wb") as log:
+            state.process = process = await asyncio.create_subprocess_exec(
+                *retrain_command(services.settings, user_samples),
+                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=log,
+                env=_child_environment(),
+            )
+            logger.info("Retrain started (pid %d); its log is %s", process.pid, home / LOG_FILENAME)
+            try:
+                last_event = await _relay_progress(process, status)
+                returncode = await process.wait()
+            except BaseException:
+                if process.returncode is None:
+                    process.kill()
+                    await process.wait()
+                raise
+    finally:
+        if user_samples is not None:  # users' digits live in the store only (/forgetme must reach them all)
+            user_samples.unlink(missing_ok=True)
     logger.info("Retrain exited with status %s", returncode)
     if returncode != 0 and (last_event is None or last_event.get("event") != "error"):
         return {"event": "error", "message": messages.format_retrain_exit(returncode)}

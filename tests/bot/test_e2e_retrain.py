@@ -101,6 +101,7 @@ async def test_admin_retrain_promotes_while_photos_keep_being_answered(api, tmp_
         assert status.text.startswith("✅ New model v2 promoted"), status.text
         assert "MNIST test accuracy: 0.00 % →" in status.text
 
+        assert not (settings.home / "retrain-user-samples.npz").exists()  # the export is not kept
         registry = ModelRegistry(settings.registry_dir)
         assert registry.active().name == "v2"
         served = get_services(application).classifier
