@@ -92,16 +92,19 @@ def test_retrain_rejects_a_candidate_worse_than_the_active_model(tmp_path):
 
 
 @pytest.mark.slow
-def test_killed_retrain_leaves_the_active_model_untouched(tmp_path):
+@pytest.mark.parametrize("kill_at", ["start", "evaluating"])  # the first progress line; training just done
+def test_killed_retrain_leaves_the_active_model_untouched(tmp_path, kill_at):
     from core.classifier import Classifier
 
     home = tmp_path / "home"
     registry = ModelRegistry(home / "models")
     active = registry.ensure_active(DEFAULT_MODEL_PATH)
     original = active.model_path.read_bytes()
-    process = retrain_process(home, "--data", str(write_mnist(tmp_path / "mnist.npz")), "--epochs", "1")
-    first = json.loads(process.stdout.readline())
-    assert first["event"] == "start"
+    process = retrain_process(home, "--data", str(write_mnist(tmp_path / "mnist.npz")), "--epochs", "1",
+                              "--learning-rate", "0.03")
+    for line in process.stdout:
+        if json.loads(line)["event"] == kill_at:
+            break
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=30)
     assert process.returncode == -signal.SIGKILL
