@@ -26,7 +26,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
 from core.config import PROJECT_ROOT, Settings
-from core.registry import ModelRegistry, RegistryError, UnknownVersionError
+from core.registry import ModelRegistry, RegistryBusyError, RegistryError, UnknownVersionError
 
 from bot import messages
 from bot.context import BotServices, PhotoClassifier, get_services
@@ -356,7 +356,10 @@ async def on_rollback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     # Load first, switch after: a model that cannot be loaded never becomes active.
     classifier = await services.run_blocking(state.load_classifier, target.model_path)
     try:
-        await services.run_blocking(registry.activate, target.name)
+        await services.run_blocking(_activate_unless_retraining, registry, target.name)
+    except RegistryBusyError:  # `digitbot retrain` runs on the same registry
+        await message.reply_text(messages.ROLLBACK_WHILE_RETRAINING)
+        return
     except RegistryError as error:
         await message.reply_text(messages.format_unknown_version(str(error)))
         return
@@ -368,3 +371,14 @@ async def on_rollback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 def _rollback_target(registry: ModelRegistry, args: list[str]):
     """The version named in ``args``, else the previous one (None if there is none)."""
     return registry.get(args[0]) if args else registry.previous()
+
+
+def _activate_unless_retraining(registry: ModelRegistry, name: str):
+    """Activate ``name`` while holding the retrain lock, so no retrain elsewhere overwrites the switch.
+
+    Raises:
+        RegistryBusyError: a retrain (e.g. ``digitbot retrain``) holds the lock.
+        UnknownVersionError: no complete version has that name.
+    """
+    with registry.retrain_lock():
+        return registry.activate(name)

@@ -77,6 +77,13 @@ async def test_model_lists_versions_and_rollback_switches_back(context):
     assert registry.active().name == "v1" and services.classifier is loaded
     assert update.effective_message.reply_text.await_args.args[0].startswith("Switched to v1")
 
+    context.args = ["v2"]
+    update = make_message_update(text="/rollback v2")
+    with registry.retrain_lock():  # as if `digitbot retrain` were running on this registry
+        await retrain.on_rollback(update, context)
+    update.effective_message.reply_text.assert_awaited_once_with(messages.ROLLBACK_WHILE_RETRAINING)
+    assert registry.active().name == "v1"
+
     context.args = ["v9"]
     update = make_message_update(text="/rollback v9")
     await retrain.on_rollback(update, context)
