@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from unittest.mock import AsyncMock, patch
+import signal
+import sys
+from types import SimpleNamespace
+from unittest.mock import AsyncMock, MagicMock, patch
 
 from bot_fakes import FakeClassifier, make_message_update
 
@@ -125,36 +128,37 @@ def test_help_lists_admin_commands_for_admins_only():
     assert "/retrain" in messages.ADMIN_HELP and "/rollback" in messages.ADMIN_HELP
 
 
-async def test_stopping_the_bot_terminates_a_running_retrain(context, tmp_path):
-    import signal
-    import sys
-    from types import SimpleNamespace
-    from unittest.mock import MagicMock
+async def admin_retrain_running(context, child: list[str]):
+    """Send /retrain as an admin with ``child`` as the retrain command; returns ``(state, status)``.
 
+    ``status`` is the status message, its ``edit_text`` an ``AsyncMock``.
+    """
     make_admin(context)
     update = make_message_update(text="/retrain")
     status = MagicMock()
     status.edit_text = AsyncMock()
     update.effective_message.reply_text = AsyncMock(return_value=status)
-    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
-    with patch.object(retrain, "retrain_command", return_value=sleeper):
+    with patch.object(retrain, "retrain_command", return_value=child):
         await retrain.on_retrain(update, context)
         state = retrain.get_retrain_state(context.bot_data)
-        for _ in range(1000):
+        for _ in range(1000):  # until the child is started (or the task has given up)
             if state.process is not None or state.task.done():
                 break
             await retrain.asyncio.sleep(0.01)
-        assert state.process is not None, state.task
-        process = state.process
-        await retrain.stop_retrain(SimpleNamespace(bot_data=context.bot_data))
+    return state, status
+
+
+async def test_stopping_the_bot_terminates_a_running_retrain(context):
+    state, status = await admin_retrain_running(context, [sys.executable, "-c", "import time; time.sleep(60)"])
+    assert state.process is not None, state.task
+    process = state.process
+    await retrain.stop_retrain(SimpleNamespace(bot_data=context.bot_data))
     assert process.returncode == -signal.SIGTERM
     assert not state.busy and state.task.done()
     status.edit_text.assert_not_awaited()  # no "failed" report while shutting down
 
 
 async def test_promoted_version_that_cannot_be_loaded_is_switched_back(context):
-    from unittest.mock import MagicMock
-
     services = make_admin(context)
     registry = ModelRegistry(services.settings.registry_dir)
     fake_version(registry, "initial", 0.996)
@@ -191,22 +195,11 @@ async def test_a_switch_by_another_process_is_followed(context):
 
 async def test_a_retrain_nobody_follows_is_killed(context):
     """If relaying its progress fails, the child must not go on (and maybe promote) unobserved."""
-    import signal
-    import sys
-    from unittest.mock import MagicMock
-
-    make_admin(context)
-    update = make_message_update(text="/retrain")
-    status = MagicMock()
-    status.edit_text = AsyncMock()
-    update.effective_message.reply_text = AsyncMock(return_value=status)
     # A "start" event without its fields makes the status text fail to format.
     child = [sys.executable, "-c", "import time; print('{\"event\": \"start\"}', flush=True); time.sleep(60)"]
-    with patch.object(retrain, "retrain_command", return_value=child), \
-            patch.object(retrain.asyncio.subprocess.Process, "kill", autospec=True,
-                         side_effect=retrain.asyncio.subprocess.Process.kill) as kill:
-        await retrain.on_retrain(update, context)
-        state = retrain.get_retrain_state(context.bot_data)
+    with patch.object(retrain.asyncio.subprocess.Process, "kill", autospec=True,
+                      side_effect=retrain.asyncio.subprocess.Process.kill) as kill:
+        state, status = await admin_retrain_running(context, child)
         await retrain.asyncio.wait_for(state.task, 30)
     (process,) = {call.args[0] for call in kill.call_args_list}
     assert process.returncode == -signal.SIGKILL
