@@ -651,7 +651,8 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
     are large or span it (paper edges, a table, a finger), filled blobs (thicker than a
     pen stroke; a thick mark stays when it sits on a line of digits, or when it is the only
     mark and fills under :data:`MAX_BOLD_SOLIDITY` of its convex hull, a bold digit), faint
-    marks. Groups strokes of one digit (overlapping in x, e.g. the bar
+    marks, and pieces of ruled lines too tilted or broken for :func:`remove_lines`
+    (:func:`_drop_line_remnants`). Groups strokes of one digit (overlapping in x, e.g. the bar
     of a 5), keeps the marks on the main text line, splits wide blobs of touching digits,
     and orders the digits left to right.
 
@@ -702,6 +703,7 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
         raise NoDigitFoundError(detail="only specks or border regions")
     largest = max(blob.area for blob in candidates)
     candidates = [blob for blob in candidates if blob.area >= 0.06 * largest]
+    candidates = _drop_line_remnants(candidates, labels, width)
 
     # Thickness and contrast checks on the strong candidates.
     kept: list[_Blob] = []
@@ -795,6 +797,32 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
         digit_width = float(np.median(others)) if others else None
         split.extend(_split_touching(group, kept_mask, median_height, digit_width))
     return split, labels, kept_mask
+
+
+def _drop_line_remnants(candidates: list[_Blob], labels: np.ndarray, image_width: int) -> list[_Blob]:
+    """Drop what is left of a ruled line too tilted or broken to be removed as a line.
+
+    A remnant is a flat mark (at least 5 times as wide as tall, a fifth of the image wide)
+    drawn thinner than the digit-shaped marks (under 3 times as wide as tall; mean stroke
+    width under 60 % of theirs) that runs on beyond them, left or right, for a quarter of
+    its length: handwriting does not.
+    """
+    flat = [blob for blob in candidates if blob.w >= 5 * blob.h and blob.w >= 0.2 * image_width]
+    if not flat or len(flat) == len(candidates):
+        return candidates
+    others = [blob for blob in candidates if blob.w < 3 * blob.h]  # digit-shaped marks
+    if not others:
+        return candidates
+    pen = float(np.median([_stroke_width((labels[b.y:b.y2, b.x:b.x2] == b.labels[0]).astype(np.uint8))
+                           for b in others]))
+    left, right = min(b.x for b in others), max(b.x2 for b in others)
+    dropped = []
+    for blob in flat:
+        stroke = _stroke_width((labels[blob.y:blob.y2, blob.x:blob.x2] == blob.labels[0]).astype(np.uint8))
+        beyond = max(left - blob.x, blob.x2 - right)
+        if stroke < 0.6 * pen and beyond >= 0.25 * blob.w:
+            dropped.append(blob)
+    return [blob for blob in candidates if blob not in dropped]
 
 
 def _join_fragments(groups: list[_Blob]) -> list[_Blob]:

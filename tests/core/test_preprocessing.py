@@ -129,6 +129,20 @@ def test_thin_slightly_tilted_ruled_lines_are_removed(digit, tilt):
     assert 220 <= x and x + w <= 420 and 140 <= y and y + h <= 340
 
 
+@pytest.mark.parametrize("digit", [5, 3, 2, 7])
+def test_piece_of_a_tilted_ruled_line_above_a_digit_is_not_part_of_it(digit):
+    # A piece of a faint ruled line, tilted 4.5 degrees (too much, and too short, to be
+    # removed as a line), passes just above the digit: thinner than the handwriting and
+    # running on far beyond it, it is not a stroke of the digit.
+    page = place_digits(paper(480, 640), [handwritten(digit)], height=110, left=260, top=200)
+    top = int(np.flatnonzero((page < 0.6).any(axis=1))[0])
+    cv2.line(page, (150, top + 8), (450, top - 16), 0.5, 1, cv2.LINE_AA)
+    segmentation = pp.segment_photo(np.round(page * 255).astype(np.uint8))
+    assert len(segmentation.working_boxes) == 1
+    x, _, w, _ = segmentation.working_boxes[0]
+    assert 260 <= x and x + w <= 370
+
+
 def test_stem_of_a_digit_in_a_tight_crop_is_not_a_ruled_line():
     # A tight crop of "17": the stems span most of the height, like a vertical ruled line
     # would, but they are thick for their length and must stay.
