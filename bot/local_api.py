@@ -5,24 +5,40 @@ It speaks real HTTP with the Bot API's JSON shapes (``{"ok": true, "result": ...
 ``telegram.ext.Application`` runs against it unchanged: point ``base_url`` at
 :attr:`LocalBotApi.base_url` and ``base_file_url`` at :attr:`LocalBotApi.base_file_url`.
 A wrong token gets ``401 Unauthorized`` and an unknown method ``404 Not Found``, as from Telegram.
+It is a faithful subset: what it implements behaves as Telegram documents it, with
+Telegram's error descriptions; what it lacks is refused with 404 rather than faked.
 
-Supported Bot API methods (names are case-insensitive, parameters as form fields,
-multipart or JSON):
+Supported Bot API methods (names are case-insensitive, parameters as query, form fields,
+multipart or JSON; private chats only, whose id is the user's id):
 
-- ``getMe``
-- ``getUpdates`` with ``offset`` (confirms earlier updates), ``limit`` and long-polling ``timeout``
+- ``getMe``, ``deleteWebhook``
+- ``getUpdates`` with ``offset`` (a positive one confirms earlier updates, a negative one
+  keeps only the last ``-offset``), ``limit`` and long-polling ``timeout`` (at most 50 s)
 - ``getFile`` (refuses files above 20 MB like Telegram), and downloads from
   ``/file/bot<token>/<file_path>``
-- ``sendMessage``, ``sendPhoto`` (multipart upload or an existing ``file_id``),
-  ``sendChatAction``
-- ``editMessageText``, ``editMessageReplyMarkup``, ``answerCallbackQuery``
-- ``setMyCommands``, ``getMyCommands``, ``deleteWebhook``
+- ``sendMessage``, ``sendPhoto`` (multipart upload or an existing ``file_id``), both with
+  ``reply_markup``, and ``sendChatAction``
+- ``editMessageText``, ``editMessageCaption``, ``editMessageReplyMarkup`` (edited messages
+  carry ``edit_date``; an edit that changes nothing is refused with "message is not modified"),
+  ``deleteMessage``
+- ``answerCallbackQuery``
+- ``setMyCommands``, ``getMyCommands``, ``deleteMyCommands``, per ``scope`` and ``language_code``
+
+Texts and captions: ``parse_mode=HTML`` is parsed into ``entities`` (Telegram's tag subset;
+other tags are "can't parse entities" errors), explicit ``entities`` are kept, and
+``bot_command`` and ``url`` entities are detected as Telegram does; entity offsets count
+UTF-16 code units. ``Markdown``/``MarkdownV2`` are not parsed: such text is stored as sent.
+Photos get one size (plus a 320-pixel thumbnail for photos users send), not Telegram's four.
 
 The test side, on the same event loop: :meth:`LocalBotApi.send_photo`,
 :meth:`~LocalBotApi.send_document`, :meth:`~LocalBotApi.send_text`,
-:meth:`~LocalBotApi.send_command` and :meth:`~LocalBotApi.press_button` act as a user;
-:meth:`~LocalBotApi.next_messages` awaits the bot's replies in a chat;
-:meth:`~LocalBotApi.fail_next` makes the next requests fail with HTTP 500.
+:meth:`~LocalBotApi.send_command` and :meth:`~LocalBotApi.press_button` act as a user
+(:meth:`~LocalBotApi.set_user` names one); :meth:`~LocalBotApi.next_messages` awaits the bot's
+replies in a chat; :meth:`~LocalBotApi.events` and :meth:`~LocalBotApi.wait_events` give a
+chat's whole history as a client shows it (messages both ways, edits, deletions, chat actions,
+callback answers); :meth:`~LocalBotApi.fail_next` makes the next requests fail with HTTP 500.
+Extra tornado ``routes`` share the server: the playground's chat page
+(:mod:`bot.playground.web`) is built on these controls.
 
 Example::
 
