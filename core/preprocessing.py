@@ -360,6 +360,51 @@ def _remove_straight_lines(mask: np.ndarray) -> np.ndarray:
     return cleaned
 
 
+def _border_contact(component: np.ndarray) -> float:
+    """The largest share of one image side that a boolean (H, W) region runs along (its outermost 2 px)."""
+    height, width = component.shape
+    return max(
+        np.count_nonzero(component[:2].any(axis=0)) / width,
+        np.count_nonzero(component[-2:].any(axis=0)) / width,
+        np.count_nonzero(component[:, :2].any(axis=1)) / height,
+        np.count_nonzero(component[:, -2:].any(axis=1)) / height,
+    )
+
+
+def remove_border_regions(mask: np.ndarray) -> np.ndarray:
+    """Remove solid regions that run along the image border: a table, a finger, a dark margin.
+
+    Such a region is dark where the paper is light, so it thresholds as a dense patch of
+    "ink". It must go before :func:`remove_lines`, which would otherwise cut it into
+    stroke-like slivers. A region is removed when it runs along more than 35 % of one side,
+    covers more than 2 % of the image and fills more than 30 % of its bounding box; a
+    form's frame line with a digit touching it is sparse and stays (its line is removed
+    later).
+
+    Args:
+        mask: uint8 (H, W) in {0, 255}.
+
+    Returns:
+        uint8 (H, W) in {0, 255}.
+    """
+    height, width = mask.shape
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    cleaned = mask
+    for label in range(1, count):
+        x, y, w, h, area = (int(v) for v in stats[label])
+        touches = x <= 1 or y <= 1 or x + w >= width - 1 or y + h >= height - 1
+        if not touches or area < 0.02 * height * width or area < 0.3 * w * h:
+            continue
+        region = labels[y:y + h, x:x + w] == label
+        framed = np.zeros((height, width), dtype=bool)
+        framed[y:y + h, x:x + w] = region
+        if _border_contact(framed) > 0.35:
+            if cleaned is mask:
+                cleaned = mask.copy()
+            cleaned[y:y + h, x:x + w][region] = 0
+    return cleaned
+
+
 def remove_lines(mask: np.ndarray) -> np.ndarray:
     """Remove ruled lines, underlines and grid lines.
 
@@ -494,13 +539,7 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
         touches = x <= 1 or y <= 1 or x + w >= width - 1 or y + h >= height - 1
         if touches:
             component = labels == label
-            # Share of each image side the component runs along (its outermost 2 px).
-            contact = max(
-                np.count_nonzero(component[:2].any(axis=0)) / width,
-                np.count_nonzero(component[-2:].any(axis=0)) / width,
-                np.count_nonzero(component[:, :2].any(axis=1)) / height,
-                np.count_nonzero(component[:, -2:].any(axis=1)) / height,
-            )
+            contact = _border_contact(component)
             # A paper edge, a table or a finger runs along the border; a digit in a tight
             # crop only touches it where its strokes end or curve.
             centre_x, centre_y = (x + w / 2) / width, (y + h / 2) / height
@@ -521,6 +560,7 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
 
     # Thickness and contrast checks on the strong candidates.
     kept: list[_Blob] = []
+    thick: list[_Blob] = []
     for blob in candidates:
         component = (labels[blob.y:blob.y2, blob.x:blob.x2] == blob.labels[0]).astype(np.uint8)
         stroke = _stroke_width(component)
@@ -530,6 +570,8 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
             continue  # a filled blob, not a pen stroke
         inscribed = float(cv2.distanceTransform(component, cv2.DIST_L2, 3).max())
         if inscribed > 0.17 * max(blob.h, blob.w) and not thin_bar:
+            if inscribed <= 0.3 * max(blob.h, blob.w):
+                thick.append(blob)  # a marker's closed curl (the loop of a 2), or a filled shape
             continue  # its widest part is far thicker than any pen: a filled shape
         if fill > 0.75 and not thin_bar and blob.area > 200:
             continue
@@ -542,6 +584,16 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
             if _is_filled_shape(component, gray[blob.y:blob.y2, blob.x:blob.x2], around):
                 continue
         kept.append(blob)
+    # A thick blob is a digit only when it sits on a line of at least two other digits of its
+    # height (a number written with a marker); alone, it is more likely a filled shape.
+    for blob in thick:
+        neighbours = sum(
+            1 for other in kept
+            if 0.6 * blob.h <= other.h <= 1.6 * blob.h
+            and min(other.y2, blob.y2) - max(other.y, blob.y) > 0.5 * min(other.h, blob.h)
+        )
+        if neighbours >= 2:
+            kept.append(blob)
     if not kept:
         raise NoDigitFoundError(detail="marks are blobs or too faint")
 
@@ -789,7 +841,9 @@ def segment_photo(gray: np.ndarray) -> Segmentation:
     mask = binarize(ink)
     if not mask.any():
         raise NoDigitFoundError(detail="blank: no ink above threshold")
-    mask = remove_lines(mask)
+    mask = remove_lines(remove_border_regions(mask))
+    if not mask.any():
+        raise NoDigitFoundError(detail="only a region along the border (a table or a finger)")
     blobs, labels, kept = find_digit_boxes(mask, ink, shown)
     images, boxes, working_boxes = [], [], []
     for blob in blobs:
