@@ -75,6 +75,7 @@ MAX_CAPTION_LENGTH = 1024
 #: Telegram's longest allowed getUpdates timeout, seconds.
 MAX_POLL_TIMEOUT = 50.0
 
+_EDIT_NOT_FOUND = "Bad Request: message to edit not found"
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "application/pdf": "pdf"}
 
 
@@ -321,7 +322,8 @@ class LocalBotApi:
         ``all_private_chats``, then ``default``; the user's language before no language.
         """
         language = self._user(user_id).get("language_code", "")
-        scopes = (json.dumps({"type": "chat", "chat_id": user_id}, sort_keys=True), "all_private_chats", "default")
+        this_chat = json.dumps({"type": "chat", "chat_id": user_id}, sort_keys=True)
+        scopes = (this_chat, "all_private_chats", "default")
         for scope in scopes:
             for code in (language, ""):
                 if (scope, code) in self._commands:
@@ -591,7 +593,7 @@ class LocalBotApi:
         self._log_event(chat_id, "message", result)
         return result
 
-    def _find_message(self, params: dict, not_found: str = "Bad Request: message to edit not found") -> SentMessage:
+    def _find_message(self, params: dict, not_found: str = _EDIT_NOT_FOUND) -> SentMessage:
         message = self.message(self._known_chat(params), _int(params, "message_id"))
         if message is None:
             raise BotApiError(400, not_found)
@@ -712,7 +714,8 @@ class LocalBotApi:
         if len(text) > MAX_TEXT_LENGTH:
             raise BotApiError(400, "Bad Request: message is too long")
         markup = _json(params, "reply_markup")
-        return self._edited(message, _without_empty({"text": text, "entities": entities, "reply_markup": markup}))
+        payload = _without_empty({"text": text, "entities": entities, "reply_markup": markup})
+        return self._edited(message, payload)
 
     async def _api_editmessagecaption(self, params: dict, files: dict) -> dict:
         message = self._find_message(params)
@@ -730,7 +733,8 @@ class LocalBotApi:
     async def _api_editmessagereplymarkup(self, params: dict, files: dict) -> dict:
         message = self._find_message(params)
         payload = {key: value for key, value in message.payload.items() if key != "reply_markup"}
-        return self._edited(message, _without_empty({**payload, "reply_markup": _json(params, "reply_markup")}))
+        payload["reply_markup"] = _json(params, "reply_markup")
+        return self._edited(message, _without_empty(payload))
 
     async def _api_deletemessage(self, params: dict, files: dict) -> bool:
         message = self._find_message(params, not_found="Bad Request: message to delete not found")
@@ -857,9 +861,11 @@ class _TelegramHtml(html.parser.HTMLParser):
             entity["url"] = values.get("href") or ""
         elif tag == "blockquote" and "expandable" in values:
             entity["type"] = "expandable_blockquote"
-        elif tag == "code" and self._open and self._open[-1][0] == "pre" and values.get("class", "").startswith("language-"):
-            self._open[-1][1]["language"] = values["class"].removeprefix("language-")
-            entity = {}
+        elif tag == "code" and self._open and self._open[-1][0] == "pre":
+            language = (values.get("class") or "").removeprefix("language-")
+            if language != (values.get("class") or ""):
+                self._open[-1][1]["language"] = language
+            entity = {}  # <pre><code> is one pre entity
         self._open.append((tag, entity))
 
     def handle_endtag(self, tag: str) -> None:
@@ -880,7 +886,10 @@ def _parse_html(text: str) -> tuple[str, list[dict]]:
     parser.feed(text)
     parser.close()
     if parser._open:
-        raise BotApiError(400, f'Bad Request: can\'t parse entities: Can\'t find end tag corresponding to start tag "{parser._open[-1][0]}"')
+        tag = parser._open[-1][0]
+        raise BotApiError(
+            400, f"Bad Request: can't parse entities: Can't find end tag corresponding to start tag \"{tag}\""
+        )
     return parser.text, parser.entities
 
 

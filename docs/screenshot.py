@@ -28,8 +28,15 @@ from bot.playground import serving  # noqa: E402
 PHOTO = ROOT / "tests" / "fixtures" / "photos" / "single_4_90022.jpg"
 #: A phone-like photo of a handwritten 4 (blue pen, ruled paper) from the test fixtures.
 PHOTO = ROOT / "tests" / "fixtures" / "photos" / "single_4_90022.jpg"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 async def make(out: Path, chromium: str) -> None:
@@ -37,11 +44,14 @@ async def make(out: Path, chromium: str) -> None:
 
     classifier = Classifier.from_path(DEFAULT_MODEL_PATH)
     with tempfile.TemporaryDirectory() as home:
-        async with serving(classifier, port=0, environ={**os.environ, "DIGITBOT_HOME": home}) as playground, \
-                async_playwright() as playwright:
+        async with (
+            serving(classifier, port=0, environ={**os.environ, "DIGITBOT_HOME": home}) as playground,
+            async_playwright() as playwright,
+        ):
             browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            page = await browser.new_page(viewport={"width": 760, "height": 1290}, device_scale_factor=1,
-                                          locale="en-GB")
+            page = await browser.new_page(
+                viewport={"width": 760, "height": 1290}, device_scale_factor=1, locale="en-GB"
+            )
             await page.goto(playground.url)
             await page.locator("#status.online").wait_for()
             await page.set_input_files("#file", str(PHOTO))

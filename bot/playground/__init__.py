@@ -66,13 +66,15 @@ def playground_settings(api: LocalBotApi, environ: Mapping[str, str] | None = No
     """
     environ = os.environ if environ is None else environ
     admins = ",".join(filter(None, (environ.get("DIGITBOT_ADMIN_IDS", "").strip(), str(USER_ID))))
-    return load_settings({
-        **environ,
-        "TELEGRAM_BOT_TOKEN": api.token,
-        "TELEGRAM_BASE_URL": api.base_url,
-        "TELEGRAM_BASE_FILE_URL": api.base_file_url,
-        "DIGITBOT_ADMIN_IDS": admins,
-    })
+    return load_settings(
+        {
+            **environ,
+            "TELEGRAM_BOT_TOKEN": api.token,
+            "TELEGRAM_BASE_URL": api.base_url,
+            "TELEGRAM_BASE_FILE_URL": api.base_file_url,
+            "DIGITBOT_ADMIN_IDS": admins,
+        }
+    )
 
 
 def throwaway_token() -> str:
@@ -90,8 +92,12 @@ def _user_first_name() -> str:
 
 @asynccontextmanager
 async def serving(
-    classifier: PhotoClassifier, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
-    token: str | None = None, environ: Mapping[str, str] | None = None,
+    classifier: PhotoClassifier,
+    *,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    token: str | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Playground]:
     """Serve the page and the Bot API and run the bot, inside the current event loop.
 
@@ -105,7 +111,9 @@ async def serving(
         OSError: the port cannot be bound (e.g. it is in use).
         core.config.ConfigError: a malformed environment variable.
     """
-    async with LocalBotApi(token or throwaway_token(), host=host, port=port, routes=chat_routes(USER_ID)) as api:
+    async with LocalBotApi(
+        token or throwaway_token(), host=host, port=port, routes=chat_routes(USER_ID)
+    ) as api:
         api.set_user(USER_ID, _user_first_name())
         settings = playground_settings(api, environ)
         settings.home.mkdir(parents=True, exist_ok=True)
@@ -148,12 +156,17 @@ def run_playground(*, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> int:
         try:
             async with serving(classifier, host=host, port=port, token=token) as playground:
                 print(f"digitbot playground is running: open {playground.url} in your browser.", flush=True)
-                print(f"State is kept in {playground.settings.home.resolve()}. Press Ctrl-C to stop.", flush=True)
+                print(
+                    f"State is kept in {playground.settings.home.resolve()}. Press Ctrl-C to stop.",
+                    flush=True,
+                )
                 await stop.wait()
                 print("Stopping ...", flush=True)
         except OSError as error:
-            print(f"digitbot playground: cannot listen on {host}:{port} ({error.strerror or error}); "
-                  "try another --port")
+            print(
+                f"digitbot playground: cannot listen on {host}:{port} ({error.strerror or error}); "
+                "try another --port"
+            )
             return 2
         except ConfigError as error:
             print(f"digitbot playground: {error}")

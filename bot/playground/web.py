@@ -19,6 +19,7 @@ the person visits cannot post into the chat.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import mimetypes
@@ -85,7 +86,11 @@ def event_json(api: LocalBotApi, event: ChatEvent) -> dict:
         if data.get("photo"):
             data["photo_url"] = f"/files/{data['photo'][-1]['file_id']}"
         document = data.get("document")
-        if document and str(document.get("mime_type", "")).startswith("image/") and api.file(document["file_id"]):
+        if (
+            document
+            and str(document.get("mime_type", "")).startswith("image/")
+            and api.file(document["file_id"])
+        ):
             data["document_url"] = f"/files/{document['file_id']}"
     return {"seq": event.seq, "kind": event.kind, "data": data}
 
@@ -117,8 +122,10 @@ class _Handler(tornado.web.RequestHandler):
 class _PageHandler(_Handler):
     def get(self) -> None:
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.set_header("Content-Security-Policy",
-                        "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'")
+        self.set_header(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'",
+        )
         self.finish((STATIC_DIR / "index.html").read_bytes())
 
 
@@ -129,23 +136,28 @@ class _StaticHandler(tornado.web.StaticFileHandler):
 
 class _UpdatesHandler(_Handler):
     async def get(self) -> None:
-        after = int(self.get_query_argument("after", "0") or 0)
-        timeout = min(MAX_WAIT, float(self.get_query_argument("timeout", "25") or 0))
+        try:
+            after = int(self.get_query_argument("after", "0") or 0)
+            timeout = max(0.0, min(MAX_WAIT, float(self.get_query_argument("timeout", "25") or 0)))
+        except ValueError:
+            raise tornado.web.HTTPError(400, "after and timeout must be numbers") from None
         events = await self.api.wait_events(self.user_id, after, timeout)
-        self.reply({
-            "ok": True,
-            "events": [event_json(self.api, event) for event in events],
-            "bot": {"online": self.api.bot_is_polling, "commands": self.api.commands_for(self.user_id)},
-            "closing": self.api.closing,
-            "instance": _INSTANCE,
-        })
+        self.reply(
+            {
+                "ok": True,
+                "events": [event_json(self.api, event) for event in events],
+                "bot": {"online": self.api.bot_is_polling, "commands": self.api.commands_for(self.user_id)},
+                "closing": self.api.closing,
+                "instance": _INSTANCE,
+            }
+        )
 
 
 class _SendHandler(_Handler):
-    def post(self) -> None:
+    async def post(self) -> None:
         upload = self.request.files.get("file")
         if upload:
-            message = self._send_file(upload[0])
+            message = await self._send_file(upload[0])
         else:
             try:
                 text = str(json.loads(self.request.body or b"{}").get("text", "")).strip()
@@ -160,12 +172,13 @@ class _SendHandler(_Handler):
                 message = self.api.send_text(self.user_id, text)
         self.reply({"ok": True, "message_id": message["message_id"]})
 
-    def _send_file(self, upload: dict) -> dict:
+    async def _send_file(self, upload: dict) -> dict:
         data, name = upload["body"], upload.get("filename") or "file"
         if len(data) > MAX_UPLOAD_BYTES:
             raise tornado.web.HTTPError(413, "file too large")
         mime_type = upload.get("content_type") or mimetypes.guess_type(name)[0] or "application/octet-stream"
-        photo = telegram_photo(data) if mime_type.startswith("image/") else None
+        # Decoding a 12-megapixel phone photo takes a while: keep the event loop (and the bot) free.
+        photo = await asyncio.to_thread(telegram_photo, data) if mime_type.startswith("image/") else None
         if photo is not None:
             return self.api.send_photo(self.user_id, photo)
         return self.api.send_document(self.user_id, data, file_name=name, mime_type=mime_type)

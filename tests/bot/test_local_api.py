@@ -83,10 +83,13 @@ async def test_edits_deletions_and_the_chat_event_log(api, client):
     assert edited["result"]["edit_date"] >= edited["result"]["date"]
     status, again = await call(client, api, "editMessageText", chat_id=7, message_id=message_id, text="Done")
     assert status == 400 and again["description"].startswith("Bad Request: message is not modified")
-    _, marked = await call(client, api, "editMessageReplyMarkup", chat_id=7, message_id=message_id, reply_markup=keyboard)
-    assert marked["result"]["reply_markup"] == keyboard and api.message(7, message_id).buttons == [("Go", "go:1")]
-    status, caption = await call(client, api, "editMessageCaption", chat_id=7, message_id=message_id, caption="x")
-    assert (status, caption["description"]) == (400, "Bad Request: there is no caption in the message to edit")
+    _, marked = await call(client, api, "editMessageReplyMarkup", chat_id=7, message_id=message_id,
+                           reply_markup=keyboard)
+    assert marked["result"]["reply_markup"] == keyboard
+    assert api.message(7, message_id).buttons == [("Go", "go:1")]
+    status, caption = await call(client, api, "editMessageCaption", chat_id=7, message_id=message_id,
+                                 caption="x")
+    assert status == 400 and caption["description"] == "Bad Request: there is no caption in the message to edit"
     await call(client, api, "sendChatAction", chat_id=7, action="typing")
     assert (await call(client, api, "deleteMessage", chat_id=7, message_id=message_id))[1]["result"] is True
     status, gone = await call(client, api, "deleteMessage", chat_id=7, message_id=message_id)
@@ -117,7 +120,8 @@ async def test_html_parse_mode_and_detected_entities(api, client):
         {"type": "bot_command", "offset": 15, "length": 5},
         {"type": "url", "offset": 24, "length": 21},
     ]
-    status, bad = await call(client, api, "sendMessage", chat_id=3, text="<blink>x</blink>", parse_mode="HTML")
+    status, bad = await call(client, api, "sendMessage", chat_id=3, text="<blink>x</blink>",
+                             parse_mode="HTML")
     assert status == 400 and bad["description"].startswith("Bad Request: can't parse entities")
 
 
@@ -127,7 +131,8 @@ async def test_commands_by_scope_and_negative_offset(api, client):
     await call(client, api, "setMyCommands", commands=default)
     await call(client, api, "setMyCommands", commands=admin, scope={"type": "chat", "chat_id": 5})
     assert (await call(client, api, "getMyCommands"))[1]["result"] == default
-    assert (await call(client, api, "getMyCommands", scope={"type": "chat", "chat_id": 5}))[1]["result"] == admin
+    chat_scope = {"type": "chat", "chat_id": 5}
+    assert (await call(client, api, "getMyCommands", scope=chat_scope))[1]["result"] == admin
     assert api.commands == default and api.commands_for(5) == admin and api.commands_for(6) == default
 
     for text in ("one", "two", "three"):

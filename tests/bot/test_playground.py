@@ -1,4 +1,4 @@
-"""The playground: its chat API over HTTP, the ``digitbot playground`` entry point, and the page in Chromium."""
+"""The playground: its chat API, the ``digitbot playground`` command, and the page in headless Chromium."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import httpx
 import pytest
 from bot_fakes import digit_photo, png_of
 
+from bot import messages
 from bot.playground import USER_ID, run_playground, serving
 
 pytestmark = pytest.mark.e2e
@@ -24,8 +25,15 @@ HEADERS = {"X-Playground": "1"}
 #: A phone-like photo of a handwritten 4 (blue pen on ruled paper).
 PHOTO_OF_A_4 = Path(__file__).parent.parent / "fixtures" / "photos" / "single_4_90022.jpg"
 #: Flags that keep Chromium from hanging on a machine without internet access.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture
@@ -35,12 +43,16 @@ async def playground(classifier, tmp_path):
         yield running
 
 
-async def events_until(client: httpx.AsyncClient, url: str, after: int, predicate, timeout: float = 20.0) -> list[dict]:
+async def events_until(
+    client: httpx.AsyncClient, url: str, after: int, predicate, timeout: float = 20.0
+) -> list[dict]:
     """Long-poll ``/api/updates`` until ``predicate(events)`` holds; returns all events after ``after``."""
     events: list[dict] = []
     deadline = time.monotonic() + timeout
     while not predicate(events):
-        assert time.monotonic() < deadline, f"timed out; events so far: {[(e['kind'], e['data'].get('text')) for e in events]}"
+        assert time.monotonic() < deadline, (
+            f"timed out; events so far: {[(e['kind'], e['data'].get('text')) for e in events]}"
+        )
         body = (await client.get(f"{url}api/updates", params={"after": after, "timeout": 2})).json()
         events += body["events"]
         after = events[-1]["seq"] if events else after
@@ -48,7 +60,9 @@ async def events_until(client: httpx.AsyncClient, url: str, after: int, predicat
 
 
 def bot_messages(events: list[dict]) -> list[dict]:
-    return [event["data"] for event in events if event["kind"] == "message" and event["data"]["from"]["is_bot"]]
+    return [
+        event["data"] for event in events if event["kind"] == "message" and event["data"]["from"]["is_bot"]
+    ]
 
 
 async def test_page_and_chat_api(playground, real_model):
@@ -71,10 +85,14 @@ async def test_page_and_chat_api(playground, real_model):
         greeting = bot_messages(events)[0]
         assert greeting["text"].startswith("Hi!")
         before = greeting["text"][: greeting["text"].index("/stats")]
-        offset = len(before.encode("utf-16-le")) // 2  # entity offsets count UTF-16 units (the emoji count two)
+        # Entity offsets count UTF-16 code units: the emoji before count two each.
+        offset = len(before.encode("utf-16-le")) // 2
         assert {"type": "bot_command", "offset": offset, "length": 6} in greeting["entities"]
-        updates = (await client.get(f"{url}api/updates", params={"after": events[-1]["seq"], "timeout": 0})).json()
-        assert updates["bot"]["online"] and [c["command"] for c in updates["bot"]["commands"]][:3] == ["start", "help", "stats"]
+        updates = (
+            await client.get(f"{url}api/updates", params={"after": events[-1]["seq"], "timeout": 0})
+        ).json()
+        assert updates["bot"]["online"]
+        assert [c["command"] for c in updates["bot"]["commands"]][:3] == ["start", "help", "stats"]
 
         # A PNG upload is sent as Telegram's apps send photos: a JPEG of at most 1280 pixels.
         after = events[-1]["seq"]
@@ -84,20 +102,29 @@ async def test_page_and_chat_api(playground, real_model):
         photo = (await client.get(url + events[0]["data"]["photo_url"].lstrip("/"))).content
         from PIL import Image
 
-        assert Image.open(io.BytesIO(photo)).format == "JPEG" and max(Image.open(io.BytesIO(photo)).size) == 1280
+        with Image.open(io.BytesIO(photo)) as image:
+            assert (image.format, max(image.size)) == ("JPEG", 1280)
         reply = bot_messages(events)[0]
         assert reply["text"].startswith("It's a 7")
-        (label, data), *_ = [(b["text"], b["callback_data"]) for row in reply["reply_markup"]["inline_keyboard"] for b in row]
+        buttons = [button for row in reply["reply_markup"]["inline_keyboard"] for button in row]
+        data = next(button["callback_data"] for button in buttons if button["text"] == messages.SAW_BUTTON)
 
-        wrong = await client.post(f"{url}api/callback", json={"message_id": reply["message_id"], "callback_data": "nope"},
-                                  headers=HEADERS)
+        wrong = await client.post(
+            f"{url}api/callback",
+            json={"message_id": reply["message_id"], "callback_data": "nope"},
+            headers=HEADERS,
+        )
         assert wrong.status_code == 400
         after = events[-1]["seq"]
-        pressed = await client.post(f"{url}api/callback", json={"message_id": reply["message_id"], "callback_data": data},
-                                    headers=HEADERS)
+        pressed = await client.post(
+            f"{url}api/callback",
+            json={"message_id": reply["message_id"], "callback_data": data},
+            headers=HEADERS,
+        )
         query_id = pressed.json()["callback_query_id"]
         events = await events_until(client, url, after, lambda events: bot_messages(events))
-        assert [e["data"]["callback_query_id"] for e in events if e["kind"] == "callback_answer"] == [query_id]
+        answers = [e["data"]["callback_query_id"] for e in events if e["kind"] == "callback_answer"]
+        assert answers == [query_id]
         (steps,) = bot_messages(events)
         assert (await client.get(url + steps["photo_url"].lstrip("/"))).headers["Content-Type"] == "image/png"
 
