@@ -24,6 +24,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -55,11 +56,12 @@ def make_photos(count: int, seed: int = 7) -> list[tuple[str, bytes]]:
     return photos
 
 
-def start_bot(api: LocalBotApi, model: Path, telegram_limits: bool) -> subprocess.Popen:
-    """Start ``run_bot`` in a child process polling ``api``."""
+def start_bot(api: LocalBotApi, model: Path, telegram_limits: bool, home: Path) -> subprocess.Popen:
+    """Start ``run_bot`` in a child process polling ``api``, its state (feedback database) in ``home``."""
     env = dict(
         os.environ,
         TELEGRAM_BOT_TOKEN=TOKEN,
+        DIGITBOT_HOME=str(home),
         TELEGRAM_BASE_URL=api.base_url,
         TELEGRAM_BASE_FILE_URL=api.base_file_url,
         DIGITBOT_MODEL=str(model),
@@ -143,9 +145,16 @@ class RssSampler:
 
 
 async def main(args: argparse.Namespace) -> int:
+    # A throwaway home: the simulated users' readings must not land in a real feedback database.
+    with tempfile.TemporaryDirectory(prefix="digitbot-load-") as home:
+        return await measure(args, Path(home))
+
+
+async def measure(args: argparse.Namespace, home: Path) -> int:
+    """Start the bot with its state in ``home``, load it at each level, print the figures."""
     photos = make_photos(40)
     async with LocalBotApi(TOKEN, thumbnails=False) as api:
-        bot = start_bot(api, args.model, args.telegram_limits)
+        bot = start_bot(api, args.model, args.telegram_limits, home)
         try:
             await wait_until_polling(api, bot)
             rss = RssSampler(bot.pid)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from telegram import BotCommand, Update
@@ -22,6 +23,9 @@ from bot import callbacks, handlers, messages
 from bot.context import BotServices, PhotoClassifier, get_services, store_services
 from bot.errors import error_handler
 from bot.ratelimit import BotLimits
+from bot.store import DATABASE_FILENAME, SCHEMA_VERSION, FeedbackStore
+
+logger = logging.getLogger(__name__)
 
 #: The update types the bot asks Telegram for.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
@@ -68,12 +72,21 @@ def build_application(settings: Settings, classifier: PhotoClassifier, *, limits
     application.add_handler(CommandHandler("start", handlers.on_start, filters=_NEW))
     application.add_handler(CommandHandler("help", handlers.on_help, filters=_NEW))
     application.add_handler(CommandHandler("stats", handlers.on_stats, filters=_NEW))
+    application.add_handler(CommandHandler("forgetme", handlers.on_forget_me, filters=_NEW))
     application.add_handler(MessageHandler(_NEW & filters.PHOTO, handlers.on_photo))
     application.add_handler(MessageHandler(_NEW & filters.Document.IMAGE, handlers.on_image_document))
     application.add_handler(MessageHandler(_NEW & filters.Document.ALL, handlers.on_other_document))
     application.add_handler(MessageHandler(_NEW & filters.COMMAND, handlers.on_help))
     application.add_handler(MessageHandler(_NEW, handlers.on_other_message))
-    application.add_handler(CallbackQueryHandler(handlers.on_saw, pattern=callbacks.pattern(callbacks.SAW)))
+    for action, callback in (
+        (callbacks.SAW, handlers.on_saw),
+        (callbacks.RIGHT, handlers.on_right),
+        (callbacks.WRONG, handlers.on_wrong),
+        (callbacks.FIX, handlers.on_fix),
+        (callbacks.BACK, handlers.on_back),
+    ):
+        application.add_handler(CallbackQueryHandler(callback, pattern=callbacks.PATTERNS[action]))
+    application.add_handler(CallbackQueryHandler(handlers.on_unknown_button))
     application.add_error_handler(error_handler)
     return application
 
@@ -86,10 +99,22 @@ def _file_url_for(base_url: str | None) -> str | None:
 
 
 async def post_init(application: Application) -> None:
-    """Register the command menu shown by Telegram clients."""
+    """Open the feedback store under ``settings.home`` and register the command menu.
+
+    Raises:
+        bot.store.StoreError: the database cannot be opened or migrated (the bot does not start).
+    """
+    services = get_services(application)
+    services.store = await services.run_db(FeedbackStore.open, services.settings.home / DATABASE_FILENAME)
+    logger.info("Feedback store %s (schema version %s)", services.store.path, SCHEMA_VERSION)
     await application.bot.set_my_commands([BotCommand(command, text) for command, text in messages.COMMANDS])
 
 
 async def post_shutdown(application: Application) -> None:
-    """Stop the worker threads (work still queued is dropped; running work finishes)."""
-    get_services(application).executor.shutdown(wait=True, cancel_futures=True)
+    """Stop the worker threads (work still queued is dropped; running work finishes), then close the store."""
+    services = get_services(application)
+    services.executor.shutdown(wait=True, cancel_futures=True)
+    if services.store is not None:
+        await services.run_db(services.store.close)
+        services.store = None
+    services.db_executor.shutdown(wait=True)

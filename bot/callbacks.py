@@ -1,8 +1,17 @@
 """Inline buttons and their callback data: ``"<action>:<argument>"``, one regex per action.
 
 Telegram allows 64 bytes of callback data. Each action owns a short prefix; handlers are
-registered per prefix (``CallbackQueryHandler(pattern=...)``), so new actions (e.g. the
-feedback buttons ``"right:<id>"``/``"wrong:<id>"``) slot in without touching existing ones.
+registered per prefix (``CallbackQueryHandler(pattern=...)``), so new actions slot in
+without touching existing ones:
+
+- ``saw:<photo id>``: "What I saw" (the id of the photo in the chat's cache);
+- ``right:<reading id>``, ``wrong:<reading id>``: feedback on a reading (its id in the
+  feedback store);
+- ``fix:<reading id>-<labels>``: a keypad tap; ``labels`` are the true digits chosen so far,
+  left to right, the tapped one last (at most 16 digits, ``core.preprocessing.MAX_DIGITS``);
+- ``back:<reading id>``: leave the keypad for the Right/Wrong buttons.
+
+The feedback flow is stateless: everything a tap needs is in its callback data or the store.
 """
 
 from __future__ import annotations
@@ -13,8 +22,16 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import messages
 
-#: "What I saw": send the preprocessing steps of a reading. Argument: the reading id.
+#: "What I saw": send the preprocessing steps of a reading. Argument: the photo's id in the chat cache.
 SAW = "saw"
+#: "Right": the reading is correct. Argument: the stored reading's id.
+RIGHT = "right"
+#: "Wrong": show the keypad for the first digit. Argument: the stored reading's id.
+WRONG = "wrong"
+#: A keypad digit. Argument: ``"<reading id>-<labels so far>"``, see :func:`parse_fix`.
+FIX = "fix"
+#: Back from the keypad to Right/Wrong. Argument: the stored reading's id.
+BACK = "back"
 
 
 def callback_data(action: str, argument: str) -> str:
@@ -29,13 +46,77 @@ def callback_data(action: str, argument: str) -> str:
     return data
 
 
-def pattern(action: str) -> re.Pattern[str]:
-    """The regex matching one action's callback data; group 1 is the argument."""
-    return re.compile(rf"^{re.escape(action)}:([\w-]+)$")
+def pattern(action: str, argument: str = r"[\w-]+") -> re.Pattern[str]:
+    """The regex matching one action's callback data; group 1 is the argument (matching ``argument``)."""
+    return re.compile(rf"^{re.escape(action)}:({argument})$")
 
 
-def reading_keyboard(reading_id: str) -> InlineKeyboardMarkup:
-    """The buttons under a reading: one row, "What I saw"."""
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(messages.SAW_BUTTON, callback_data=callback_data(SAW, reading_id))]]
-    )
+def saw_button(photo_id: str) -> InlineKeyboardButton:
+    """The "What I saw" button for a photo in the chat's cache."""
+    return InlineKeyboardButton(messages.SAW_BUTTON, callback_data=callback_data(SAW, photo_id))
+
+
+def saw_button_of(markup: InlineKeyboardMarkup | None) -> InlineKeyboardButton | None:
+    """The "What I saw" button in a message's keyboard, or None: kept as is when the keyboard changes."""
+    for row in markup.inline_keyboard if markup else ():
+        for button in row:
+            if isinstance(button.callback_data, str) and button.callback_data.startswith(f"{SAW}:"):
+                return button
+    return None
+
+
+def _with_saw(
+    rows: list[list[InlineKeyboardButton]], saw: InlineKeyboardButton | None
+) -> InlineKeyboardMarkup | None:
+    rows = rows + ([[saw]] if saw is not None else [])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def feedback_keyboard(
+    reading_id: int | None, saw: InlineKeyboardButton | None
+) -> InlineKeyboardMarkup | None:
+    """Right/Wrong (when the reading is stored, ``reading_id`` not None) above "What I saw" (if any)."""
+    rows = []
+    if reading_id is not None:
+        rows.append([
+            InlineKeyboardButton(messages.RIGHT_BUTTON, callback_data=callback_data(RIGHT, str(reading_id))),
+            InlineKeyboardButton(messages.WRONG_BUTTON, callback_data=callback_data(WRONG, str(reading_id))),
+        ])
+    return _with_saw(rows, saw)
+
+
+#: Each action's regex; group 1 is the argument.
+PATTERNS: dict[str, re.Pattern[str]] = {
+    SAW: pattern(SAW),
+    RIGHT: pattern(RIGHT, r"[0-9]+"),
+    WRONG: pattern(WRONG, r"[0-9]+"),
+    FIX: pattern(FIX, r"[0-9]+-[0-9]+"),
+    BACK: pattern(BACK, r"[0-9]+"),
+}
+
+
+def reading_keyboard(photo_id: str, reading_id: int | None = None) -> InlineKeyboardMarkup:
+    """The buttons under a reading: Right/Wrong if it is stored, then "What I saw"."""
+    return feedback_keyboard(reading_id, saw_button(photo_id))
+
+
+def keypad(reading_id: int, labels: str, saw: InlineKeyboardButton | None) -> InlineKeyboardMarkup:
+    """Digits 0-9 for the next digit after ``labels`` (the true digits chosen so far), Back, "What I saw".
+
+    Raises:
+        ValueError: ``labels`` is not digits.
+    """
+    if not re.fullmatch(r"[0-9]*", labels):
+        raise ValueError(f"labels must be digits, got {labels!r}")
+    digits = [
+        InlineKeyboardButton(str(digit), callback_data=callback_data(FIX, f"{reading_id}-{labels}{digit}"))
+        for digit in range(10)
+    ]
+    back = InlineKeyboardButton(messages.BACK_BUTTON, callback_data=callback_data(BACK, str(reading_id)))
+    return _with_saw([digits[:5], digits[5:], [back]], saw)
+
+
+def parse_fix(argument: str) -> tuple[int, str] | None:
+    """``"12-47"`` -> ``(12, "47")``: a keypad tap's reading id and labels; None if malformed."""
+    match = re.fullmatch(r"([0-9]+)-([0-9]+)", argument)
+    return (int(match.group(1)), match.group(2)) if match else None

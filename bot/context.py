@@ -1,4 +1,4 @@
-"""Typed access to what handlers share: the classifier, the worker threads, per-chat readings."""
+"""Typed access to what handlers share: the classifier, the feedback store, the worker threads, per-chat readings."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from core.config import Settings
 from core.results import PhotoReading
 
 from bot.ratelimit import BotLimits, TokenBucket
+from bot.store import FeedbackStore
 
 T = TypeVar("T")
 
@@ -30,6 +31,11 @@ class PhotoClassifier(Protocol):
 
     path: Any
     card: dict
+
+    @property
+    def version(self) -> str:
+        """A short identifier of the loaded model, stored with every reading."""
+        ...
 
     def read_photo(self, data: bytes) -> PhotoReading:
         """Read the digits in a photo; raises ``core.errors.DigitImageError`` subclasses."""
@@ -52,6 +58,10 @@ class BotServices:
             so the event loop keeps serving other users meanwhile.
         started_at: when the services were created (UTC).
         photos_read: photos read successfully since start.
+        store: the feedback database, opened in ``post_init``; while it is None, readings
+            get no feedback buttons.
+        db_executor: the one thread that talks to the database, so a slow disk never
+            blocks the event loop and database calls never wait behind the model.
     """
 
     settings: Settings
@@ -60,11 +70,20 @@ class BotServices:
     executor: ThreadPoolExecutor
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     photos_read: int = 0
+    store: FeedbackStore | None = None
+    db_executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="digitbot-db")
+    )
 
     async def run_blocking(self, function: Callable[..., T], *args: Any) -> T:
         """Run ``function(*args)`` on the worker threads and await its result."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, functools.partial(function, *args))
+
+    async def run_db(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``function(*args, **kwargs)`` (a :class:`FeedbackStore` call) on the database thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.db_executor, functools.partial(function, *args, **kwargs))
 
 
 def get_services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
@@ -116,6 +135,11 @@ def recall_photo(context: ContextTypes.DEFAULT_TYPE, reading_id: str) -> Remembe
     if photo is not None:
         readings.move_to_end(reading_id)
     return photo
+
+
+def forget_photos(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Drop the chat's cache of photos (their Telegram file ids) kept for "What I saw"."""
+    context.chat_data.pop(_READINGS_KEY, None)
 
 
 def get_rate_bucket(context: ContextTypes.DEFAULT_TYPE) -> TokenBucket:

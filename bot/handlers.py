@@ -5,22 +5,28 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from core.errors import DigitImageError, ImageTooLargeError
 from core.visualize import render_steps_png
 
 from bot import callbacks, messages
+from core.results import PhotoReading
+
 from bot.context import (
+    BotServices,
     PhotoClassifier,
     RememberedPhoto,
+    forget_photos,
     get_rate_bucket,
     get_services,
     recall_photo,
     remember_photo,
 )
 from bot.stats import confusion_matrix_png, load_model_report
+from bot.store import FeedbackStatus, StoreError, StoredReading
 
 logger = logging.getLogger(__name__)
 
@@ -87,8 +93,32 @@ async def read_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, pho
         await message.reply_text(messages.format_image_error(error))
         return
     services.photos_read += 1
-    reading_id = remember_photo(context, photo)
-    await message.reply_text(messages.format_reading(reading), reply_markup=callbacks.reading_keyboard(reading_id))
+    photo_id = remember_photo(context, photo)
+    stored = await record_reading(update, services, reading)
+    await message.reply_text(
+        messages.format_reading(reading),
+        reply_markup=callbacks.reading_keyboard(photo_id, stored.reading_id if stored else None),
+    )
+
+
+async def record_reading(
+    update: Update, services: BotServices, reading: PhotoReading
+) -> StoredReading | None:
+    """Store the reading for feedback; None without a store or a sender, or if the write fails (logged)."""
+    if services.store is None or update.effective_user is None or not reading.digits:
+        return None
+    try:
+        return await services.run_db(
+            services.store.record_reading,
+            user_id=update.effective_user.id,
+            chat_id=update.effective_chat.id,
+            model_version=services.classifier.version,
+            predictions=[(digit.digit, digit.confidence, digit.image) for digit in reading.digits],
+        )
+    except StoreError:
+        logger.exception("Could not store the reading of update %s; answering without feedback buttons",
+                         update.update_id)
+        return None
 
 
 async def on_saw(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -109,13 +139,160 @@ async def on_saw(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await update.effective_chat.send_photo(png, caption=messages.SAW_CAPTION)
 
 
+async def on_right(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """"Right": store every digit of the reading as confirmed, and say thanks under it."""
+    await save_feedback(update, context, int(context.match.group(1)), labels=None)
+
+
+async def on_wrong(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """"Wrong": ask for the first digit with a keypad (nothing is stored until the last digit)."""
+    reading = await feedback_reading(update, context, int(context.match.group(1)))
+    if reading is not None:
+        await show_keypad(update, reading, "")
+
+
+async def on_fix(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A keypad digit: ask for the next digit, or store the answer once every digit is given."""
+    query = update.callback_query
+    parsed = callbacks.parse_fix(context.match.group(1))
+    if parsed is None:
+        await query.answer(messages.FEEDBACK_OUTDATED)
+        return
+    reading_id, labels = parsed
+    reading = await feedback_reading(update, context, reading_id)
+    if reading is None:
+        return
+    if len(labels) > len(reading.digits):
+        await query.answer(messages.FEEDBACK_OUTDATED)
+    elif len(labels) < len(reading.digits):
+        await show_keypad(update, reading, labels)
+    else:
+        await save_feedback(update, context, reading_id, labels=[int(label) for label in labels])
+
+
+async def on_back(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Back from the keypad: the reading's text and its Right/Wrong buttons again."""
+    query = update.callback_query
+    reading = await feedback_reading(update, context, int(context.match.group(1)))
+    if reading is None:
+        return
+    await query.answer()
+    text, markup = _shown(query)
+    await edit_reply(query, messages.strip_prompt(text),
+                     callbacks.feedback_keyboard(reading.reading_id, callbacks.saw_button_of(markup)))
+
+
+async def on_unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button whose data no handler knows (an older bot's, or a forged one): say so, change nothing."""
+    await update.callback_query.answer(messages.FEEDBACK_OUTDATED)
+
+
+async def show_keypad(update: Update, reading: StoredReading, labels: str) -> None:
+    """Ask for digit ``len(labels)`` of ``reading`` with the 0-9 keypad."""
+    query = update.callback_query
+    await query.answer()
+    text, markup = _shown(query)
+    prompt = messages.keypad_prompt(len(labels), reading.number)
+    await edit_reply(query, messages.with_prompt(text, prompt),
+                     callbacks.keypad(reading.reading_id, labels, callbacks.saw_button_of(markup)))
+
+
+async def feedback_reading(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, reading_id: int
+) -> StoredReading | None:
+    """The stored reading if the presser may still answer it; otherwise answer the query why not, and None."""
+    services = get_services(context)
+    query = update.callback_query
+    store = services.store
+    try:
+        reading = None if store is None else await services.run_db(store.reading, reading_id)
+    except StoreError:
+        logger.exception("Could not read reading %s", reading_id)
+        await query.answer(messages.FEEDBACK_UNAVAILABLE)
+        return None
+    if reading is None:
+        status = FeedbackStatus.MISSING
+    elif reading.user_id != update.effective_user.id:
+        status = FeedbackStatus.NOT_OWNER
+    elif reading.labels is not None:
+        status = FeedbackStatus.DUPLICATE
+    else:
+        return reading
+    await query.answer(messages.FEEDBACK_REFUSALS[status])
+    return None
+
+
+async def save_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE, reading_id: int,
+                        labels: list[int] | None) -> None:
+    """Store the answer (None: as read) once, then show it under the reading; refusals only get a toast."""
+    services = get_services(context)
+    query = update.callback_query
+    if services.store is None:
+        await query.answer(messages.FEEDBACK_MISSING)
+        return
+    try:
+        status, reading = await services.run_db(services.store.record_feedback, reading_id,
+                                                update.effective_user.id, labels)
+    except StoreError:
+        logger.exception("Could not store feedback on reading %s", reading_id)
+        await query.answer(messages.FEEDBACK_UNAVAILABLE)
+        return
+    if status is not FeedbackStatus.STORED:
+        await query.answer(messages.FEEDBACK_REFUSALS[status])
+        return
+    await query.answer(messages.FEEDBACK_THANKS)
+    text, markup = _shown(query)
+    done = messages.format_feedback_done(reading.number, "".join(map(str, reading.labels)))
+    await edit_reply(query, f"{messages.strip_prompt(text)}\n\n{done}".lstrip(),
+                     callbacks.feedback_keyboard(None, callbacks.saw_button_of(markup)))
+
+
+def _shown(query) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The text and keyboard of the message a button belongs to ("" and None if Telegram withheld it)."""
+    return getattr(query.message, "text", None) or "", getattr(query.message, "reply_markup", None)
+
+
+async def edit_reply(query, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Edit the message under the button; a double tap that changes nothing is not an error."""
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            raise
+
+
+async def on_forget_me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/forgetme: delete every reading, digit image and answer stored about the sender."""
+    services = get_services(context)
+    message = update.effective_message
+    if services.store is None or update.effective_user is None:
+        await message.reply_text(messages.FORGET_UNAVAILABLE)
+        return
+    user_id = update.effective_user.id
+    try:
+        deleted = await services.run_db(services.store.forget_user, user_id)
+    except StoreError:
+        logger.exception("/forgetme failed")
+        await message.reply_text(messages.FORGET_UNAVAILABLE)
+        return
+    if update.effective_chat.id == user_id:  # a private chat: its photo cache is the user's alone
+        forget_photos(context)
+    await message.reply_text(messages.format_forgotten(deleted))
+
+
 async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/stats: the model's quality, photos read since start, and the confusion matrix picture."""
+    """/stats: the model's quality, photos read since start, users' feedback, and the confusion matrix."""
     services = get_services(context)
     model_path = Path(services.classifier.path or services.settings.model_path)
     report = await services.run_blocking(load_model_report, model_path, services.classifier.card)
+    live = None
+    if services.store is not None:
+        try:
+            live = await services.run_db(services.store.live_stats)
+        except StoreError:
+            logger.exception("Could not read the live figures for /stats")
     message = update.effective_message
-    await message.reply_text(messages.format_stats(report, services.photos_read, services.started_at))
+    await message.reply_text(messages.format_stats(report, services.photos_read, services.started_at, live))
     png = await services.run_blocking(confusion_matrix_png, model_path, report)
     if png is not None:
         await message.reply_photo(png, caption=messages.CONFUSION_MATRIX_CAPTION)

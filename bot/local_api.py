@@ -34,7 +34,8 @@ The test side, on the same event loop: :meth:`LocalBotApi.send_photo`,
 :meth:`~LocalBotApi.send_document`, :meth:`~LocalBotApi.send_text`,
 :meth:`~LocalBotApi.send_command` and :meth:`~LocalBotApi.press_button` act as a user
 (:meth:`~LocalBotApi.set_user` names one); :meth:`~LocalBotApi.next_messages` awaits the bot's
-replies in a chat; :meth:`~LocalBotApi.events` and :meth:`~LocalBotApi.wait_events` give a
+replies in a chat, :meth:`~LocalBotApi.next_edit` the next edit of a message and
+:meth:`~LocalBotApi.callback_answer` the answer to a button press; :meth:`~LocalBotApi.events` and :meth:`~LocalBotApi.wait_events` give a
 chat's whole history as a client shows it (messages both ways, edits, deletions, chat actions,
 callback answers); :meth:`~LocalBotApi.fail_next` makes the next requests fail with HTTP 500.
 Extra tornado ``routes`` share the server: the playground's chat page
@@ -129,6 +130,7 @@ class SentMessage:
         payload: the message's Bot API fields beyond the common ones (``text``, ``entities``,
             ``photo``, ``caption``, ``reply_markup``).
         date, edit_date: Unix times of sending and of the last edit (None if never edited).
+        edits: how many times the bot edited it (text or keyboard).
     """
 
     chat_id: int
@@ -141,6 +143,7 @@ class SentMessage:
     payload: dict = field(default_factory=dict, repr=False)
     date: int = field(default_factory=lambda: int(time.time()))
     edit_date: int | None = None
+    edits: int = 0
 
     @property
     def buttons(self) -> list[tuple[str, str]]:
@@ -488,6 +491,39 @@ class LocalBotApi:
     def _log_event(self, chat_id: int, kind: str, data: dict) -> None:
         self._events.append(ChatEvent(len(self._events) + 1, chat_id, kind, data))
         self._new_event.notify()
+    async def next_edit(self, message: SentMessage, timeout: float = 10.0) -> SentMessage:
+        """Wait until the bot edits ``message`` once more than it had when called; returns it, edited.
+
+        Call it right after the action that causes the edit, before awaiting anything else.
+
+        Raises:
+            TimeoutError: no edit within ``timeout`` seconds.
+        """
+        wanted = message.edits + 1
+        await self._wait_until(lambda: message.edits >= wanted, timeout,
+                               lambda: f"message {message.message_id} was not edited within {timeout} s")
+        return message
+
+    async def callback_answer(self, query_id: str, timeout: float = 10.0) -> CallbackAnswer:
+        """Wait for the bot's ``answerCallbackQuery`` to the press ``query_id`` and return it.
+
+        Raises:
+            TimeoutError: no answer within ``timeout`` seconds.
+        """
+        def answer() -> CallbackAnswer | None:
+            return next((a for a in self.callback_answers if a.callback_query_id == query_id), None)
+
+        await self._wait_until(lambda: answer() is not None, timeout,
+                               lambda: f"callback query {query_id} was not answered within {timeout} s")
+        return answer()
+
+    async def _wait_until(self, done, timeout: float, describe) -> None:
+        deadline = time.monotonic() + timeout
+        while not done():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(describe())
+            await self._new_message.wait(remaining)
 
     # ----------------------------------------------------------------- internals: users and files
 
@@ -600,13 +636,16 @@ class LocalBotApi:
         return message
 
     def _edited(self, message: SentMessage, payload: dict) -> dict:
-        """Apply an edit; Telegram refuses one that changes nothing."""
+        """Apply an edit (``payload``: the message's fields after it; an inline keyboard not re-sent
+        is gone, as on Telegram) and add ``edit_date``; Telegram refuses an edit that changes nothing."""
         if payload == message.payload:
             raise BotApiError(400, _NOT_MODIFIED)
         message.payload = payload
         message.text = payload.get("text", payload.get("caption", ""))
         message.reply_markup = payload.get("reply_markup")
         message.edit_date = int(time.time())
+        message.edits += 1
+        self._new_message.notify()
         result = self._bot_message_dict(message)
         self._log_event(message.chat_id, "edited_message", result)
         return result
@@ -712,7 +751,7 @@ class LocalBotApi:
         if not text.strip():
             raise BotApiError(400, "Bad Request: message text is empty")
         if len(text) > MAX_TEXT_LENGTH:
-            raise BotApiError(400, "Bad Request: message is too long")
+            raise BotApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         markup = _json(params, "reply_markup")
         payload = _without_empty({"text": text, "entities": entities, "reply_markup": markup})
         return self._edited(message, payload)
@@ -752,6 +791,7 @@ class LocalBotApi:
         self.callback_answers.append(answer)
         self._log_event(user_id, "callback_answer",
                         {"callback_query_id": query_id, "text": answer.text, "show_alert": show_alert})
+        self._new_message.notify()
         return True
 
 

@@ -8,12 +8,14 @@ from core.errors import DigitImageError, NoDigitFoundError
 from core.results import DigitPrediction, PhotoReading
 
 from bot.stats import ModelReport
+from bot.store import FeedbackStatus, LiveStats
 
 #: The command menu registered with ``set_my_commands``: ``(command, description)``.
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", "What this bot does"),
     ("help", "How to take a good photo, and the commands"),
     ("stats", "How accurate the model is, and its confusion matrix"),
+    ("forgetme", "Delete everything I stored about you"),
 )
 
 HELP = (
@@ -29,7 +31,10 @@ HELP = (
     "• leave a little space between digits.\n"
     "\n"
     "You can send it as a photo or as an image file. Tap “What I saw” under my answer "
-    "to see how I cut the picture up.\n"
+    "to see how I cut the picture up, and “Right” or “Wrong” to tell me how I did.\n"
+    "\n"
+    "I keep the small 28×28 digit images I read (never your photo) and your answers, "
+    "to learn from them. /forgetme deletes them.\n"
     "\n"
     "Commands:\n"
     + "\n".join(f"/{command} — {description}" for command, description in COMMANDS)
@@ -53,6 +58,31 @@ SAW_BUTTON = "What I saw"
 SAW_EXPIRED = "I no longer have that photo. Please send it again."
 
 SAW_CAPTION = "What I saw: your photo, the ink I found, the boxes I cut, and each 28×28 digit I read."
+
+RIGHT_BUTTON = "✅ Right"
+WRONG_BUTTON = "❌ Wrong"
+BACK_BUTTON = "↩️ Back"
+
+#: Toasts (``answerCallbackQuery`` texts) for the feedback buttons.
+FEEDBACK_THANKS = "Thanks! 🙏"
+FEEDBACK_DUPLICATE = "You already told me about this one. Thanks!"
+FEEDBACK_MISSING = "I no longer have this reading (it may have been deleted with /forgetme)."
+FEEDBACK_NOT_YOURS = "Only the person who sent the photo can answer this one."
+FEEDBACK_UNAVAILABLE = "Sorry, I can't save that right now. Please try again later."
+FEEDBACK_OUTDATED = "These buttons are out of date. Please send the photo again."
+#: The toast when a feedback tap changes nothing, by what the store said.
+FEEDBACK_REFUSALS = {
+    FeedbackStatus.DUPLICATE: FEEDBACK_DUPLICATE,
+    FeedbackStatus.MISSING: FEEDBACK_MISSING,
+    FeedbackStatus.NOT_OWNER: FEEDBACK_NOT_YOURS,
+}
+
+#: Starts the keypad's question appended to a reading's text; :func:`strip_prompt` removes it.
+PROMPT_MARK = "\n\n👉 "
+
+FORGOTTEN = "Done: I deleted everything I had stored about you ({readings})."
+NOTHING_TO_FORGET = "I have nothing stored about you."
+FORGET_UNAVAILABLE = "Sorry, I can't reach my records right now, so nothing was deleted. Please try again later."
 
 STATS_NO_MODEL_REPORT = "I have no metrics for the current model."
 
@@ -156,13 +186,16 @@ def format_file_too_big(num_bytes: int) -> tuple[str, str]:
     return FILE_TOO_BIG.format(size=format_size(num_bytes)), FILE_TOO_BIG_TIP
 
 
-def format_stats(report: ModelReport | None, photos_read: int, started_at: datetime) -> str:
-    """The /stats text: model quality and size, training date, photos read since start.
+def format_stats(
+    report: ModelReport | None, photos_read: int, started_at: datetime, live: LiveStats | None = None
+) -> str:
+    """The /stats text: model quality and size, training date, photos read since start, live feedback.
 
     Args:
         report: the active model's metrics, or None when it has none.
         photos_read: photos successfully read since the bot started.
         started_at: when the bot started (timezone-aware).
+        live: figures from users' feedback, or None to leave them out (no store).
     """
     lines = []
     if report is None:
@@ -187,4 +220,74 @@ def format_stats(report: ModelReport | None, photos_read: int, started_at: datet
             lines.append("Model: " + ", ".join(details))
     since = started_at.astimezone(timezone.utc)
     lines.append(f"Photos read since {since:%Y-%m-%d %H:%M} UTC: {photos_read:,}")
+    if live is not None:
+        lines += format_live_stats(live)
     return "\n".join(lines)
+
+
+def _plural(count: int, singular: str, plural: str | None = None) -> str:
+    """``"1 photo"``, ``"2 photos"``, ``"1,234 photos"``."""
+    return f"{count:,} {singular if count == 1 else plural or singular + 's'}"
+
+
+def keypad_prompt(position: int, predicted: str) -> str:
+    """The keypad's question for digit ``position`` (0-based) of the ``predicted`` number.
+
+    Examples:
+        >>> keypad_prompt(0, "7")
+        'Which digit is it?'
+        >>> keypad_prompt(1, "427")
+        'Digit 2 of 3 (I read 2): which is it?'
+    """
+    if len(predicted) == 1:
+        return "Which digit is it?"
+    return f"Digit {position + 1} of {len(predicted)} (I read {predicted[position]}): which is it?"
+
+
+def with_prompt(text: str, prompt: str) -> str:
+    """A reading's text with the keypad's question below it (replacing any earlier question)."""
+    return strip_prompt(text) + PROMPT_MARK + prompt
+
+
+def strip_prompt(text: str) -> str:
+    """A reading's text without the keypad's question, if it has one."""
+    return text.split(PROMPT_MARK, 1)[0]
+
+
+def format_feedback_done(predicted: str, labels: str) -> str:
+    """The line added under a reading once the user answered.
+
+    Examples:
+        >>> format_feedback_done("7", "7")
+        '✅ Confirmed, thanks!'
+        >>> format_feedback_done("7", "1")
+        '✏️ Corrected: 7 → 1, thanks!'
+    """
+    if predicted == labels:
+        return "✅ Confirmed, thanks!"
+    return f"✏️ Corrected: {predicted} → {labels}, thanks!"
+
+
+def format_forgotten(readings: int) -> str:
+    """The /forgetme answer after deleting ``readings`` stored photo readings."""
+    if readings == 0:
+        return NOTHING_TO_FORGET
+    return FORGOTTEN.format(readings=_plural(readings, "photo reading"))
+
+
+def format_live_stats(live: LiveStats) -> list[str]:
+    """The /stats lines about users' feedback: answers confirmed and corrected, live accuracy, confusions."""
+    if live.digits_checked == 0:
+        return ["No feedback yet: tap ✅ Right or ❌ Wrong under my answers."]
+    lines = [
+        f"Feedback from users: {_plural(live.confirmed_answers, 'answer')} confirmed, "
+        f"{live.corrected_answers:,} corrected",
+        f"Live accuracy: {live.accuracy * 100:.1f} % of {_plural(live.digits_checked, 'digit')} checked",
+    ]
+    if live.confusions:
+        lines.append(
+            "Most common mix-ups: "
+            + ", ".join(f"{true} read as {predicted} ({count}×)"
+                        for true, predicted, count in live.confusions)
+        )
+    return lines

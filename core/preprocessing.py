@@ -319,7 +319,9 @@ def _remove_straight_lines(mask: np.ndarray) -> np.ndarray:
     """Remove axis-aligned ruled and grid lines: straight runs spanning most of the image.
 
     A line is a run found by a morphological opening with a 1-px-thick kernel a third of
-    the image long, whose extent reaches 70 % of the image's width (or height). Strokes
+    the image long, whose extent reaches 70 % of the image's width (or height) and whose
+    mean thickness is at most 5 % of that extent (so the stem of a 7 or 1 in a tight crop,
+    which also spans most of the height, is not taken for a line). Strokes
     that crossed a removed line are re-joined with a short closing across it.
 
     Args:
@@ -339,11 +341,15 @@ def _remove_straight_lines(mask: np.ndarray) -> np.ndarray:
         # Let slightly tilted lines join up before measuring their extent.
         joined = cv2.dilate(runs, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 5) if axis == 0 else (5, 1)))
         count, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+        along = cv2.CC_STAT_WIDTH if axis == 0 else cv2.CC_STAT_HEIGHT
+        across_image = cv2.CC_STAT_HEIGHT if axis == 0 else cv2.CC_STAT_WIDTH
+        run_pixels = np.bincount(labels[runs > 0].ravel(), minlength=count)
         line_labels = [
             label for label in range(1, count)
-            if (stats[label, cv2.CC_STAT_WIDTH if axis == 0 else cv2.CC_STAT_HEIGHT] >= 0.7 * length
-                and stats[label, cv2.CC_STAT_HEIGHT if axis == 0 else cv2.CC_STAT_WIDTH]
-                <= 0.12 * (height if axis == 0 else width))
+            if stats[label, along] >= 0.7 * length
+            and stats[label, across_image] <= 0.12 * (height if axis == 0 else width)
+            # A ruled line is thin for its length; a digit's stem in a tight crop is not.
+            and run_pixels[label] <= max(3.0, 0.05 * stats[label, along]) * stats[label, along]
         ]
         if not line_labels:
             continue
@@ -376,10 +382,11 @@ def remove_border_regions(mask: np.ndarray) -> np.ndarray:
 
     Such a region is dark where the paper is light, so it thresholds as a dense patch of
     "ink". It must go before :func:`remove_lines`, which would otherwise cut it into
-    stroke-like slivers. A region is removed when it runs along more than 35 % of one side,
-    covers more than 2 % of the image and fills more than 30 % of its bounding box; a
-    form's frame line with a digit touching it is sparse and stays (its line is removed
-    later).
+    stroke-like slivers. A region is removed when it covers more than 2 % of the image,
+    fills more than 30 % of its bounding box, and runs along more than 35 % of one side or
+    reaches from one side to the opposite one (the edge of a table across the photo; then
+    every mark lying mostly beyond it, towards the nearer border, goes too). A form's frame
+    line with a digit touching it is sparse and stays (its line is removed later).
 
     Args:
         mask: uint8 (H, W) in {0, 255}.
@@ -389,20 +396,42 @@ def remove_border_regions(mask: np.ndarray) -> np.ndarray:
     """
     height, width = mask.shape
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    cleaned = mask
+    removed = np.zeros(count, dtype=bool)
+    zone = np.zeros((height, width), dtype=bool)
     for label in range(1, count):
         x, y, w, h, area = (int(v) for v in stats[label])
         touches = x <= 1 or y <= 1 or x + w >= width - 1 or y + h >= height - 1
         if not touches or area < 0.02 * height * width or area < 0.3 * w * h:
             continue
-        region = labels[y:y + h, x:x + w] == label
         framed = np.zeros((height, width), dtype=bool)
-        framed[y:y + h, x:x + w] = region
-        if _border_contact(framed) > 0.35:
-            if cleaned is mask:
-                cleaned = mask.copy()
-            cleaned[y:y + h, x:x + w][region] = 0
-    return cleaned
+        framed[y:y + h, x:x + w] = labels[y:y + h, x:x + w] == label
+        # A band across the photo (a table's edge): beyond it, towards the nearer border,
+        # is the table.
+        # (It meets both sides along most of its own thickness, where a digit in a tight
+        # crop only touches them at a stroke's end.)
+        left = np.count_nonzero(framed[:, :2].any(axis=1))
+        right = np.count_nonzero(framed[:, -2:].any(axis=1))
+        top = np.count_nonzero(framed[:2].any(axis=0))
+        bottom = np.count_nonzero(framed[-2:].any(axis=0))
+        if h < 0.5 * height and min(left, right) >= 0.5 * h:
+            beyond = np.s_[y:, :] if y + h / 2 > height / 2 else np.s_[:y + h, :]
+        elif w < 0.5 * width and min(top, bottom) >= 0.5 * w:
+            beyond = np.s_[:, x:] if x + w / 2 > width / 2 else np.s_[:, :x + w]
+        else:
+            beyond = None
+        if beyond is not None:
+            zone[beyond] = True
+            removed[label] = True
+        else:
+            removed[label] = _border_contact(framed) > 0.35
+    if not removed.any():
+        return mask
+    # Beyond a band, the table's texture leaves specks and slivers: drop every mark that
+    # lies mostly there.
+    inside = np.bincount(labels.ravel(), weights=zone.ravel().astype(np.float64), minlength=count)
+    removed |= inside >= 0.5 * stats[:, cv2.CC_STAT_AREA]
+    removed[0] = False
+    return np.where(removed[labels], 0, mask).astype(np.uint8)
 
 
 def remove_lines(mask: np.ndarray) -> np.ndarray:

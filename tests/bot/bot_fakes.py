@@ -153,10 +153,19 @@ def make_message_update(*, text: str | None = None, photo_sizes: list[int] | Non
 make_photo_update = make_message_update
 
 
-def make_callback_update(data: str, update_id: int = 2) -> MagicMock:
-    """A fake button press: ``update.callback_query.answer`` and the chat's send methods are ``AsyncMock``s."""
+def make_callback_update(data: str, update_id: int = 2, *, text: str = "", reply_markup=None,
+                         user_id: int = 42) -> MagicMock:
+    """A fake button press by ``user_id`` on a message showing ``text`` and ``reply_markup``.
+
+    ``update.callback_query.answer`` and ``edit_message_text`` and the chat's send methods
+    are ``AsyncMock``s.
+    """
     update = make_message_update(update_id=update_id)
+    update.effective_user.id = user_id
     update.callback_query = MagicMock()
     update.callback_query.data = data
     update.callback_query.answer = AsyncMock()
+    update.callback_query.edit_message_text = AsyncMock()
+    update.callback_query.message.text = text
+    update.callback_query.message.reply_markup = reply_markup
     return update

@@ -15,6 +15,7 @@ from core.config import DEFAULT_MODEL_PATH, Settings, load_settings
 
 from bot.context import BotServices, store_services
 from bot.ratelimit import BotLimits
+from bot.store import DATABASE_FILENAME, FeedbackStore
 
 
 @pytest.fixture
@@ -30,14 +31,22 @@ def fake_classifier() -> FakeClassifier:
 
 
 @pytest.fixture
-def context(settings, fake_classifier):
-    """A stand-in ``CallbackContext`` with services in ``bot_data`` and an ``AsyncMock`` bot.
+def store(settings):
+    """A fresh :class:`FeedbackStore` in the test's home directory."""
+    with FeedbackStore.open(settings.home / DATABASE_FILENAME) as feedback_store:
+        yield feedback_store
+
+
+@pytest.fixture
+def context(settings, fake_classifier, store):
+    """A stand-in ``CallbackContext`` with services (and ``store``) in ``bot_data`` and an ``AsyncMock`` bot.
 
     ``context.bot.get_file`` returns a file whose download yields ``context.file_bytes``.
     """
     executor = ThreadPoolExecutor(1)
     ctx = SimpleNamespace(bot_data={}, chat_data={}, user_data={}, bot=MagicMock(), match=None, file_bytes=b"")
-    store_services(ctx.bot_data, BotServices(settings, fake_classifier, BotLimits(), executor))
+    services = BotServices(settings, fake_classifier, BotLimits(), executor, store=store)
+    store_services(ctx.bot_data, services)
 
     async def get_file(file_id):
         telegram_file = MagicMock()
@@ -48,6 +57,7 @@ def context(settings, fake_classifier):
     ctx.bot.send_message = AsyncMock()
     yield ctx
     executor.shutdown()
+    services.db_executor.shutdown()
 
 
 @pytest.fixture(scope="session")

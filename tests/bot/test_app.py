@@ -27,3 +27,39 @@ def test_local_server_urls_are_used_and_file_url_derived():
     assert application.bot.base_url == f"http://127.0.0.1:8081/bot{TOKEN}"
     assert application.bot.base_file_url == f"http://127.0.0.1:8081/file/bot{TOKEN}"
     assert application.bot.rate_limiter is None
+
+
+def test_forgetme_and_every_button_action_have_a_handler(settings, fake_classifier):
+    from telegram.ext import CommandHandler
+
+    from bot import callbacks
+
+    application = build_application(settings, fake_classifier)
+    handlers = [handler for group in application.handlers.values() for handler in group]
+    assert any(isinstance(h, CommandHandler) and "forgetme" in h.commands for h in handlers)
+    patterns = [h.pattern for h in handlers if isinstance(h, CallbackQueryHandler)]
+    assert patterns[:-1] == list(callbacks.PATTERNS.values())
+    assert patterns[-1] is None  # the catch-all for unknown buttons comes last
+    assert not any(settings.home.iterdir())  # building opens no database: post_init does
+
+
+async def test_post_init_opens_the_store_and_post_shutdown_closes_it(settings, fake_classifier):
+    from unittest.mock import AsyncMock, patch
+
+    import pytest
+
+    from bot.app import post_init, post_shutdown
+    from bot.context import get_services
+    from bot.store import StoreError
+
+    application = build_application(settings, fake_classifier)
+    services = get_services(application)
+    with patch.object(type(application.bot), "set_my_commands", AsyncMock()) as set_my_commands:  # no network
+        await post_init(application)
+    set_my_commands.assert_awaited_once()
+    store = services.store
+    assert store.schema_version >= 1 and store.path == settings.home / "feedback.sqlite3"
+    await post_shutdown(application)
+    assert services.store is None
+    with pytest.raises(StoreError):
+        store.schema_version

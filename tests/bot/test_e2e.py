@@ -45,18 +45,33 @@ async def api():
 
 
 @pytest.fixture
-async def bot(api, classifier):
+def settings(api, tmp_path) -> Settings:
+    """Settings for a bot polling ``api``, its home (the feedback database) in ``tmp_path``."""
+    return Settings(token=TOKEN, base_url=api.base_url, base_file_url=api.base_file_url, home=tmp_path / "home")
+
+
+@pytest.fixture
+async def bot(settings, classifier):
     """The real application polling ``api``."""
-    settings = Settings(token=TOKEN, base_url=api.base_url, base_file_url=api.base_file_url)
     async with running(build_application(settings, classifier), poll_timeout=5) as application:
         yield application
+
+
+def read_digit(reply) -> int:
+    """The digit a one-digit reply names ("It's a 7 — ..." or "I think it's a 7, but ...")."""
+    return int(re.match(r"(?:It's|I think it's) an? (\d)", reply.text).group(1))
+
+
+def button(reply, label: str) -> str:
+    """The callback data of the button ``label`` of ``reply``."""
+    return dict(reply.buttons)[label]
 
 
 async def test_start_registers_commands_and_greets(api, bot):
     api.send_command(USER, "start")
     (reply,) = await api.next_messages(USER)
     assert reply.text == messages.START
-    assert [command["command"] for command in api.commands] == ["start", "help", "stats"]
+    assert [command["command"] for command in api.commands] == ["start", "help", "stats", "forgetme"]
 
 
 async def test_text_and_unknown_command_get_hints(api, bot):
@@ -70,13 +85,13 @@ async def test_photo_of_a_digit_is_read(api, bot, classifier):
     api.send_photo(USER, expect(classifier, digit_photo("7"), "7"))
     (reply,) = await api.next_messages(USER)
     assert reply.text.startswith("It's a 7 — ")
-    assert [label for label, _ in reply.buttons] == [messages.SAW_BUTTON]
+    assert [label for label, _ in reply.buttons] == [messages.RIGHT_BUTTON, messages.WRONG_BUTTON, messages.SAW_BUTTON]
 
 
 async def test_what_i_saw_sends_the_steps_picture(api, bot, real_model):
     api.send_photo(USER, digit_photo("5"))
     (reply,) = await api.next_messages(USER)
-    query_id = api.press_button(USER, reply)
+    query_id = api.press_button(USER, reply, button(reply, messages.SAW_BUTTON))
     (steps,) = await api.next_messages(USER, timeout=20)
     assert steps.method == "sendPhoto"
     assert steps.photo.startswith(b"\x89PNG")
@@ -129,7 +144,8 @@ async def test_stats_sends_text_and_confusion_matrix(api, bot, classifier):
     await api.next_messages(USER)
     api.send_command(USER, "stats")
     text, picture = await api.next_messages(USER, count=2, timeout=20)
-    assert "Photos read since" in text.text and text.text.endswith(": 1")
+    assert re.search(r"^Photos read since .*: 1$", text.text, re.MULTILINE)
+    assert "No feedback yet" in text.text
     assert picture.method == "sendPhoto" and picture.photo.startswith(b"\x89PNG")
 
 
@@ -160,11 +176,10 @@ async def test_server_errors_do_not_break_the_bot(api, bot, classifier):
     assert reply.text.startswith("It's a 4")
 
 
-async def test_token_never_reaches_the_logs(api, classifier, caplog):
+async def test_token_never_reaches_the_logs(api, settings, classifier, caplog):
     caplog.set_level(logging.DEBUG)
     token_filter = configure_logging(TOKEN, level=logging.DEBUG)
     try:
-        settings = Settings(token=TOKEN, base_url=api.base_url, base_file_url=api.base_file_url)
         async with running(build_application(settings, classifier), poll_timeout=5):
             api.fail_next(1, methods={"sendMessage"})  # force an error with a traceback in the log
             api.send_photo(USER, expect(classifier, digit_photo("8"), "8"))
@@ -176,3 +191,64 @@ async def test_token_never_reaches_the_logs(api, classifier, caplog):
     assert "Update 1 caused an error" in caplog.text
     assert "[REDACTED]" in caplog.text
     assert TOKEN not in caplog.text and secret not in caplog.text
+
+
+# ----------------------------------------------------------------- feedback (issue 5)
+
+
+async def test_wrong_then_a_digit_corrects_the_reply_and_survives_a_restart(api, settings, classifier):
+    async with running(build_application(settings, classifier), poll_timeout=5):
+        api.send_photo(USER, expect(classifier, digit_photo("7"), "7"))
+        (reply,) = await api.next_messages(USER)
+        original, predicted = reply.text, read_digit(reply)
+        label = (predicted + 1) % 10
+        api.press_button(USER, reply, button(reply, messages.WRONG_BUTTON))
+        await api.next_edit(reply)
+        assert reply.text == original + messages.PROMPT_MARK + "Which digit is it?"
+        assert [text for text, _ in reply.buttons] == [*map(str, range(10)), messages.BACK_BUTTON, messages.SAW_BUTTON]
+        query_id = api.press_button(USER, reply, button(reply, str(label)))
+        await api.next_edit(reply)
+        assert reply.text == f"{original}\n\n✏️ Corrected: {predicted} → {label}, thanks!"
+        assert reply.buttons == [(messages.SAW_BUTTON, button(reply, messages.SAW_BUTTON))]
+        assert (await api.callback_answer(query_id)).text == messages.FEEDBACK_THANKS
+    assert (settings.home / "feedback.sqlite3").is_file()
+
+    async with running(build_application(settings, classifier), poll_timeout=5):  # a restart
+        api.send_command(USER, "stats")
+        text, _ = await api.next_messages(USER, count=2, timeout=20)
+        lines = text.text.splitlines()
+        assert "Feedback from users: 0 answers confirmed, 1 corrected" in lines
+        assert f"Most common mix-ups: {label} read as {predicted} (1×)" in lines
+
+
+async def test_double_tap_on_right_stores_one_answer(api, bot, classifier):
+    api.send_photo(USER, expect(classifier, digit_photo("3"), "3"))
+    (reply,) = await api.next_messages(USER)
+    original = reply.text
+    first = api.press_button(USER, reply, button(reply, messages.RIGHT_BUTTON))
+    second = api.press_button(USER, reply, button(reply, messages.RIGHT_BUTTON))
+    await api.next_edit(reply)
+    answers = {(await api.callback_answer(query_id)).text for query_id in (first, second)}
+    assert answers == {messages.FEEDBACK_THANKS, messages.FEEDBACK_DUPLICATE}
+    assert (reply.edits, reply.text) == (1, original + "\n\n✅ Confirmed, thanks!")
+    api.send_command(USER, "stats")
+    text, _ = await api.next_messages(USER, count=2, timeout=20)
+    assert "Feedback from users: 1 answer confirmed, 0 corrected" in text.text.splitlines()
+
+
+async def test_forgetme_deletes_the_feedback(api, bot, classifier):
+    api.send_photo(USER, expect(classifier, digit_photo("42"), "42"))
+    (reply,) = await api.next_messages(USER)
+    api.press_button(USER, reply, button(reply, messages.RIGHT_BUTTON))
+    await api.next_edit(reply)
+    api.send_photo(USER, expect(classifier, digit_photo("5"), "5"))
+    (unanswered,) = await api.next_messages(USER)
+    api.send_command(USER, "forgetme")
+    (done,) = await api.next_messages(USER)
+    assert done.text == "Done: I deleted everything I had stored about you (2 photo readings)."
+    late = api.press_button(USER, unanswered, button(unanswered, messages.RIGHT_BUTTON))
+    assert (await api.callback_answer(late)).text == messages.FEEDBACK_MISSING
+    assert unanswered.edits == 0
+    api.send_command(USER, "stats")
+    text, _ = await api.next_messages(USER, count=2, timeout=20)
+    assert "No feedback yet: tap ✅ Right or ❌ Wrong under my answers." in text.text.splitlines()

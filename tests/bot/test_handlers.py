@@ -28,9 +28,10 @@ async def test_reply_button_points_at_the_remembered_photo(context):
     context.file_bytes = digit_photo("7")
     await handlers.on_photo(update, context)
     markup = update.effective_message.reply_text.await_args.kwargs["reply_markup"]
-    (button,) = [button for row in markup.inline_keyboard for button in row]
-    reading_id = callbacks.pattern(callbacks.SAW).match(button.callback_data).group(1)
-    assert recall_photo(context, reading_id).file_id == "p0"
+    button = callbacks.saw_button_of(markup)
+    assert button.text == messages.SAW_BUTTON
+    photo_id = callbacks.pattern(callbacks.SAW).match(button.callback_data).group(1)
+    assert recall_photo(context, photo_id).file_id == "p0"
 
 
 async def test_unreadable_photo_gets_error_message_and_tip(context, fake_classifier):
@@ -53,7 +54,7 @@ async def test_what_i_saw_sends_the_steps_picture(context):
     context.file_bytes = digit_photo("7")
     first = make_message_update(photo_sizes=[5000])
     await handlers.on_photo(first, context)
-    data = first.effective_message.reply_text.await_args.kwargs["reply_markup"].inline_keyboard[0][0].callback_data
+    data = callbacks.saw_button_of(first.effective_message.reply_text.await_args.kwargs["reply_markup"]).callback_data
     press = make_callback_update(data)
     context.match = re.match(callbacks.pattern(callbacks.SAW), data)
     with patch.object(handlers, "steps_png", return_value=b"\x89PNG steps") as steps:

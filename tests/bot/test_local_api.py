@@ -139,3 +139,55 @@ async def test_commands_by_scope_and_negative_offset(api, client):
         api.send_text(1, text)
     _, last = await call(client, api, "getUpdates", offset=-1)
     assert [update["message"]["text"] for update in last["result"]] == ["three"]
+
+
+async def test_edit_message_text_replaces_text_and_keyboard_like_telegram(api, client):
+    api.send_text(1, "hi")
+    keyboard = {"inline_keyboard": [[{"text": "A", "callback_data": "a"}]]}
+    sent = (await client.post(f"{api.base_url}{TOKEN}/sendMessage",
+                              json={"chat_id": 1, "text": "one", "reply_markup": keyboard})).json()["result"]
+    (message,) = await api.next_messages(1)
+    edit = {"chat_id": 1, "message_id": sent["message_id"], "text": "two", "reply_markup": keyboard}
+    edited = (await client.post(f"{api.base_url}{TOKEN}/editMessageText", json=edit)).json()
+    assert edited["ok"] and edited["result"]["text"] == "two" and "edit_date" in edited["result"]
+    assert edited["result"]["reply_markup"] == keyboard and message.edits == 1
+    same = await client.post(f"{api.base_url}{TOKEN}/editMessageText", json=edit)
+    assert same.status_code == 400 and "message is not modified" in same.json()["description"]
+    # Without reply_markup, Telegram removes the inline keyboard.
+    waiter = asyncio.create_task(api.next_edit(message))
+    bare = (await client.post(f"{api.base_url}{TOKEN}/editMessageText",
+                              json={**edit, "reply_markup": None, "text": "three"})).json()["result"]
+    assert "reply_markup" not in bare
+    assert (await waiter).text == "three" and message.reply_markup is None and message.buttons == []
+
+
+async def test_edit_errors_match_telegram(api, client):
+    import io
+
+    from PIL import Image
+
+    api.send_text(1, "hi")
+    png = io.BytesIO()
+    Image.new("L", (8, 8)).save(png, format="PNG")
+    photo = (await client.post(f"{api.base_url}{TOKEN}/sendPhoto", data={"chat_id": "1"},
+                               files={"photo": ("p.png", png.getvalue())})).json()["result"]
+    text = (await client.post(f"{api.base_url}{TOKEN}/sendMessage", json={"chat_id": 1, "text": "hi"})).json()["result"]
+    cases = [
+        ({"message_id": 999, "text": "x"}, "Bad Request: message to edit not found"),
+        ({"message_id": photo["message_id"], "text": "x"}, "Bad Request: there is no text in the message to edit"),
+        ({"message_id": text["message_id"], "text": " "}, "Bad Request: message text is empty"),
+    ]
+    for params, description in cases:
+        response = await client.post(f"{api.base_url}{TOKEN}/editMessageText", json={"chat_id": 1, **params})
+        assert (response.status_code, response.json()["description"]) == (400, description)
+
+
+async def test_callback_answer_is_awaitable(api, client):
+    api.send_text(1, "hi")
+    keyboard = {"inline_keyboard": [[{"text": "A", "callback_data": "a"}]]}
+    await client.post(f"{api.base_url}{TOKEN}/sendMessage", json={"chat_id": 1, "text": "one", "reply_markup": keyboard})
+    (message,) = await api.next_messages(1)
+    query_id = api.press_button(1, message, "a")
+    waiter = asyncio.create_task(api.callback_answer(query_id))
+    await client.post(f"{api.base_url}{TOKEN}/answerCallbackQuery", json={"callback_query_id": query_id, "text": "ok"})
+    assert (await waiter).text == "ok"

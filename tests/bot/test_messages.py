@@ -86,3 +86,34 @@ def test_empty_reading_says_no_digit_found():
 def test_eight_takes_an():
     reading = PhotoReading(digits=(make_prediction(8, 0.95, runner_up=3),))
     assert messages.format_reading(reading).startswith("It's an 8 — 95.0 % sure")
+
+
+def test_live_stats_lines():
+    from bot.store import LiveStats
+
+    assert messages.format_live_stats(LiveStats()) == ["No feedback yet: tap ✅ Right or ❌ Wrong under my answers."]
+    live = LiveStats(confirmed_answers=1, corrected_answers=2, digits_checked=4, digits_right=1,
+                     confusions=((1, 7, 2), (4, 9, 1)))
+    assert messages.format_live_stats(live) == [
+        "Feedback from users: 1 answer confirmed, 2 corrected",
+        "Live accuracy: 25.0 % of 4 digits checked",
+        "Most common mix-ups: 1 read as 7 (2×), 4 read as 9 (1×)",
+    ]
+    text = messages.format_stats(None, photos_read=3, started_at=datetime(2026, 1, 3, tzinfo=timezone.utc), live=live)
+    assert text.splitlines()[-3] == "Feedback from users: 1 answer confirmed, 2 corrected"
+
+
+def test_keypad_prompt_is_replaced_and_stripped():
+    reading = "I read 42\n• 4 — 99.0 % sure (next: 9 at 0.9 %)\n• 2 — 98.0 % sure (next: 7 at 1.0 %)"
+    first = messages.with_prompt(reading, messages.keypad_prompt(0, "42"))
+    second = messages.with_prompt(first, messages.keypad_prompt(1, "42"))
+    assert second == reading + "\n\n👉 Digit 2 of 2 (I read 2): which is it?"
+    assert messages.strip_prompt(second) == messages.strip_prompt(reading) == reading
+
+
+def test_feedback_and_forget_texts():
+    assert messages.format_feedback_done("42", "42") == "✅ Confirmed, thanks!"
+    assert messages.format_feedback_done("42", "47") == "✏️ Corrected: 42 → 47, thanks!"
+    assert messages.format_forgotten(0) == messages.NOTHING_TO_FORGET
+    assert messages.format_forgotten(1) == "Done: I deleted everything I had stored about you (1 photo reading)."
+    assert "/forgetme" in messages.HELP and "never your photo" in messages.HELP

@@ -192,7 +192,7 @@ def chromium_path() -> str:
 
 
 async def test_browser_conversation(real_model, playground):
-    """Headless Chromium: send a photo, read the answer, press a button, run /stats and see its picture."""
+    """Headless Chromium: send a photo, read the answer, say it is right, see what the bot saw, run /stats."""
     async_api = pytest.importorskip("playwright.async_api", reason="needs Playwright for Python")
     executable = chromium_path()
     async with async_api.async_playwright() as playwright:
@@ -208,7 +208,14 @@ async def test_browser_conversation(real_model, playground):
             await answer.wait_for()
             assert await page.locator(".msg.out img.photo").count() == 1
 
-            await answer.locator(".key", has_text="What I saw").click()
+            # Feedback: "Right" answers with a toast and edits the reading in place (its Right/Wrong go).
+            await answer.locator(".key", has_text=messages.RIGHT_BUTTON).click()
+            await page.locator("#toast", has_text=messages.FEEDBACK_THANKS).wait_for()
+            await answer.locator(".meta .edited").wait_for()
+            assert await answer.locator(".key", has_text=messages.WRONG_BUTTON).count() == 0
+            assert await page.locator(".msg").count() == 2
+
+            await answer.locator(".key", has_text=messages.SAW_BUTTON).click()
             steps = page.locator(".msg.in img.photo").first
             await steps.wait_for()
             assert await steps.evaluate("(image) => image.decode().then(() => image.naturalWidth)") > 0

@@ -98,6 +98,30 @@ def test_ruled_lines_are_removed(mnist_sample):
     assert height < 260, "a ruled line was taken for part of the digit"
 
 
+def test_stem_of_a_digit_in_a_tight_crop_is_not_a_ruled_line():
+    # A tight crop of "17": the stems span most of the height, like a vertical ruled line
+    # would, but they are thick for their length and must stay.
+    mask = np.zeros((170, 320), np.uint8)
+    mask[15:160, 60:74] = 255                                    # the 1
+    mask[15:29, 150:250] = 255                                   # the 7's bar
+    cv2.line(mask, (245, 20), (205, 160), 255, 14)               # the 7's stem
+    cleaned = pp.remove_lines(mask)
+    assert np.count_nonzero(cleaned) > 0.95 * np.count_nonzero(mask)
+
+
+@pytest.mark.parametrize("digit_height", [60, 90, 120])
+def test_table_along_the_border_is_not_read(mnist_sample, digit_height):
+    # A number on paper lying on a dark, grainy table that fills the bottom seventh.
+    x, y = mnist_sample
+    picks = [int(np.flatnonzero(y == digit)[0]) for digit in (8, 0, 3)]
+    page = place_digits(paper(1000, 750), [x[i] for i in picks], height=digit_height, left=100, top=150)
+    rng = np.random.default_rng(5)
+    page[860:] = np.clip(0.15 + rng.normal(0, 0.15, page[860:].shape), 0, 1)
+    segmentation = pp.segment_photo(np.round(page * 255).astype(np.uint8))
+    assert len(segmentation.boxes) == 3
+    assert all(box[1] + box[3] < 860 for box in segmentation.boxes)
+
+
 @pytest.mark.parametrize(
     "page",
     [
