@@ -1,6 +1,7 @@
 """Make docs/playground.png: a conversation in the playground page, photographed by headless Chromium.
 
-Usage (from the project root, with Playwright for Python and Debian's chromium installed)::
+Usage (from the project root, with Playwright for Python, Debian's chromium and, for the
+buttons' emoji, fonts-noto-color-emoji installed)::
 
     python docs/screenshot.py [--out docs/playground.png] [--chromium /usr/bin/chromium]
 """
@@ -50,12 +51,16 @@ async def make(out: Path, chromium: str) -> None:
         ):
             browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             page = await browser.new_page(
-                viewport={"width": 760, "height": 1290}, device_scale_factor=1, locale="en-GB"
+                viewport={"width": 760, "height": 1375}, device_scale_factor=1, locale="en-GB"
             )
             await page.goto(playground.url)
             await page.locator("#status.online").wait_for()
             await page.set_input_files("#file", str(PHOTO))
-            await page.locator(".msg.in .text", has_text="It's a 4").wait_for()
+            answer = page.locator(".msg.in", has_text="It's a 4")
+            await answer.wait_for()
+            await answer.locator(".key", has_text="Right").click()
+            await answer.locator(".meta .edited").wait_for()
+            await page.locator("#toast").wait_for(state="hidden", timeout=10_000)
             await page.fill("#text", "/stats")
             await page.press("#text", "Enter")
             await page.locator(".msg.in .text", has_text="Confusion matrix").wait_for()
