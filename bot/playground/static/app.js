@@ -29,12 +29,20 @@ async function poll() {
       const response = await fetch(`/api/updates?after=${after}&timeout=${wait}`, { cache: "no-store" });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const body = await response.json();
-      if (instance !== null && body.instance !== instance) resetChat();
+      if (instance !== null && body.instance !== instance) {
+        // The playground was restarted: a new chat, read from its beginning.
+        instance = body.instance;
+        resetChat();
+        first = true;
+        continue;
+      }
       instance = body.instance;
+      // The first answer replays the history: no toasts or "typing…" for things long past.
       for (const event of body.events) {
-        applyEvent(event);
+        applyEvent(event, !first);
         after = event.seq;
       }
+      if (first) scrollToEnd();
       botOnline = body.bot.online && !body.closing;
       showCommands(body.bot.commands);
       updateStatus();
@@ -50,7 +58,7 @@ async function poll() {
   }
 }
 
-function applyEvent(event) {
+function applyEvent(event, live) {
   const data = event.data;
   switch (event.kind) {
     case "message":
@@ -60,8 +68,10 @@ function applyEvent(event) {
     case "edited_message": {
       const old = messages.get(data.message_id);
       if (old) {
+        const wasAtEnd = isScrolledNearEnd(120);
         const fresh = renderMessage(data);
         old.replaceWith(fresh);
+        if (wasAtEnd) scrollToEnd();  // a keyboard that grew stays in view
         messages.set(data.message_id, fresh);
         fresh.querySelector(".bubble").classList.add("flash");
       }
@@ -72,6 +82,7 @@ function applyEvent(event) {
       messages.delete(data.message_id);
       break;
     case "chat_action":
+      if (!live) break;
       typingUntil = Date.now() + 5000;
       setTimeout(updateStatus, 5100);
       break;
@@ -79,7 +90,7 @@ function applyEvent(event) {
       const button = pendingQueries.get(data.callback_query_id);
       if (button) button.removeAttribute("aria-busy");
       pendingQueries.delete(data.callback_query_id);
-      if (data.text) data.show_alert ? showAlert(data.text) : showToast(data.text);
+      if (live && data.text) data.show_alert ? showAlert(data.text) : showToast(data.text);
       break;
     }
   }
