@@ -660,6 +660,9 @@ class LocalBotApi:
         commands = _json(params, "commands") or []
         if len(commands) > 100:
             raise BotApiError(400, "Bad Request: too many commands specified")
+        for command in commands:
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", str(command.get("command", ""))):
+                raise BotApiError(400, "Bad Request: BOT_COMMAND_INVALID")
         self._commands[_command_scope(params)] = commands
         return True
 

@@ -134,6 +134,8 @@ async def test_commands_by_scope_and_negative_offset(api, client):
     chat_scope = {"type": "chat", "chat_id": 5}
     assert (await call(client, api, "getMyCommands", scope=chat_scope))[1]["result"] == admin
     assert api.commands == default and api.commands_for(5) == admin and api.commands_for(6) == default
+    status, invalid = await call(client, api, "setMyCommands", commands=[{"command": "Stats!", "description": "x"}])
+    assert (status, invalid["description"]) == (400, "Bad Request: BOT_COMMAND_INVALID")
 
     for text in ("one", "two", "three"):
         api.send_text(1, text)
