@@ -228,3 +228,19 @@ async def test_browser_conversation(real_model, playground):
             assert await matrix.evaluate("(image) => image.decode().then(() => image.naturalWidth)") > 0
         finally:
             await browser.close()
+
+
+def test_uploads_are_sent_as_telegram_sends_photos():
+    from PIL import Image
+
+    from bot.playground.web import telegram_photo
+
+    # A phone photo stored sideways (4000x3000 pixels) with EXIF orientation 6: "rotate 90° to view".
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    Image.new("RGB", (4000, 3000), "white").save(buffer, format="JPEG", exif=exif)
+    with Image.open(io.BytesIO(telegram_photo(buffer.getvalue()))) as sent:
+        assert (sent.format, sent.size) == ("JPEG", (960, 1280))  # upright, 1280 on the long side
+        assert sent.getexif().get(0x0112) is None
+    assert telegram_photo(b"not an image") is None
