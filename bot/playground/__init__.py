@@ -15,6 +15,8 @@ import logging
 import os
 import secrets
 import signal
+import socket
+import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -132,17 +134,22 @@ def run_playground(*, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> int:
 
     from bot.log import configure_logging
 
+    def fail(message: str) -> int:
+        print(f"digitbot playground: {message}", file=sys.stderr)
+        return 2
+
     try:
         model_path = load_settings({**os.environ, "TELEGRAM_BOT_TOKEN": "0:unused"}).model_path
+        _check_port(host, port)  # before the model takes seconds to load
     except ConfigError as error:
-        print(f"digitbot playground: {error}")
-        return 2
+        return fail(str(error))
+    except OSError as error:
+        return fail(f"cannot listen on {host}:{port} ({error.strerror or error}); try another --port")
     print(f"Loading the model {model_path} ...", flush=True)
     try:
         classifier = Classifier.from_path(model_path)
     except ModelLoadError as error:
-        print(f"digitbot playground: {error}")
-        return 2
+        return fail(str(error))
 
     async def serve() -> int:
         stop = asyncio.Event()
@@ -163,14 +170,9 @@ def run_playground(*, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> int:
                 await stop.wait()
                 print("Stopping ...", flush=True)
         except OSError as error:
-            print(
-                f"digitbot playground: cannot listen on {host}:{port} ({error.strerror or error}); "
-                "try another --port"
-            )
-            return 2
+            return fail(f"cannot listen on {host}:{port} ({error.strerror or error}); try another --port")
         except ConfigError as error:
-            print(f"digitbot playground: {error}")
-            return 2
+            return fail(str(error))
         finally:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)
@@ -178,3 +180,13 @@ def run_playground(*, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> int:
         return 0
 
     return asyncio.run(serve())
+
+
+def _check_port(host: str, port: int) -> None:
+    """Raise ``OSError`` if ``host:port`` cannot be bound (e.g. another program listens there)."""
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as tornado binds
+        probe.bind((host, port))

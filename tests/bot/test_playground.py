@@ -180,7 +180,7 @@ def test_run_playground_reports_a_busy_port(classifier, monkeypatch, capsys):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         assert run_playground(port=busy.getsockname()[1]) == 2
-    assert "try another --port" in capsys.readouterr().out
+    assert "try another --port" in capsys.readouterr().err
 
 
 def chromium_path() -> str:
