@@ -130,25 +130,27 @@ def run_playground(*, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> int:
     Returns:
         The exit status: 0 after a clean stop, 2 if it cannot start.
     """
-    from core.classifier import Classifier, ModelLoadError
+    from core.classifier import ModelLoadError
+    from core.registry import RegistryError
 
     from bot.log import configure_logging
+    from bot.main import load_active_classifier
 
     def fail(message: str) -> int:
         print(f"digitbot playground: {message}", file=sys.stderr)
         return 2
 
     try:
-        model_path = load_settings({**os.environ, "TELEGRAM_BOT_TOKEN": "0:unused"}).model_path
+        settings = load_settings(require_token=False)
         _check_port(host, port)  # before the model takes seconds to load
     except ConfigError as error:
         return fail(str(error))
     except OSError as error:
         return fail(f"cannot listen on {host}:{port} ({error.strerror or error}); try another --port")
-    print(f"Loading the model {model_path} ...", flush=True)
-    try:
-        classifier = Classifier.from_path(model_path)
-    except ModelLoadError as error:
+    print(f"Loading the active model of {settings.registry_dir} ...", flush=True)
+    try:  # the model `digitbot run` would serve: the registry's active version
+        classifier = load_active_classifier(settings)
+    except (ModelLoadError, RegistryError) as error:
         return fail(str(error))
 
     async def serve() -> int:
