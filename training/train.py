@@ -195,6 +195,7 @@ def fit(data: MnistData, config: TrainConfig, extra: tuple[np.ndarray, np.ndarra
     started = time.perf_counter()
     history = model.fit(
         train_ds, validation_data=val_ds, epochs=config.epochs,
+        shuffle=False,  # train_ds shuffles itself each epoch; Keras warns if asked again
         callbacks=[stop, *(callbacks or [])], verbose=verbose,
     )
     seconds = time.perf_counter() - started
