@@ -91,8 +91,8 @@ def run_bot(
         core.classifier.ModelLoadError: the model cannot be loaded.
         telegram.error.InvalidToken: Telegram rejects the token.
     """
-    configure_logging(settings.token)
     keep_freed_memory_for_reuse()
+    configure_logging(settings.token)
     classifier = Classifier.from_path(settings.model_path)
     logger.info("Loaded model %s (%s)", settings.model_path, classifier.version)
     application = build_application(settings, classifier, limits=limits)
