@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 MNIST  ?= ../shared/data/mnist.npz
 
-.PHONY: help setup test run train evaluate predict benchmarks
+.PHONY: help setup test run train retrain evaluate predict benchmarks
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -26,6 +26,9 @@ run: $(STAMP)  ## start the Telegram bot (needs TELEGRAM_BOT_TOKEN; see README)
 
 train: $(STAMP)  ## retrain the shipped model into models/ from $(MNIST)
 	$(BIN)/digitbot train --data $(MNIST)
+
+retrain: $(STAMP)  ## fine-tune the active model version (DIGITBOT_HOME) on $(MNIST); promoted only if no worse
+	$(BIN)/digitbot retrain --data $(MNIST)
 
 evaluate: $(STAMP)  ## evaluate models/digit_cnn.keras on the MNIST test set
 	$(BIN)/digitbot evaluate --data $(MNIST)

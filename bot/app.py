@@ -19,7 +19,7 @@ from telegram.ext import (
 
 from core.config import Settings
 
-from bot import callbacks, handlers, messages
+from bot import callbacks, handlers, messages, retrain
 from bot.context import BotServices, PhotoClassifier, get_services, store_services
 from bot.errors import error_handler
 from bot.ratelimit import BotLimits
@@ -56,6 +56,7 @@ def build_application(settings: Settings, classifier: PhotoClassifier, *, limits
         .read_timeout(15.0)  # downloads of photos up to 20 MB
         .get_updates_read_timeout(10.0)
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
     )
     if limits.outgoing_per_second:
@@ -73,6 +74,9 @@ def build_application(settings: Settings, classifier: PhotoClassifier, *, limits
     application.add_handler(CommandHandler("start", handlers.on_start, filters=_NEW))
     application.add_handler(CommandHandler("help", handlers.on_help, filters=_NEW))
     application.add_handler(CommandHandler("stats", handlers.on_stats, filters=_NEW))
+    application.add_handler(CommandHandler("model", retrain.on_model, filters=_NEW))
+    application.add_handler(CommandHandler("retrain", retrain.on_retrain, filters=_NEW))
+    application.add_handler(CommandHandler("rollback", retrain.on_rollback, filters=_NEW))
     application.add_handler(CommandHandler("forgetme", handlers.on_forget_me, filters=_NEW))
     application.add_handler(MessageHandler(_NEW & filters.PHOTO, handlers.on_photo))
     application.add_handler(MessageHandler(_NEW & filters.Document.IMAGE, handlers.on_image_document))
@@ -100,7 +104,7 @@ def _file_url_for(base_url: str | None) -> str | None:
 
 
 async def post_init(application: Application) -> None:
-    """Open the feedback store under ``settings.home`` and register the command menu.
+    """Open the feedback store under ``settings.home``, register the command menu, watch the model registry.
 
     Raises:
         bot.store.StoreError: the database cannot be opened or migrated (the bot does not start).
@@ -109,10 +113,17 @@ async def post_init(application: Application) -> None:
     services.store = await services.run_db(FeedbackStore.open, services.settings.home / DATABASE_FILENAME)
     logger.info("Feedback store %s (schema version %s)", services.store.path, SCHEMA_VERSION)
     await application.bot.set_my_commands([BotCommand(command, text) for command, text in messages.COMMANDS])
+    retrain.watch_registry(application)
+
+
+async def post_stop(application: Application) -> None:
+    """End a running retrain (its candidate is discarded; the active model is untouched) and the registry watch."""
+    await retrain.stop_retrain(application)
 
 
 async def post_shutdown(application: Application) -> None:
-    """Stop the worker threads (work still queued is dropped; running work finishes), then close the store."""
+    """End a running retrain if still needed, stop the worker threads (queued work is dropped), close the store."""
+    await retrain.stop_retrain(application)
     services = get_services(application)
     services.executor.shutdown(wait=True, cancel_futures=True)
     if services.store is not None:

@@ -110,6 +110,43 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 1 if failures == len(args.files) else 0
 
 
+def _print_retrain_progress(event: dict) -> None:
+    kind = event.get("event")
+    if kind == "start":
+        print(f"retraining {event['base']} for {event['epochs']} epoch(s) on {event['mnist_samples']:,} MNIST images "
+              f"+ {event['user_samples']:,} user samples (weight {event['user_weight']:g}); "
+              f"{event['user_holdout']:,} user samples held out", flush=True)
+    elif kind == "epoch":
+        val = event.get("val_accuracy")
+        print(f"epoch {event['epoch']}/{event['epochs']}: validation accuracy "
+              f"{'-' if val is None else f'{val:.2%}'}, about {event['eta_seconds']} s left", flush=True)
+    elif kind == "evaluating":
+        print("evaluating the candidate beside the active model", flush=True)
+
+
+def cmd_retrain(args: argparse.Namespace) -> int:
+    """Fine-tune the active model version, gate it, register it, promote it if it passes."""
+    _quiet_tensorflow()
+    from core.config import ConfigError
+    from core.registry import ModelRegistry, RegistryBusyError
+    from training.data import DatasetError
+    from training.retrain import config_from_args, retrain
+
+    try:
+        registry_dir, seed_model, data_path, config = config_from_args(args)
+        result = retrain(ModelRegistry(registry_dir), data_path, args.user_samples, config, seed_model,
+                         _print_retrain_progress)
+    except (ConfigError, DatasetError, RegistryBusyError) as exc:
+        print(f"digitbot retrain: {exc}", file=sys.stderr)
+        return 3 if isinstance(exc, RegistryBusyError) else 2
+    verdict = "promoted (now active)" if result.decision.promote else f"not promoted; {result.base.name} stays active"
+    print(f"{result.version.name}: {verdict}")
+    for reason in result.decision.reasons:
+        print(f"  {reason}")
+    print(f"  {result.seconds / 60:.1f} min; reports in {result.version.path}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Start the Telegram bot (long polling, or a webhook server)."""
     _quiet_tensorflow()
@@ -131,7 +168,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``digitbot`` and its subcommands."""
-    from core.config import DEFAULT_EPOCHS, DEFAULT_MODEL_PATH, DEFAULT_SEED, MODELS_DIR
+    from core.config import (
+        DEFAULT_EPOCHS,
+        DEFAULT_MODEL_PATH,
+        DEFAULT_RETRAIN_EPOCHS,
+        DEFAULT_RETRAIN_LEARNING_RATE,
+        DEFAULT_SEED,
+        MODELS_DIR,
+    )
 
     parser = argparse.ArgumentParser(prog="digitbot", description="Read handwritten digits from photos.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -159,6 +203,22 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--json", action="store_true", help="one JSON object per line per file")
     predict.add_argument("--show", type=Path, metavar="DIR", help="write a picture of the steps per file into DIR")
     predict.set_defaults(handler=cmd_predict)
+
+    retrain = commands.add_parser("retrain", help="fine-tune the active model on MNIST + user samples; "
+                                  "promote it only if it is no worse")
+    retrain.add_argument("--data", type=Path, help=data_help)
+    retrain.add_argument("--home", type=Path, help="the bot's state folder (default: $DIGITBOT_HOME, else state)")
+    retrain.add_argument("--epochs", type=int, help="epochs (default: $DIGITBOT_RETRAIN_EPOCHS, else "
+                         f"{DEFAULT_RETRAIN_EPOCHS})")
+    retrain.add_argument("--max-samples", type=int, help="MNIST training images at most (default: "
+                         "$DIGITBOT_RETRAIN_MAX_SAMPLES, else all)")
+    retrain.add_argument("--user-samples", type=Path, metavar="NPZ", help="labelled user samples "
+                         "(an export of the feedback store)")
+    retrain.add_argument("--learning-rate", type=float, default=DEFAULT_RETRAIN_LEARNING_RATE)
+    retrain.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    retrain.add_argument("--seed-model", type=Path, help="model registered first if the registry is empty "
+                         "(default: $DIGITBOT_MODEL, else the shipped model)")
+    retrain.set_defaults(handler=cmd_retrain)
 
     run = commands.add_parser("run", help="start the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
     run.add_argument("--webhook-url", help="public HTTPS URL for Telegram's webhook (default: long polling)")

@@ -55,8 +55,9 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/help, and any command the bot does not know: tips and the command list."""
-    await update.effective_message.reply_text(messages.HELP)
+    """/help, and any command the bot does not know: tips and the command list (admins: theirs too)."""
+    admin = update.effective_user is not None and update.effective_user.id in get_services(context).settings.admin_ids
+    await update.effective_message.reply_text(messages.ADMIN_HELP if admin else messages.HELP)
 
 
 async def on_other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

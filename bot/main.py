@@ -14,7 +14,8 @@ from telegram.error import TelegramError
 from telegram.ext import Application
 
 from core.classifier import Classifier
-from core.config import Settings
+from core.config import DEFAULT_MODEL_PATH, Settings
+from core.registry import ModelRegistry
 
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.log import configure_logging
@@ -66,6 +67,27 @@ def webhook_secret(token: str) -> str:
     return hashlib.sha256(b"digitbot-webhook:" + token.encode()).hexdigest()
 
 
+def load_active_classifier(settings: Settings) -> Classifier:
+    """Load the registry's active model version, setting the registry up on first use.
+
+    On first use ``settings.model_path`` (``DIGITBOT_MODEL``, else the shipped model) is
+    registered as ``v1``; afterwards the active version is served and ``DIGITBOT_MODEL`` only
+    matters again for an empty registry. Leftovers of killed retrains are removed.
+
+    Raises:
+        core.classifier.ModelLoadError, core.registry.RegistryError: as :func:`run_bot`.
+    """
+    registry = ModelRegistry(settings.registry_dir)
+    registry.clean_debris()
+    active = registry.ensure_active(settings.model_path)
+    if settings.model_path != DEFAULT_MODEL_PATH and active.source != str(settings.model_path.resolve()):
+        logger.warning("DIGITBOT_MODEL=%s is not what %s serves (%s, active); it only seeds an empty registry",
+                       settings.model_path, registry.root, active.name)
+    classifier = Classifier.from_path(active.model_path)
+    logger.info("Loaded model version %s from %s (%s)", active.name, active.model_path, classifier.version)
+    return classifier
+
+
 def run_bot(
     settings: Settings,
     *,
@@ -89,12 +111,12 @@ def run_bot(
 
     Raises:
         core.classifier.ModelLoadError: the model cannot be loaded.
+        core.registry.RegistryError: the registry is empty and there is no model to start it with.
         telegram.error.InvalidToken: Telegram rejects the token.
     """
     keep_freed_memory_for_reuse()
     configure_logging(settings.token)
-    classifier = Classifier.from_path(settings.model_path)
-    logger.info("Loaded model %s (%s)", settings.model_path, classifier.version)
+    classifier = load_active_classifier(settings)
     application = build_application(settings, classifier, limits=limits)
     if webhook_url is None:
         application.run_polling(timeout=POLL_TIMEOUT, bootstrap_retries=-1, allowed_updates=ALLOWED_UPDATES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from core.errors import DigitImageError, NoDigitFoundError
+from core.registry import ModelVersion
 from core.results import DigitPrediction, PhotoReading
 
 from bot.stats import ModelReport
@@ -15,7 +16,14 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", "What this bot does"),
     ("help", "How to take a good photo, and the commands"),
     ("stats", "How accurate the model is, and its confusion matrix"),
+    ("model", "The model versions, and which one is active"),
     ("forgetme", "Delete everything I stored about you"),
+)
+
+#: Commands only admins (``DIGITBOT_ADMIN_IDS``) may use; listed in /help for them only.
+ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("retrain", "Retrain on MNIST and users' corrections; promoted only if it is no worse"),
+    ("rollback", "Switch back to the previous model version, or to /rollback VERSION"),
 )
 
 HELP = (
@@ -41,6 +49,10 @@ HELP = (
 )
 
 START = "Hi! " + HELP
+
+ADMIN_HELP = HELP + "\n\nAdmin commands:\n" + "\n".join(
+    f"/{command} — {description}" for command, description in ADMIN_COMMANDS
+)
 
 SEND_A_PHOTO = "Send me a photo of a handwritten digit or number and I'll read it. (/help for tips)"
 
@@ -310,3 +322,131 @@ def format_live_stats(live: LiveStats) -> list[str]:
                         for true, predicted, count in live.confusions)
         )
     return lines
+
+
+ADMIN_ONLY = "Sorry, only the bot's admins can do that."
+
+RETRAIN_STARTING = "🛠 Retraining: collecting the samples and starting…"
+
+RETRAIN_ALREADY_RUNNING = "A retrain is already running. Its status message shows how far it is."
+
+RETRAIN_NO_RESULT = "the training process ended without a result"
+
+ROLLBACK_WHILE_RETRAINING = "A retrain is running; roll back after it has finished."
+
+ROLLBACK_NOTHING_OLDER = "There is no older usable version to roll back to. /model lists the versions."
+
+
+def format_duration(seconds: float) -> str:
+    """A rough duration for people: ``"40 s"``, ``"3 min 10 s"``, ``"1 h 5 min"``."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        minutes, rest = divmod(seconds, 60)
+        return f"{minutes} min {rest} s" if minutes < 10 and rest else f"{minutes} min"
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours} h {rest // 60} min"
+
+
+def _accuracy(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.2f} %"
+
+
+def format_retrain_progress(start: dict, event: dict, last_epoch: dict | None = None) -> str:
+    """The status message while a retrain runs.
+
+    Args:
+        start: the retrain's ``start`` event (base version, sample counts), or {} before it.
+        event: the latest progress event (``start``, ``step``, ``epoch`` or ``evaluating``).
+        last_epoch: the latest ``epoch`` event, whose validation accuracy stays on show.
+    """
+    lines = ["🛠 Retraining"]
+    if start:
+        lines[0] += (f" from {start['base']}: {start['mnist_samples']:,} MNIST images + "
+                     f"{start['user_samples']:,} user samples")
+        if start["user_samples"]:
+            lines[0] += f" (each counted {start['user_weight']:g}×)"
+        lines.append(f"{start['user_holdout']:,} user samples held out to judge the result.")
+    kind = event.get("event")
+    if kind == "start":
+        lines.append(f"Epoch 1 of {event['epochs']} under way…")
+    if last_epoch:
+        lines.append(f"Epoch {last_epoch['epoch']} of {last_epoch['epochs']} done: validation accuracy "
+                     f"{_accuracy(last_epoch.get('val_accuracy'))}.")
+    if kind == "step":
+        lines.append(f"Epoch {event['epoch']} of {event['epochs']} under way: "
+                     f"{event['fraction'] * 100:.0f} % of the run done.")
+    elif kind == "evaluating":
+        lines.append("Training done; comparing the new model with the active one…")
+    if kind in ("step", "epoch") and event.get("eta_seconds") is not None and event["fraction"] < 1:
+        lines.append(f"About {format_duration(event['eta_seconds'])} left.")
+    return "\n".join(lines)
+
+
+def format_retrain_result(done: dict) -> str:
+    """The final status: promoted or not, with the before/after figures (``done`` event of the retrain)."""
+    before, after = done["before"], done["after"]
+    if done["promoted"]:
+        lines = [f"✅ New model {done['version']} promoted: I'm using it now (was {done['base']})."]
+    else:
+        lines = [f"❌ New model {done['version']} not promoted: I keep using {done['base']}."]
+    lines.append(f"MNIST test accuracy: {_accuracy(before['mnist_accuracy'])} → {_accuracy(after['mnist_accuracy'])}")
+    if after.get("user_holdout"):
+        lines.append(f"Held-out user samples ({after['user_holdout']:,}): "
+                     f"{_accuracy(before['user_accuracy'])} → {_accuracy(after['user_accuracy'])}")
+    else:
+        lines.append("Held-out user samples: none yet.")
+    lines.append("Rule: MNIST may drop by at most 0.1 point, the user samples not at all.")
+    lines.append(f"Took {format_duration(done['seconds'])}.")
+    return "\n".join(lines)
+
+
+def format_retrain_failed(reason: str) -> str:
+    """The status when a retrain could not finish; the active model is unchanged."""
+    return f"⚠️ The retrain failed: {reason}\nThe active model is unchanged."
+
+
+def format_retrain_exit(returncode: int) -> str:
+    """Why a retrain process ended without a result, from its exit status."""
+    if returncode < 0:
+        return f"the training process was stopped (signal {-returncode})"
+    return f"the training process exited with status {returncode} (see retrain.log in the bot's home)"
+
+
+def format_confusion_caption(version: str) -> str:
+    """Caption of a new version's confusion matrix."""
+    return f"Confusion matrix of {version} on the MNIST test set: rows true digits, columns answers."
+
+
+def format_model_versions(versions: list[ModelVersion], active: str | None) -> str:
+    """/model: one line per version, newest first, the active one marked."""
+    if not versions:
+        return "No model versions are registered yet."
+    labels = {"initial": "first model", "promoted": "retrained", "rejected": "retrained, not promoted"}
+    lines = ["Model versions (▶ = in use):"]
+    for version in reversed(versions):
+        parts = [f"MNIST {_accuracy(version.test_accuracy)}"]
+        if version.user_holdout:
+            parts.append(f"user samples {_accuracy(version.user_accuracy)} of {version.user_holdout:,}")
+        if version.created_at:
+            parts.append(f"{version.created_at:%Y-%m-%d %H:%M} UTC")
+        parts.append(labels.get(version.status, version.status))
+        mark = "▶" if version.name == active else "  "
+        lines.append(f"{mark} {version.name}: " + ", ".join(parts))
+    return "\n".join(lines)
+
+
+def format_rolled_back(version: ModelVersion) -> str:
+    """After /rollback: which version is now in use."""
+    return f"Switched to {version.name} (MNIST {_accuracy(version.test_accuracy)}). I'm using it now."
+
+
+def format_already_active(name: str) -> str:
+    """/rollback to the version already in use."""
+    return f"{name} is already the model in use."
+
+
+def format_unknown_version(detail: str) -> str:
+    """/rollback to a version that does not exist."""
+    return f"I can't switch to that: {detail}. /model lists the versions."

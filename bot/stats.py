@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from core.config import METRICS_FILENAME
+from core.registry import parse_utc_time
 
 logger = logging.getLogger(__name__)
 
@@ -36,16 +37,6 @@ class ModelReport:
     created_at: datetime | None = None
     parameters: int | None = None
     size_bytes: int | None = None
-
-
-def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def load_model_report(model_path: Path, card: dict | None = None) -> ModelReport | None:
@@ -84,7 +75,7 @@ def load_model_report(model_path: Path, card: dict | None = None) -> ModelReport
         test_images=metrics.get("test_images"),
         recall=recall,
         confusion_matrix=metrics.get("confusion_matrix"),
-        created_at=_parse_time(metrics.get("created_at") or card.get("created_at")),
+        created_at=parse_utc_time(metrics.get("created_at") or card.get("created_at")),
         parameters=metrics.get("parameters", card.get("parameters")),
         size_bytes=size,
     )

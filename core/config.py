@@ -31,6 +31,14 @@ DEFAULT_VALIDATION_SIZE = 5000
 DEFAULT_SEED = 1234
 DEFAULT_LEARNING_RATE = 2e-3
 
+#: Folder under ``DIGITBOT_HOME`` holding the model versions (see ``core.registry``).
+REGISTRY_DIRNAME = "models"
+# Retraining defaults (fine-tuning the active model); DIGITBOT_RETRAIN_* and the CLI override them.
+DEFAULT_RETRAIN_EPOCHS = 3
+DEFAULT_RETRAIN_LEARNING_RATE = 3e-4
+RETRAIN_EPOCHS_ENV = "DIGITBOT_RETRAIN_EPOCHS"
+RETRAIN_MAX_SAMPLES_ENV = "DIGITBOT_RETRAIN_MAX_SAMPLES"
+
 
 class ConfigError(ValueError):
     """A configuration value is missing or malformed; the message names the variable."""
@@ -53,8 +61,13 @@ class Settings:
         base_file_url: Bot API file base URL, or None for Telegram's.
         admin_ids: Telegram user ids allowed to run admin commands.
         home: directory for the bot's state (database, model versions); created on demand.
-        model_path: the .keras model to serve.
+        model_path: the .keras model registered as the first version when the model
+            registry under ``home`` is empty (``DIGITBOT_MODEL``, else the shipped model);
+            once the registry has an active version, that version is served.
         mnist_path: MNIST data for retraining, or None.
+        retrain_epochs: epochs of a retrain (``DIGITBOT_RETRAIN_EPOCHS``), at least 1.
+        retrain_max_samples: MNIST training images a retrain uses at most
+            (``DIGITBOT_RETRAIN_MAX_SAMPLES``), or None for all of them.
     """
 
     token: str = field(repr=False)
@@ -64,6 +77,13 @@ class Settings:
     home: Path = Path("state")
     model_path: Path = DEFAULT_MODEL_PATH
     mnist_path: Path | None = None
+    retrain_epochs: int = DEFAULT_RETRAIN_EPOCHS
+    retrain_max_samples: int | None = None
+
+    @property
+    def registry_dir(self) -> Path:
+        """Where the model versions live: ``home/models``."""
+        return self.home / REGISTRY_DIRNAME
 
 
 def _parse_admin_ids(raw: str) -> frozenset[int]:
@@ -81,8 +101,26 @@ def _parse_admin_ids(raw: str) -> frozenset[int]:
     return frozenset(ids)
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+def _positive_int(environ: Mapping[str, str], name: str) -> int | None:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+def load_settings(environ: Mapping[str, str] | None = None, *, require_token: bool = True) -> Settings:
     """Read and validate the bot's settings from ``environ`` (default: ``os.environ``).
+
+    Args:
+        environ: the environment variables.
+        require_token: False for commands that never talk to Telegram (``digitbot
+            retrain``); the token is then "" when unset.
 
     Raises:
         ConfigError: a required variable is missing or a value is malformed; the message
@@ -90,12 +128,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """
     environ = os.environ if environ is None else environ
     token = environ.get("TELEGRAM_BOT_TOKEN", "").strip()
-    if not token:
+    if not token and require_token:
         raise ConfigError(
             "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and export its token "
             "(or try `digitbot playground`, which needs no token)"
         )
-    if ":" not in token or any(ch.isspace() for ch in token):
+    if token and (":" not in token or any(ch.isspace() for ch in token)):
         raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a bot token ('<id>:<secret>')")
     base_url = environ.get("TELEGRAM_BASE_URL", "").strip() or None
     base_file_url = environ.get("TELEGRAM_BASE_FILE_URL", "").strip() or None
@@ -115,4 +153,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         home=home,
         model_path=model_path,
         mnist_path=mnist_path_from_env(environ),
+        retrain_epochs=_positive_int(environ, RETRAIN_EPOCHS_ENV) or DEFAULT_RETRAIN_EPOCHS,
+        retrain_max_samples=_positive_int(environ, RETRAIN_MAX_SAMPLES_ENV),
     )

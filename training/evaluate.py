@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
+from core.atomic import atomic_path
 from core.config import NUM_CLASSES
 
 
@@ -88,26 +85,6 @@ def evaluate_probabilities(probabilities: np.ndarray, labels: np.ndarray) -> Eva
         predictions=predictions,
         confidences=probabilities.max(axis=1).astype(np.float32),
     )
-
-
-@contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; on success rename it over ``target``.
-
-    The rename (``os.replace``) is atomic on POSIX, so readers see the old file or the
-    new one, never a half-written one; on an exception the temporary file is removed.
-    The temporary name keeps ``target``'s suffix (Keras insists on ``.keras``).
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        yield temporary
-        os.chmod(temporary, 0o644)  # mkstemp creates 0600; artifacts are meant to be shared
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def _figure():

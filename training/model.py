@@ -52,15 +52,17 @@ def build_cnn(
     return keras.Model(inputs, logits, name="digit_cnn")
 
 
-def compile_model(model, learning_rate, label_smoothing: float = 0.0, use_ema: bool = True):
+def compile_model(model, learning_rate, label_smoothing: float = 0.0, use_ema: bool = True,
+                  ema_momentum: float = 0.999):
     """Compile with Adam and cross-entropy on logits (``from_logits=True``).
 
     Args:
         model: the model from :func:`build_cnn`.
         learning_rate: a float or a ``keras.optimizers.schedules.LearningRateSchedule``.
         label_smoothing: in [0, 1); uses the categorical loss on one-hot labels when > 0.
-        use_ema: keep an exponential moving average of the weights (momentum 0.999 per
-            step) and end training with it.
+        use_ema: keep an exponential moving average of the weights and end training with it.
+        ema_momentum: its momentum per step, in [0, 1) (0.999: an average over about the
+            last thousand steps).
     """
     import keras
 
@@ -72,6 +74,6 @@ def compile_model(model, learning_rate, label_smoothing: float = 0.0, use_ema: b
         metric = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
     # An exponential moving average of the weights (Polyak & Juditsky 1992) is written into
     # the model when fit() ends; it smooths the last epochs' noise out of the final weights.
-    optimizer = keras.optimizers.Adam(learning_rate, use_ema=use_ema, ema_momentum=0.999)
+    optimizer = keras.optimizers.Adam(learning_rate, use_ema=use_ema, ema_momentum=ema_momentum)
     model.compile(optimizer=optimizer, loss=loss, metrics=[metric])
     return model

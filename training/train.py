@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.atomic import atomic_path
 from core.config import (
     CLASS_LABELS,
     DEFAULT_BATCH_SIZE,
@@ -27,12 +28,11 @@ from core.config import (
     MODELS_DIR,
     PROJECT_ROOT,
 )
-from training.augment import AugmentConfig
 from core.preprocessing import to_model_input
+from training.augment import AugmentConfig
 from training.data import MnistData, load_mnist, split_validation
 from training.evaluate import (
     Evaluation,
-    atomic_path,
     evaluate_probabilities,
     plot_confusion_matrix,
     plot_misclassified,
@@ -132,8 +132,9 @@ def predict_probabilities(model, images: np.ndarray, batch_size: int = 512) -> n
 
 
 def fit(data: MnistData, config: TrainConfig, extra: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-        callbacks: list | None = None, verbose: int | str = "auto"):
-    """Train a fresh CNN on ``data`` (plus optional extra weighted samples).
+        callbacks: list | None = None, verbose: int | str = "auto", initial_model=None,
+        ema_momentum: float = 0.999):
+    """Train a CNN on ``data`` (plus optional extra weighted samples): a fresh one, or ``initial_model``.
 
     Args:
         data: MNIST arrays.
@@ -143,6 +144,9 @@ def fit(data: MnistData, config: TrainConfig, extra: tuple[np.ndarray, np.ndarra
         callbacks: extra Keras callbacks (progress reporting).
         verbose: Keras verbosity; "auto" shows the progress bar on a terminal and one line
             per epoch otherwise.
+        initial_model: a built model to fine-tune (compiled anew; its weights are changed
+            in place), or None to build a fresh :func:`training.model.build_cnn`.
+        ema_momentum: per-step momentum of the weight average the model ends with, in [0, 1).
 
     Returns:
         ``(model, history_dict, seconds)``.
@@ -181,7 +185,8 @@ def fit(data: MnistData, config: TrainConfig, extra: tuple[np.ndarray, np.ndarra
         warmup_target=config.learning_rate,
         warmup_steps=warmup,
     )
-    model = compile_model(build_cnn(), schedule)
+    model = compile_model(build_cnn() if initial_model is None else initial_model, schedule,
+                          ema_momentum=ema_momentum)
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     # Stops a run that no longer improves; the weights kept are the moving average at the
@@ -190,6 +195,7 @@ def fit(data: MnistData, config: TrainConfig, extra: tuple[np.ndarray, np.ndarra
     started = time.perf_counter()
     history = model.fit(
         train_ds, validation_data=val_ds, epochs=config.epochs,
+        shuffle=False,  # train_ds shuffles itself each epoch; Keras warns if asked again
         callbacks=[stop, *(callbacks or [])], verbose=verbose,
     )
     seconds = time.perf_counter() - started
@@ -251,23 +257,29 @@ def write_json(path: Path, payload: dict) -> None:
 
 
 def write_artifacts(model, data: MnistData, config: TrainConfig, history: dict, seconds: float,
-                    out_dir: Path) -> TrainResult:
+                    out_dir: Path, evaluation: Evaluation | None = None,
+                    extra_metrics: dict | None = None) -> TrainResult:
     """Evaluate on the test set and write every artifact into ``out_dir``, each atomically.
 
     Files: ``digit_cnn.keras``, ``digit_cnn.json`` (model card), ``metrics.json``,
     ``confusion_matrix.png``, ``training_curves.png``, ``misclassified.png``. Reports are
     written first and the model last, so an interrupted run leaves the previous model
     file intact (never a partial one).
+
+    Args:
+        evaluation: the model's scores on ``data``'s test set if already computed.
+        extra_metrics: more keys for ``metrics.json`` (e.g. a retrain's before/after figures).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    probabilities = predict_probabilities(model, data.x_test)
-    evaluation = evaluate_probabilities(probabilities, data.y_test)
+    if evaluation is None:
+        evaluation = evaluate_probabilities(predict_probabilities(model, data.x_test), data.y_test)
     model_target = out_dir / MODEL_FILENAME
     with atomic_path(model_target) as temporary:
         model.save(temporary)
         model_size = temporary.stat().st_size
         metrics = build_metrics(model, evaluation, data, config, history, seconds, model_size)
+        metrics.update(extra_metrics or {})
         plot_confusion_matrix(evaluation.confusion_matrix, out_dir / "confusion_matrix.png")
         plot_training_curves(history, out_dir / "training_curves.png")
         plot_misclassified(data.x_test, data.y_test, evaluation, out_dir / "misclassified.png")

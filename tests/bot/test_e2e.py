@@ -92,7 +92,7 @@ async def test_start_registers_commands_and_greets(api, bot):
     api.send_command(USER, "start")
     (reply,) = await api.next_messages(USER)
     assert reply.text == messages.START
-    assert [command["command"] for command in api.commands] == ["start", "help", "stats", "forgetme"]
+    assert [command["command"] for command in api.commands] == ["start", "help", "stats", "model", "forgetme"]
 
 
 async def test_text_and_unknown_command_get_hints(api, bot):

@@ -1,0 +1,36 @@
+"""Atomic file writes: write beside the target, then rename over it (readers never see half a file)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; on success rename it over ``target``.
+
+    The rename (``os.replace``) is atomic on POSIX, so readers see the old file or the
+    new one, never a half-written one; on an exception the temporary file is removed.
+    The temporary name keeps ``target``'s suffix (Keras insists on ``.keras``) and starts
+    with a dot, so directory listings can ignore it.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.chmod(temporary, 0o644)  # mkstemp creates 0600; artifacts are meant to be shared
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace ``path``'s contents with ``text`` (UTF-8) atomically."""
+    with atomic_path(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")

@@ -1,0 +1,378 @@
+"""Model versions under ``DIGITBOT_HOME/models``: register, list, activate, roll back (file operations only).
+
+Layout of the registry folder::
+
+    models/
+      ACTIVE                       the active version's name, e.g. "v3" (replaced atomically)
+      v1/ v2/ v3/ ...              complete versions, each with digit_cnn.keras, digit_cnn.json
+                                   (model card), metrics.json, confusion_matrix.png, version.json
+      .candidate-<pid>-<hex>/      a version being built; renamed to vN only once complete
+      .retrain.lock                flock'ed by the process that is retraining
+
+A directory named ``vN`` only ever appears by renaming a complete candidate, so a process
+killed while building leaves a dot-directory that listings ignore and
+:meth:`ModelRegistry.clean_debris` removes; the active version changes only by replacing
+``ACTIVE`` (temporary file + ``os.replace``), so readers see the old or the new name, never
+half of one. No TensorFlow here: the bot loads the active version with ``core.classifier``.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from core.atomic import write_text_atomic
+from core.config import METRICS_FILENAME, MODEL_CARD_FILENAME, MODEL_FILENAME
+
+logger = logging.getLogger(__name__)
+
+ACTIVE_FILENAME = "ACTIVE"
+VERSION_FILENAME = "version.json"
+CONFUSION_MATRIX_FILENAME = "confusion_matrix.png"
+LOCK_FILENAME = ".retrain.lock"
+CANDIDATE_PREFIX = ".candidate-"
+
+#: ``status`` of a version: the model the registry started from, a retrain that passed the
+#: promotion gate, or one that did not (kept for its figures; only activated on request).
+INITIAL, PROMOTED, REJECTED = "initial", "promoted", "rejected"
+
+_VERSION_NAME = re.compile(r"^v(\d+)$")
+_REPORT_FILES = (METRICS_FILENAME, CONFUSION_MATRIX_FILENAME, "training_curves.png", "misclassified.png")
+
+
+class RegistryError(RuntimeError):
+    """The registry cannot do what was asked; the message says why, in words fit for an admin."""
+
+
+class UnknownVersionError(RegistryError):
+    """No complete version has that name."""
+
+
+class RegistryBusyError(RegistryError):
+    """Another process holds the retrain lock."""
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One complete model version.
+
+    Attributes:
+        name: ``"v<number>"``.
+        number: 1, 2, ...: the order versions were registered in.
+        path: its directory.
+        status: :data:`INITIAL`, :data:`PROMOTED` or :data:`REJECTED`.
+        created_at: when it was registered (UTC), or None if unrecorded.
+        test_accuracy: MNIST test accuracy in [0, 1] from ``metrics.json``, or None.
+        user_accuracy: accuracy in [0, 1] on the held-out user samples at its retrain, or None.
+        user_holdout: how many held-out user samples that was measured on (0 if none).
+        parent: the version it was fine-tuned from, or None.
+        source: where an imported model came from (a path), or None.
+    """
+
+    name: str
+    number: int
+    path: Path
+    status: str = INITIAL
+    created_at: datetime | None = None
+    test_accuracy: float | None = None
+    user_accuracy: float | None = None
+    user_holdout: int = 0
+    parent: str | None = None
+    source: str | None = None
+
+    @property
+    def model_path(self) -> Path:
+        """The ``.keras`` file."""
+        return self.path / MODEL_FILENAME
+
+    @property
+    def confusion_matrix_path(self) -> Path:
+        """Its confusion matrix on the MNIST test set (may be missing for imported models)."""
+        return self.path / CONFUSION_MATRIX_FILENAME
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError):
+        logger.warning("Unreadable %s; ignoring it", path, exc_info=True)
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def parse_utc_time(value: object) -> datetime | None:
+    """An ISO 8601 time from a JSON file as an aware UTC datetime (naive = UTC); None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def _optional_float(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def version_number(name: str) -> int | None:
+    """``"v3"``, ``"V3"`` or ``"3"`` -> 3; anything else -> None."""
+    match = _VERSION_NAME.match(name.strip().lower()) or re.match(r"^(\d+)$", name.strip())
+    return int(match.group(1)) if match else None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class ModelRegistry:
+    """The model versions in one folder (``Settings.registry_dir``). Cheap to create; holds no state.
+
+    Every method reads the folder afresh, so several processes (the bot, a retrain, the CLI)
+    can share it. Methods raise ``OSError`` when the folder cannot be read or written.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    # ------------------------------------------------------------------ reading
+
+    def _load(self, directory: Path) -> ModelVersion | None:
+        match = _VERSION_NAME.match(directory.name)
+        if not match or not directory.is_dir():
+            return None
+        if not (directory / MODEL_FILENAME).is_file():
+            logger.warning("Model version %s has no %s; ignoring it", directory, MODEL_FILENAME)
+            return None
+        info = _read_json(directory / VERSION_FILENAME)
+        metrics = _read_json(directory / METRICS_FILENAME)
+        after = (metrics.get("retrain") or {}).get("after") or {}
+        return ModelVersion(
+            name=directory.name,
+            number=int(match.group(1)),
+            path=directory,
+            status=str(info.get("status", INITIAL)),
+            created_at=parse_utc_time(info.get("created_at")),
+            test_accuracy=_optional_float(metrics.get("test_accuracy")),
+            user_accuracy=_optional_float(after.get("user_accuracy")),
+            user_holdout=int(after.get("user_holdout") or 0),
+            parent=info.get("parent"),
+            source=info.get("source"),
+        )
+
+    def versions(self) -> list[ModelVersion]:
+        """The complete versions, oldest first (candidates being built are not listed)."""
+        if not self.root.is_dir():
+            return []
+        found = (self._load(child) for child in self.root.iterdir())
+        return sorted((version for version in found if version is not None), key=lambda v: v.number)
+
+    def get(self, name: str) -> ModelVersion:
+        """The version called ``name`` (``"v3"``, ``"3"``).
+
+        Raises:
+            UnknownVersionError: there is no complete version of that name.
+        """
+        number = version_number(name)
+        version = None if number is None else self._load(self.root / f"v{number}")
+        if version is None:
+            raise UnknownVersionError(f"there is no model version {name!r}")
+        return version
+
+    def active(self) -> ModelVersion | None:
+        """The version ``ACTIVE`` names, or None when there is none (or it names no complete version)."""
+        try:
+            name = (self.root / ACTIVE_FILENAME).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        try:
+            return self.get(name)
+        except UnknownVersionError:
+            logger.warning("%s names %r, which is not a complete version", self.root / ACTIVE_FILENAME, name)
+            return None
+
+    def previous(self) -> ModelVersion | None:
+        """The version to roll back to: the newest non-rejected version older than the active one."""
+        active = self.active()
+        if active is None:
+            return None
+        older = [v for v in self.versions() if v.number < active.number and v.status != REJECTED]
+        return older[-1] if older else None
+
+    # ------------------------------------------------------------------ changing
+
+    def activate(self, name: str) -> ModelVersion:
+        """Make ``name`` the active version by replacing ``ACTIVE`` atomically.
+
+        Raises:
+            UnknownVersionError: no complete version has that name.
+        """
+        version = self.get(name)
+        write_text_atomic(self.root / ACTIVE_FILENAME, version.name + "\n")
+        logger.info("Active model version is now %s", version.name)
+        return version
+
+    @contextmanager
+    def candidate(self) -> Iterator[Path]:
+        """Yield a fresh, empty directory to build a version in; it is removed if the block raises.
+
+        Pass it to :meth:`commit` inside the block. A process killed meanwhile leaves it
+        behind as a dot-directory, ignored by listings and removed by :meth:`clean_debris`.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        directory = self.root / f"{CANDIDATE_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+        directory.mkdir()
+        try:
+            yield directory
+        except BaseException:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
+
+    def commit(self, candidate: Path, *, status: str, parent: str | None = None,
+               source: str | None = None, activate: bool = False) -> ModelVersion:
+        """Write ``version.json`` into a complete candidate and rename it to the next free ``vN``.
+
+        Args:
+            candidate: a directory from :meth:`candidate` holding at least ``digit_cnn.keras``.
+            status: :data:`INITIAL`, :data:`PROMOTED` or :data:`REJECTED`.
+            parent: the version it was derived from.
+            source: where an imported model came from.
+            activate: also make it the active version (after the rename).
+
+        Raises:
+            RegistryError: the candidate has no model file.
+        """
+        if not (candidate / MODEL_FILENAME).is_file():
+            raise RegistryError(f"{candidate} has no {MODEL_FILENAME}; not registering it")
+        info = {
+            "status": status,
+            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "parent": parent,
+            "source": source,
+        }
+        write_text_atomic(candidate / VERSION_FILENAME, json.dumps(info, indent=2) + "\n")
+        number = max((v.number for v in self.versions()), default=0) + 1
+        while True:
+            target = self.root / f"v{number}"
+            try:
+                os.rename(candidate, target)  # fails if another process took this number meanwhile
+                break
+            except OSError as error:
+                if error.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.EISDIR):
+                    raise
+                number += 1
+        self._stamp_card(target)
+        version = self.get(target.name)
+        logger.info("Registered model version %s (%s)", version.name, status)
+        return self.activate(version.name) if activate else version
+
+    @staticmethod
+    def _stamp_card(directory: Path) -> None:
+        # The card's "version" becomes Classifier.version: what logs and stored readings name.
+        # A process killed before this line leaves a card without it (the creation time is used).
+        card_path = directory / MODEL_CARD_FILENAME
+        card = _read_json(card_path)
+        if card:
+            card["version"] = directory.name
+            write_text_atomic(card_path, json.dumps(card, indent=2) + "\n")
+
+    def import_model(self, model_path: Path, *, status: str = INITIAL, activate: bool = False) -> ModelVersion:
+        """Register a copy of a trained model and the reports beside it as a new version.
+
+        Copies ``model_path`` as ``digit_cnn.keras``, its card (``<stem>.json`` or
+        ``digit_cnn.json``) and, when present, ``metrics.json`` and the report PNGs.
+
+        Raises:
+            RegistryError: ``model_path`` is not a file.
+        """
+        model_path = Path(model_path)
+        if not model_path.is_file():
+            raise RegistryError(f"{model_path}: no model file to register")
+        with self.candidate() as directory:
+            shutil.copyfile(model_path, directory / MODEL_FILENAME)
+            for card in (model_path.with_suffix(".json"), model_path.parent / MODEL_CARD_FILENAME):
+                if card.is_file():
+                    shutil.copyfile(card, directory / MODEL_CARD_FILENAME)
+                    break
+            for name in _REPORT_FILES:
+                if (model_path.parent / name).is_file():
+                    shutil.copyfile(model_path.parent / name, directory / name)
+            return self.commit(directory, status=status, source=str(model_path.resolve()), activate=activate)
+
+    def ensure_active(self, seed_model: Path) -> ModelVersion:
+        """The active version, setting one up on first use.
+
+        With no valid ``ACTIVE``: the newest non-rejected version is activated if there is
+        one, else ``seed_model`` (the shipped model, or ``DIGITBOT_MODEL``) is imported as
+        ``v1`` and activated.
+
+        Raises:
+            RegistryError: the registry is empty and ``seed_model`` is not a file.
+        """
+        active = self.active()
+        if active is not None:
+            return active
+        usable = [v for v in self.versions() if v.status != REJECTED]
+        if usable:
+            return self.activate(usable[-1].name)
+        return self.import_model(Path(seed_model), status=INITIAL, activate=True)
+
+    def clean_debris(self) -> list[Path]:
+        """Remove what killed processes left: candidates of dead processes, temporary pointer files.
+
+        Returns:
+            The paths removed.
+        """
+        removed: list[Path] = []
+        if not self.root.is_dir():
+            return removed
+        for child in self.root.iterdir():
+            if child.name.startswith(CANDIDATE_PREFIX) and child.is_dir():
+                pid = child.name[len(CANDIDATE_PREFIX):].split("-", 1)[0]
+                if pid.isdigit() and _pid_alive(int(pid)):
+                    continue  # another process is still building it
+                shutil.rmtree(child, ignore_errors=True)
+                removed.append(child)
+            elif child.name.startswith(f".{ACTIVE_FILENAME}.") and child.is_file():
+                child.unlink(missing_ok=True)
+                removed.append(child)
+        if removed:
+            logger.info("Removed %d leftover file(s) of interrupted runs from %s", len(removed), self.root)
+        return removed
+
+    @contextmanager
+    def retrain_lock(self) -> Iterator[None]:
+        """Hold the registry's retrain lock for the block (released by the OS if the process dies).
+
+        Raises:
+            RegistryBusyError: another process is retraining.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / LOCK_FILENAME, "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RegistryBusyError("another retrain is running on this model registry") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,33 @@
+"""Settings from the environment: the retrain budget and token-free commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.config import DEFAULT_RETRAIN_EPOCHS, ConfigError, load_settings
+
+TOKEN = "123456:TEST-secret"
+
+
+def test_retrain_budget_defaults_and_overrides():
+    settings = load_settings({"TELEGRAM_BOT_TOKEN": TOKEN, "DIGITBOT_HOME": "/tmp/x"})
+    assert settings.retrain_epochs == DEFAULT_RETRAIN_EPOCHS and settings.retrain_max_samples is None
+    assert settings.registry_dir == Path("/tmp/x/models")
+    settings = load_settings({"TELEGRAM_BOT_TOKEN": TOKEN, "DIGITBOT_RETRAIN_EPOCHS": " 1 ",
+                              "DIGITBOT_RETRAIN_MAX_SAMPLES": "400"})
+    assert (settings.retrain_epochs, settings.retrain_max_samples) == (1, 400)
+
+
+@pytest.mark.parametrize("name, value", [("DIGITBOT_RETRAIN_EPOCHS", "0"), ("DIGITBOT_RETRAIN_EPOCHS", "two"),
+                                         ("DIGITBOT_RETRAIN_MAX_SAMPLES", "-5")])
+def test_bad_retrain_budget_is_named(name, value):
+    with pytest.raises(ConfigError, match=name):
+        load_settings({"TELEGRAM_BOT_TOKEN": TOKEN, name: value})
+
+
+def test_commands_without_telegram_need_no_token():
+    assert load_settings({}, require_token=False).token == ""
+    with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN"):
+        load_settings({})

@@ -1,0 +1,117 @@
+"""Retraining: the promotion gate, the user-sample split and weights, and real runs in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import numpy as np
+import pytest
+from retrain_data import retrain_process, write_mnist, write_user_samples
+
+from core.config import DEFAULT_MODEL_PATH
+from core.registry import INITIAL, REJECTED, ModelRegistry
+from training.data import DatasetError
+from training.retrain import (
+    Scores,
+    holdout_mask,
+    load_user_samples,
+    promotion_gate,
+    user_sample_weight,
+)
+
+
+def test_gate_promotes_a_candidate_within_a_tenth_of_a_point():
+    before = Scores(mnist_accuracy=0.9960, user_accuracy=0.90, user_holdout=50)
+    assert promotion_gate(before, Scores(0.9950, 0.90, 50)).promote  # exactly 0.1 point lower
+    assert promotion_gate(before, Scores(0.9990, 0.96, 50)).promote
+    assert promotion_gate(Scores(0.99), Scores(0.99)).promote  # no user samples: MNIST alone decides
+
+
+def test_gate_rejects_a_bigger_mnist_drop_or_any_user_drop():
+    before = Scores(mnist_accuracy=0.9960, user_accuracy=0.90, user_holdout=50)
+    decision = promotion_gate(before, Scores(0.9949, 0.98, 50))
+    assert not decision.promote and "more than" in decision.reasons[0]
+    decision = promotion_gate(before, Scores(0.9990, 0.88, 50))
+    assert not decision.promote and "lower" in decision.reasons[1]
+
+
+def test_holdout_is_stable_and_about_a_fifth():
+    ids = np.arange(5000, dtype=np.int64)
+    mask = holdout_mask(ids)
+    assert 0.17 < mask.mean() < 0.23
+    # The same id is held out whatever else is in the export: no model trains on what judges it.
+    assert np.array_equal(holdout_mask(ids[::-1])[::-1], mask)
+    assert np.array_equal(holdout_mask(ids[100:200]), mask[100:200])
+
+
+def test_user_sample_weight():
+    assert user_sample_weight(55_000, 300) == 20.0  # capped
+    assert user_sample_weight(400, 60) == 1.0  # never below an MNIST image's
+    assert user_sample_weight(9_000, 100) == pytest.approx(10.0)
+    assert user_sample_weight(55_000, 0) == 1.0
+
+
+def test_user_samples_file_is_validated(tmp_path):
+    assert len(load_user_samples(None)) == 0
+    assert len(load_user_samples(tmp_path / "absent.npz")) == 0
+    samples = load_user_samples(write_user_samples(tmp_path / "users.npz", 60))
+    assert samples.images.shape == (60, 28, 28) and samples.images.dtype == np.uint8
+    assert samples.labels.dtype == np.uint8 and samples.confirmed.sum() == 30
+    np.savez(tmp_path / "bad.npz", images=np.zeros((3, 28, 28), np.float32), labels=np.zeros(3),
+             prediction_ids=np.zeros(3), confirmed=np.zeros(3, bool))
+    with pytest.raises(DatasetError, match="uint8"):
+        load_user_samples(tmp_path / "bad.npz")
+
+
+def _events(process) -> list[dict]:
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err[-2000:]
+    return [json.loads(line) for line in out.splitlines()]
+
+
+@pytest.mark.slow
+def test_retrain_rejects_a_candidate_worse_than_the_active_model(tmp_path):
+    """The strong shipped model, fine-tuned far too hard on 400 images, loses accuracy: not promoted."""
+    home = tmp_path / "home"
+    process = retrain_process(home, "--data", str(write_mnist(tmp_path / "mnist.npz")),
+                              "--user-samples", str(write_user_samples(tmp_path / "users.npz")),
+                              "--epochs", "1", "--learning-rate", "0.03", "--seed-model", str(DEFAULT_MODEL_PATH))
+    events = _events(process)
+    assert [event["event"] for event in events][0] == "start"
+    done = events[-1]
+    assert done["event"] == "done" and done["version"] == "v2" and not done["promoted"]
+    assert done["after"]["mnist_accuracy"] < done["before"]["mnist_accuracy"] - 0.001
+    registry = ModelRegistry(home / "models")
+    assert registry.active().name == "v1" and registry.active().status == INITIAL
+    candidate = registry.get("v2")
+    assert candidate.status == REJECTED and candidate.confusion_matrix_path.read_bytes()[:4] == b"\x89PNG"
+    metrics = json.loads((candidate.path / "metrics.json").read_text())
+    assert metrics["retrain"]["before"]["mnist_accuracy"] == done["before"]["mnist_accuracy"]
+    assert metrics["retrain"]["user_samples"]["holdout"] == done["after"]["user_holdout"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_at", ["start", "evaluating"])  # the first progress line; training just done
+def test_killed_retrain_leaves_the_active_model_untouched(tmp_path, kill_at):
+    from core.classifier import Classifier
+
+    home = tmp_path / "home"
+    registry = ModelRegistry(home / "models")
+    active = registry.ensure_active(DEFAULT_MODEL_PATH)
+    original = active.model_path.read_bytes()
+    process = retrain_process(home, "--data", str(write_mnist(tmp_path / "mnist.npz")), "--epochs", "1",
+                              "--learning-rate", "0.03")
+    for line in process.stdout:
+        if json.loads(line)["event"] == kill_at:
+            break
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    assert registry.active() == active and active.model_path.read_bytes() == original
+    assert [version.name for version in registry.versions()] == ["v1"]
+    Classifier.from_path(registry.active().model_path)  # loadable
+    registry.clean_debris()
+    assert sorted(path.name for path in registry.root.iterdir()) == [".retrain.lock", "ACTIVE", "v1"]
+    with registry.retrain_lock():  # the dead process's lock is gone with it
+        pass
