@@ -4,8 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 MNIST  ?= ../shared/data/mnist.npz
+PORT   ?= 8080
 
-.PHONY: help setup test run train retrain evaluate predict benchmarks
+.PHONY: help setup playground test run train retrain evaluate predict benchmarks
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -17,6 +18,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv and install digitbot with its test tools
+
+playground: $(STAMP)  ## try the bot without Telegram: a chat page on http://127.0.0.1:8080/ (or PORT=...)
+	$(BIN)/digitbot playground --port $(PORT)
 
 test: $(STAMP)  ## run the whole test suite
 	$(BIN)/python -m pytest -q

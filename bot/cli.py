@@ -166,6 +166,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_playground(args: argparse.Namespace) -> int:
+    """Try the bot without Telegram: a chat page on localhost talking to the real bot."""
+    _quiet_tensorflow()
+    from bot.playground import run_playground
+
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"digitbot playground: listening on {args.host}: anyone who can reach this machine can use the "
+              "chat and the local Bot API", file=sys.stderr)
+    return run_playground(host=args.host, port=args.port)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``digitbot`` and its subcommands."""
     from core.config import (
@@ -225,6 +236,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, help="port of the webhook server")
     run.add_argument("--listen", default="0.0.0.0", help="address of the webhook server")
     run.set_defaults(handler=cmd_run)
+
+    playground = commands.add_parser(
+        "playground", help="try the bot without Telegram: a local chat page talking to the real bot"
+    )
+    playground.add_argument("--port", type=int, default=8080, help="port of the page (default 8080)")
+    playground.add_argument("--host", default="127.0.0.1",
+                            help="address to listen on (default 127.0.0.1; 0.0.0.0 to open it from a phone on your network)")
+    playground.set_defaults(handler=cmd_playground)
     return parser
 
 

@@ -5,31 +5,46 @@ It speaks real HTTP with the Bot API's JSON shapes (``{"ok": true, "result": ...
 ``telegram.ext.Application`` runs against it unchanged: point ``base_url`` at
 :attr:`LocalBotApi.base_url` and ``base_file_url`` at :attr:`LocalBotApi.base_file_url`.
 A wrong token gets ``401 Unauthorized`` and an unknown method ``404 Not Found``, as from Telegram.
+It is a faithful subset: what it implements behaves as Telegram documents it, with
+Telegram's error descriptions; what it lacks is refused with 404 rather than faked.
 
-Supported Bot API methods (names are case-insensitive, parameters as form fields,
-multipart or JSON):
+Supported Bot API methods (names are case-insensitive, parameters as query, form fields,
+multipart or JSON; private chats only, whose id is the user's id):
 
 - ``getMe``
-- ``getUpdates`` with ``offset`` (confirms earlier updates), ``limit`` and long-polling ``timeout``
+- ``getUpdates`` with ``offset`` (a positive one confirms earlier updates, a negative one
+  keeps only the last ``-offset``), ``limit`` and long-polling ``timeout`` (at most 50 s)
 - ``getFile`` (refuses files above 20 MB like Telegram), and downloads from
   ``/file/bot<token>/<file_path>``
-- ``sendMessage``, ``sendPhoto`` (multipart upload or an existing ``file_id``),
-  ``sendChatAction``
-- ``editMessageText``, ``editMessageReplyMarkup``, ``answerCallbackQuery``
-- ``setMyCommands``, ``getMyCommands``
+- ``sendMessage``, ``sendPhoto`` (multipart upload or an existing ``file_id``), both with
+  ``reply_markup``, and ``sendChatAction``
+- ``editMessageText``, ``editMessageCaption``, ``editMessageReplyMarkup`` (edited messages
+  carry ``edit_date``; an edit that changes nothing is refused with "message is not modified"),
+  ``deleteMessage``
+- ``answerCallbackQuery``
+- ``setMyCommands``, ``getMyCommands``, ``deleteMyCommands``, per ``scope`` and ``language_code``
 - ``setWebhook``, ``deleteWebhook``, ``getWebhookInfo``: while a webhook is set, ``getUpdates``
   is refused (409 Conflict) and each update is POSTed to the webhook URL as JSON, one at a
   time and in order, with the ``X-Telegram-Bot-Api-Secret-Token`` header; an update the
   webhook does not answer with 2xx is retried (the failure shows in ``getWebhookInfo``).
   Unlike Telegram, plain ``http://`` and any port are accepted for a loopback webhook URL.
 
+Texts and captions: ``parse_mode=HTML`` is parsed into ``entities`` (Telegram's tag subset;
+other tags are "can't parse entities" errors), explicit ``entities`` are kept, and
+``bot_command`` and ``url`` entities are detected as Telegram does; entity offsets count
+UTF-16 code units. ``Markdown``/``MarkdownV2`` are not parsed: such text is stored as sent.
+Photos get one size (plus a 320-pixel thumbnail for photos users send), not Telegram's four.
+
 The test side, on the same event loop: :meth:`LocalBotApi.send_photo`,
 :meth:`~LocalBotApi.send_document`, :meth:`~LocalBotApi.send_text`,
-:meth:`~LocalBotApi.send_command` and :meth:`~LocalBotApi.press_button` act as a user;
-:meth:`~LocalBotApi.next_messages` awaits the bot's replies in a chat,
-:meth:`~LocalBotApi.next_edit` the next edit of a message and
-:meth:`~LocalBotApi.callback_answer` the answer to a button press;
-:meth:`~LocalBotApi.fail_next` makes the next requests fail with HTTP 500.
+:meth:`~LocalBotApi.send_command` and :meth:`~LocalBotApi.press_button` act as a user
+(:meth:`~LocalBotApi.set_user` names one); :meth:`~LocalBotApi.next_messages` awaits the bot's
+replies in a chat, :meth:`~LocalBotApi.next_edit` the next edit of a message and
+:meth:`~LocalBotApi.callback_answer` the answer to a button press; :meth:`~LocalBotApi.events` and :meth:`~LocalBotApi.wait_events` give a
+chat's whole history as a client shows it (messages both ways, edits, deletions, chat actions,
+callback answers); :meth:`~LocalBotApi.fail_next` makes the next requests fail with HTTP 500.
+Extra tornado ``routes`` share the server: the playground's chat page
+(:mod:`bot.playground.web`) is built on these controls.
 
 Example::
 
@@ -43,6 +58,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import html.parser
 import io
 import itertools
 import json
@@ -67,6 +83,7 @@ MAX_CAPTION_LENGTH = 1024
 #: Telegram's longest allowed getUpdates timeout, seconds.
 MAX_POLL_TIMEOUT = 50.0
 
+_EDIT_NOT_FOUND = "Bad Request: message to edit not found"
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "application/pdf": "pdf"}
 
 
@@ -117,6 +134,9 @@ class SentMessage:
         photo: the uploaded photo's bytes for ``sendPhoto``, else None.
         reply_markup: the inline keyboard as sent (a dict), or None.
         sent_at: ``time.perf_counter()`` when the server received it.
+        payload: the message's Bot API fields beyond the common ones (``text``, ``entities``,
+            ``photo``, ``caption``, ``reply_markup``).
+        date, edit_date: Unix times of sending and of the last edit (None if never edited).
         edits: how many times the bot edited it (text or keyboard).
     """
 
@@ -128,6 +148,8 @@ class SentMessage:
     reply_markup: dict | None = None
     sent_at: float = field(default_factory=time.perf_counter)
     payload: dict = field(default_factory=dict, repr=False)
+    date: int = field(default_factory=lambda: int(time.time()))
+    edit_date: int | None = None
     edits: int = 0
 
     @property
@@ -135,6 +157,27 @@ class SentMessage:
         """The inline buttons as ``(label, callback_data)``, row by row."""
         rows = (self.reply_markup or {}).get("inline_keyboard", [])
         return [(button["text"], button.get("callback_data", "")) for row in rows for button in row]
+
+
+@dataclass(frozen=True)
+class ChatEvent:
+    """One thing that happened in a chat, as a chat client would show it.
+
+    Attributes:
+        seq: position in the server's event log, increasing from 1 across all chats.
+        chat_id: the chat.
+        kind: ``"message"`` (new, from the user or the bot; ``data`` is the Bot API
+            ``Message``), ``"edited_message"`` (``data`` is the whole edited ``Message``),
+            ``"deleted_message"`` (``data`` is ``{"message_id": ...}``), ``"chat_action"``
+            (``{"action": "typing"}`` ...) or ``"callback_answer"`` (``{"callback_query_id",
+            "text", "show_alert"}``).
+        data: as described for ``kind``; a snapshot taken when it happened.
+    """
+
+    seq: int
+    chat_id: int
+    kind: str
+    data: dict
 
 
 @dataclass(frozen=True)
@@ -175,22 +218,32 @@ class LocalBotApi:
         port: TCP port; 0 picks a free one (see :attr:`port` after :meth:`start`).
         thumbnails: give photos a 320-pixel thumbnail before the full size, as Telegram does
             (costs a Pillow resize per photo).
+        routes: more tornado routes served by the same HTTP server (the playground's chat page);
+            they must not start with ``/bot`` or ``/file/``.
 
     Attributes:
         requests: names of the Bot API methods called, in order.
-        commands: the last ``setMyCommands`` list.
+        commands: the last ``setMyCommands`` list for the default scope and language.
         callback_answers: every ``answerCallbackQuery``, in order.
     """
 
-    def __init__(self, token: str, *, host: str = "127.0.0.1", port: int = 0, thumbnails: bool = True) -> None:
+    def __init__(
+        self, token: str, *, host: str = "127.0.0.1", port: int = 0, thumbnails: bool = True,
+        routes: list | None = None,
+    ) -> None:
         self.token = token
         self.host = host
         self.port = port
         self.thumbnails = thumbnails
         self.bot_id = int(token.split(":", 1)[0]) if token.split(":", 1)[0].isdigit() else 1
         self.requests: list[str] = []
-        self.commands: list[dict] = []
         self.callback_answers: list[CallbackAnswer] = []
+        self._extra_routes = list(routes or [])
+        self._commands: dict[tuple[str, str], list[dict]] = {}
+        self._events: list[ChatEvent] = []
+        self._new_event = _Broadcast()
+        self._polls_open = 0
+        self._last_poll = 0.0
         self._updates: list[dict] = []
         self._update_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
@@ -201,7 +254,7 @@ class LocalBotApi:
         self._messages: dict[int, list[SentMessage]] = {}
         self._unread: dict[int, int] = {}
         self._users: dict[int, dict] = {}
-        self._open_queries: set[str] = set()
+        self._open_queries: dict[str, int] = {}
         self._failures: list[tuple[int, frozenset[str] | None]] = []
         self._new_update = _Broadcast()
         self._new_message = _Broadcast()
@@ -220,9 +273,10 @@ class LocalBotApi:
         routes = [
             (r"/bot([^/]+)/([A-Za-z]+)/?", _MethodHandler, {"api": self}),
             (r"/file/bot([^/]+)/(.+)", _FileHandler, {"api": self}),
+            *self._extra_routes,
         ]
         # Access logs would contain the token in the URL path: keep them off.
-        application = tornado.web.Application(routes, log_function=lambda handler: None)
+        application = tornado.web.Application(routes, log_function=lambda handler: None, api=self)
         self._server = tornado.httpserver.HTTPServer(application, max_body_size=64 * 1024 * 1024)
         sockets = tornado.netutil.bind_sockets(self.port, self.host)
         self._server.add_sockets(sockets)
@@ -233,6 +287,7 @@ class LocalBotApi:
         """Stop serving and release pending long polls."""
         self._closing = True
         self._new_update.notify()
+        self._new_event.notify()
         if self._server is not None:
             self._server.stop()
             await self._server.close_all_connections()
@@ -249,14 +304,60 @@ class LocalBotApi:
     @property
     def base_url(self) -> str:
         """Value for PTB's ``base_url`` (PTB appends the token): ``http://127.0.0.1:<port>/bot``."""
-        return f"http://{self.host}:{self.port}/bot"
+        return f"http://{self._connect_host}:{self.port}/bot"
 
     @property
     def base_file_url(self) -> str:
         """Value for PTB's ``base_file_url``: ``http://127.0.0.1:<port>/file/bot``."""
-        return f"http://{self.host}:{self.port}/file/bot"
+        return f"http://{self._connect_host}:{self.port}/file/bot"
+
+    @property
+    def _connect_host(self) -> str:
+        # A server listening on every interface is reached over loopback.
+        return {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(self.host, self.host)
+
+    @property
+    def closing(self) -> bool:
+        """True once :meth:`stop` was called."""
+        return self._closing
+
+    @property
+    def bot_is_polling(self) -> bool:
+        """Whether a ``getUpdates`` call is open now or ended within the last few seconds."""
+        return self._polls_open > 0 or time.monotonic() - self._last_poll < 3.0
+
+    @property
+    def commands(self) -> list[dict]:
+        """The last ``setMyCommands`` list for the default scope and no language."""
+        return self._commands.get(("default", ""), [])
+
+    def commands_for(self, user_id: int) -> list[dict]:
+        """The command menu a private chat with ``user_id`` shows, resolved as Telegram does.
+
+        The narrowest scope that has commands wins: ``chat`` (this chat), then
+        ``all_private_chats``, then ``default``; the user's language before no language.
+        """
+        language = self._user(user_id).get("language_code", "")
+        this_chat = json.dumps({"type": "chat", "chat_id": user_id}, sort_keys=True)
+        scopes = (this_chat, "all_private_chats", "default")
+        for scope in scopes:
+            for code in (language, ""):
+                if (scope, code) in self._commands:
+                    return self._commands[(scope, code)]
+        return []
 
     # ----------------------------------------------------------------- acting as users
+
+    def set_user(self, user_id: int, first_name: str, *, last_name: str | None = None,
+                 username: str | None = None, language_code: str = "en") -> dict:
+        """Name user ``user_id`` (default: "User <id>"). Returns the Bot API ``User``."""
+        user = {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": language_code}
+        if last_name:
+            user["last_name"] = last_name
+        if username:
+            user["username"] = username
+        self._users[user_id] = user
+        return user
 
     def send_text(self, user_id: int, text: str) -> dict:
         """User ``user_id`` sends a text message. Returns the Bot API ``Message``."""
@@ -320,7 +421,7 @@ class LocalBotApi:
         if data is None or data not in available:
             raise ValueError(f"message {message.message_id} has no button {callback_data!r}")
         query_id = str(next(self._query_ids))
-        self._open_queries.add(query_id)
+        self._open_queries[query_id] = user_id
         self._push_update(
             {
                 "callback_query": {
@@ -351,6 +452,34 @@ class LocalBotApi:
         """Everything the bot sent to ``chat_id``, oldest first."""
         return list(self._messages.get(chat_id, []))
 
+    def message(self, chat_id: int, message_id: int) -> SentMessage | None:
+        """The bot's message ``message_id`` in ``chat_id`` (as last edited), or None."""
+        for message in self._messages.get(chat_id, []):
+            if message.message_id == message_id:
+                return message
+        return None
+
+    def file(self, file_id: str) -> StoredFile | None:
+        """A stored file by its ``file_id``, or None."""
+        return self._files.get(file_id)
+
+    def events(self, chat_id: int, after: int = 0) -> list[ChatEvent]:
+        """The chat's events (the user's messages and everything the bot did) with ``seq > after``."""
+        return [event for event in self._events if event.seq > after and event.chat_id == chat_id]
+
+    async def wait_events(self, chat_id: int, after: int = 0, timeout: float = 25.0) -> list[ChatEvent]:
+        """Like :meth:`events`, but wait up to ``timeout`` seconds for one (long polling).
+
+        Returns an empty list on timeout or when the server stops.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.events(chat_id, after)
+            remaining = deadline - time.monotonic()
+            if found or remaining <= 0 or self._closing:
+                return found
+            await self._new_event.wait(remaining)
+
     async def next_messages(self, chat_id: int, count: int = 1, timeout: float = 10.0) -> list[SentMessage]:
         """Wait for the next ``count`` messages the bot sends to ``chat_id`` that were not yet returned.
 
@@ -372,6 +501,9 @@ class LocalBotApi:
                 )
             await self._new_message.wait(remaining)
 
+    def _log_event(self, chat_id: int, kind: str, data: dict) -> None:
+        self._events.append(ChatEvent(len(self._events) + 1, chat_id, kind, data))
+        self._new_event.notify()
     async def next_edit(self, message: SentMessage, timeout: float = 10.0) -> SentMessage:
         """Wait until the bot edits ``message`` once more than it had when called; returns it, edited.
 
@@ -430,6 +562,7 @@ class LocalBotApi:
             **fields,
         }
         self._push_update({"message": message})
+        self._log_event(user_id, "message", message)
         return message
 
     def _push_update(self, body: dict) -> None:
@@ -460,8 +593,9 @@ class LocalBotApi:
                 "can_read_all_group_messages": False, "supports_inline_queries": False}
 
     def _bot_message_dict(self, message: SentMessage) -> dict:
+        edited = {} if message.edit_date is None else {"edit_date": message.edit_date}
         return {"message_id": message.message_id, "from": self._bot_user(), "chat": self._chat(message.chat_id),
-                "date": int(time.time()), **message.payload}
+                "date": message.date, **edited, **message.payload}
 
     # ----------------------------------------------------------------- internals: the Bot API
 
@@ -504,15 +638,30 @@ class LocalBotApi:
                               text=text, photo=photo, reply_markup=reply_markup, payload=payload)
         self._messages.setdefault(chat_id, []).append(message)
         self._new_message.notify()
-        return self._bot_message_dict(message)
+        result = self._bot_message_dict(message)
+        self._log_event(chat_id, "message", result)
+        return result
 
-    def _find_message(self, params: dict) -> SentMessage:
-        chat_id = self._known_chat(params)
-        message_id = _int(params, "message_id")
-        for message in self._messages.get(chat_id, []):
-            if message.message_id == message_id:
-                return message
-        raise BotApiError(400, "Bad Request: message to edit not found")
+    def _find_message(self, params: dict, not_found: str = _EDIT_NOT_FOUND) -> SentMessage:
+        message = self.message(self._known_chat(params), _int(params, "message_id"))
+        if message is None:
+            raise BotApiError(400, not_found)
+        return message
+
+    def _edited(self, message: SentMessage, payload: dict) -> dict:
+        """Apply an edit (``payload``: the message's fields after it; an inline keyboard not re-sent
+        is gone, as on Telegram) and add ``edit_date``; Telegram refuses an edit that changes nothing."""
+        if payload == message.payload:
+            raise BotApiError(400, _NOT_MODIFIED)
+        message.payload = payload
+        message.text = payload.get("text", payload.get("caption", ""))
+        message.reply_markup = payload.get("reply_markup")
+        message.edit_date = int(time.time())
+        message.edits += 1
+        self._new_message.notify()
+        result = self._bot_message_dict(message)
+        self._log_event(message.chat_id, "edited_message", result)
+        return result
 
     async def _api_getme(self, params: dict, files: dict) -> dict:
         return self._bot_user()
@@ -596,11 +745,21 @@ class LocalBotApi:
                 pass
 
     async def _api_setmycommands(self, params: dict, files: dict) -> bool:
-        self.commands = _json(params, "commands") or []
+        commands = _json(params, "commands") or []
+        if len(commands) > 100:
+            raise BotApiError(400, "Bad Request: too many commands specified")
+        for command in commands:
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", str(command.get("command", ""))):
+                raise BotApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+        self._commands[_command_scope(params)] = commands
         return True
 
     async def _api_getmycommands(self, params: dict, files: dict) -> list:
-        return self.commands
+        return self._commands.get(_command_scope(params), [])
+
+    async def _api_deletemycommands(self, params: dict, files: dict) -> bool:
+        self._commands.pop(_command_scope(params), None)
+        return True
 
     async def _api_getupdates(self, params: dict, files: dict) -> list:
         if self._webhook is not None:
@@ -611,9 +770,16 @@ class LocalBotApi:
         timeout = min(MAX_POLL_TIMEOUT, float(params.get("timeout") or 0))
         if offset > 0:  # confirms every update before ``offset``
             self._updates = [update for update in self._updates if update["update_id"] >= offset]
+        elif offset < 0:  # the last -offset updates; earlier ones are forgotten
+            self._updates = self._updates[offset:]
         deadline = time.monotonic() + timeout
-        while not self._updates and not self._closing and time.monotonic() < deadline:
-            await self._new_update.wait(deadline - time.monotonic())
+        self._polls_open += 1
+        try:
+            while not self._updates and not self._closing and time.monotonic() < deadline:
+                await self._new_update.wait(deadline - time.monotonic())
+        finally:
+            self._polls_open -= 1
+            self._last_poll = time.monotonic()
         return self._updates[:limit]
 
     async def _api_getfile(self, params: dict, files: dict) -> dict:
@@ -626,13 +792,13 @@ class LocalBotApi:
 
     async def _api_sendmessage(self, params: dict, files: dict) -> dict:
         chat_id = self._known_chat(params)
-        text = str(params.get("text", ""))
+        text, entities = _formatted_text(params, "text", "entities")
         if not text.strip():
             raise BotApiError(400, "Bad Request: message text is empty")
         if len(text) > MAX_TEXT_LENGTH:
             raise BotApiError(400, "Bad Request: message is too long")
         markup = _json(params, "reply_markup")
-        payload = {"text": text, **({"reply_markup": markup} if markup else {})}
+        payload = _without_empty({"text": text, "entities": entities, "reply_markup": markup})
         return self._record(chat_id, "sendMessage", payload, text=text, reply_markup=markup)
 
     async def _api_sendphoto(self, params: dict, files: dict) -> dict:
@@ -651,7 +817,7 @@ class LocalBotApi:
             data = value
         else:
             raise BotApiError(400, "Bad Request: there is no photo in the request")
-        caption = str(params.get("caption") or "")
+        caption, caption_entities = _formatted_text(params, "caption", "caption_entities")
         if len(caption) > MAX_CAPTION_LENGTH:
             raise BotApiError(400, "Bad Request: message caption is too long")
         width, height = _image_size(data)
@@ -659,61 +825,92 @@ class LocalBotApi:
             raise BotApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
         stored = self._store(data, "photos", "jpg")
         markup = _json(params, "reply_markup")
-        payload: dict[str, Any] = {"photo": [self._photo_size(stored, width, height)]}
-        if caption:
-            payload["caption"] = caption
-        if markup:
-            payload["reply_markup"] = markup
+        payload = _without_empty({"photo": [self._photo_size(stored, width, height)], "caption": caption,
+                                  "caption_entities": caption_entities, "reply_markup": markup})
         return self._record(chat_id, "sendPhoto", payload, text=caption, photo=data, reply_markup=markup)
 
     async def _api_sendchataction(self, params: dict, files: dict) -> bool:
-        self._known_chat(params)
+        chat_id = self._known_chat(params)
+        action = str(params.get("action", ""))
+        if action not in _CHAT_ACTIONS:
+            raise BotApiError(400, "Bad Request: wrong parameter action in request")
+        self._log_event(chat_id, "chat_action", {"action": action})
         return True
-
-    def _edited(self, message: SentMessage, payload: dict) -> dict:
-        """Apply an edit: Telegram drops the inline keyboard unless the edit sends one, and adds ``edit_date``."""
-        message.payload = {**payload, "edit_date": int(time.time())}
-        message.edits += 1
-        self._new_message.notify()
-        return self._bot_message_dict(message)
 
     async def _api_editmessagetext(self, params: dict, files: dict) -> dict:
         message = self._find_message(params)
-        if message.method != "sendMessage":
+        if "text" not in message.payload:
             raise BotApiError(400, "Bad Request: there is no text in the message to edit")
-        text = str(params.get("text", ""))
+        text, entities = _formatted_text(params, "text", "entities")
         if not text.strip():
             raise BotApiError(400, "Bad Request: message text is empty")
         if len(text) > MAX_TEXT_LENGTH:
             raise BotApiError(400, "Bad Request: MESSAGE_TOO_LONG")
-        markup = _json(params, "reply_markup") or None
-        if text == message.text and markup == message.reply_markup:
-            raise BotApiError(400, "Bad Request: message is not modified: specified new message content and "
-                                   "reply markup are exactly the same as a current content and reply markup "
-                                   "of the message")
-        message.text, message.reply_markup = text, markup
-        return self._edited(message, {"text": text, **({"reply_markup": markup} if markup else {})})
+        markup = _json(params, "reply_markup")
+        payload = _without_empty({"text": text, "entities": entities, "reply_markup": markup})
+        return self._edited(message, payload)
+
+    async def _api_editmessagecaption(self, params: dict, files: dict) -> dict:
+        message = self._find_message(params)
+        if "text" in message.payload:
+            raise BotApiError(400, "Bad Request: there is no caption in the message to edit")
+        caption, caption_entities = _formatted_text(params, "caption", "caption_entities")
+        if len(caption) > MAX_CAPTION_LENGTH:
+            raise BotApiError(400, "Bad Request: message caption is too long")
+        media = {key: value for key, value in message.payload.items()
+                 if key not in ("caption", "caption_entities", "reply_markup")}
+        payload = _without_empty({**media, "caption": caption, "caption_entities": caption_entities,
+                                  "reply_markup": _json(params, "reply_markup")})
+        return self._edited(message, payload)
 
     async def _api_editmessagereplymarkup(self, params: dict, files: dict) -> dict:
         message = self._find_message(params)
-        markup = _json(params, "reply_markup") or None
-        if markup == message.reply_markup:
-            raise BotApiError(400, "Bad Request: message is not modified: specified new message content and "
-                                   "reply markup are exactly the same as a current content and reply markup "
-                                   "of the message")
-        message.reply_markup = markup
-        payload = {key: value for key, value in message.payload.items() if key not in ("reply_markup", "edit_date")}
-        return self._edited(message, {**payload, **({"reply_markup": markup} if markup else {})})
+        payload = {key: value for key, value in message.payload.items() if key != "reply_markup"}
+        payload["reply_markup"] = _json(params, "reply_markup")
+        return self._edited(message, _without_empty(payload))
+
+    async def _api_deletemessage(self, params: dict, files: dict) -> bool:
+        message = self._find_message(params, not_found="Bad Request: message to delete not found")
+        self._messages[message.chat_id].remove(message)
+        self._log_event(message.chat_id, "deleted_message", {"message_id": message.message_id})
+        return True
 
     async def _api_answercallbackquery(self, params: dict, files: dict) -> bool:
         query_id = str(params.get("callback_query_id", ""))
         if query_id not in self._open_queries:
             raise BotApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
-        self._open_queries.discard(query_id)
+        user_id = self._open_queries.pop(query_id)
         show_alert = params.get("show_alert") in (True, "true", "True", "1")
-        self.callback_answers.append(CallbackAnswer(query_id, params.get("text"), show_alert))
+        answer = CallbackAnswer(query_id, params.get("text"), show_alert)
+        self.callback_answers.append(answer)
+        self._log_event(user_id, "callback_answer",
+                        {"callback_query_id": query_id, "text": answer.text, "show_alert": show_alert})
         self._new_message.notify()
         return True
+
+
+_NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are exactly "
+    "the same as a current content and reply markup of the message"
+)
+
+_CHAT_ACTIONS = {
+    "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
+    "upload_document", "choose_sticker", "find_location", "record_video_note", "upload_video_note",
+}
+
+
+def _without_empty(fields: dict) -> dict:
+    """Drop fields that are None or empty: the Bot API leaves them out of a ``Message``."""
+    return {name: value for name, value in fields.items() if value not in (None, "", [], {})}
+
+
+def _command_scope(params: dict) -> tuple[str, str]:
+    """The key of a command list: its scope (type, or the whole scope as JSON when it names a chat)
+    and its language code."""
+    scope = _json(params, "scope") or {"type": "default"}
+    key = scope["type"] if set(scope) == {"type"} else json.dumps(scope, sort_keys=True)
+    return key, str(params.get("language_code") or "")
 
 
 def _int(params: dict, name: str, default: int | None = None) -> int:
@@ -751,6 +948,101 @@ def _json(params: dict, name: str) -> Any:
         except ValueError:
             raise BotApiError(400, f"Bad Request: can't parse {name} JSON object") from None
     return value
+
+
+def _utf16_length(text: str) -> int:
+    """Length in UTF-16 code units: the unit of Bot API entity offsets."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _formatted_text(params: dict, text_field: str, entities_field: str) -> tuple[str, list[dict]]:
+    """A message text (or caption) and its entities, as Telegram stores them.
+
+    ``parse_mode=HTML`` is parsed into entities; explicit ``entities`` are kept; ``Markdown``
+    and ``MarkdownV2`` are not parsed here (the text is kept as sent). Bot commands and URLs
+    in the text get ``bot_command``/``url`` entities, as Telegram detects them.
+    """
+    text = str(params.get(text_field) or "")
+    parse_mode = str(params.get("parse_mode") or "")
+    if parse_mode.upper() == "HTML":
+        text, entities = _parse_html(text)
+    else:
+        entities = list(_json(params, entities_field) or [])
+    for entity in _detected_entities(text):
+        end = entity["offset"] + entity["length"]
+        if not any(other["offset"] < end and entity["offset"] < other["offset"] + other["length"]
+                   for other in entities):
+            entities.append(entity)
+    return text, sorted(entities, key=lambda entity: (entity["offset"], -entity["length"]))
+
+
+_DETECTED = re.compile(r"(?P<bot_command>(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@\w+)?)|(?P<url>https?://[^\s<>\"]+[^\s<>\".,;:!?)\]])")
+
+
+def _detected_entities(text: str) -> list[dict]:
+    entities = []
+    for match in _DETECTED.finditer(text):
+        entities.append({"type": match.lastgroup, "offset": _utf16_length(text[: match.start()]),
+                         "length": _utf16_length(match.group())})
+    return entities
+
+
+_HTML_ENTITY_TYPES = {
+    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline", "ins": "underline",
+    "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough", "tg-spoiler": "spoiler",
+    "code": "code", "pre": "pre", "a": "text_link", "blockquote": "blockquote", "span": "spoiler",
+}
+
+
+class _TelegramHtml(html.parser.HTMLParser):
+    """Telegram's HTML subset to plain text and entities; other tags are an error, as from Telegram."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text = ""
+        self.entities: list[dict] = []
+        self._open: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        kind = _HTML_ENTITY_TYPES.get(tag)
+        if kind is None or (tag == "span" and values.get("class") != "tg-spoiler"):
+            raise BotApiError(400, f'Bad Request: can\'t parse entities: Unsupported start tag "{tag}"')
+        entity: dict[str, Any] = {"type": kind, "offset": _utf16_length(self.text)}
+        if tag == "a":
+            entity["url"] = values.get("href") or ""
+        elif tag == "blockquote" and "expandable" in values:
+            entity["type"] = "expandable_blockquote"
+        elif tag == "code" and self._open and self._open[-1][0] == "pre":
+            language = (values.get("class") or "").removeprefix("language-")
+            if language != (values.get("class") or ""):
+                self._open[-1][1]["language"] = language
+            entity = {}  # <pre><code> is one pre entity
+        self._open.append((tag, entity))
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self._open or self._open[-1][0] != tag:
+            raise BotApiError(400, f'Bad Request: can\'t parse entities: Unmatched end tag "{tag}"')
+        _, entity = self._open.pop()
+        if entity:
+            entity["length"] = _utf16_length(self.text) - entity["offset"]
+            if entity["length"]:
+                self.entities.append(entity)
+
+    def handle_data(self, data: str) -> None:
+        self.text += data
+
+
+def _parse_html(text: str) -> tuple[str, list[dict]]:
+    parser = _TelegramHtml()
+    parser.feed(text)
+    parser.close()
+    if parser._open:
+        tag = parser._open[-1][0]
+        raise BotApiError(
+            400, f"Bad Request: can't parse entities: Can't find end tag corresponding to start tag \"{tag}\""
+        )
+    return parser.text, parser.entities
 
 
 def _image_size(data: bytes) -> tuple[int, int]:

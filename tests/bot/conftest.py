@@ -6,10 +6,12 @@ from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from unittest.mock import AsyncMock, MagicMock
 
-import pytest
-from bot_fakes import TOKEN, FakeClassifier
+import os
 
-from core.config import DEFAULT_MODEL_PATH, Settings
+import pytest
+from bot_fakes import TOKEN, FakeClassifier, write_metrics
+
+from core.config import DEFAULT_MODEL_PATH, Settings, load_settings
 
 from bot.context import BotServices, store_services
 from bot.ratelimit import BotLimits
@@ -58,3 +60,22 @@ def context(settings, fake_classifier, store):
     services.db_executor.shutdown()
 
 
+@pytest.fixture(scope="session")
+def classifier(tmp_path_factory):
+    """The real trained classifier, loaded once per session; a FakeClassifier if none is trained yet."""
+    model_path = load_settings({**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN}).model_path
+    if model_path.is_file():
+        from core.classifier import Classifier
+
+        return Classifier.from_path(model_path)
+    model_dir = tmp_path_factory.mktemp("fake_model")
+    write_metrics(model_dir)
+    return FakeClassifier(model_dir=model_dir)
+
+
+@pytest.fixture
+def real_model(classifier):
+    """Skip unless the trained model is in use."""
+    if isinstance(classifier, FakeClassifier):
+        pytest.skip(f"needs a trained model at {DEFAULT_MODEL_PATH} or DIGITBOT_MODEL")
+    return classifier

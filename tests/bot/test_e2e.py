@@ -1,8 +1,8 @@
 """End to end: the real Application, polling the local Bot API server over HTTP, reading real photos.
 
-The classifier is the trained model (``DIGITBOT_MODEL`` if set, else ``models/digit_cnn.keras``)
-when it exists, loaded once per session; otherwise a FakeClassifier told the right answers,
-so the Telegram side is still exercised. Tests that need the real model skip without it.
+The classifier (fixtures ``classifier`` and ``real_model`` in conftest.py) is the trained model
+when it exists, otherwise a FakeClassifier told the right answers, so the Telegram side is
+still exercised. Tests that need the real model skip without it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from core.config import DEFAULT_MODEL_PATH, Settings, load_settings
+from core.config import Settings
 from core.errors import NoDigitFoundError, UnreadableImageError
 
 from bot import messages
@@ -23,32 +23,11 @@ from bot.local_api import LocalBotApi
 from bot.log import configure_logging
 from bot.main import running
 
-from bot_fakes import TINY_PDF, TOKEN, FakeClassifier, blank_photo, digit_photo, png_of, write_metrics
+from bot_fakes import TINY_PDF, TOKEN, FakeClassifier, blank_photo, digit_photo, png_of
 
 pytestmark = pytest.mark.e2e
 
 USER = 1001
-
-
-@pytest.fixture(scope="session")
-def classifier(tmp_path_factory):
-    """The real trained classifier, loaded once per session; a FakeClassifier if none is trained yet."""
-    model_path = load_settings({**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN}).model_path
-    if model_path.is_file():
-        from core.classifier import Classifier
-
-        return Classifier.from_path(model_path)
-    model_dir = tmp_path_factory.mktemp("fake_model")
-    write_metrics(model_dir)
-    return FakeClassifier(model_dir=model_dir)
-
-
-@pytest.fixture
-def real_model(classifier):
-    """Skip unless the trained model is in use."""
-    if isinstance(classifier, FakeClassifier):
-        pytest.skip(f"needs a trained model at {DEFAULT_MODEL_PATH} or DIGITBOT_MODEL")
-    return classifier
 
 
 def expect(classifier, data: bytes, answer) -> bytes:

@@ -66,6 +66,83 @@ async def test_unknown_chat_and_forced_failures(api, client):
     assert (await client.post(f"{api.base_url}{TOKEN}/getMe")).json()["ok"] is True
 
 
+async def call(client, api, method, **params):
+    """POST a Bot API method with JSON parameters; returns ``(status, body)``."""
+    response = await client.post(f"{api.base_url}{TOKEN}/{method}", json=params)
+    return response.status_code, response.json()
+
+
+async def test_edits_deletions_and_the_chat_event_log(api, client):
+    api.send_text(7, "hi")
+    keyboard = {"inline_keyboard": [[{"text": "Go", "callback_data": "go:1"}]]}
+    _, sent = await call(client, api, "sendMessage", chat_id=7, text="Working…", reply_markup=keyboard)
+    message_id = sent["result"]["message_id"]
+    assert "edit_date" not in sent["result"]
+    _, edited = await call(client, api, "editMessageText", chat_id=7, message_id=message_id, text="Done")
+    assert edited["result"]["text"] == "Done" and "reply_markup" not in edited["result"]
+    assert edited["result"]["edit_date"] >= edited["result"]["date"]
+    status, again = await call(client, api, "editMessageText", chat_id=7, message_id=message_id, text="Done")
+    assert status == 400 and again["description"].startswith("Bad Request: message is not modified")
+    _, marked = await call(client, api, "editMessageReplyMarkup", chat_id=7, message_id=message_id,
+                           reply_markup=keyboard)
+    assert marked["result"]["reply_markup"] == keyboard
+    assert api.message(7, message_id).buttons == [("Go", "go:1")]
+    status, caption = await call(client, api, "editMessageCaption", chat_id=7, message_id=message_id,
+                                 caption="x")
+    assert status == 400 and caption["description"] == "Bad Request: there is no caption in the message to edit"
+    await call(client, api, "sendChatAction", chat_id=7, action="typing")
+    assert (await call(client, api, "deleteMessage", chat_id=7, message_id=message_id))[1]["result"] is True
+    status, gone = await call(client, api, "deleteMessage", chat_id=7, message_id=message_id)
+    assert (status, gone["description"]) == (400, "Bad Request: message to delete not found")
+
+    events = api.events(7)
+    assert [event.kind for event in events] == [
+        "message", "message", "edited_message", "edited_message", "chat_action", "deleted_message"]
+    assert [event.data["from"]["is_bot"] for event in events[:2]] == [False, True]
+    assert events[-1].data == {"message_id": message_id} and api.events(7, after=events[-1].seq) == []
+    waiting = asyncio.create_task(api.wait_events(7, after=events[-1].seq, timeout=5))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    api.send_text(7, "more")
+    (new,) = await waiting
+    assert new.data["text"] == "more"
+
+
+async def test_html_parse_mode_and_detected_entities(api, client):
+    api.send_text(3, "hi")
+    text = '<b>Bold</b> 📷 <a href="https://example.org">link</a> &amp; /help or https://example.org/x.'
+    _, sent = await call(client, api, "sendMessage", chat_id=3, text=text, parse_mode="HTML")
+    result = sent["result"]
+    assert result["text"] == "Bold 📷 link & /help or https://example.org/x."
+    assert result["entities"] == [  # offsets in UTF-16 code units: the camera emoji counts two
+        {"type": "bold", "offset": 0, "length": 4},
+        {"type": "text_link", "offset": 8, "length": 4, "url": "https://example.org"},
+        {"type": "bot_command", "offset": 15, "length": 5},
+        {"type": "url", "offset": 24, "length": 21},
+    ]
+    status, bad = await call(client, api, "sendMessage", chat_id=3, text="<blink>x</blink>",
+                             parse_mode="HTML")
+    assert status == 400 and bad["description"].startswith("Bad Request: can't parse entities")
+
+
+async def test_commands_by_scope_and_negative_offset(api, client):
+    default = [{"command": "start", "description": "Start"}]
+    admin = default + [{"command": "retrain", "description": "Retrain"}]
+    await call(client, api, "setMyCommands", commands=default)
+    await call(client, api, "setMyCommands", commands=admin, scope={"type": "chat", "chat_id": 5})
+    assert (await call(client, api, "getMyCommands"))[1]["result"] == default
+    chat_scope = {"type": "chat", "chat_id": 5}
+    assert (await call(client, api, "getMyCommands", scope=chat_scope))[1]["result"] == admin
+    assert api.commands == default and api.commands_for(5) == admin and api.commands_for(6) == default
+    status, invalid = await call(client, api, "setMyCommands", commands=[{"command": "Stats!", "description": "x"}])
+    assert (status, invalid["description"]) == (400, "Bad Request: BOT_COMMAND_INVALID")
+
+    for text in ("one", "two", "three"):
+        api.send_text(1, text)
+    _, last = await call(client, api, "getUpdates", offset=-1)
+    assert [update["message"]["text"] for update in last["result"]] == ["three"]
+
+
 async def test_edit_message_text_replaces_text_and_keyboard_like_telegram(api, client):
     api.send_text(1, "hi")
     keyboard = {"inline_keyboard": [[{"text": "A", "callback_data": "a"}]]}
