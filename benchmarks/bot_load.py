@@ -4,16 +4,19 @@ The bot runs as a child process through ``bot.main.run_bot`` (the production pat
 ``run_polling``), pointed at a :class:`bot.local_api.LocalBotApi` served by this process on
 loopback. For each concurrency level, that many users each send photos one after another;
 the script prints replies per second, p50/p99 latency from the update being queued to the
-reply reaching the server, and the bot process's peak RSS.
+reply reaching the server, the bot process's peak RSS, and CPU per photo of the bot and of
+this process (the local Bot API server and the simulated users, which share the machine).
 
 Usage::
 
     python benchmarks/bot_load.py [--model models/digit_cnn.keras] [--photos-per-level 200]
-        [--levels 1 10 50] [--telegram-limits]
+        [--levels 1 10 50] [--telegram-limits] [--set FIELD=VALUE ...] [--per-thread]
 
 By default the bot runs with ``BotLimits.unlimited()``: the 30 messages/s outgoing cap that
 protects a real bot from Telegram's flood limits would otherwise be what is measured.
-``--telegram-limits`` keeps the production limits.
+``--telegram-limits`` keeps the production limits. ``--per-thread`` also prints, for each level,
+the bot's CPU per photo by thread name (Linux only): the event loop (``MainThread``), the
+photo workers, the database thread and the libraries' own threads.
 """
 
 from __future__ import annotations
@@ -56,8 +59,22 @@ def make_photos(count: int, seed: int = 7) -> list[tuple[str, bytes]]:
     return photos
 
 
-def start_bot(api: LocalBotApi, model: Path, telegram_limits: bool, home: Path) -> subprocess.Popen:
-    """Start ``run_bot`` in a child process polling ``api``, its state (feedback database) in ``home``."""
+#: Prepended to the bot's code with ``--per-thread``: gives each Python thread its name at the OS
+#: level (Linux ``prctl(PR_SET_NAME)``), so ``/proc/<pid>/task/*/stat`` tells the threads apart.
+_NAME_OS_THREADS = (
+    "import ctypes, threading; _prctl = ctypes.CDLL(None).prctl; _run = threading.Thread.run; "
+    "threading.Thread.run = lambda self: (_prctl(15, self.name[:15].encode(), 0, 0, 0), _run(self))[1]; "
+    "_prctl(15, b'MainThread', 0, 0, 0); "
+)
+
+
+def start_bot(api: LocalBotApi, model: Path, telegram_limits: bool, home: Path, limit_overrides: dict[str, str],
+              name_threads: bool = False) -> subprocess.Popen:
+    """Start ``run_bot`` in a child process polling ``api``, its state (feedback database) in ``home``.
+
+    ``limit_overrides`` replaces fields of the :class:`bot.ratelimit.BotLimits` used (values as
+    Python literals, e.g. ``{"inference_workers": "1"}``).
+    """
     env = dict(
         os.environ,
         TELEGRAM_BOT_TOKEN=TOKEN,
@@ -68,8 +85,12 @@ def start_bot(api: LocalBotApi, model: Path, telegram_limits: bool, home: Path) 
         TF_CPP_MIN_LOG_LEVEL="2",
     )
     limits = "BotLimits()" if telegram_limits else "BotLimits.unlimited()"
+    if limit_overrides:
+        fields = ", ".join(f"{name}={value}" for name, value in limit_overrides.items())
+        limits = f"dataclasses.replace({limits}, {fields})"
     code = (
-        "import logging; from core.config import load_settings; from bot.main import run_bot; "
+        (_NAME_OS_THREADS if name_threads else "")
+        + "import dataclasses; from core.config import load_settings; from bot.main import run_bot; "
         f"from bot.ratelimit import BotLimits; run_bot(load_settings(), limits={limits})"
     )
     return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
@@ -106,10 +127,12 @@ async def run_level(api: LocalBotApi, photos: list[tuple[str, bytes]], users: in
                 wrong += 1
 
     cpu_before = sum(rss.process.cpu_times()[:2])
+    own_cpu_before = time.process_time()
     started = time.perf_counter()
     await asyncio.gather(*(user(first_user + index) for index in range(users)))
     elapsed = time.perf_counter() - started
     cpu_ms = (sum(rss.process.cpu_times()[:2]) - cpu_before) * 1000
+    own_cpu_ms = (time.process_time() - own_cpu_before) * 1000
     latencies.sort()
     return {
         "users": users,
@@ -120,7 +143,28 @@ async def run_level(api: LocalBotApi, photos: list[tuple[str, bytes]], users: in
         "not_read_as_drawn": wrong,
         "rss_mb": rss.peak / 2**20,
         "bot_cpu_ms_per_photo": cpu_ms / max(1, len(latencies)),
+        "server_cpu_ms_per_photo": own_cpu_ms / max(1, len(latencies)),
     }
+
+
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) of each thread of ``pid`` so far, summed by thread name (Linux).
+
+    Also ``"page faults"``: the process's minor page faults so far (a count, not seconds).
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    totals: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:  # the thread ended meanwhile
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        name = name.rstrip("0123456789").rstrip("_-") or name  # digitbot-cpu_0, digitbot-cpu_1 -> digitbot-cpu
+        fields = stat[stat.rindex(")") + 2 :].split()
+        totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+        totals["page faults"] = totals.get("page faults", 0.0) + int(fields[7])
+    return totals
 
 
 class RssSampler:
@@ -154,7 +198,8 @@ async def measure(args: argparse.Namespace, home: Path) -> int:
     """Start the bot with its state in ``home``, load it at each level, print the figures."""
     photos = make_photos(40)
     async with LocalBotApi(TOKEN, thumbnails=False) as api:
-        bot = start_bot(api, args.model, args.telegram_limits, home)
+        overrides = dict(setting.split("=", 1) for setting in args.set)
+        bot = start_bot(api, args.model, args.telegram_limits, home, overrides, name_threads=args.per_thread)
         try:
             await wait_until_polling(api, bot)
             rss = RssSampler(bot.pid)
@@ -162,13 +207,22 @@ async def measure(args: argparse.Namespace, home: Path) -> int:
             idle = psutil.Process(bot.pid).memory_info().rss / 2**20
             print(f"bot pid {bot.pid}, model {args.model}, RSS after start {idle:.0f} MB")
             await run_level(api, photos, 2, 10, first_user=900_000, rss=rss)  # warm-up
-            print(f"{'users':>5} {'photos':>6} {'photos/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'peak RSS MB':>11} {'misread':>7} {'bot CPU ms/photo':>16}")
+            print(f"{'users':>5} {'photos':>6} {'photos/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'peak RSS MB':>11} {'misread':>7} {'bot CPU ms/photo':>16} {'server CPU ms/photo':>19}")
             for level, users in enumerate(args.levels):
+                before = thread_cpu_seconds(bot.pid) if args.per_thread else {}
                 result = await run_level(api, photos, users, args.photos_per_level, first_user=(level + 1) * 10_000,
                                          rss=rss)
                 print(f"{result['users']:>5} {result['photos']:>6} {result['per_second']:>9.1f} "
                       f"{result['p50_ms']:>8.1f} {result['p99_ms']:>8.1f} {result['rss_mb']:>11.0f} "
-                      f"{result['not_read_as_drawn']:>7} {result['bot_cpu_ms_per_photo']:>16.1f}")
+                      f"{result['not_read_as_drawn']:>7} {result['bot_cpu_ms_per_photo']:>16.1f} "
+                      f"{result['server_cpu_ms_per_photo']:>19.1f}")
+                if args.per_thread:
+                    after = thread_cpu_seconds(bot.pid)
+                    faults = (after.pop("page faults") - before.pop("page faults")) / result["photos"]
+                    spent = {name: (after[name] - before.get(name, 0.0)) * 1000 / result["photos"] for name in after}
+                    print("      bot CPU ms/photo by thread: " + ", ".join(
+                        f"{name} {ms:.1f}" for name, ms in sorted(spent.items(), key=lambda item: -item[1]) if ms >= 0.05)
+                        + f"; {faults:.0f} page faults/photo")
             rss.stop()
             print(TARGETS)
             print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end")
@@ -188,4 +242,7 @@ if __name__ == "__main__":
     parser.add_argument("--photos-per-level", type=int, default=200)
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 10, 50])
     parser.add_argument("--telegram-limits", action="store_true", help="keep the production rate limits")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override a BotLimits field for the bot, e.g. --set inference_workers=1")
+    parser.add_argument("--per-thread", action="store_true", help="also print the bot's CPU per photo by thread")
     sys.exit(asyncio.run(main(parser.parse_args())))

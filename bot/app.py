@@ -51,6 +51,7 @@ def build_application(settings: Settings, classifier: PhotoClassifier, *, limits
         ApplicationBuilder()
         .token(settings.token)
         .concurrent_updates(limits.concurrent_updates)
+        .connection_pool_size(limits.connection_pool_size)
         .pool_timeout(10.0)
         .read_timeout(15.0)  # downloads of photos up to 20 MB
         .get_updates_read_timeout(10.0)

@@ -11,7 +11,7 @@ Telegram's error descriptions; what it lacks is refused with 404 rather than fak
 Supported Bot API methods (names are case-insensitive, parameters as query, form fields,
 multipart or JSON; private chats only, whose id is the user's id):
 
-- ``getMe``, ``deleteWebhook``
+- ``getMe``
 - ``getUpdates`` with ``offset`` (a positive one confirms earlier updates, a negative one
   keeps only the last ``-offset``), ``limit`` and long-polling ``timeout`` (at most 50 s)
 - ``getFile`` (refuses files above 20 MB like Telegram), and downloads from
@@ -23,6 +23,11 @@ multipart or JSON; private chats only, whose id is the user's id):
   ``deleteMessage``
 - ``answerCallbackQuery``
 - ``setMyCommands``, ``getMyCommands``, ``deleteMyCommands``, per ``scope`` and ``language_code``
+- ``setWebhook``, ``deleteWebhook``, ``getWebhookInfo``: while a webhook is set, ``getUpdates``
+  is refused (409 Conflict) and each update is POSTed to the webhook URL as JSON, one at a
+  time and in order, with the ``X-Telegram-Bot-Api-Secret-Token`` header; an update the
+  webhook does not answer with 2xx is retried (the failure shows in ``getWebhookInfo``).
+  Unlike Telegram, plain ``http://`` and any port are accepted for a loopback webhook URL.
 
 Texts and captions: ``parse_mode=HTML`` is parsed into ``entities`` (Telegram's tag subset;
 other tags are "can't parse entities" errors), explicit ``entities`` are kept, and
@@ -62,7 +67,9 @@ import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
+import tornado.httpclient
 import tornado.httpserver
 import tornado.netutil
 import tornado.web
@@ -253,6 +260,11 @@ class LocalBotApi:
         self._new_message = _Broadcast()
         self._closing = False
         self._server: tornado.httpserver.HTTPServer | None = None
+        self._webhook: dict | None = None  # setWebhook's parameters while a webhook is set
+        self._webhook_error: tuple[int, str] | None = None  # (Unix time, message) of the last failed delivery
+        self._webhook_task: asyncio.Task | None = None
+        #: Seconds before a failed webhook delivery is retried (Telegram backs off longer).
+        self.webhook_retry_delay = 0.5
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -280,6 +292,7 @@ class LocalBotApi:
             self._server.stop()
             await self._server.close_all_connections()
             self._server = None
+        await self._stop_webhook_delivery()
 
     async def __aenter__(self) -> "LocalBotApi":
         await self.start()
@@ -653,8 +666,83 @@ class LocalBotApi:
     async def _api_getme(self, params: dict, files: dict) -> dict:
         return self._bot_user()
 
-    async def _api_deletewebhook(self, params: dict, files: dict) -> bool:
+    async def _api_setwebhook(self, params: dict, files: dict) -> bool:
+        url = str(params.get("url") or "")
+        if not url:  # an empty URL removes the webhook, as deleteWebhook does
+            return await self._api_deletewebhook(params, files)
+        _check_webhook_url(url)
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise BotApiError(400, "Bad Request: secret token contains unallowed characters")
+        max_connections = _int(params, "max_connections", 40)
+        if not 1 <= max_connections <= 100:
+            raise BotApiError(400, "Bad Request: bad webhook: max_connections must be between 1 and 100")
+        if _flag(params, "drop_pending_updates"):
+            self._updates = []
+        self._webhook = {"url": url, "secret_token": None if secret is None else str(secret),
+                         "max_connections": max_connections, "allowed_updates": _json(params, "allowed_updates")}
+        self._webhook_error = None
+        if self._webhook_task is None or self._webhook_task.done():
+            self._webhook_task = asyncio.create_task(self._deliver_to_webhook())
+        self._new_update.notify()
         return True
+
+    async def _api_deletewebhook(self, params: dict, files: dict) -> bool:
+        if _flag(params, "drop_pending_updates"):
+            self._updates = []
+        self._webhook = None
+        self._new_update.notify()  # the delivery task sees it and ends
+        return True
+
+    async def _api_getwebhookinfo(self, params: dict, files: dict) -> dict:
+        info: dict[str, Any] = {"url": "", "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+        if self._webhook is not None:
+            info["url"] = self._webhook["url"]
+            info["max_connections"] = self._webhook["max_connections"]
+            if self._webhook["allowed_updates"]:
+                info["allowed_updates"] = self._webhook["allowed_updates"]
+            if self._webhook_error is not None:
+                info["last_error_date"], info["last_error_message"] = self._webhook_error
+        return info
+
+    @property
+    def webhook_url(self) -> str | None:
+        """The URL set with ``setWebhook``, or None while the bot has no webhook."""
+        return None if self._webhook is None else self._webhook["url"]
+
+    async def _deliver_to_webhook(self) -> None:
+        """While a webhook is set: POST the pending updates to it in order, each until it is accepted."""
+        client = tornado.httpclient.AsyncHTTPClient()
+        while self._webhook is not None and not self._closing:
+            if not self._updates:
+                await self._new_update.wait(MAX_POLL_TIMEOUT)
+                continue
+            webhook, update = self._webhook, self._updates[0]
+            allowed = webhook["allowed_updates"]
+            if allowed and not any(kind in update for kind in allowed):
+                self._updates.pop(0)  # Telegram does not send what the bot did not ask for
+                continue
+            headers = {"Content-Type": "application/json"}
+            if webhook["secret_token"]:
+                headers["X-Telegram-Bot-Api-Secret-Token"] = webhook["secret_token"]
+            response = await client.fetch(webhook["url"], method="POST", body=json.dumps(update), headers=headers,
+                                          raise_error=False, request_timeout=10.0, follow_redirects=False)
+            if 200 <= response.code < 300:
+                if self._updates and self._updates[0] is update:
+                    self._updates.pop(0)
+                continue
+            problem = f"{response.code} {response.reason}" if response.code != 599 else str(response.error)
+            self._webhook_error = (int(time.time()), f"Wrong response from the webhook: {problem}")
+            await asyncio.sleep(self.webhook_retry_delay)
+
+    async def _stop_webhook_delivery(self) -> None:
+        task, self._webhook_task = self._webhook_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
 
     async def _api_setmycommands(self, params: dict, files: dict) -> bool:
         commands = _json(params, "commands") or []
@@ -674,6 +762,9 @@ class LocalBotApi:
         return True
 
     async def _api_getupdates(self, params: dict, files: dict) -> list:
+        if self._webhook is not None:
+            raise BotApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
+                                   "use deleteWebhook to delete the webhook first")
         offset = _int(params, "offset", 0)
         limit = max(1, min(100, _int(params, "limit", 100)))
         timeout = min(MAX_POLL_TIMEOUT, float(params.get("timeout") or 0))
@@ -828,6 +919,24 @@ def _int(params: dict, name: str, default: int | None = None) -> int:
         return int(value)
     except (TypeError, ValueError):
         raise BotApiError(400, f"Bad Request: invalid {name}") from None
+
+
+def _flag(params: dict, name: str) -> bool:
+    """A boolean parameter: JSON ``true`` or the form values Telegram accepts."""
+    return params.get(name) in (True, "true", "True", "1", 1)
+
+
+def _check_webhook_url(url: str) -> None:
+    """Refuse a webhook URL as Telegram would, except that loopback URLs may be plain HTTP on any port."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BotApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+    if parts.hostname in ("127.0.0.1", "localhost", "::1"):
+        return
+    if parts.scheme != "https":
+        raise BotApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+    if (parts.port or 443) not in (80, 88, 443, 8443):
+        raise BotApiError(400, "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
 
 
 def _json(params: dict, name: str) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import logging
 from collections.abc import AsyncIterator
@@ -24,6 +26,37 @@ logger = logging.getLogger(__name__)
 #: Seconds Telegram holds a getUpdates request open when there is nothing new.
 POLL_TIMEOUT = 30
 DEFAULT_WEBHOOK_PORT = 8443
+
+
+#: glibc ``mallopt`` parameters and the values :func:`keep_freed_memory_for_reuse` sets.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_THRESHOLD_BYTES = 32 * 1024 * 1024  # glibc's ceiling for it on 64-bit
+_TRIM_THRESHOLD_BYTES = 128 * 1024 * 1024
+
+
+def keep_freed_memory_for_reuse() -> bool:
+    """Let glibc's malloc keep freed memory for the next photo instead of returning it to the OS.
+
+    Reading a photo allocates and frees a few megabytes of NumPy/OpenCV arrays. By default
+    glibc hands large blocks back to the kernel on free (``mmap`` threshold, heap trimming),
+    so the next photo's arrays are fresh pages: about 1,300 page faults and 3 ms of kernel
+    time per photo on the worker threads. With the thresholds raised the memory is reused;
+    resident memory stays at the peak working set (a few MB more). A no-op without glibc.
+
+    Returns:
+        True if both thresholds were set.
+    """
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        mallopt = libc.mallopt if libc is not None else None
+    except (OSError, AttributeError):
+        mallopt = None
+    if mallopt is None:
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_BYTES)
+    )
 
 
 def webhook_secret(token: str) -> str:
@@ -81,6 +114,7 @@ def run_bot(
         core.registry.RegistryError: the registry is empty and there is no model to start it with.
         telegram.error.InvalidToken: Telegram rejects the token.
     """
+    keep_freed_memory_for_reuse()
     configure_logging(settings.token)
     classifier = load_active_classifier(settings)
     application = build_application(settings, classifier, limits=limits)

@@ -63,6 +63,25 @@ NOT_AN_IMAGE_DOCUMENT = (
 
 SOMETHING_WENT_WRONG = "Sorry, something went wrong on my side. Please try again in a moment."
 
+
+def format_admin_error_alert(update_id: int | None, error_type: str, where: str | None, suppressed: int) -> str:
+    """The admins' alert about an unexpected error: ids and places only, no user data, no token.
+
+    Args:
+        update_id: the update being handled, None for an error outside an update.
+        error_type: the exception's class name.
+        where: ``path:line in function`` in the bot's code, if known.
+        suppressed: earlier errors not alerted because an alert had just gone out.
+    """
+    lines = [f"⚠️ Unexpected error ({error_type}) " + (f"in update {update_id}" if update_id is not None
+                                                      else "outside an update")]
+    if where:
+        lines.append(f"at {where}")
+    if suppressed:
+        lines.append(f"{suppressed} more error(s) since the last alert.")
+    lines.append("Details are in the bot's log.")
+    return "\n".join(lines)
+
 SLOW_DOWN = "You're sending a lot at once! Please wait a few seconds before the next photo. ⏳"
 
 SAW_BUTTON = "What I saw"

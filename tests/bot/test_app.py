@@ -63,3 +63,10 @@ async def test_post_init_opens_the_store_and_post_shutdown_closes_it(settings, f
     assert services.store is None
     with pytest.raises(StoreError):
         store.schema_version
+
+
+def test_api_connection_pool_is_sized_by_the_limits(settings, fake_classifier):
+    application = build_application(settings, fake_classifier, limits=BotLimits(connection_pool_size=5))
+    api_request, updates_request = application.bot.request, application.updater.bot._request[0]
+    assert api_request._client_kwargs["limits"].max_connections == 5
+    assert updates_request._client_kwargs["limits"].max_connections == 1  # getUpdates: one long poll
