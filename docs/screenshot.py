@@ -23,21 +23,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from core.classifier import Classifier  # noqa: E402
 from core.config import DEFAULT_MODEL_PATH  # noqa: E402
 
-from bot.playground import serving  # noqa: E402
+from bot.playground import HEADLESS_CHROMIUM_ARGS, serving  # noqa: E402
 
 #: A phone-like photo of a handwritten 4 (blue pen, ruled paper) from the test fixtures.
 PHOTO = ROOT / "tests" / "fixtures" / "photos" / "single_4_90022.jpg"
-#: A phone-like photo of a handwritten 4 (blue pen, ruled paper) from the test fixtures.
-PHOTO = ROOT / "tests" / "fixtures" / "photos" / "single_4_90022.jpg"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 async def make(out: Path, chromium: str) -> None:
@@ -49,7 +38,7 @@ async def make(out: Path, chromium: str) -> None:
             serving(classifier, port=0, environ={**os.environ, "DIGITBOT_HOME": home}) as playground,
             async_playwright() as playwright,
         ):
-            browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            browser = await playwright.chromium.launch(executable_path=chromium, args=list(HEADLESS_CHROMIUM_ARGS))
             page = await browser.new_page(
                 viewport={"width": 760, "height": 1375}, device_scale_factor=1, locale="en-GB"
             )

@@ -34,6 +34,19 @@ from bot.playground.web import chat_routes
 logger = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8080
+
+#: Flags for driving the page in headless Chromium on a machine without internet access
+#: (the browser test and docs/screenshot.py): without the networking ones Chromium keeps
+#: trying to reach Google's services and stalls.
+HEADLESS_CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 #: The playground user's Telegram id (any positive id works; a private chat's id is the user's).
 USER_ID = 100001
 #: The bot's id: the first half of the throwaway token.

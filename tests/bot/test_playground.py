@@ -17,23 +17,13 @@ import pytest
 from bot_fakes import digit_photo, png_of
 
 from bot import messages
-from bot.playground import USER_ID, run_playground, serving
+from bot.playground import HEADLESS_CHROMIUM_ARGS, USER_ID, run_playground, serving
 
 pytestmark = pytest.mark.e2e
 
 HEADERS = {"X-Playground": "1"}
 #: A phone-like photo of a handwritten 4 (blue pen on ruled paper).
 PHOTO_OF_A_4 = Path(__file__).parent.parent / "fixtures" / "photos" / "single_4_90022.jpg"
-#: Flags that keep Chromium from hanging on a machine without internet access.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
@@ -196,7 +186,7 @@ async def test_browser_conversation(real_model, playground):
     async_api = pytest.importorskip("playwright.async_api", reason="needs Playwright for Python")
     executable = chromium_path()
     async with async_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        browser = await playwright.chromium.launch(executable_path=executable, args=list(HEADLESS_CHROMIUM_ARGS))
         try:
             page = await browser.new_page(viewport={"width": 800, "height": 900})
             page.set_default_timeout(20_000)
