@@ -429,8 +429,9 @@ def format_model_versions(versions: list[ModelVersion], active: str | None) -> s
         parts = [f"MNIST {_accuracy(version.test_accuracy)}"]
         if version.user_holdout:
             parts.append(f"user samples {_accuracy(version.user_accuracy)} of {version.user_holdout:,}")
-        if version.created_at:
-            parts.append(f"{version.created_at:%Y-%m-%d %H:%M} UTC")
+        trained = version.trained_at or version.created_at
+        if trained:
+            parts.append(f"trained {trained:%Y-%m-%d %H:%M} UTC")
         parts.append(labels.get(version.status, version.status))
         mark = "▶" if version.name == active else "  "
         lines.append(f"{mark} {version.name}: " + ", ".join(parts))

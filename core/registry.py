@@ -73,6 +73,8 @@ class ModelVersion:
         path: its directory.
         status: :data:`INITIAL`, :data:`PROMOTED` or :data:`REJECTED`.
         created_at: when it was registered (UTC), or None if unrecorded.
+        trained_at: when its training finished (UTC; ``created_at`` of its ``metrics.json``),
+            or None if unrecorded.
         test_accuracy: MNIST test accuracy in [0, 1] from ``metrics.json``, or None.
         user_accuracy: accuracy in [0, 1] on the held-out user samples at its retrain, or None.
         user_holdout: how many held-out user samples that was measured on (0 if none).
@@ -85,6 +87,7 @@ class ModelVersion:
     path: Path
     status: str = INITIAL
     created_at: datetime | None = None
+    trained_at: datetime | None = None
     test_accuracy: float | None = None
     user_accuracy: float | None = None
     user_holdout: int = 0
@@ -172,6 +175,7 @@ class ModelRegistry:
             path=directory,
             status=str(info.get("status", INITIAL)),
             created_at=parse_utc_time(info.get("created_at")),
+            trained_at=parse_utc_time(metrics.get("created_at")),
             test_accuracy=_optional_float(metrics.get("test_accuracy")),
             user_accuracy=_optional_float(after.get("user_accuracy")),
             user_holdout=int(after.get("user_holdout") or 0),

@@ -117,3 +117,22 @@ def test_feedback_and_forget_texts():
     assert messages.format_forgotten(0) == messages.NOTHING_TO_FORGET
     assert messages.format_forgotten(1) == "Done: I deleted everything I had stored about you (1 photo reading)."
     assert "/forgetme" in messages.HELP and "never your photo" in messages.HELP
+
+
+def test_model_versions_show_training_date_status_and_the_active_one():
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    from core.registry import ModelVersion
+
+    utc = timezone.utc
+    versions = [
+        ModelVersion("v1", 1, Path("v1"), "initial", created_at=datetime(2026, 11, 23, 14, 0, tzinfo=utc),
+                     trained_at=datetime(2026, 11, 22, 7, 15, tzinfo=utc), test_accuracy=0.996),
+        ModelVersion("v2", 2, Path("v2"), "rejected", created_at=datetime(2026, 11, 24, 9, 30, tzinfo=utc),
+                     test_accuracy=0.9931, user_accuracy=0.9, user_holdout=40),
+    ]
+    text = messages.format_model_versions(versions, active="v1")
+    lines = text.splitlines()
+    assert lines[1] == "   v2: MNIST 99.31 %, user samples 90.00 % of 40, trained 2026-11-24 09:30 UTC, retrained, not promoted"
+    assert lines[2] == "▶ v1: MNIST 99.60 %, trained 2026-11-22 07:15 UTC, first model"
