@@ -502,6 +502,21 @@ def remove_border_regions(mask: np.ndarray,
     return np.where(removed[labels], 0, mask).astype(np.uint8)
 
 
+def _longest_span(occupied: np.ndarray, max_gap: int) -> int:
+    """Length of the longest stretch of a boolean (N,) array whose False gaps are all <= ``max_gap``.
+
+    A near-horizontal segment that ``cv2.HoughLinesP`` could return with that ``maxLineGap``
+    covers columns that form such a stretch, so a shorter longest stretch rules it out.
+    """
+    columns = np.flatnonzero(occupied)
+    if columns.size == 0:
+        return 0
+    breaks = np.flatnonzero(np.diff(columns) > max_gap + 1)
+    starts = np.concatenate(([columns[0]], columns[breaks + 1]))
+    ends = np.concatenate((columns[breaks], [columns[-1]]))
+    return int((ends - starts + 1).max())
+
+
 def remove_lines(mask: np.ndarray) -> np.ndarray:
     """Remove ruled lines, underlines and grid lines.
 
@@ -528,8 +543,11 @@ def remove_lines(mask: np.ndarray) -> np.ndarray:
         half = cv2.resize(bridged, (max(1, width // 2), max(1, height // 2)), interpolation=cv2.INTER_AREA)
         half = np.where(half > 64, 255, 0).astype(np.uint8)
         half_width = half.shape[1]
+        min_length, max_gap = int(0.85 * half_width), max(2, half_width // 20)
+        if _longest_span(half.any(axis=0), max_gap) < min_length:
+            continue  # no run of ink across the image that a line could lie on: skip the transform
         found = cv2.HoughLinesP(half, 1, np.pi / 360, threshold=max(10, int(0.3 * half_width)),
-                                minLineLength=int(0.85 * half_width), maxLineGap=max(2, half_width // 20))
+                                minLineLength=min_length, maxLineGap=max_gap)
         if found is None:
             continue
         segments = []

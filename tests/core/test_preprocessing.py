@@ -345,3 +345,13 @@ def test_exif_orientation_is_applied():
     buffer = BytesIO()
     image.save(buffer, format="JPEG", exif=exif.tobytes())
     assert pp.decode_image(buffer.getvalue()).shape == (300, 100)
+
+
+def test_longest_span_bridges_only_short_gaps():
+    occupied = np.zeros(100, bool)
+    occupied[10:40] = True
+    occupied[43:60] = True   # a 3-column gap: bridged with max_gap=3
+    occupied[70:95] = True   # a 10-column gap before it: not bridged
+    assert pp._longest_span(occupied, max_gap=3) == 50
+    assert pp._longest_span(occupied, max_gap=10) == 85
+    assert pp._longest_span(np.zeros(5, bool), max_gap=3) == 0
