@@ -649,12 +649,14 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
 
     Removes: specks (small next to the largest mark), regions touching the border that
     are large or span it (paper edges, a table, a finger), filled blobs (thicker than a
-    pen stroke; a thick mark stays when it sits on a line of digits, or when it is the only
-    mark and fills under :data:`MAX_BOLD_SOLIDITY` of its convex hull, a bold digit), faint
-    marks, and pieces of ruled lines too tilted or broken for :func:`remove_lines`
-    (:func:`_drop_line_remnants`). Groups strokes of one digit (overlapping in x, e.g. the bar
-    of a 5), keeps the marks on the main text line, splits wide blobs of touching digits,
-    and orders the digits left to right.
+    pen stroke; a thick mark stays when it sits on a line of digits, alone or with a pen
+    stroke of its own digit above or below it, or when it is the only mark and fills under
+    :data:`MAX_BOLD_SOLIDITY` of its convex hull, a bold digit), faint marks, and pieces of
+    ruled lines too tilted or broken for :func:`remove_lines` (:func:`_drop_line_remnants`).
+    Groups strokes of one digit (overlapping in x, e.g. the bar of a 5, and small pieces
+    that are thick only for their size, such as a 6's detached top dot:
+    :func:`_pen_pieces`), keeps the marks on the main text line, splits wide blobs of
+    touching digits, and orders the digits left to right.
 
     Args:
         mask: uint8 (H, W) in {0, 255}.
@@ -708,24 +710,31 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
     # Thickness and contrast checks on the strong candidates.
     kept: list[_Blob] = []
     thick: list[_Blob] = []
+    wide: list[_Blob] = []  # too thick for their own size: filled shapes, or small pieces of a digit
     solidity: dict[int, float] = {}
+    inscribed_radius: dict[int, float] = {}
     for blob in candidates:
         component = (labels[blob.y:blob.y2, blob.x:blob.x2] == blob.labels[0]).astype(np.uint8)
         stroke = _stroke_width(component)
         fill = blob.area / float(blob.w * blob.h)
         thin_bar = max(blob.w, blob.h) >= 2.5 * min(blob.w, blob.h)  # a "1" or a bar is solid
-        if stroke > 0.38 * max(blob.h, blob.w) and not thin_bar:
-            continue  # a filled blob, not a pen stroke
         inscribed = float(cv2.distanceTransform(component, cv2.DIST_L2, 3).max())
+        inscribed_radius[id(blob)] = inscribed
+        strength = float(np.median(ink[blob.y:blob.y2, blob.x:blob.x2][component > 0]))
+        if strength < 0.1:
+            continue
+        if stroke > 0.38 * max(blob.h, blob.w) and not thin_bar:
+            wide.append(blob)
+            continue  # a filled blob, not a pen stroke
         if inscribed > 0.17 * max(blob.h, blob.w) and not thin_bar:
             if inscribed <= 0.3 * max(blob.h, blob.w):
                 thick.append(blob)  # a marker's closed curl (the loop of a 2), or a filled shape
                 solidity[id(blob)] = _solidity(component)
+            else:
+                wide.append(blob)
             continue  # its widest part is far thicker than any pen: a filled shape
         if fill > 0.75 and not thin_bar and blob.area > 200:
-            continue
-        strength = float(np.median(ink[blob.y:blob.y2, blob.x:blob.x2][component > 0]))
-        if strength < 0.1:
+            wide.append(blob)
             continue
         if gray is not None:
             margin = max(4, blob.h // 4)
@@ -733,18 +742,30 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
             if _is_filled_shape(component, gray[blob.y:blob.y2, blob.x:blob.x2], around):
                 continue
         kept.append(blob)
+    pieces = _pen_pieces(wide + thick, kept, inscribed_radius)
+    thick = [blob for blob in thick if blob not in pieces]
     # A thick blob is a digit only when it sits on a line of at least two other digits of its
-    # height (a number written with a marker); alone, it is more likely a filled shape.
+    # height (a number written with a marker); alone, it is more likely a filled shape. A
+    # thick blob that makes one digit with a pen stroke below or above it (the filled top
+    # of a bold 5 and its tail) needs one such neighbour.
     alone = not kept
+    line_height = max((blob.h for blob in kept), default=0)
     for blob in thick:
+        # As for the pieces of a broken digit (:func:`_join_fragments`), the gap may be up to
+        # 35 % of the line's height.
+        partner = _stacked_partner(blob, kept, 0.35 * line_height)
+        if partner is not None and blob.merge(partner).h > 1.2 * line_height:
+            partner = None
+        unit = blob.merge(partner) if partner is not None else blob
         neighbours = sum(
             1 for other in kept
-            if 0.6 * blob.h <= other.h <= 1.6 * blob.h
-            and min(other.y2, blob.y2) - max(other.y, blob.y) > 0.5 * min(other.h, blob.h)
+            if other is not partner
+            and 0.6 * unit.h <= other.h <= 1.6 * unit.h
+            and min(other.y2, unit.y2) - max(other.y, unit.y) > 0.5 * min(other.h, unit.h)
         )
         # Alone, a bold digit (a marker's, or a heavy pen's) still has the bays and holes of
         # its strokes: it fills much less of its convex hull than a blob does.
-        if neighbours >= 2 or (alone and solidity[id(blob)] < MAX_BOLD_SOLIDITY):
+        if neighbours >= (1 if partner is not None else 2) or (alone and solidity[id(blob)] < MAX_BOLD_SOLIDITY):
             kept.append(blob)
     if not kept:
         raise NoDigitFoundError(detail="marks are blobs or too faint")
@@ -761,6 +782,11 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
                 break
         else:
             groups.append(blob)
+    for piece in pieces:
+        # A piece joins the digit it lies above or below; a dot beside the digits stays out.
+        group = _stacked_partner(piece, groups)
+        if group is not None and group.h > piece.h:
+            groups = [other for other in groups if other is not group] + [group.merge(piece)]
     groups = _join_fragments(groups)
 
     # Keep the main text line: marks at least 40 % as tall as the tallest, overlapping it vertically.
@@ -798,6 +824,40 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
         split.extend(_split_touching(group, kept_mask, median_height, digit_width))
     return split, labels, kept_mask
 
+
+def _stacked_partner(blob: _Blob, marks: list[_Blob], max_gap: float | None = None) -> _Blob | None:
+    """The largest mark of ``marks`` that ``blob`` lies above or below as a stroke of the same
+    digit: they overlap in x by half the narrower one's width, and the vertical gap between
+    them is under ``max_gap`` pixels (default: half the taller one's height, the rule strokes
+    are grouped by). None if there is none."""
+    partners = [
+        other for other in marks
+        if other is not blob
+        and min(other.x2, blob.x2) - max(other.x, blob.x) >= 0.5 * min(other.w, blob.w)
+        and max(other.y, blob.y) - min(other.y2, blob.y2) < (0.5 * max(other.h, blob.h) if max_gap is None else max_gap)
+    ]
+    return max(partners, key=lambda other: other.area) if partners else None
+
+
+def _pen_pieces(wide: list[_Blob], kept: list[_Blob], inscribed: dict[int, float]) -> list[_Blob]:
+    """The small marks, rejected as too thick for their own size, that may be pieces of a
+    digit: a 6's detached top dot, the hook of a 3 broken off where the pen ran light.
+
+    Such a piece is thick for its size only because it is short: its widest point is no
+    wider than the pen's (inscribed radius at most 1.25 times the median of the pen-stroke
+    marks'), and it is under half as tall and wide as the tallest pen-stroke mark. It joins
+    a digit only if it lies above or below it (see :func:`find_digit_boxes`).
+
+    Args:
+        wide: marks rejected as thick or filled.
+        kept: the pen-stroke marks.
+        inscribed: inscribed-circle radius in pixels of every mark, by ``id``.
+    """
+    if not wide or not kept:
+        return []
+    pen = float(np.median([inscribed[id(blob)] for blob in kept]))
+    tallest = max(blob.h for blob in kept)
+    return [blob for blob in wide if max(blob.w, blob.h) <= 0.5 * tallest and inscribed[id(blob)] <= 1.25 * pen]
 
 def _drop_line_remnants(candidates: list[_Blob], labels: np.ndarray, image_width: int) -> list[_Blob]:
     """Drop what is left of a ruled line too tilted or broken to be removed as a line.

@@ -188,6 +188,50 @@ def test_pieces_of_a_broken_digit_are_joined():
     assert blobs[2].x <= 440 and blobs[2].x2 >= 525
 
 
+
+def _two_digits_mask(width: int = 700) -> np.ndarray:
+    """uint8 (300, width) mask with a handwritten 3 and 5, 200 px tall, strokes about 20 px wide."""
+    mask = np.zeros((300, width), np.uint8)
+    for index, digit in enumerate((3, 5)):
+        big = cv2.resize(handwritten(digit), (200, 200), interpolation=cv2.INTER_CUBIC)
+        mask[50:250, 40 + 170 * index:240 + 170 * index] = np.where(big > 100, 255, 0)
+    return mask
+
+
+def test_a_detached_dot_atop_a_digit_is_part_of_it():
+    # "356" whose 6 was written in three strokes, the top one a dot the pen barely moved
+    # for: thick for its tiny size like a filled blob, but no wider than the pen.
+    mask = _two_digits_mask()
+    cv2.line(mask, (470, 120), (462, 160), 255, 18)    # the 6's stem
+    cv2.circle(mask, (510, 200), 38, 255, 18)          # its loop
+    cv2.circle(mask, (482, 80), 10, 255, -1)           # its top, a dot
+    blobs, _, _ = pp.find_digit_boxes(mask, mask.astype(np.float32) / 255)
+    assert len(blobs) == 3
+    assert blobs[2].y <= 72, "the dot was left out of the 6"
+
+
+def test_a_decimal_point_beside_the_digits_is_not_joined_to_them():
+    mask = _two_digits_mask(900)
+    cv2.circle(mask, (580, 235), 10, 255, -1)          # a point after "35"
+    mask[50:250, 620:820] = np.where(cv2.resize(handwritten(6), (200, 200), interpolation=cv2.INTER_CUBIC) > 100,
+                                     255, 0)
+    blobs, _, _ = pp.find_digit_boxes(mask, mask.astype(np.float32) / 255)
+    assert len(blobs) == 3
+    assert not any(blob.x <= 580 <= blob.x2 for blob in blobs)
+
+
+def test_a_bold_digit_with_a_filled_top_beside_one_other_digit_is_kept():
+    # "15" with a marker: the 5's top ran into a filled patch (thick like a blob), and its
+    # tail broke off below it. With a pen stroke of its own it is a digit, though the line
+    # has only one other digit.
+    mask = np.zeros((320, 520), np.uint8)
+    cv2.line(mask, (120, 60), (100, 260), 255, 16)                     # the 1
+    cv2.ellipse(mask, (300, 85), (55, 25), 0, 0, 360, 255, -1)         # the 5's filled top
+    cv2.ellipse(mask, (310, 200), (60, 55), 0, -70, 150, 255, 14)      # its tail
+    blobs, _, _ = pp.find_digit_boxes(mask, mask.astype(np.float32) / 255)
+    assert len(blobs) == 2
+    assert blobs[1].y <= 62 and blobs[1].y2 >= 250
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_ragged_underline_does_not_cling_to_the_digits_resting_on_it(seed):
     # "495" underlined, the stems resting on the line; the line's upper edge wanders by up to
