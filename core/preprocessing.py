@@ -365,12 +365,14 @@ def _erase_line_runs(mask: np.ndarray, segments: list[tuple[int, int, int, int]]
         alone = found
         if faint is not None:
             line_top, line_bottom, line_found = _runs_across(faint, columns, rows)
-            if line_found.mean() < 0.5:
+            if (line_found | found).mean() < 0.5:
                 continue  # a ruled line runs on in the faint ink; this is a row of strokes
             # Measure the line in the mask, but only where the faint ink shows it alone (no
             # stroke crossing it): the faint ink draws it wider than the threshold does.
+            # Where the faint ink was cleared (lines already removed), the mask decides.
             line_lengths = line_bottom - line_top + 1
-            alone = found & line_found & (line_lengths <= 1.5 * float(np.median(line_lengths[line_found])) + 2)
+            typical = float(np.median(line_lengths[line_found])) if line_found.any() else 0.0
+            alone = found & (~line_found | (line_lengths <= 1.5 * typical + 2))
         lengths = lengths[alone]
         if lengths.size == 0:
             continue
@@ -558,11 +560,12 @@ def remove_border_regions(mask: np.ndarray,
 
 def _distinct_lines(segments: list[tuple[int, int, int, int]], ink: np.ndarray,
                     tolerance: float = 6.0) -> list[tuple[int, int, int, int]]:
-    """One segment per line: the Hough transform reports a line drawn a few pixels thick
-    several times, a pixel or two apart, and following the off-centre ones would seed on
-    the strokes beside the line. Of the segments whose rows at both image edges are within
-    ``tolerance`` pixels of each other, keep the one running over the most ink of ``ink``
-    (uint8 (H, W))."""
+    """One segment per line, on the line: each segment is first moved (by up to 3 px) onto the
+    rows where it runs over the most ink of ``ink`` (uint8 (H, W)). The Hough transform
+    reports a line drawn a few pixels thick several times, a pixel or two apart, and
+    following the off-centre ones would seed on the strokes beside the line: of the
+    segments whose rows at both image edges are within ``tolerance`` pixels of each other,
+    keep the one running over the most ink."""
     height, width = ink.shape
 
     def ends(segment: tuple[int, int, int, int]) -> tuple[float, float]:
@@ -577,6 +580,10 @@ def _distinct_lines(segments: list[tuple[int, int, int, int]], ink: np.ndarray,
         inside = (rows >= 0) & (rows < height)
         return int(np.count_nonzero(ink[rows[inside], columns[inside]]))
 
+    # Found at half size on a thickened copy, a segment may sit up to 3 px off its line:
+    # move it onto the row offset that runs over the most ink.
+    segments = [max(((x1, y1 + shift, x2, y2 + shift) for shift in range(-3, 4)), key=coverage)
+                for x1, y1, x2, y2 in segments]
     kept: list[tuple[tuple[int, int, int, int], tuple[float, float]]] = []
     for segment in sorted(segments, key=coverage, reverse=True):
         left, right = ends(segment)
@@ -638,16 +645,23 @@ def remove_lines(mask: np.ndarray, faint: np.ndarray | None = None) -> np.ndarra
     if faint is not None:
         # The lines just removed are done with, strokes resting on them included: take
         # them (and their faint fringe) out of the faint ink, so they are not found again.
-        removed = cv2.dilate(cv2.bitwise_and(mask, cv2.bitwise_not(cleaned)), np.ones((7, 7), np.uint8))
-        faint = cv2.bitwise_and(faint, cv2.bitwise_not(removed))
+        removed = cv2.bitwise_and(mask, cv2.bitwise_not(cleaned))
+        if cv2.countNonZero(removed):
+            faint = cv2.bitwise_and(faint, cv2.bitwise_not(cv2.dilate(removed, np.ones((7, 7), np.uint8))))
     for transpose in (False, True):
         work = np.ascontiguousarray(cleaned.T) if transpose else cleaned
-        source = work if faint is None else (np.ascontiguousarray(faint.T) if transpose else faint)
         height, width = work.shape
         # Light ruled lines threshold into dashes: bridge short gaps, and detect at half
         # resolution (a line stays a line; the Hough transform costs a quarter).
-        bridged = cv2.morphologyEx(source, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (15, 1)))
-        half = cv2.resize(bridged, (max(1, width // 2), max(1, height // 2)), interpolation=cv2.INTER_AREA)
+        if faint is None:
+            bridged = cv2.morphologyEx(work, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (15, 1)))
+            half = cv2.resize(bridged, (max(1, width // 2), max(1, height // 2)), interpolation=cv2.INTER_AREA)
+        else:  # bridged and shrunk before transposing: a quarter of the pixels to move
+            bridged = cv2.morphologyEx(faint, cv2.MORPH_CLOSE, cv2.getStructuringElement(
+                cv2.MORPH_RECT, (1, 15) if transpose else (15, 1)))
+            half = cv2.resize(bridged, (max(1, faint.shape[1] // 2), max(1, faint.shape[0] // 2)),
+                              interpolation=cv2.INTER_AREA)
+            half = np.ascontiguousarray(half.T) if transpose else half
         half = np.where(half > 64, 255, 0).astype(np.uint8)
         if faint is not None:
             # A faint line is 1 px thin at half size and steps a row here and there: the
@@ -666,10 +680,11 @@ def remove_lines(mask: np.ndarray, faint: np.ndarray | None = None) -> np.ndarra
                 segments.append((int(x1), int(y1), int(x2), int(y2)))
         if not segments:
             continue
+        source = None
         if faint is not None:
+            source = np.ascontiguousarray(faint.T) if transpose else faint
             segments = _distinct_lines(segments, source)
-        erased = _erase_line_runs(work, segments, max_thickness_ratio=0.04,
-                                  faint=None if faint is None else source)
+        erased = _erase_line_runs(work, segments, max_thickness_ratio=0.04, faint=source)
         cleaned = np.ascontiguousarray(erased.T) if transpose else erased
     return cleaned
 
