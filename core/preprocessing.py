@@ -312,15 +312,13 @@ def _runs_across(mask: np.ndarray, columns: np.ndarray, rows: np.ndarray) -> tup
     band = window[_RUN_REACH - 2:_RUN_REACH + 3]
     found = band.any(axis=0)
     seed = _RUN_REACH - 2 + band.argmax(axis=0)  # the first ink pixel near the row, from above
-    up = np.zeros(grid.shape, np.int32)
-    down = np.zeros(grid.shape, np.int32)
-    up[0], down[-1] = window[0], window[-1]
-    for index in range(1, len(offsets)):
-        up[index] = (up[index - 1] + 1) * window[index]
-        down[-1 - index] = (down[-index] + 1) * window[-1 - index]
+    # The run around the seed ends at the nearest gap above and below it.
+    index = np.arange(len(offsets))[:, None]
+    gap_above = np.maximum.accumulate(np.where(window, -1, index), axis=0)
+    gap_below = np.minimum.accumulate(np.where(window, len(offsets), index)[::-1], axis=0)[::-1]
     every = np.arange(rows.size)
-    top = seed - up[seed, every] + 1
-    bottom = seed + down[seed, every] - 1
+    top = gap_above[seed, every] + 1
+    bottom = gap_below[seed, every] - 1
     # A run that reaches the end of the window (inside the image) is longer than we followed.
     open_top = (top == 0) & inside[0]
     open_bottom = (bottom == len(offsets) - 1) & inside[-1]
@@ -573,19 +571,26 @@ def _distinct_lines(segments: list[tuple[int, int, int, int]], ink: np.ndarray,
         slope = (y2 - y1) / max(1, x2 - x1) if x2 != x1 else 0.0
         return y1 - slope * x1, y1 + slope * (width - 1 - x1)
 
-    def coverage(segment: tuple[int, int, int, int]) -> int:
+    shifts = np.arange(-3, 4)[:, None]
+
+    def on_line(segment: tuple[int, int, int, int]) -> tuple[tuple[int, int, int, int], int]:
+        # Found at half size on a thickened copy, a segment may sit up to 3 px off its
+        # line: move it onto the row offset that runs over the most ink.
         x1, y1, x2, y2 = segment
         columns = np.arange(max(0, min(x1, x2)), min(width, max(x1, x2) + 1))
         rows = np.round(np.interp(columns, sorted((x1, x2)), (y1, y2) if x1 <= x2 else (y2, y1))).astype(int)
-        inside = (rows >= 0) & (rows < height)
-        return int(np.count_nonzero(ink[rows[inside], columns[inside]]))
+        grid = rows[None, :] + shifts
+        inside = (grid >= 0) & (grid < height)
+        hits = np.zeros(grid.shape, dtype=bool)
+        hits[inside] = ink[grid[inside], np.broadcast_to(columns, grid.shape)[inside]] > 0
+        counts = hits.sum(axis=1)
+        best = int(np.argmax(counts))
+        shift = int(shifts[best, 0])
+        return (x1, y1 + shift, x2, y2 + shift), int(counts[best])
 
-    # Found at half size on a thickened copy, a segment may sit up to 3 px off its line:
-    # move it onto the row offset that runs over the most ink.
-    segments = [max(((x1, y1 + shift, x2, y2 + shift) for shift in range(-3, 4)), key=coverage)
-                for x1, y1, x2, y2 in segments]
+    placed = sorted((on_line(segment) for segment in segments), key=lambda item: item[1], reverse=True)
     kept: list[tuple[tuple[int, int, int, int], tuple[float, float]]] = []
-    for segment in sorted(segments, key=coverage, reverse=True):
+    for segment, _ in placed:
         left, right = ends(segment)
         if all(abs(left - other[0]) > tolerance or abs(right - other[1]) > tolerance for _, other in kept):
             kept.append((segment, (left, right)))
