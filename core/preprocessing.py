@@ -802,7 +802,8 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
     pen stroke; a thick mark stays when it sits on a line of digits, alone or with a pen
     stroke of its own digit above or below it, or when it is the only mark and fills under
     :data:`MAX_BOLD_SOLIDITY` of its convex hull, a bold digit), faint marks, and pieces of
-    ruled lines too tilted or broken for :func:`remove_lines` (:func:`_drop_line_remnants`).
+    ruled lines too tilted or broken for :func:`remove_lines` (:func:`_drop_line_remnants`),
+    and faint hairlines running in from the border (:func:`_drop_faint_edges`).
     Groups strokes of one digit (overlapping in x, e.g. the bar of a 5, and small pieces
     that are thick only for their size, such as a 6's detached top dot:
     :func:`_pen_pieces`), keeps the marks on the main text line, splits wide blobs of
