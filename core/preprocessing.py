@@ -289,14 +289,63 @@ def _hysteresis(ink: np.ndarray) -> tuple[np.ndarray, tuple[int, np.ndarray, np.
     return np.where(has_strong[labels], 255, 0).astype(np.uint8), (count, labels, stats)
 
 
+#: How far from a line's centre (pixels) :func:`_erase_line_runs` follows a run of ink
+#: across it; longer runs are strokes (lines are at most 4 % of 1024 px thick).
+_RUN_REACH = 24
+
+
+def _runs_across(mask: np.ndarray, columns: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each column, the vertical run of ink of ``mask`` through (or within 2 px of) the
+    given row, followed up to :data:`_RUN_REACH` px either way.
+
+    Returns:
+        ``(top, bottom, found)``: int arrays of row offsets from ``rows`` (``bottom - top + 1``
+        is the run's length; a run followed to the reach's end counts as longer than any
+        line) and a bool array, False where no ink is near the row.
+    """
+    height = mask.shape[0]
+    offsets = np.arange(-_RUN_REACH, _RUN_REACH + 1)
+    grid = rows[None, :] + offsets[:, None]
+    inside = (grid >= 0) & (grid < height)
+    window = np.zeros(grid.shape, dtype=bool)
+    window[inside] = mask[grid[inside], np.broadcast_to(columns, grid.shape)[inside]] > 0
+    band = window[_RUN_REACH - 2:_RUN_REACH + 3]
+    found = band.any(axis=0)
+    seed = _RUN_REACH - 2 + band.argmax(axis=0)  # the first ink pixel near the row, from above
+    # The run around the seed ends at the nearest gap above and below it.
+    index = np.arange(len(offsets))[:, None]
+    gap_above = np.maximum.accumulate(np.where(window, -1, index), axis=0)
+    gap_below = np.minimum.accumulate(np.where(window, len(offsets), index)[::-1], axis=0)[::-1]
+    every = np.arange(rows.size)
+    top = gap_above[seed, every] + 1
+    bottom = gap_below[seed, every] - 1
+    # A run that reaches the end of the window (inside the image) is longer than we followed.
+    open_top = (top == 0) & inside[0]
+    open_bottom = (bottom == len(offsets) - 1) & inside[-1]
+    top = np.where(open_top, top - len(offsets), top)
+    bottom = np.where(open_bottom, bottom + len(offsets), bottom)
+    return top - _RUN_REACH, bottom - _RUN_REACH, found
+
+
 def _erase_line_runs(mask: np.ndarray, segments: list[tuple[int, int, int, int]],
-                     max_thickness_ratio: float = 0.04) -> np.ndarray:
+                     max_thickness_ratio: float = 0.04, faint: np.ndarray | None = None) -> np.ndarray:
     """Erase near-horizontal line segments from ``mask`` where the line is alone.
 
     For each column along a segment, the vertical run of ink through the line is erased
-    only if it is no thicker than the line itself (its median run); where a stroke crosses
-    or rests on the line the run is thicker, and it is kept, so a 4's stem or a 2's base
-    survive an underline.
+    only if it is no thicker than the line itself (the median run, 1.5 times plus 2 px);
+    where a stroke crosses or rests on the line the run is thicker, and it is kept, so a 4's
+    stem or a 2's base survive an underline. A line thicker than ``max_thickness_ratio``
+    of its length is a stroke and stays.
+
+    Args:
+        mask: uint8 (H, W) in {0, 255}.
+        segments: ``(x1, y1, x2, y2)`` per line, in pixels.
+        faint: uint8 (H, W), nonzero where there is any ink, however faint, or None. The
+            line's thickness is measured there when given: a faint line shows whole in it,
+            while ``mask`` may hold only the pieces of it that touch the digits.
+
+    Returns:
+        uint8 (H, W) in {0, 255}, a copy.
     """
     height, width = mask.shape
     cleaned = mask.copy()
@@ -307,33 +356,38 @@ def _erase_line_runs(mask: np.ndarray, segments: list[tuple[int, int, int, int]]
         if columns.size == 0:
             continue
         rows = np.round(y1 + (columns - x1) * (y2 - y1) / max(1, x2 - x1)).astype(int)
-        runs = []
-        for column, row in zip(columns, rows):
-            if not 0 <= row < height:
-                runs.append(None)
-                continue
-            line = mask[:, column] > 0
-            # Find the run of ink through (or within 2 px of) the line's row.
-            near = [r for r in range(max(0, row - 2), min(height, row + 3)) if line[r]]
-            if not near:
-                runs.append(None)
-                continue
-            top = bottom = near[0]
-            while top > 0 and line[top - 1]:
-                top -= 1
-            while bottom < height - 1 and line[bottom + 1]:
-                bottom += 1
-            runs.append((top, bottom))
-        lengths = [bottom - top + 1 for run in runs if run for top, bottom in [run]]
-        if not lengths:
+        top, bottom, found = _runs_across(mask, columns, rows)
+        if not found.any():
+            continue
+        lengths = bottom - top + 1
+        alone = found
+        if faint is not None:
+            line_top, line_bottom, line_found = _runs_across(faint, columns, rows)
+            if (line_found | found).mean() < 0.5:
+                continue  # a ruled line runs on in the faint ink; this is a row of strokes
+            # Measure the line in the mask, but only where the faint ink shows it alone (no
+            # stroke crossing it): the faint ink draws it wider than the threshold does.
+            # Where the faint ink was cleared (lines already removed), the mask decides.
+            line_lengths = line_bottom - line_top + 1
+            typical = float(np.median(line_lengths[line_found])) if line_found.any() else 0.0
+            alone = found & (~line_found | (line_lengths <= 1.5 * typical + 2))
+        lengths = lengths[alone]
+        if lengths.size == 0:
             continue
         thickness = float(np.median(lengths))
         if thickness > max_thickness_ratio * max(1, x2 - x1):
             continue  # too thick for its length: a stroke, not a ruled line
         limit = thickness * 1.5 + 2
-        for column, run in zip(columns, runs):
-            if run and run[1] - run[0] + 1 <= limit:
-                cleaned[run[0]:run[1] + 1, column] = 0
+        # With the faint ink, only where it too shows the line alone: a stroke resting on a
+        # line already removed (:func:`_remove_straight_lines`) is thin in the mask but not there.
+        erase = alone & (bottom - top + 1 <= limit)
+        if not erase.any():
+            continue
+        offsets = np.arange(-_RUN_REACH, _RUN_REACH + 1)[:, None]
+        inside = erase[None, :] & (offsets >= top[None, :]) & (offsets <= bottom[None, :])
+        grid = rows[None, :] + offsets
+        inside &= (grid >= 0) & (grid < height)
+        cleaned[grid[inside], np.broadcast_to(columns, grid.shape)[inside]] = 0
     return cleaned
 
 
@@ -517,31 +571,123 @@ def _longest_span(occupied: np.ndarray, max_gap: int) -> int:
     return int((ends - starts + 1).max())
 
 
-def remove_lines(mask: np.ndarray) -> np.ndarray:
+def _distinct_lines(segments: list[tuple[int, int, int, int]], ink: np.ndarray,
+                    tolerance: float = 6.0) -> list[tuple[int, int, int, int]]:
+    """One segment per line, on the line: each segment is first moved (by up to 3 px) onto the
+    rows where it runs over the most ink of ``ink`` (uint8 (H, W)). The Hough transform
+    reports a line drawn a few pixels thick several times, a pixel or two apart, and
+    following the off-centre ones would seed on the strokes beside the line: of the
+    segments whose rows at both image edges are within ``tolerance`` pixels of each other,
+    keep the one running over the most ink."""
+    height, width = ink.shape
+
+    def ends(segment: tuple[int, int, int, int]) -> tuple[float, float]:
+        x1, y1, x2, y2 = segment
+        slope = (y2 - y1) / max(1, x2 - x1) if x2 != x1 else 0.0
+        return y1 - slope * x1, y1 + slope * (width - 1 - x1)
+
+    shifts = np.arange(-3, 4)[:, None]
+
+    def on_line(segment: tuple[int, int, int, int]) -> tuple[tuple[int, int, int, int], int]:
+        # Found at half size on a thickened copy, a segment may sit up to 3 px off its
+        # line: move it onto the row offset that runs over the most ink.
+        x1, y1, x2, y2 = segment
+        columns = np.arange(max(0, min(x1, x2)), min(width, max(x1, x2) + 1))
+        rows = np.round(np.interp(columns, sorted((x1, x2)), (y1, y2) if x1 <= x2 else (y2, y1))).astype(int)
+        grid = rows[None, :] + shifts
+        inside = (grid >= 0) & (grid < height)
+        hits = np.zeros(grid.shape, dtype=bool)
+        hits[inside] = ink[grid[inside], np.broadcast_to(columns, grid.shape)[inside]] > 0
+        counts = hits.sum(axis=1)
+        best = int(np.argmax(counts))
+        shift = int(shifts[best, 0])
+        return (x1, y1 + shift, x2, y2 + shift), int(counts[best])
+
+    placed = sorted((on_line(segment) for segment in segments), key=lambda item: item[1], reverse=True)
+    kept: list[tuple[tuple[int, int, int, int], tuple[float, float]]] = []
+    for segment, _ in placed:
+        left, right = ends(segment)
+        if all(abs(left - other[0]) > tolerance or abs(right - other[1]) > tolerance for _, other in kept):
+            kept.append((segment, (left, right)))
+    return [segment for segment, _ in kept]
+
+
+#: Largest share of the image the faint ink (:func:`_faint_ink`) may cover for lines to be
+#: looked for in it: ruled pages in the generated set reach 8 %; grainy paper and textures,
+#: where the Hough transform finds "lines" in the grain, 13 % and more.
+MAX_FAINT_COVERAGE = 0.12
+
+
+def _faint_ink(components: tuple[int, np.ndarray, np.ndarray] | None, mask: np.ndarray,
+               kept: np.ndarray) -> np.ndarray | None:
+    """All the ink above the hysteresis' low threshold, as uint8 (H, W) in {0, 255}, minus the
+    regions :func:`remove_border_regions` took out of ``mask`` (giving ``kept``).
+    ``components`` are :func:`_hysteresis`'s. None without components, or when that ink
+    covers more than :data:`MAX_FAINT_COVERAGE` of the image."""
+    if components is None:
+        return None
+    count, labels, stats = components
+    keep = np.ones(count, dtype=bool)
+    keep[0] = False
+    if kept is not mask:
+        keep[labels[(mask > 0) & (kept == 0)]] = False
+    if float(stats[keep, cv2.CC_STAT_AREA].sum()) > MAX_FAINT_COVERAGE * labels.size:
+        return None  # grain or texture (or a tight crop of big digits): no lines to find there
+    if keep[1:].all():
+        return cv2.compare(labels, 0, cv2.CMP_NE)
+    return np.where(keep[labels], 255, 0).astype(np.uint8)
+
+
+def remove_lines(mask: np.ndarray, faint: np.ndarray | None = None) -> np.ndarray:
     """Remove ruled lines, underlines and grid lines.
 
-    First axis-aligned lines (:func:`_remove_straight_lines`), then slightly tilted ones
-    found with the probabilistic Hough transform (``cv2.HoughLinesP``; Matas, Galambos,
-    Kittler 2000): thin segments (thickness under 4 % of their length) within 12 degrees of
-    horizontal or vertical that run from edge to edge (each end within 6 % of the image's
-    border), as a line on the page does and a digit's stroke in a tight crop does not.
-    Tilted lines are erased only where they are alone (:func:`_erase_line_runs`).
+    First axis-aligned lines (:func:`_remove_straight_lines`), then tilted ones found with
+    the probabilistic Hough transform (``cv2.HoughLinesP``; Matas, Galambos, Kittler 2000):
+    thin segments (thickness under 4 % of their length) within 12 degrees of horizontal or
+    vertical that run from edge to edge (each end within 6 % of the image's border), as a
+    line on the page does and a digit's stroke in a tight crop does not. Tilted lines are
+    erased only where they are alone (:func:`_erase_line_runs`).
+
+    A faint ruled line passes the hysteresis threshold only in pieces: those that touch a
+    digit (or a speck of stronger ink), short and tilted, too short for either test. Given
+    ``faint``, all the ink above the threshold's low level, tilted lines are found there,
+    where they run whole, and their pieces are erased from ``mask``.
 
     Args:
         mask: uint8 (H, W) in {0, 255}.
+        faint: uint8 (H, W) in {0, 255} or None: every pixel above the hysteresis' low
+            threshold (a superset of ``mask``'s ink, minus the regions removed along the border).
 
     Returns:
         uint8 (H, W) in {0, 255}, the mask without the lines.
     """
     cleaned = _remove_straight_lines(mask)
+    if faint is not None:
+        # The lines just removed are done with, strokes resting on them included: take
+        # them (and their faint fringe) out of the faint ink, so they are not found again.
+        removed = cv2.bitwise_and(mask, cv2.bitwise_not(cleaned))
+        if cv2.countNonZero(removed):
+            faint = cv2.bitwise_and(faint, cv2.bitwise_not(cv2.dilate(removed, np.ones((7, 7), np.uint8))))
     for transpose in (False, True):
         work = np.ascontiguousarray(cleaned.T) if transpose else cleaned
         height, width = work.shape
         # Light ruled lines threshold into dashes: bridge short gaps, and detect at half
         # resolution (a line stays a line; the Hough transform costs a quarter).
-        bridged = cv2.morphologyEx(work, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (15, 1)))
-        half = cv2.resize(bridged, (max(1, width // 2), max(1, height // 2)), interpolation=cv2.INTER_AREA)
+        if faint is None:
+            bridged = cv2.morphologyEx(work, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (15, 1)))
+            half = cv2.resize(bridged, (max(1, width // 2), max(1, height // 2)), interpolation=cv2.INTER_AREA)
+        else:  # bridged and shrunk before transposing: a quarter of the pixels to move
+            bridged = cv2.morphologyEx(faint, cv2.MORPH_CLOSE, cv2.getStructuringElement(
+                cv2.MORPH_RECT, (1, 15) if transpose else (15, 1)))
+            half = cv2.resize(bridged, (max(1, faint.shape[1] // 2), max(1, faint.shape[0] // 2)),
+                              interpolation=cv2.INTER_AREA)
+            half = np.ascontiguousarray(half.T) if transpose else half
         half = np.where(half > 64, 255, 0).astype(np.uint8)
+        if faint is not None:
+            # A faint line is 1 px thin at half size and steps a row here and there: the
+            # Hough transform's walk along it would lose it at the first step. (Two rows
+            # suffice; three cost half as much again.)
+            half = cv2.dilate(half, np.ones((2, 1), np.uint8))
         half_width = half.shape[1]
         min_length, max_gap = int(0.85 * half_width), max(2, half_width // 20)
         if _longest_span(half.any(axis=0), max_gap) < min_length:
@@ -558,7 +704,11 @@ def remove_lines(mask: np.ndarray) -> np.ndarray:
                 segments.append((int(x1), int(y1), int(x2), int(y2)))
         if not segments:
             continue
-        erased = _erase_line_runs(work, segments, max_thickness_ratio=0.04)
+        source = None
+        if faint is not None:
+            source = np.ascontiguousarray(faint.T) if transpose else faint
+            segments = _distinct_lines(segments, source)
+        erased = _erase_line_runs(work, segments, max_thickness_ratio=0.04, faint=source)
         cleaned = np.ascontiguousarray(erased.T) if transpose else erased
     return cleaned
 
@@ -667,12 +817,15 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
 
     Removes: specks (small next to the largest mark), regions touching the border that
     are large or span it (paper edges, a table, a finger), filled blobs (thicker than a
-    pen stroke; a thick mark stays when it sits on a line of digits, or when it is the only
-    mark and fills under :data:`MAX_BOLD_SOLIDITY` of its convex hull, a bold digit), faint
-    marks, and pieces of ruled lines too tilted or broken for :func:`remove_lines`
-    (:func:`_drop_line_remnants`). Groups strokes of one digit (overlapping in x, e.g. the bar
-    of a 5), keeps the marks on the main text line, splits wide blobs of touching digits,
-    and orders the digits left to right.
+    pen stroke; a thick mark stays when it sits on a line of digits, alone or with a pen
+    stroke of its own digit above or below it, or when it is the only mark and fills under
+    :data:`MAX_BOLD_SOLIDITY` of its convex hull, a bold digit), faint marks, and pieces of
+    ruled lines too tilted or broken for :func:`remove_lines` (:func:`_drop_line_remnants`),
+    and faint hairlines running in from the border (:func:`_drop_faint_edges`).
+    Groups strokes of one digit (overlapping in x, e.g. the bar of a 5, and small pieces
+    that are thick only for their size, such as a 6's detached top dot:
+    :func:`_pen_pieces`), keeps the marks on the main text line, splits wide blobs of
+    touching digits, and orders the digits left to right.
 
     Args:
         mask: uint8 (H, W) in {0, 255}.
@@ -722,28 +875,36 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
     largest = max(blob.area for blob in candidates)
     candidates = [blob for blob in candidates if blob.area >= 0.06 * largest]
     candidates = _drop_line_remnants(candidates, labels, width)
+    candidates = _drop_faint_edges(candidates, labels, ink)
 
     # Thickness and contrast checks on the strong candidates.
     kept: list[_Blob] = []
     thick: list[_Blob] = []
+    wide: list[_Blob] = []  # too thick for their own size: filled shapes, or small pieces of a digit
     solidity: dict[int, float] = {}
+    inscribed_radius: dict[int, float] = {}
     for blob in candidates:
         component = (labels[blob.y:blob.y2, blob.x:blob.x2] == blob.labels[0]).astype(np.uint8)
         stroke = _stroke_width(component)
         fill = blob.area / float(blob.w * blob.h)
         thin_bar = max(blob.w, blob.h) >= 2.5 * min(blob.w, blob.h)  # a "1" or a bar is solid
-        if stroke > 0.38 * max(blob.h, blob.w) and not thin_bar:
-            continue  # a filled blob, not a pen stroke
         inscribed = float(cv2.distanceTransform(component, cv2.DIST_L2, 3).max())
+        inscribed_radius[id(blob)] = inscribed
+        strength = float(np.median(ink[blob.y:blob.y2, blob.x:blob.x2][component > 0]))
+        if strength < 0.1:
+            continue
+        if stroke > 0.38 * max(blob.h, blob.w) and not thin_bar:
+            wide.append(blob)
+            continue  # a filled blob, not a pen stroke
         if inscribed > 0.17 * max(blob.h, blob.w) and not thin_bar:
             if inscribed <= 0.3 * max(blob.h, blob.w):
                 thick.append(blob)  # a marker's closed curl (the loop of a 2), or a filled shape
                 solidity[id(blob)] = _solidity(component)
+            else:
+                wide.append(blob)
             continue  # its widest part is far thicker than any pen: a filled shape
         if fill > 0.75 and not thin_bar and blob.area > 200:
-            continue
-        strength = float(np.median(ink[blob.y:blob.y2, blob.x:blob.x2][component > 0]))
-        if strength < 0.1:
+            wide.append(blob)
             continue
         if gray is not None:
             margin = max(4, blob.h // 4)
@@ -751,18 +912,30 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
             if _is_filled_shape(component, gray[blob.y:blob.y2, blob.x:blob.x2], around):
                 continue
         kept.append(blob)
+    pieces = _pen_pieces(wide + thick, kept, inscribed_radius)
+    thick = [blob for blob in thick if blob not in pieces]
     # A thick blob is a digit only when it sits on a line of at least two other digits of its
-    # height (a number written with a marker); alone, it is more likely a filled shape.
+    # height (a number written with a marker); alone, it is more likely a filled shape. A
+    # thick blob that makes one digit with a pen stroke below or above it (the filled top
+    # of a bold 5 and its tail) needs one such neighbour.
     alone = not kept
+    line_height = max((blob.h for blob in kept), default=0)
     for blob in thick:
+        # As for the pieces of a broken digit (:func:`_join_fragments`), the gap may be up to
+        # 35 % of the line's height.
+        partner = _stacked_partner(blob, kept, 0.35 * line_height)
+        if partner is not None and blob.merge(partner).h > 1.2 * line_height:
+            partner = None
+        unit = blob.merge(partner) if partner is not None else blob
         neighbours = sum(
             1 for other in kept
-            if 0.6 * blob.h <= other.h <= 1.6 * blob.h
-            and min(other.y2, blob.y2) - max(other.y, blob.y) > 0.5 * min(other.h, blob.h)
+            if other is not partner
+            and 0.6 * unit.h <= other.h <= 1.6 * unit.h
+            and min(other.y2, unit.y2) - max(other.y, unit.y) > 0.5 * min(other.h, unit.h)
         )
         # Alone, a bold digit (a marker's, or a heavy pen's) still has the bays and holes of
         # its strokes: it fills much less of its convex hull than a blob does.
-        if neighbours >= 2 or (alone and solidity[id(blob)] < MAX_BOLD_SOLIDITY):
+        if neighbours >= (1 if partner is not None else 2) or (alone and solidity[id(blob)] < MAX_BOLD_SOLIDITY):
             kept.append(blob)
     if not kept:
         raise NoDigitFoundError(detail="marks are blobs or too faint")
@@ -779,6 +952,11 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
                 break
         else:
             groups.append(blob)
+    for piece in pieces:
+        # A piece joins the digit it lies above or below; a dot beside the digits stays out.
+        group = _stacked_partner(piece, groups)
+        if group is not None and group.h > piece.h:
+            groups = [other for other in groups if other is not group] + [group.merge(piece)]
     groups = _join_fragments(groups)
 
     # Keep the main text line: marks at least 40 % as tall as the tallest, overlapping it vertically.
@@ -815,6 +993,69 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
         digit_width = float(np.median(others)) if others else None
         split.extend(_split_touching(group, kept_mask, median_height, digit_width))
     return split, labels, kept_mask
+
+
+def _stacked_partner(blob: _Blob, marks: list[_Blob], max_gap: float | None = None) -> _Blob | None:
+    """The largest mark of ``marks`` that ``blob`` lies above or below as a stroke of the same
+    digit: they overlap in x by half the narrower one's width, and the vertical gap between
+    them is under ``max_gap`` pixels (default: half the taller one's height, the rule strokes
+    are grouped by). None if there is none."""
+    partners = [
+        other for other in marks
+        if other is not blob
+        and min(other.x2, blob.x2) - max(other.x, blob.x) >= 0.5 * min(other.w, blob.w)
+        and max(other.y, blob.y) - min(other.y2, blob.y2) < (0.5 * max(other.h, blob.h) if max_gap is None else max_gap)
+    ]
+    return max(partners, key=lambda other: other.area) if partners else None
+
+
+def _pen_pieces(wide: list[_Blob], kept: list[_Blob], inscribed: dict[int, float]) -> list[_Blob]:
+    """The small marks, rejected as too thick for their own size, that may be pieces of a
+    digit: a 6's detached top dot, the hook of a 3 broken off where the pen ran light.
+
+    Such a piece is thick for its size only because it is short: its widest point is no
+    wider than the pen's (inscribed radius at most 1.25 times the median of the pen-stroke
+    marks'), and it is under half as tall and wide as the tallest pen-stroke mark. It joins
+    a digit only if it lies above or below it (see :func:`find_digit_boxes`).
+
+    Args:
+        wide: marks rejected as thick or filled.
+        kept: the pen-stroke marks.
+        inscribed: inscribed-circle radius in pixels of every mark, by ``id``.
+    """
+    if not wide or not kept:
+        return []
+    pen = float(np.median([inscribed[id(blob)] for blob in kept]))
+    tallest = max(blob.h for blob in kept)
+    return [blob for blob in wide if max(blob.w, blob.h) <= 0.5 * tallest and inscribed[id(blob)] <= 1.25 * pen]
+
+def _drop_faint_edges(candidates: list[_Blob], labels: np.ndarray, ink: np.ndarray) -> list[_Blob]:
+    """Drop the faint hairlines that run in from the image border: a paper edge, a fold or
+    the shadow of a page's edge, too short along the border to be removed as a border region.
+
+    Such a mark touches the border (within 1 px) and is drawn both far thinner (mean stroke
+    width under half) and far fainter (median ink strength under 60 %) than the median of
+    the other marks: the digits of one number are written with one pen.
+    """
+    height, width = labels.shape
+    touching = [blob for blob in candidates
+                if blob.x <= 1 or blob.y <= 1 or blob.x2 >= width - 1 or blob.y2 >= height - 1]
+    if not touching or len(touching) == len(candidates):
+        return candidates
+
+    def stroke_and_strength(blob: _Blob) -> tuple[float, float]:
+        component = labels[blob.y:blob.y2, blob.x:blob.x2] == blob.labels[0]
+        return (_stroke_width(component.astype(np.uint8)),
+                float(np.median(ink[blob.y:blob.y2, blob.x:blob.x2][component])))
+
+    others = [stroke_and_strength(blob) for blob in candidates if blob not in touching]
+    pen, strength = float(np.median([o[0] for o in others])), float(np.median([o[1] for o in others]))
+    dropped = []
+    for blob in touching:
+        stroke, faint = stroke_and_strength(blob)
+        if stroke < 0.5 * pen and faint < 0.6 * strength:
+            dropped.append(blob)
+    return [blob for blob in candidates if blob not in dropped]
 
 
 def _drop_line_remnants(candidates: list[_Blob], labels: np.ndarray, image_width: int) -> list[_Blob]:
@@ -1110,7 +1351,8 @@ def segment_photo(gray: np.ndarray) -> Segmentation:
     mask, components = _hysteresis(ink)
     if not mask.any():
         raise NoDigitFoundError(detail="blank: no ink above threshold")
-    mask = remove_lines(remove_border_regions(mask, components))
+    without_border = remove_border_regions(mask, components)
+    mask = remove_lines(without_border, _faint_ink(components, mask, without_border))
     if not mask.any():
         raise NoDigitFoundError(detail="only a region along the border (a table or a finger)")
     blobs, labels, kept = find_digit_boxes(mask, ink, shown)

@@ -149,6 +149,49 @@ def test_thin_slightly_tilted_ruled_lines_are_removed(digit, tilt):
     assert 220 <= x and x + w <= 420 and 140 <= y and y + h <= 340
 
 
+
+@pytest.mark.parametrize("tilt", [3, 5, 7])
+@pytest.mark.parametrize("shade", [0.6, 0.7])
+def test_ruled_lines_tilted_a_few_degrees_are_removed(tilt, shade):
+    # Lines found in the faint ink at half size sit up to 3 px off their line; unless moved
+    # onto it, they miss the line and leave it joined to the digits (a 3-degree page read
+    # as "no digit").
+    page = place_digits(paper(480, 640), [handwritten(d) for d in (4, 6, 0, 7)], height=90, left=120, top=200)
+    for row in range(-200, 700, 36):
+        cv2.line(page, (0, row), (639, int(row - 640 * np.tan(np.radians(tilt)))), shade, 1, cv2.LINE_AA)
+    segmentation = pp.segment_photo(np.round(page * 255).astype(np.uint8))
+    assert len(segmentation.working_boxes) == 4
+    assert all(h < 80 for _, _, _, h in segmentation.working_boxes), segmentation.working_boxes
+
+
+@pytest.mark.parametrize("tilt", [1, 4, 6])
+def test_faint_ruled_line_through_small_digits_is_removed(tilt):
+    # "8909" written small on faint ruled paper: the line through the digits passes the
+    # threshold only where it touches them, a piece too short to be found as a line; it
+    # is found whole in the faint ink. Left in, it joins the digits and widens them.
+    page = place_digits(paper(480, 640), [handwritten(d) for d in (8, 9, 0, 9)], height=60, left=40, top=290)
+    lines = np.zeros_like(page)
+    for row in range(-40, 720, 36):
+        cv2.line(lines, (0, row), (639, int(row - 640 * np.tan(np.radians(tilt)))), 1.0, 1, cv2.LINE_AA)
+    page = page * (1 - 0.22 * lines)
+    segmentation = pp.segment_photo(np.round(page * 255).astype(np.uint8))
+    assert len(segmentation.working_boxes) == 4, segmentation.working_boxes
+    assert all(w < 40 for _, _, w, _ in segmentation.working_boxes), segmentation.working_boxes
+
+
+@pytest.mark.parametrize("length", [150, 170])
+def test_faint_margin_line_running_in_from_the_border_is_not_a_digit(length):
+    # "636" beside a faint margin line that runs in from the top border, tilted 9 degrees
+    # and too short along the border to be removed with it: thin and faint next to the
+    # pen's strokes, it is not a "1".
+    page = place_digits(paper(480, 640), [handwritten(d) for d in (6, 3, 6)], height=170, left=110, top=50)
+    line = np.zeros_like(page)
+    cv2.line(line, (26, 0), (26 - int(length * np.tan(np.radians(9))), length), 1.0, 2, cv2.LINE_AA)
+    page = page * (1 - 0.35 * line)
+    segmentation = pp.segment_photo(np.round(page * 255).astype(np.uint8))
+    assert len(segmentation.working_boxes) == 3, segmentation.working_boxes
+    assert all(x > 100 for x, _, _, _ in segmentation.working_boxes)
+
 @pytest.mark.parametrize("digit", [5, 3, 2, 7])
 def test_piece_of_a_tilted_ruled_line_above_a_digit_is_not_part_of_it(digit):
     # A piece of a faint ruled line, tilted 4.5 degrees (too much, and too short, to be
@@ -187,6 +230,50 @@ def test_pieces_of_a_broken_digit_are_joined():
     assert len(blobs) == 3
     assert blobs[2].x <= 440 and blobs[2].x2 >= 525
 
+
+
+def _two_digits_mask(width: int = 700) -> np.ndarray:
+    """uint8 (300, width) mask with a handwritten 3 and 5, 200 px tall, strokes about 20 px wide."""
+    mask = np.zeros((300, width), np.uint8)
+    for index, digit in enumerate((3, 5)):
+        big = cv2.resize(handwritten(digit), (200, 200), interpolation=cv2.INTER_CUBIC)
+        mask[50:250, 40 + 170 * index:240 + 170 * index] = np.where(big > 100, 255, 0)
+    return mask
+
+
+def test_a_detached_dot_atop_a_digit_is_part_of_it():
+    # "356" whose 6 was written in three strokes, the top one a dot the pen barely moved
+    # for: thick for its tiny size like a filled blob, but no wider than the pen.
+    mask = _two_digits_mask()
+    cv2.line(mask, (470, 120), (462, 160), 255, 18)    # the 6's stem
+    cv2.circle(mask, (510, 200), 38, 255, 18)          # its loop
+    cv2.circle(mask, (482, 80), 10, 255, -1)           # its top, a dot
+    blobs, _, _ = pp.find_digit_boxes(mask, mask.astype(np.float32) / 255)
+    assert len(blobs) == 3
+    assert blobs[2].y <= 72, "the dot was left out of the 6"
+
+
+def test_a_decimal_point_beside_the_digits_is_not_joined_to_them():
+    mask = _two_digits_mask(900)
+    cv2.circle(mask, (580, 235), 10, 255, -1)          # a point after "35"
+    mask[50:250, 620:820] = np.where(cv2.resize(handwritten(6), (200, 200), interpolation=cv2.INTER_CUBIC) > 100,
+                                     255, 0)
+    blobs, _, _ = pp.find_digit_boxes(mask, mask.astype(np.float32) / 255)
+    assert len(blobs) == 3
+    assert not any(blob.x <= 580 <= blob.x2 for blob in blobs)
+
+
+def test_a_bold_digit_with_a_filled_top_beside_one_other_digit_is_kept():
+    # "15" with a marker: the 5's top ran into a filled patch (thick like a blob), and its
+    # tail broke off below it. With a pen stroke of its own it is a digit, though the line
+    # has only one other digit.
+    mask = np.zeros((320, 520), np.uint8)
+    cv2.line(mask, (120, 60), (100, 260), 255, 16)                     # the 1
+    cv2.ellipse(mask, (300, 85), (55, 25), 0, 0, 360, 255, -1)         # the 5's filled top
+    cv2.ellipse(mask, (310, 200), (60, 55), 0, -70, 150, 255, 14)      # its tail
+    blobs, _, _ = pp.find_digit_boxes(mask, mask.astype(np.float32) / 255)
+    assert len(blobs) == 2
+    assert blobs[1].y <= 62 and blobs[1].y2 >= 250
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_ragged_underline_does_not_cling_to_the_digits_resting_on_it(seed):
