@@ -91,6 +91,11 @@ def get_services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
     return context.bot_data[_SERVICES_KEY]
 
 
+def is_admin(settings: Settings, user: Any) -> bool:
+    """True when ``user`` (a ``telegram.User`` or None) is listed in ``DIGITBOT_ADMIN_IDS``."""
+    return user is not None and user.id in settings.admin_ids
+
+
 def get_classifier(context: ContextTypes.DEFAULT_TYPE) -> PhotoClassifier:
     """The classifier loaded once at start-up."""
     return get_services(context).classifier

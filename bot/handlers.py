@@ -22,6 +22,7 @@ from bot.context import (
     forget_photos,
     get_rate_bucket,
     get_services,
+    is_admin,
     recall_photo,
     remember_photo,
 )
@@ -56,7 +57,7 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/help, and any command the bot does not know: tips and the command list (admins: theirs too)."""
-    admin = update.effective_user is not None and update.effective_user.id in get_services(context).settings.admin_ids
+    admin = is_admin(get_services(context).settings, update.effective_user)
     await update.effective_message.reply_text(messages.ADMIN_HELP if admin else messages.HELP)
 
 

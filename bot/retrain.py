@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from telegram import Message, Update, User
+from telegram import Message, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
@@ -29,7 +29,7 @@ from core.config import PROJECT_ROOT, Settings
 from core.registry import ModelRegistry, RegistryBusyError, RegistryError, UnknownVersionError
 
 from bot import messages
-from bot.context import BotServices, PhotoClassifier, get_services
+from bot.context import BotServices, PhotoClassifier, get_services, is_admin
 
 logger = logging.getLogger(__name__)
 
@@ -77,11 +77,6 @@ def get_retrain_state(bot_data: Any) -> RetrainState:
     """The :class:`RetrainState` in ``bot_data`` (an application's or a context's), created on first use."""
     data = bot_data if isinstance(bot_data, dict) else bot_data.bot_data
     return data.setdefault(_STATE_KEY, RetrainState())
-
-
-def is_admin(settings: Settings, user: User | None) -> bool:
-    """True when ``user`` is listed in ``DIGITBOT_ADMIN_IDS``."""
-    return user is not None and user.id in settings.admin_ids
 
 
 def registry_of(services: BotServices) -> ModelRegistry:
@@ -158,7 +153,9 @@ async def _export_user_samples(services: BotServices) -> Path | None:
         return None
     path = services.settings.home.resolve() / USER_SAMPLES_FILENAME
     path.parent.mkdir(parents=True, exist_ok=True)
-    count = await services.run_db(services.store.export_labelled_samples, path)
+    # On a worker thread, not the database thread: the store's lock covers only the query,
+    # and writing the file must not hold up the readings that photos record meanwhile.
+    count = await services.run_blocking(services.store.export_labelled_samples, path)
     logger.info("Exported %d labelled user samples to %s", count, path)
     return path
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from contextlib import contextmanager
@@ -34,3 +35,8 @@ def write_text_atomic(path: Path, text: str) -> None:
     """Replace ``path``'s contents with ``text`` (UTF-8) atomically."""
     with atomic_path(path) as temporary:
         temporary.write_text(text, encoding="utf-8")
+
+
+def write_json_atomic(path: Path, payload: dict) -> None:
+    """Replace ``path`` with ``payload`` as indented JSON (UTF-8, trailing newline) atomically."""
+    write_text_atomic(path, json.dumps(payload, indent=2) + "\n")

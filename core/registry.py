@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-from core.atomic import write_text_atomic
+from core.atomic import write_json_atomic, write_text_atomic
 from core.config import METRICS_FILENAME, MODEL_CARD_FILENAME, MODEL_FILENAME
 
 logger = logging.getLogger(__name__)
@@ -273,7 +273,7 @@ class ModelRegistry:
             "parent": parent,
             "source": source,
         }
-        write_text_atomic(candidate / VERSION_FILENAME, json.dumps(info, indent=2) + "\n")
+        write_json_atomic(candidate / VERSION_FILENAME, info)
         number = max((v.number for v in self.versions()), default=0) + 1
         while True:
             target = self.root / f"v{number}"
@@ -297,7 +297,7 @@ class ModelRegistry:
         card = _read_json(card_path)
         if card:
             card["version"] = directory.name
-            write_text_atomic(card_path, json.dumps(card, indent=2) + "\n")
+            write_json_atomic(card_path, card)
 
     def import_model(self, model_path: Path, *, status: str = INITIAL, activate: bool = False) -> ModelVersion:
         """Register a copy of a trained model and the reports beside it as a new version.

@@ -42,6 +42,7 @@ from core.config import (
     DEFAULT_SEED,
     IMAGE_SIZE,
     NUM_CLASSES,
+    REGISTRY_DIRNAME,
     ConfigError,
     load_settings,
 )
@@ -347,10 +348,8 @@ def retrain(registry: ModelRegistry, data_path: str | Path | None = None, user_s
         decision = promotion_gate(before, after)
         summary = {
             "base": base.name,
-            "before": {"mnist_accuracy": before.mnist_accuracy, "user_accuracy": before.user_accuracy,
-                       "user_holdout": before.user_holdout},
-            "after": {"mnist_accuracy": after.mnist_accuracy, "user_accuracy": after.user_accuracy,
-                      "user_holdout": after.user_holdout},
+            "before": asdict(before),
+            "after": asdict(after),
             "promoted": decision.promote,
             "reasons": list(decision.reasons),
             "user_samples": {"train": len(train_users), "holdout": len(holdout), "weight": weight,
@@ -424,7 +423,7 @@ def config_from_args(args: argparse.Namespace, environ=None) -> tuple[Path, Path
         raise ConfigError("--epochs and --max-samples must be at least 1")
     home = args.home if args.home is not None else settings.home
     config = RetrainConfig(epochs=epochs, max_samples=max_samples, learning_rate=args.learning_rate, seed=args.seed)
-    return (home / settings.registry_dir.name, args.seed_model or settings.model_path,
+    return (home / REGISTRY_DIRNAME, args.seed_model or settings.model_path,
             args.data or settings.mnist_path, config)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import platform
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.atomic import atomic_path
+from core.atomic import atomic_path, write_json_atomic
 from core.config import (
     CLASS_LABELS,
     DEFAULT_BATCH_SIZE,
@@ -250,12 +249,6 @@ def model_card(metrics: dict) -> dict:
     }
 
 
-def write_json(path: Path, payload: dict) -> None:
-    """Write JSON atomically (temp file + rename)."""
-    with atomic_path(path) as temporary:
-        temporary.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-
-
 def write_artifacts(model, data: MnistData, config: TrainConfig, history: dict, seconds: float,
                     out_dir: Path, evaluation: Evaluation | None = None,
                     extra_metrics: dict | None = None) -> TrainResult:
@@ -283,8 +276,8 @@ def write_artifacts(model, data: MnistData, config: TrainConfig, history: dict, 
         plot_confusion_matrix(evaluation.confusion_matrix, out_dir / "confusion_matrix.png")
         plot_training_curves(history, out_dir / "training_curves.png")
         plot_misclassified(data.x_test, data.y_test, evaluation, out_dir / "misclassified.png")
-        write_json(out_dir / METRICS_FILENAME, metrics)
-        write_json(out_dir / MODEL_CARD_FILENAME, model_card(metrics))
+        write_json_atomic(out_dir / METRICS_FILENAME, metrics)
+        write_json_atomic(out_dir / MODEL_CARD_FILENAME, model_card(metrics))
     return TrainResult(model_path=model_target, metrics_path=out_dir / METRICS_FILENAME, metrics=metrics)
 
 
