@@ -286,7 +286,7 @@ def _hysteresis(ink: np.ndarray) -> tuple[np.ndarray, tuple[int, np.ndarray, np.
     has_strong = np.zeros(count, dtype=bool)
     has_strong[labels[ink >= strong]] = True  # fancy assignment: no need to sort out duplicates
     has_strong[0] = False
-    return np.where(has_strong[labels], 255, 0).astype(np.uint8), (count, labels, stats)
+    return np.take(np.where(has_strong, 255, 0).astype(np.uint8), labels), (count, labels, stats)
 
 
 #: How far from a line's centre (pixels) :func:`_erase_line_runs` follows a run of ink
@@ -545,15 +545,16 @@ def remove_border_regions(mask: np.ndarray,
             zone[beyond] = True
             removed[label] = True
         else:
-            removed[label] = _border_contact(framed) > 0.35
+            removed[label] = max(top / width, bottom / width, left / height, right / height) > 0.35
     if not removed.any():
         return mask
     # Beyond a band, the table's texture leaves specks and slivers: drop every mark that
     # lies mostly there.
-    inside = np.bincount(labels.ravel(), weights=zone.ravel().astype(np.float64), minlength=count)
-    removed |= inside >= 0.5 * stats[:, cv2.CC_STAT_AREA]
+    if zone.any():
+        inside = np.bincount(labels[zone], minlength=count)
+        removed |= inside >= 0.5 * stats[:, cv2.CC_STAT_AREA]
     removed[0] = False
-    return np.where(removed[labels], 0, mask).astype(np.uint8)
+    return cv2.bitwise_and(mask, np.take(np.where(removed, 0, 255).astype(np.uint8), labels))
 
 
 def _longest_span(occupied: np.ndarray, max_gap: int) -> int:
@@ -635,7 +636,7 @@ def _faint_ink(components: tuple[int, np.ndarray, np.ndarray] | None, mask: np.n
         return None  # grain or texture (or a tight crop of big digits): no lines to find there
     if keep[1:].all():
         return cv2.compare(labels, 0, cv2.CMP_NE)
-    return np.where(keep[labels], 255, 0).astype(np.uint8)
+    return np.take(np.where(keep, 255, 0).astype(np.uint8), labels)
 
 
 def remove_lines(mask: np.ndarray, faint: np.ndarray | None = None) -> np.ndarray:
@@ -669,11 +670,11 @@ def remove_lines(mask: np.ndarray, faint: np.ndarray | None = None) -> np.ndarra
         if cv2.countNonZero(removed):
             faint = cv2.bitwise_and(faint, cv2.bitwise_not(cv2.dilate(removed, np.ones((7, 7), np.uint8))))
     for transpose in (False, True):
-        work = np.ascontiguousarray(cleaned.T) if transpose else cleaned
-        height, width = work.shape
+        height, width = cleaned.shape[::-1] if transpose else cleaned.shape
         # Light ruled lines threshold into dashes: bridge short gaps, and detect at half
         # resolution (a line stays a line; the Hough transform costs a quarter).
         if faint is None:
+            work = np.ascontiguousarray(cleaned.T) if transpose else cleaned
             bridged = cv2.morphologyEx(work, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (15, 1)))
             half = cv2.resize(bridged, (max(1, width // 2), max(1, height // 2)), interpolation=cv2.INTER_AREA)
         else:  # bridged and shrunk before transposing: a quarter of the pixels to move
@@ -708,6 +709,7 @@ def remove_lines(mask: np.ndarray, faint: np.ndarray | None = None) -> np.ndarra
         if faint is not None:
             source = np.ascontiguousarray(faint.T) if transpose else faint
             segments = _distinct_lines(segments, source)
+        work = np.ascontiguousarray(cleaned.T) if transpose else cleaned
         erased = _erase_line_runs(work, segments, max_thickness_ratio=0.04, faint=source)
         cleaned = np.ascontiguousarray(erased.T) if transpose else erased
     return cleaned
