@@ -38,6 +38,10 @@ DEFAULT_RETRAIN_EPOCHS = 3
 DEFAULT_RETRAIN_LEARNING_RATE = 3e-4
 RETRAIN_EPOCHS_ENV = "DIGITBOT_RETRAIN_EPOCHS"
 RETRAIN_MAX_SAMPLES_ENV = "DIGITBOT_RETRAIN_MAX_SAMPLES"
+#: Rejected model versions a retrain keeps (the newest ones) besides the rollback targets and
+#: the active version; older rejected ones are deleted (``core.registry``). At least 1.
+DEFAULT_KEEP_REJECTED = 3
+RETRAIN_KEEP_REJECTED_ENV = "DIGITBOT_RETRAIN_KEEP_REJECTED"
 
 
 class ConfigError(ValueError):
@@ -68,6 +72,8 @@ class Settings:
         retrain_epochs: epochs of a retrain (``DIGITBOT_RETRAIN_EPOCHS``), at least 1.
         retrain_max_samples: MNIST training images a retrain uses at most
             (``DIGITBOT_RETRAIN_MAX_SAMPLES``), or None for all of them.
+        retrain_keep_rejected: rejected model versions kept after a retrain, newest first
+            (``DIGITBOT_RETRAIN_KEEP_REJECTED``), at least 1; older rejected ones are deleted.
     """
 
     token: str = field(repr=False)
@@ -79,6 +85,7 @@ class Settings:
     mnist_path: Path | None = None
     retrain_epochs: int = DEFAULT_RETRAIN_EPOCHS
     retrain_max_samples: int | None = None
+    retrain_keep_rejected: int = DEFAULT_KEEP_REJECTED
 
     @property
     def registry_dir(self) -> Path:
@@ -155,4 +162,5 @@ def load_settings(environ: Mapping[str, str] | None = None, *, require_token: bo
         mnist_path=mnist_path_from_env(environ),
         retrain_epochs=_positive_int(environ, RETRAIN_EPOCHS_ENV) or DEFAULT_RETRAIN_EPOCHS,
         retrain_max_samples=_positive_int(environ, RETRAIN_MAX_SAMPLES_ENV),
+        retrain_keep_rejected=_positive_int(environ, RETRAIN_KEEP_REJECTED_ENV) or DEFAULT_KEEP_REJECTED,
     )

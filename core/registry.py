@@ -7,13 +7,21 @@ Layout of the registry folder::
       v1/ v2/ v3/ ...              complete versions, each with digit_cnn.keras, digit_cnn.json
                                    (model card), metrics.json, confusion_matrix.png, version.json
       .candidate-<pid>-<hex>/      a version being built; renamed to vN only once complete
+      .pruned-vN-<hex>/            a version being deleted; renamed away from vN before removal
       .retrain.lock                flock'ed by the process that is retraining
 
-A directory named ``vN`` only ever appears by renaming a complete candidate, so a process
-killed while building leaves a dot-directory that listings ignore and
+A directory named ``vN`` only ever appears by renaming a complete candidate, and only ever
+disappears by being renamed to a ``.pruned-`` name before its files are removed, so a
+process killed while building or deleting leaves a dot-directory that listings ignore and
 :meth:`ModelRegistry.clean_debris` removes; the active version changes only by replacing
 ``ACTIVE`` (temporary file + ``os.replace``), so readers see the old or the new name, never
 half of one. No TensorFlow here: the bot loads the active version with ``core.classifier``.
+
+Retention (:meth:`ModelRegistry.prune_rejected`, run after each retrain): initial and
+promoted versions are all kept (they are rollback targets), and so is the active version
+whatever its status; of the other rejected versions only the newest
+``DEFAULT_KEEP_REJECTED`` (3) are kept. The newest version is never deleted, so version
+numbers (max + 1) are never handed out twice.
 """
 
 from __future__ import annotations
@@ -30,10 +38,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from core.atomic import write_json_atomic, write_text_atomic
-from core.config import METRICS_FILENAME, MODEL_CARD_FILENAME, MODEL_FILENAME
+from core.config import DEFAULT_KEEP_REJECTED, METRICS_FILENAME, MODEL_CARD_FILENAME, MODEL_FILENAME
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +50,7 @@ VERSION_FILENAME = "version.json"
 CONFUSION_MATRIX_FILENAME = "confusion_matrix.png"
 LOCK_FILENAME = ".retrain.lock"
 CANDIDATE_PREFIX = ".candidate-"
+PRUNED_PREFIX = ".pruned-"
 
 #: ``status`` of a version: the model the registry started from, a retrain that passed the
 #: promotion gate, or one that did not (kept for its figures; only activated on request).
@@ -148,14 +157,16 @@ def _pid_alive(pid: int) -> bool:
 
 
 class ModelRegistry:
-    """The model versions in one folder (``Settings.registry_dir``). Cheap to create; holds no state.
+    """The model versions in one folder (``Settings.registry_dir``). Cheap to create.
 
     Every method reads the folder afresh, so several processes (the bot, a retrain, the CLI)
-    can share it. Methods raise ``OSError`` when the folder cannot be read or written.
+    can share it; the only state an object keeps is whether it holds the retrain lock.
+    Methods raise ``OSError`` when the folder cannot be read or written.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self._lock_depth = 0  # > 0 while this object holds the retrain lock (see retrain_lock)
 
     # ------------------------------------------------------------------ reading
 
@@ -202,11 +213,17 @@ class ModelRegistry:
             raise UnknownVersionError(f"there is no model version {name!r}")
         return version
 
+    def _pointer(self) -> str | None:
+        """What ``ACTIVE`` says right now (stripped), or None when there is no ``ACTIVE``."""
+        try:
+            return (self.root / ACTIVE_FILENAME).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+
     def active(self) -> ModelVersion | None:
         """The version ``ACTIVE`` names, or None when there is none (or it names no complete version)."""
-        try:
-            name = (self.root / ACTIVE_FILENAME).read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
+        name = self._pointer()
+        if name is None:
             return None
         try:
             return self.get(name)
@@ -340,8 +357,76 @@ class ModelRegistry:
             return self.activate(usable[-1].name)
         return self.import_model(Path(seed_model), status=INITIAL, activate=True)
 
+    def prune_rejected(self, keep_rejected: int = DEFAULT_KEEP_REJECTED, keep: Iterable[str] = ()) -> list[str]:
+        """Delete the rejected versions beyond the newest ``keep_rejected``, under the retrain lock.
+
+        Kept whatever their age: every initial or promoted version (rollback targets), the
+        version ``ACTIVE`` names (an admin may have activated a rejected one on purpose; the
+        pointer is read again just before and just after each deletion, so a switch made
+        after the listing is honoured), the versions named in ``keep`` and the newest version
+        of all (so :meth:`commit`, which numbers max + 1, never reuses a number). Of the
+        other rejected versions the newest ``keep_rejected`` stay; older ones are deleted.
+
+        Each is first renamed to a hidden ``.pruned-vN-<hex>`` directory (so it is either a
+        complete version or absent from :meth:`versions`, never half deleted), then removed;
+        what a crash leaves behind :meth:`clean_debris` removes.
+
+        Args:
+            keep_rejected: rejected versions to keep besides the active one, at least 1.
+            keep: names of versions to keep as well (e.g. a retrain's base, which the bot
+                switches back to if it cannot load the new version).
+
+        Returns:
+            The names deleted, oldest first.
+
+        Raises:
+            ValueError: ``keep_rejected`` is below 1.
+            RegistryBusyError: another process holds the retrain lock (the lock is taken
+                here unless this object already holds it).
+        """
+        if keep_rejected < 1:
+            raise ValueError(f"keep_rejected must be at least 1, got {keep_rejected}")
+        deleted: list[str] = []
+        with self.retrain_lock():
+            versions = self.versions()
+            if not versions:
+                return deleted
+            spared = {version_number(name) for name in (*keep, self._pointer() or "")}
+            rejected = [v for v in versions if v.status == REJECTED and v.number not in spared]
+            newest = versions[-1].number  # already spared when keep_rejected >= 1; said for commit's sake
+            for version in rejected[:-keep_rejected]:  # oldest first; the newest keep_rejected stay
+                if version.number != newest and self._delete_unless_active(version):
+                    deleted.append(version.name)
+        if deleted:
+            logger.info("Deleted %d old rejected model version(s) from %s: %s (the newest %d rejected are kept)",
+                        len(deleted), self.root, ", ".join(deleted), keep_rejected)
+        return deleted
+
+    def _delete_unless_active(self, version: ModelVersion) -> bool:
+        """Rename ``version`` out of the listing and remove it, unless ``ACTIVE`` names it; True if deleted."""
+        if version_number(self._pointer() or "") == version.number:
+            logger.info("Keeping model version %s: it is the active one", version.name)
+            return False
+        debris = self.root / f"{PRUNED_PREFIX}{version.name}-{secrets.token_hex(4)}"
+        try:
+            os.rename(version.path, debris)
+        except OSError:
+            logger.warning("Could not delete model version %s", version.name, exc_info=True)
+            return False
+        if version_number(self._pointer() or "") == version.number:
+            # Activated between the look and the rename (activations outside the lock only
+            # pick non-rejected versions, but the pointer has the last word): put it back.
+            os.rename(debris, version.path)
+            logger.info("Keeping model version %s: it became the active one", version.name)
+            return False
+        shutil.rmtree(debris, ignore_errors=True)
+        if debris.exists():
+            logger.warning("Could not remove all of %s; the next clean-up will", debris)
+        return True
+
     def clean_debris(self) -> list[Path]:
-        """Remove what killed processes left: candidates of dead processes, temporary pointer files.
+        """Remove what killed processes left: candidates of dead processes, half-deleted
+        versions, temporary pointer files.
 
         Returns:
             The paths removed.
@@ -356,6 +441,9 @@ class ModelRegistry:
                     continue  # another process is still building it
                 shutil.rmtree(child, ignore_errors=True)
                 removed.append(child)
+            elif child.name.startswith(PRUNED_PREFIX) and child.is_dir():
+                shutil.rmtree(child, ignore_errors=True)  # already out of the listing: nobody reads it
+                removed.append(child)
             elif child.name.startswith(f".{ACTIVE_FILENAME}.") and child.is_file():
                 child.unlink(missing_ok=True)
                 removed.append(child)
@@ -367,16 +455,29 @@ class ModelRegistry:
     def retrain_lock(self) -> Iterator[None]:
         """Hold the registry's retrain lock for the block (released by the OS if the process dies).
 
+        Re-entrant for the same object (a retrain holding it may call :meth:`prune_rejected`);
+        another object, even in the same process, is refused while it is held.
+
         Raises:
-            RegistryBusyError: another process is retraining.
+            RegistryBusyError: another process (or registry object) holds the lock.
         """
+        if self._lock_depth:
+            # flock belongs to an open file: opening the lock file again would be refused.
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.root / LOCK_FILENAME, "a") as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise RegistryBusyError("another retrain is running on this model registry") from None
+            self._lock_depth = 1
             try:
                 yield
             finally:
+                self._lock_depth = 0
                 fcntl.flock(handle, fcntl.LOCK_UN)

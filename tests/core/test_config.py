@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.config import DEFAULT_RETRAIN_EPOCHS, ConfigError, load_settings
+from core.config import DEFAULT_KEEP_REJECTED, DEFAULT_RETRAIN_EPOCHS, ConfigError, load_settings
 
 TOKEN = "123456:TEST-secret"
 
@@ -20,8 +20,15 @@ def test_retrain_budget_defaults_and_overrides():
     assert (settings.retrain_epochs, settings.retrain_max_samples) == (1, 400)
 
 
+def test_rejected_versions_kept_default_and_override():
+    assert load_settings({}, require_token=False).retrain_keep_rejected == DEFAULT_KEEP_REJECTED == 3
+    settings = load_settings({"DIGITBOT_RETRAIN_KEEP_REJECTED": "5"}, require_token=False)
+    assert settings.retrain_keep_rejected == 5
+
+
 @pytest.mark.parametrize("name, value", [("DIGITBOT_RETRAIN_EPOCHS", "0"), ("DIGITBOT_RETRAIN_EPOCHS", "two"),
-                                         ("DIGITBOT_RETRAIN_MAX_SAMPLES", "-5")])
+                                         ("DIGITBOT_RETRAIN_MAX_SAMPLES", "-5"),
+                                         ("DIGITBOT_RETRAIN_KEEP_REJECTED", "0")])
 def test_bad_retrain_budget_is_named(name, value):
     with pytest.raises(ConfigError, match=name):
         load_settings({"TELEGRAM_BOT_TOKEN": TOKEN, name: value})
