@@ -144,6 +144,9 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     for reason in result.decision.reasons:
         print(f"  {reason}")
     print(f"  {result.seconds / 60:.1f} min; reports in {result.version.path}")
+    if result.pruned:
+        print(f"  deleted old rejected versions: {', '.join(result.pruned)} (the newest "
+              f"{config.keep_rejected} rejected are kept)")
     return 0
 
 
@@ -181,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``digitbot`` and its subcommands."""
     from core.config import (
         DEFAULT_EPOCHS,
+        DEFAULT_KEEP_REJECTED,
         DEFAULT_MODEL_PATH,
         DEFAULT_RETRAIN_EPOCHS,
         DEFAULT_RETRAIN_LEARNING_RATE,
@@ -229,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     retrain.add_argument("--seed", type=int, default=DEFAULT_SEED)
     retrain.add_argument("--seed-model", type=Path, help="model registered first if the registry is empty "
                          "(default: $DIGITBOT_MODEL, else the shipped model)")
+    retrain.add_argument("--keep-rejected", type=int, metavar="N",
+                         help="rejected versions kept (the newest; older ones are deleted; default: "
+                         f"$DIGITBOT_RETRAIN_KEEP_REJECTED, else {DEFAULT_KEEP_REJECTED})")
     retrain.set_defaults(handler=cmd_retrain)
 
     run = commands.add_parser("run", help="start the Telegram bot (needs TELEGRAM_BOT_TOKEN)")

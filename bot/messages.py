@@ -399,6 +399,8 @@ def format_retrain_result(done: dict) -> str:
         lines.append("Held-out user samples: none yet.")
     lines.append("Rule: MNIST may drop by at most 0.1 point, the user samples not at all.")
     lines.append(f"Took {format_duration(done['seconds'])}.")
+    if done.get("pruned"):
+        lines.append(f"Deleted old rejected versions to save space: {', '.join(done['pruned'])}.")
     return "\n".join(lines)
 
 
@@ -419,8 +421,15 @@ def format_confusion_caption(version: str) -> str:
     return f"Confusion matrix of {version} on the MNIST test set: rows true digits, columns answers."
 
 
-def format_model_versions(versions: list[ModelVersion], active: str | None) -> str:
-    """/model: one line per version, newest first, the active one marked."""
+def format_model_versions(versions: list[ModelVersion], active: str | None, keep_rejected: int | None = None) -> str:
+    """/model: one line per version, newest first, the active one marked.
+
+    Args:
+        versions: the registry's versions, oldest first.
+        active: the active version's name, or None.
+        keep_rejected: how many rejected versions a retrain keeps; when given and some are
+            listed, a last line says that older ones are deleted.
+    """
     if not versions:
         return "No model versions are registered yet."
     labels = {"initial": "first model", "promoted": "retrained", "rejected": "retrained, not promoted"}
@@ -435,6 +444,9 @@ def format_model_versions(versions: list[ModelVersion], active: str | None) -> s
         parts.append(labels.get(version.status, version.status))
         mark = "▶" if version.name == active else "  "
         lines.append(f"{mark} {version.name}: " + ", ".join(parts))
+    if keep_rejected is not None and any(version.status == "rejected" for version in versions):
+        lines.append(f"Of the versions not promoted, each retrain keeps the newest {keep_rejected} "
+                     "(and the one in use) and deletes older ones.")
     return "\n".join(lines)
 
 

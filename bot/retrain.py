@@ -91,6 +91,7 @@ def retrain_command(settings: Settings, user_samples: Path | None) -> list[str]:
         "--home", str(settings.home.resolve()),
         "--seed-model", str(settings.model_path.resolve()),
         "--epochs", str(settings.retrain_epochs),
+        "--keep-rejected", str(settings.retrain_keep_rejected),
         "--nice", str(RETRAIN_NICENESS),
     ]
     if settings.retrain_max_samples:
@@ -170,6 +171,8 @@ async def _run(services: BotServices, state: RetrainState, status: Message) -> N
             reason = (done or {}).get("message") or messages.RETRAIN_NO_RESULT
             await _edit(status, messages.format_retrain_failed(reason))
             return
+        if done.get("pruned"):  # the child logs to retrain.log; say it in the bot's log too
+            logger.info("The retrain deleted old rejected model versions: %s", ", ".join(done["pruned"]))
         if done["promoted"]:
             try:
                 classifier = await services.run_blocking(state.load_classifier, Path(done["model_path"]))
@@ -326,7 +329,8 @@ async def on_model(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     versions = await services.run_blocking(registry.versions)
     active = await services.run_blocking(registry.active)
     await update.effective_message.reply_text(
-        messages.format_model_versions(versions, active.name if active else None)
+        messages.format_model_versions(versions, active.name if active else None,
+                                       keep_rejected=services.settings.retrain_keep_rejected)
     )
 
 

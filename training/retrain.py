@@ -11,6 +11,9 @@ Progress goes to stdout as JSON lines, one object per line, ``"event"`` naming i
 before/after figures) or ``error`` (``"kind"``: ``"busy"``, ``"data"`` or ``"crash"``).
 Everything else (TensorFlow and Keras chatter, logs) goes to stderr.
 
+After registering the candidate it deletes old rejected versions beyond the newest
+``--keep-rejected`` (``core.registry``'s retention; ``done`` lists them under ``"pruned"``).
+
 Exit status: 0 when a candidate was evaluated and registered (promoted or not), 2 for bad
 data or settings, 3 when another retrain holds the registry's lock, 1 for anything else.
 The active model only changes by the registry's atomic pointer switch at the very end, so
@@ -36,6 +39,7 @@ import numpy as np
 
 from core.config import (
     DEFAULT_BATCH_SIZE,
+    DEFAULT_KEEP_REJECTED,
     DEFAULT_MODEL_PATH,
     DEFAULT_RETRAIN_EPOCHS,
     DEFAULT_RETRAIN_LEARNING_RATE,
@@ -46,7 +50,7 @@ from core.config import (
     ConfigError,
     load_settings,
 )
-from core.registry import PROMOTED, REJECTED, ModelRegistry, ModelVersion, RegistryBusyError
+from core.registry import PROMOTED, REJECTED, ModelRegistry, ModelVersion, RegistryBusyError, RegistryError
 from training.data import DatasetError, MnistData, load_mnist
 
 logger = logging.getLogger(__name__)
@@ -209,7 +213,7 @@ def user_sample_weight(mnist_count: int, user_count: int, share: float = USER_SH
 
 @dataclass
 class RetrainConfig:
-    """Budget and hyper-parameters of one retrain.
+    """Budget and hyper-parameters of one retrain, and how many rejected versions it leaves.
 
     Attributes:
         epochs: epochs of fine-tuning, at least 1.
@@ -217,6 +221,8 @@ class RetrainConfig:
         learning_rate: peak learning rate (warm-up then cosine decay), low for fine-tuning.
         batch_size: images per step.
         seed: seeds the sampling, the split and TensorFlow.
+        keep_rejected: rejected versions kept after registering the candidate (the newest;
+            see ``ModelRegistry.prune_rejected``), at least 1.
     """
 
     epochs: int = DEFAULT_RETRAIN_EPOCHS
@@ -224,11 +230,12 @@ class RetrainConfig:
     learning_rate: float = DEFAULT_RETRAIN_LEARNING_RATE
     batch_size: int = DEFAULT_BATCH_SIZE
     seed: int = DEFAULT_SEED
+    keep_rejected: int = DEFAULT_KEEP_REJECTED
 
 
 @dataclass(frozen=True)
 class RetrainResult:
-    """What a retrain produced: the registered candidate and the gate's view of it."""
+    """What a retrain produced: the registered candidate, the gate's view of it, the versions it deleted."""
 
     version: ModelVersion
     base: ModelVersion
@@ -236,6 +243,7 @@ class RetrainResult:
     after: Scores
     decision: GateDecision
     seconds: float
+    pruned: tuple[str, ...] = ()
 
 
 def _scores(model, data: MnistData, holdout: UserSamples):
@@ -298,7 +306,9 @@ def retrain(registry: ModelRegistry, data_path: str | Path | None = None, user_s
     scored on the MNIST test set and the held-out user samples; :func:`promotion_gate`
     decides. The candidate is registered either way (``status`` promoted or rejected), with
     its metrics (a ``retrain`` entry holds the before/after figures) and confusion matrix,
-    and is activated only when promoted.
+    and is activated only when promoted. Then, still under the lock, rejected versions
+    beyond the newest ``config.keep_rejected`` are deleted (never the active version nor the
+    base); a failure there is logged and does not fail the retrain.
 
     Args:
         registry: the model versions; the active one (set up from ``seed_model`` if the
@@ -317,6 +327,8 @@ def retrain(registry: ModelRegistry, data_path: str | Path | None = None, user_s
     from training.train import TrainConfig, fit, write_artifacts
 
     config = config or RetrainConfig()
+    if config.keep_rejected < 1:  # say so now, not after an hour of training
+        raise ValueError(f"keep_rejected must be at least 1, got {config.keep_rejected}")
     started = time.monotonic()
     with registry.retrain_lock():
         registry.clean_debris()
@@ -361,7 +373,20 @@ def retrain(registry: ModelRegistry, data_path: str | Path | None = None, user_s
                             extra_metrics={"retrain": summary})
             version = registry.commit(directory, status=PROMOTED if decision.promote else REJECTED,
                                       parent=base.name, activate=decision.promote)
-    return RetrainResult(version, base, before, after, decision, time.monotonic() - started)
+        pruned = _prune(registry, config.keep_rejected, base)
+    return RetrainResult(version, base, before, after, decision, time.monotonic() - started, pruned)
+
+
+def _prune(registry: ModelRegistry, keep_rejected: int, base: ModelVersion) -> tuple[str, ...]:
+    """Delete old rejected versions (the caller holds the lock); the names deleted, () if that failed.
+
+    The base is kept: the bot switches back to it if it cannot load a promoted candidate.
+    """
+    try:
+        return tuple(registry.prune_rejected(keep_rejected, keep=(base.name,)))
+    except (OSError, RegistryError):  # the candidate is registered; disk space can wait for the next run
+        logger.warning("Could not delete old rejected model versions", exc_info=True)
+        return ()
 
 
 def result_event(result: RetrainResult) -> dict:
@@ -377,6 +402,7 @@ def result_event(result: RetrainResult) -> dict:
         "model_path": str(result.version.model_path),
         "confusion_matrix": str(result.version.confusion_matrix_path),
         "seconds": round(result.seconds, 1),
+        "pruned": list(result.pruned),
     }
 
 
@@ -407,6 +433,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed-model", type=Path, help="model registered first if the registry is empty "
                         "(default: $DIGITBOT_MODEL, else the shipped model)")
     parser.add_argument("--nice", type=int, default=0, help="lower this process's CPU priority by N")
+    parser.add_argument("--keep-rejected", type=int, metavar="N",
+                        help="rejected versions kept (the newest; older ones are deleted; default: "
+                        f"$DIGITBOT_RETRAIN_KEEP_REJECTED, else {DEFAULT_KEEP_REJECTED})")
     return parser
 
 
@@ -419,10 +448,12 @@ def config_from_args(args: argparse.Namespace, environ=None) -> tuple[Path, Path
     settings = load_settings(environ, require_token=False)
     epochs = args.epochs if args.epochs is not None else settings.retrain_epochs
     max_samples = args.max_samples if args.max_samples is not None else settings.retrain_max_samples
-    if epochs < 1 or (max_samples is not None and max_samples < 1):
-        raise ConfigError("--epochs and --max-samples must be at least 1")
+    keep_rejected = args.keep_rejected if args.keep_rejected is not None else settings.retrain_keep_rejected
+    if epochs < 1 or keep_rejected < 1 or (max_samples is not None and max_samples < 1):
+        raise ConfigError("--epochs, --max-samples and --keep-rejected must be at least 1")
     home = args.home if args.home is not None else settings.home
-    config = RetrainConfig(epochs=epochs, max_samples=max_samples, learning_rate=args.learning_rate, seed=args.seed)
+    config = RetrainConfig(epochs=epochs, max_samples=max_samples, learning_rate=args.learning_rate, seed=args.seed,
+                           keep_rejected=keep_rejected)
     return (home / REGISTRY_DIRNAME, args.seed_model or settings.model_path,
             args.data or settings.mnist_path, config)
 

@@ -136,3 +136,8 @@ def test_model_versions_show_training_date_status_and_the_active_one():
     lines = text.splitlines()
     assert lines[1] == "   v2: MNIST 99.31 %, user samples 90.00 % of 40, trained 2026-11-24 09:30 UTC, retrained, not promoted"
     assert lines[2] == "▶ v1: MNIST 99.60 %, trained 2026-11-22 07:15 UTC, first model"
+    assert len(lines) == 3  # without keep_rejected, no word on retention
+    lines = messages.format_model_versions(versions, active="v1", keep_rejected=2).splitlines()
+    assert lines[3] == ("Of the versions not promoted, each retrain keeps the newest 2 (and the one in use) "
+                        "and deletes older ones.")
+    assert len(messages.format_model_versions(versions[:1], active="v1", keep_rejected=2).splitlines()) == 2

@@ -51,11 +51,13 @@ async def test_second_retrain_while_one_runs_is_told_so(context):
 
 
 def test_child_command_carries_the_budget(settings, tmp_path):
-    settings = dataclasses.replace(settings, retrain_epochs=2, retrain_max_samples=500, mnist_path=tmp_path / "m.npz")
+    settings = dataclasses.replace(settings, retrain_epochs=2, retrain_max_samples=500, mnist_path=tmp_path / "m.npz",
+                                   retrain_keep_rejected=5)
     command = retrain.retrain_command(settings, tmp_path / "users.npz")
     assert command[1:3] == ["-m", "training.retrain"]
     joined = " ".join(command)
     assert "--epochs 2" in joined and "--max-samples 500" in joined and "--nice 10" in joined
+    assert "--keep-rejected 5" in joined
     assert f"--data {tmp_path / 'm.npz'}" in joined and f"--user-samples {tmp_path / 'users.npz'}" in joined
 
 
@@ -71,6 +73,8 @@ async def test_model_lists_versions_and_rollback_switches_back(context):
     await retrain.on_model(update, context)
     text = update.effective_message.reply_text.await_args.args[0]
     assert "▶ v2: MNIST 99.70 %" in text and "v3: MNIST 95.00 %" in text and "not promoted" in text
+    assert text.splitlines()[-1] == ("Of the versions not promoted, each retrain keeps the newest 3 "
+                                     "(and the one in use) and deletes older ones.")
 
     loaded = FakeClassifier(default="1")
     state.load_classifier = lambda path: loaded
@@ -110,6 +114,9 @@ def test_result_text_gives_before_and_after_either_way():
     assert "99.60 % → 99.58 %" in text and "(50): 90.00 % → 94.00 %" in text and "3 min 20 s" in text
     text = messages.format_retrain_result({**done, "promoted": False})
     assert text.startswith("❌ New model v4 not promoted: I keep using v3")
+    assert "Deleted" not in text
+    text = messages.format_retrain_result({**done, "promoted": False, "pruned": ["v1", "v2"]})
+    assert text.endswith("Deleted old rejected versions to save space: v1, v2.")
 
 
 def test_progress_text_shows_epoch_accuracy_and_time_left():
@@ -205,3 +212,23 @@ async def test_a_retrain_nobody_follows_is_killed(context):
     assert process.returncode == -signal.SIGKILL
     assert "The retrain failed: KeyError" in status.edit_text.await_args.args[0]
     assert not state.busy
+
+
+async def test_retrain_report_names_the_versions_it_deleted(context, caplog):
+    services = make_admin(context)
+    registry = ModelRegistry(services.settings.registry_dir)
+    fake_version(registry, "initial", 0.996)
+    rejected = fake_version(registry, REJECTED, 0.95)
+    done = {"event": "done", "version": "v2", "base": "v1", "promoted": False, "model_path": str(rejected.model_path),
+            "confusion_matrix": str(rejected.confusion_matrix_path), "seconds": 1.0, "reasons": [],
+            "before": {"mnist_accuracy": 0.996}, "after": {"mnist_accuracy": 0.95}, "pruned": ["v0"]}
+    state = retrain.get_retrain_state(context.bot_data)
+    status = MagicMock()
+    status.edit_text = AsyncMock()
+    with patch.object(retrain, "_run_child", AsyncMock(return_value=done)), caplog.at_level("INFO", "bot.retrain"):
+        await retrain._run(services, state, status)
+    text = status.edit_text.await_args.args[0]
+    assert text.startswith("❌ New model v2 not promoted")
+    assert "Deleted old rejected versions to save space: v0." in text
+    assert "deleted old rejected model versions: v0" in caplog.text
+    assert registry.active().name == "v1" and not state.busy

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import json
 import signal
+from unittest.mock import MagicMock
 
 import numpy as np
 import pytest
 from retrain_data import retrain_process, write_mnist, write_user_samples
 
-from core.config import DEFAULT_MODEL_PATH
-from core.registry import INITIAL, REJECTED, ModelRegistry
+from core.config import DEFAULT_MODEL_PATH, ConfigError
+from core.registry import INITIAL, PROMOTED, REJECTED, ModelRegistry, RegistryBusyError
 from training.data import DatasetError
 from training.retrain import (
+    RetrainConfig,
     Scores,
+    build_parser,
+    config_from_args,
     holdout_mask,
     load_user_samples,
     promotion_gate,
+    result_event,
+    retrain,
     user_sample_weight,
 )
 
@@ -115,3 +121,103 @@ def test_killed_retrain_leaves_the_active_model_untouched(tmp_path, kill_at):
     assert sorted(path.name for path in registry.root.iterdir()) == [".retrain.lock", "ACTIVE", "v1"]
     with registry.retrain_lock():  # the dead process's lock is gone with it
         pass
+
+
+# ---------------------------------------------------------------------- retention after a retrain
+
+
+def fake_version(registry, status, activate=False):
+    with registry.candidate() as directory:
+        (directory / "digit_cnn.keras").write_bytes(b"fake")
+        (directory / "metrics.json").write_text(json.dumps({"test_accuracy": 0.99}))
+        return registry.commit(directory, status=status, activate=activate)
+
+
+@pytest.fixture
+def fake_training(monkeypatch):
+    """:func:`retrain` with no model loaded, trained, scored or saved for real (fast).
+
+    Returns a list: put the MNIST accuracies of the next run's active model and candidate
+    in it, and the gate decides on them as usual.
+    """
+    import keras
+
+    import training.retrain
+    import training.train
+
+    accuracies: list[float] = []
+
+    def write_artifacts(model, data, config, history, seconds, out_dir, evaluation=None, extra_metrics=None):
+        (out_dir / "digit_cnn.keras").write_bytes(b"fake")
+        (out_dir / "metrics.json").write_text(json.dumps({"test_accuracy": 0.9, **(extra_metrics or {})}))
+
+    monkeypatch.setattr(keras.models, "load_model", lambda path, compile=False: "model")
+    monkeypatch.setattr(training.train, "fit", lambda data, config, extra, **kwargs: (kwargs["initial_model"], {}, 0.1))
+    monkeypatch.setattr(training.train, "write_artifacts", write_artifacts)
+    monkeypatch.setattr(training.retrain, "_scores", lambda model, data, holdout: (Scores(accuracies.pop(0)), None))
+    return accuracies
+
+
+def test_retrain_deletes_old_rejected_versions_under_its_lock(tmp_path, fake_training, monkeypatch):
+    registry = ModelRegistry(tmp_path / "home" / "models")
+    fake_version(registry, INITIAL, activate=True)
+    for _ in range(3):
+        fake_version(registry, REJECTED)  # v2, v3, v4: earlier retrains that failed the gate
+    data = write_mnist(tmp_path / "mnist.npz")
+    prune, lock_held = registry.prune_rejected, []
+
+    def prune_and_check_the_lock(*args, **kwargs):
+        try:
+            with ModelRegistry(registry.root).retrain_lock():
+                lock_held.append(False)
+        except RegistryBusyError:
+            lock_held.append(True)
+        return prune(*args, **kwargs)
+
+    monkeypatch.setattr(registry, "prune_rejected", prune_and_check_the_lock)
+
+    fake_training[:] = [0.99, 0.50]  # the candidate is far worse: rejected
+    result = retrain(registry, data, config=RetrainConfig(epochs=1))
+    assert (result.version.name, result.version.status) == ("v5", REJECTED)
+    assert result.pruned == ("v2",) and result_event(result)["pruned"] == ["v2"]
+    assert lock_held == [True]  # pruned by the retrain, before it let go of the lock
+    assert [version.name for version in registry.versions()] == ["v1", "v3", "v4", "v5"]
+    assert not [path for path in registry.root.iterdir() if path.name.startswith(".")
+                and path.name != ".retrain.lock"]
+    assert registry.active().name == "v1"
+
+    registry.activate("v3")  # an admin's /rollback v3
+    fake_training[:] = [0.90, 0.95]  # better: promoted
+    result = retrain(registry, data, config=RetrainConfig(epochs=1, keep_rejected=1))
+    assert (result.version.name, result.base.name, result.version.status) == ("v6", "v3", PROMOTED)
+    assert registry.active().name == "v6"
+    # v3 is no longer active but is the base the bot switches back to should v6 not load;
+    # of the other rejected (v4, v5) the newest stays.
+    assert result.pruned == ("v4",)
+    assert [version.name for version in registry.versions()] == ["v1", "v3", "v5", "v6"]
+    assert lock_held == [True, True]
+
+
+def test_a_failed_clean_up_does_not_fail_the_retrain(tmp_path, fake_training, monkeypatch):
+    registry = ModelRegistry(tmp_path / "home" / "models")
+    fake_version(registry, INITIAL, activate=True)
+    for _ in range(3):
+        fake_version(registry, REJECTED)
+    data = write_mnist(tmp_path / "mnist.npz")
+    with pytest.raises(ValueError, match="keep_rejected"):  # refused before any work
+        retrain(registry, data, config=RetrainConfig(epochs=1, keep_rejected=0))
+    monkeypatch.setattr(registry, "prune_rejected", MagicMock(side_effect=PermissionError("read-only folder")))
+    fake_training[:] = [0.99, 0.50]
+    result = retrain(registry, data, config=RetrainConfig(epochs=1))
+    assert result.version.name == "v5" and result.pruned == ()
+    assert [version.name for version in registry.versions()] == ["v1", "v2", "v3", "v4", "v5"]
+
+
+def test_rejected_versions_kept_come_from_the_option_else_the_environment():
+    parser = build_parser()
+    assert config_from_args(parser.parse_args([]), environ={})[3].keep_rejected == 3
+    environ = {"DIGITBOT_RETRAIN_KEEP_REJECTED": "5"}
+    assert config_from_args(parser.parse_args([]), environ=environ)[3].keep_rejected == 5
+    assert config_from_args(parser.parse_args(["--keep-rejected", "1"]), environ=environ)[3].keep_rejected == 1
+    with pytest.raises(ConfigError, match="--keep-rejected"):
+        config_from_args(parser.parse_args(["--keep-rejected", "0"]), environ={})
