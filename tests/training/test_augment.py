@@ -1,0 +1,55 @@
+"""Training augmentation: the random distortions and the drawn handwriting styles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="module")
+def batch(mnist_sample):
+    """64 MNIST digits as float32 (64, 28, 28, 1) in [0, 1] and their labels."""
+    x, y = mnist_sample
+    return x[:64].astype(np.float32)[..., None] / 255.0, y[:64]
+
+
+def test_augment_batch_keeps_range_and_shape_and_varies(batch):
+    import tensorflow as tf
+
+    from training.augment import AugmentConfig, augment_batch
+
+    images, _ = batch
+    tf.random.set_seed(3)
+    out = augment_batch(tf.constant(images), AugmentConfig()).numpy()
+    assert out.shape == images.shape and out.dtype == np.float32
+    assert out.min() >= 0.0 and out.max() <= 1.0
+    assert (np.abs(out - images).mean(axis=(1, 2, 3)) > 0.005).mean() > 0.9
+    assert (out.max(axis=(1, 2, 3)) > 0.5).all(), "no digit wiped out"
+
+
+def test_augmented_digits_stay_readable(batch, shipped_classifier):
+    """The shipped model reads most augmented digits right: the distortions change the
+    style, not the class (a broken augmentation that garbles digits fails this)."""
+    import tensorflow as tf
+
+    from training.augment import AugmentConfig, augment_batch
+
+    images, labels = batch
+    tf.random.set_seed(11)
+    out = augment_batch(tf.constant(images), AugmentConfig()).numpy()
+    predicted = shipped_classifier.predict_probabilities(out).argmax(axis=1)
+    assert (predicted == labels).mean() >= 0.9
+
+
+def test_continental_styles_draw_on_ones_and_sevens_only(mnist_sample):
+    from training.augment import add_continental_styles
+
+    x, y = mnist_sample
+    styled = add_continental_styles(x, y, rate=1.0, seed=5)
+    changed = (styled != x).any(axis=(1, 2))
+    assert not changed[(y != 1) & (y != 7)].any()
+    assert changed[y == 1].mean() > 0.9 and changed[y == 7].mean() > 0.8
+    # A stroke is added: more ink on every changed digit.
+    ink = styled[changed].astype(int).sum(axis=(1, 2)) - x[changed].astype(int).sum(axis=(1, 2))
+    assert (ink > 0).all()
+    np.testing.assert_array_equal(add_continental_styles(x, y, rate=1.0, seed=5), styled)
