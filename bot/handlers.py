@@ -48,7 +48,7 @@ async def limit_rate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if not bucket.warned:
         bucket.warned = True
         if update.callback_query:
-            await update.callback_query.answer(messages.SLOW_DOWN)
+            await update.callback_query.answer(messages.SLOW_DOWN_TAPS)
         elif update.effective_message:
             await update.effective_message.reply_text(messages.SLOW_DOWN)
     raise ApplicationHandlerStop

@@ -76,7 +76,7 @@ async def tap(api: LocalBotApi, reply: SentMessage, label: str) -> str | None:
     """
     edits = reply.edits
     answer = await api.callback_answer(api.press_button(USER, reply, button(reply, label)))
-    assert answer.text != messages.SLOW_DOWN, f"the tap on {label!r} was rate limited"
+    assert answer.text != messages.SLOW_DOWN_TAPS, f"the tap on {label!r} was rate limited"
     if reply.edits == edits:  # not edited yet (next_edit waits for one more edit than there is now)
         await api.next_edit(reply)
     return answer.text

@@ -146,6 +146,6 @@ async def test_a_flood_of_taps_is_limited_with_one_warning(context, limits):
     for tap in taps[: limits.tap_burst]:
         tap.callback_query.answer.assert_not_awaited()  # let through: their handlers answer them
     warned, *dropped = taps[limits.tap_burst:]
-    warned.callback_query.answer.assert_awaited_once_with(messages.SLOW_DOWN)
+    warned.callback_query.answer.assert_awaited_once_with(messages.SLOW_DOWN_TAPS)
     for tap in dropped:
         tap.callback_query.answer.assert_not_awaited()
