@@ -26,6 +26,7 @@ from bot.context import (
     recall_photo,
     remember_photo,
 )
+from bot.ratelimit import Allowance
 from bot.stats import confusion_matrix_png, load_model_report
 from bot.store import FeedbackStatus, StoreError, StoredReading
 
@@ -33,21 +34,30 @@ logger = logging.getLogger(__name__)
 
 
 async def limit_rate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Drop updates from a user who exceeds their allowance, warning them once.
+    """Drop updates from a user who exceeds their allowance, warning them once per flood.
 
     Runs before every other handler (group -1); raising ``ApplicationHandlerStop`` ends
-    the update's processing.
+    the update's processing. Feedback taps spend from an allowance of their own, so a
+    correction (one tap per digit) is not cut short by the photos just sent, nor uses them up.
     """
-    if update.effective_user is None or get_rate_bucket(context).try_take():
+    if update.effective_user is None:
         return
-    bucket = get_rate_bucket(context)
+    bucket = get_rate_bucket(context, allowance_of(update))
+    if bucket.try_take():
+        return
     if not bucket.warned:
         bucket.warned = True
         if update.callback_query:
-            await update.callback_query.answer(messages.SLOW_DOWN)
+            await update.callback_query.answer(messages.SLOW_DOWN_TAPS)
         elif update.effective_message:
             await update.effective_message.reply_text(messages.SLOW_DOWN)
     raise ApplicationHandlerStop
+
+
+def allowance_of(update: Update) -> Allowance:
+    """Which of the sender's allowances ``update`` spends: feedback taps their own, the rest the other."""
+    query = update.callback_query
+    return Allowance.TAPS if query is not None and callbacks.is_feedback(query.data) else Allowance.UPDATES
 
 
 async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

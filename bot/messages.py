@@ -83,6 +83,8 @@ def format_admin_error_alert(update_id: int | None, error_type: str, where: str 
     return "\n".join(lines)
 
 SLOW_DOWN = "You're sending a lot at once! Please wait a few seconds before the next photo. ⏳"
+#: The same, as the toast for a button tap.
+SLOW_DOWN_TAPS = "Lots of taps at once! Please wait a few seconds, then tap again. ⏳"
 
 SAW_BUTTON = "What I saw"
 

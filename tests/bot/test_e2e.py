@@ -20,9 +20,10 @@ from core.config import Settings
 from core.errors import NoDigitFoundError, UnreadableImageError
 from core.registry import INITIAL, PROMOTED, ModelRegistry
 
-from bot import messages
+from bot import callbacks, messages
 from bot.app import build_application
-from bot.local_api import LocalBotApi
+from bot.context import get_services
+from bot.local_api import LocalBotApi, SentMessage
 from bot.log import configure_logging
 from bot.main import load_active_classifier, running
 from bot.ratelimit import BotLimits
@@ -71,6 +72,19 @@ def read_digit(reply) -> int:
 def button(reply, label: str) -> str:
     """The callback data of the button ``label`` of ``reply``."""
     return dict(reply.buttons)[label]
+
+
+async def tap(api: LocalBotApi, reply: SentMessage, label: str) -> str | None:
+    """Tap ``label`` under ``reply``, wait for the bot's answer and its edit; returns the answer's toast.
+
+    Fails at once when the bot answers the tap with "slow down" (it would not edit the reply).
+    """
+    edits = reply.edits
+    answer = await api.callback_answer(api.press_button(USER, reply, button(reply, label)))
+    assert answer.text != messages.SLOW_DOWN_TAPS, f"the tap on {label!r} was rate limited"
+    if reply.edits == edits:  # not edited yet (next_edit waits for one more edit than there is now)
+        await api.next_edit(reply)
+    return answer.text
 
 
 async def test_start_registers_commands_and_greets(api, bot):
@@ -262,6 +276,34 @@ async def test_forgetme_deletes_the_feedback(api, bot, classifier):
             in text.text.splitlines())
 
 
+async def test_correcting_a_long_number_tap_by_tap_is_not_rate_limited(api, settings, classifier):
+    number = "314159265358"
+    limits = BotLimits()  # what a public bot runs with, not unlimited()
+    async with running(build_application(settings, classifier, limits=limits), poll_timeout=5) as application:
+        api.send_photo(USER, expect(classifier, digit_photo(number), number))
+        (reply,) = await api.next_messages(USER)
+        original, read = reply.text, reply.text.splitlines()[0].removeprefix("I read ")
+        assert len(read) >= 10
+        labels = "".join(str((int(digit) + 1) % 10) for digit in read)  # every digit wrong
+        # The photo, Wrong and a tap per digit, in about a second: more than the photos' allowance.
+        assert 1 + 1 + len(labels) > limits.user_burst
+        wrong = callbacks.PATTERNS[callbacks.WRONG].match(button(reply, messages.WRONG_BUTTON))
+        reading_id = int(wrong.group(1))
+
+        await tap(api, reply, messages.WRONG_BUTTON)
+        toasts = [await tap(api, reply, label) for label in labels]
+
+        assert reply.text == f"{original}\n\n✏️ Corrected: {read} → {labels}, thanks!"
+        assert toasts[-1] == messages.FEEDBACK_THANKS
+        services = get_services(application)
+        stored = await services.run_db(services.store.reading, reading_id)
+        assert stored.labels == tuple(map(int, labels))
+
+        api.send_photo(USER, expect(classifier, digit_photo("7"), "7"))  # the taps left the photos' allowance
+        (next_reply,) = await api.next_messages(USER)
+        assert next_reply.text.startswith("It's a 7")
+
+
 # ----------------------------------------------------------------- /stats per model version
 
 
@@ -286,8 +328,7 @@ async def test_stats_figures_are_those_of_the_serving_model(api, settings, class
         ]
         api.send_photo(USER, expect(classifier, digit_photo("7"), "7"))
         (reply,) = await api.next_messages(USER)
-        api.press_button(USER, reply, button(reply, messages.RIGHT_BUTTON))
-        await api.next_edit(reply)
+        await tap(api, reply, messages.RIGHT_BUTTON)
         api.send_command(USER, "stats")
         text, _ = await api.next_messages(USER, count=2, timeout=20)
     # The older model's mix-ups stay out of the serving model's figures.
@@ -313,12 +354,10 @@ async def finish_reading(api, photo: str, answer: str | None = None) -> str:
     (reply,) = await api.next_messages(USER)
     text = reply.text
     if answer is None:
-        api.press_button(USER, reply, button(reply, messages.RIGHT_BUTTON))
+        await tap(api, reply, messages.RIGHT_BUTTON)
     else:
-        api.press_button(USER, reply, button(reply, messages.WRONG_BUTTON))
-        await api.next_edit(reply)
-        api.press_button(USER, reply, button(reply, answer))
-    await api.next_edit(reply)
+        await tap(api, reply, messages.WRONG_BUTTON)
+        await tap(api, reply, answer)
     return text
 
 
