@@ -94,6 +94,15 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     BACK: pattern(BACK, r"[0-9]+"),
 }
 
+#: The feedback flow's actions: cheap taps (a database look-up each) that come in runs, one per digit
+#: of a correction, so they have a rate limit of their own (``bot.ratelimit.Allowance.TAPS``).
+FEEDBACK_ACTIONS = (RIGHT, WRONG, FIX, BACK)
+
+
+def is_feedback(data: str | None) -> bool:
+    """True when callback data is a well-formed feedback tap: Right, Wrong, a keypad digit or Back."""
+    return data is not None and any(PATTERNS[action].match(data) for action in FEEDBACK_ACTIONS)
+
 
 def reading_keyboard(photo_id: str, reading_id: int | None = None) -> InlineKeyboardMarkup:
     """The buttons under a reading: Right/Wrong if it is stored, then "What I saw"."""

@@ -16,14 +16,14 @@ from telegram.ext import ContextTypes
 from core.config import Settings
 from core.results import PhotoReading
 
-from bot.ratelimit import BotLimits, TokenBucket
+from bot.ratelimit import Allowance, BotLimits, TokenBucket
 from bot.store import FeedbackStore
 
 T = TypeVar("T")
 
 _SERVICES_KEY = "services"
 _READINGS_KEY = "readings"
-_BUCKET_KEY = "rate_bucket"
+_BUCKET_KEYS = {Allowance.UPDATES: "rate_bucket", Allowance.TAPS: "tap_bucket"}
 
 
 class PhotoClassifier(Protocol):
@@ -147,10 +147,12 @@ def forget_photos(context: ContextTypes.DEFAULT_TYPE) -> None:
     context.chat_data.pop(_READINGS_KEY, None)
 
 
-def get_rate_bucket(context: ContextTypes.DEFAULT_TYPE) -> TokenBucket:
-    """The current user's token bucket, created full on first use."""
-    bucket = context.user_data.get(_BUCKET_KEY)
+def get_rate_bucket(
+    context: ContextTypes.DEFAULT_TYPE, allowance: Allowance = Allowance.UPDATES
+) -> TokenBucket:
+    """The current user's token bucket for ``allowance``, created full on first use."""
+    key = _BUCKET_KEYS[allowance]
+    bucket = context.user_data.get(key)
     if bucket is None:
-        limits = get_services(context).limits
-        bucket = context.user_data[_BUCKET_KEY] = TokenBucket(limits.user_burst, limits.user_per_second)
+        bucket = context.user_data[key] = get_services(context).limits.bucket(allowance)
     return bucket

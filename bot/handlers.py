@@ -26,6 +26,7 @@ from bot.context import (
     recall_photo,
     remember_photo,
 )
+from bot.ratelimit import Allowance
 from bot.stats import confusion_matrix_png, load_model_report
 from bot.store import FeedbackStatus, StoreError, StoredReading
 
@@ -33,21 +34,30 @@ logger = logging.getLogger(__name__)
 
 
 async def limit_rate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Drop updates from a user who exceeds their allowance, warning them once.
+    """Drop updates from a user who exceeds their allowance, warning them once per flood.
 
     Runs before every other handler (group -1); raising ``ApplicationHandlerStop`` ends
-    the update's processing.
+    the update's processing. Feedback taps spend from an allowance of their own, so a
+    correction (one tap per digit) is not cut short by the photos just sent, nor uses them up.
     """
-    if update.effective_user is None or get_rate_bucket(context).try_take():
+    if update.effective_user is None:
         return
-    bucket = get_rate_bucket(context)
+    bucket = get_rate_bucket(context, allowance_of(update))
+    if bucket.try_take():
+        return
     if not bucket.warned:
         bucket.warned = True
         if update.callback_query:
-            await update.callback_query.answer(messages.SLOW_DOWN)
+            await update.callback_query.answer(messages.SLOW_DOWN_TAPS)
         elif update.effective_message:
             await update.effective_message.reply_text(messages.SLOW_DOWN)
     raise ApplicationHandlerStop
+
+
+def allowance_of(update: Update) -> Allowance:
+    """Which of the sender's allowances ``update`` spends: feedback taps their own, the rest the other."""
+    query = update.callback_query
+    return Allowance.TAPS if query is not None and callbacks.is_feedback(query.data) else Allowance.UPDATES
 
 
 async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -87,16 +97,17 @@ async def read_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, pho
     """Download ``photo``, read it off the event loop, and answer with the reading and a button."""
     services = get_services(context)
     message = update.effective_message
+    classifier = services.classifier  # a /retrain or /rollback may swap it meanwhile: store who read it
     try:
         data = await download(context, photo)
-        reading = await services.run_blocking(services.classifier.read_photo, data)
+        reading = await services.run_blocking(classifier.read_photo, data)
     except DigitImageError as error:
         logger.debug("Unreadable picture in update %s: %s", update.update_id, error.detail or error)
         await message.reply_text(messages.format_image_error(error))
         return
     services.photos_read += 1
     photo_id = remember_photo(context, photo)
-    stored = await record_reading(update, services, reading)
+    stored = await record_reading(update, services, reading, classifier.version)
     await message.reply_text(
         messages.format_reading(reading),
         reply_markup=callbacks.reading_keyboard(photo_id, stored.reading_id if stored else None),
@@ -104,9 +115,12 @@ async def read_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, pho
 
 
 async def record_reading(
-    update: Update, services: BotServices, reading: PhotoReading
+    update: Update, services: BotServices, reading: PhotoReading, model_version: str
 ) -> StoredReading | None:
-    """Store the reading for feedback; None without a store or a sender, or if the write fails (logged)."""
+    """Store the reading (by the model ``model_version``) for feedback.
+
+    Returns None without a store or a sender, or if the write fails (logged).
+    """
     if services.store is None or update.effective_user is None or not reading.digits:
         return None
     try:
@@ -114,7 +128,7 @@ async def record_reading(
             services.store.record_reading,
             user_id=update.effective_user.id,
             chat_id=update.effective_chat.id,
-            model_version=services.classifier.version,
+            model_version=model_version,
             predictions=[(digit.digit, digit.confidence, digit.image) for digit in reading.digits],
         )
     except StoreError:
@@ -283,14 +297,15 @@ async def on_forget_me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/stats: the model's quality, photos read since start, users' feedback, and the confusion matrix."""
+    """/stats: the serving model's quality and confusion matrix, photos read since start, feedback on it."""
     services = get_services(context)
-    model_path = Path(services.classifier.path or services.settings.model_path)
-    report = await services.run_blocking(load_model_report, model_path, services.classifier.card)
+    classifier = services.classifier  # one model's report and feedback, even if a rollback swaps it meanwhile
+    model_path = Path(classifier.path or services.settings.model_path)
+    report = await services.run_blocking(load_model_report, model_path, classifier.card)
     live = None
     if services.store is not None:
         try:
-            live = await services.run_db(services.store.live_stats)
+            live = await services.run_db(services.store.live_stats, classifier.version)
         except StoreError:
             logger.exception("Could not read the live figures for /stats")
     message = update.effective_message

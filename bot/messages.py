@@ -83,6 +83,8 @@ def format_admin_error_alert(update_id: int | None, error_type: str, where: str 
     return "\n".join(lines)
 
 SLOW_DOWN = "You're sending a lot at once! Please wait a few seconds before the next photo. ⏳"
+#: The same, as the toast for a button tap.
+SLOW_DOWN_TAPS = "Lots of taps at once! Please wait a few seconds, then tap again. ⏳"
 
 SAW_BUTTON = "What I saw"
 
@@ -226,7 +228,8 @@ def format_stats(
         report: the active model's metrics, or None when it has none.
         photos_read: photos successfully read since the bot started.
         started_at: when the bot started (timezone-aware).
-        live: figures from users' feedback, or None to leave them out (no store).
+        live: figures from users' feedback on the model now serving (``FeedbackStore.live_stats``
+            of its version), or None to leave them out (no store).
     """
     lines = []
     if report is None:
@@ -307,19 +310,31 @@ def format_forgotten(readings: int) -> str:
 
 
 def format_live_stats(live: LiveStats) -> list[str]:
-    """The /stats lines about users' feedback: answers confirmed and corrected, live accuracy, confusions."""
+    """The /stats lines about users' feedback: answers confirmed and corrected, live accuracy, confusions.
+
+    The figures are those of ``live.model_version`` (the model now serving), named in the
+    first line; when other versions have feedback too, a last line gives the accuracy over
+    all of them, for comparison. Before any feedback on this model, the first line says so.
+    """
+    model = "" if live.model_version is None else f" on this model ({live.model_version})"
     if live.digits_checked == 0:
-        return ["No feedback yet: tap ✅ Right or ❌ Wrong under my answers."]
-    lines = [
-        f"Feedback from users: {_plural(live.confirmed_answers, 'answer')} confirmed, "
-        f"{live.corrected_answers:,} corrected",
-        f"Live accuracy: {live.accuracy * 100:.1f} % of {_plural(live.digits_checked, 'digit')} checked",
-    ]
-    if live.confusions:
+        lines = [f"No feedback{model} yet: tap ✅ Right or ❌ Wrong under my answers."]
+    else:
+        lines = [
+            f"Feedback from users{model}: {_plural(live.confirmed_answers, 'answer')} confirmed, "
+            f"{live.corrected_answers:,} corrected",
+            f"Live accuracy: {live.accuracy * 100:.1f} % of {_plural(live.digits_checked, 'digit')} checked",
+        ]
+        if live.confusions:
+            lines.append(
+                "Most common mix-ups: "
+                + ", ".join(f"{true} read as {predicted} ({count}×)"
+                            for true, predicted, count in live.confusions)
+            )
+    if live.other_versions_checked:
         lines.append(
-            "Most common mix-ups: "
-            + ", ".join(f"{true} read as {predicted} ({count}×)"
-                        for true, predicted, count in live.confusions)
+            f"All model versions: {live.accuracy_all_versions * 100:.1f} % "
+            f"of {_plural(live.digits_checked_all_versions, 'digit')} checked"
         )
     return lines
 

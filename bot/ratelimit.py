@@ -1,10 +1,26 @@
-"""Per-user rate limiting of incoming updates: a small token bucket for each user."""
+"""Per-user rate limiting of incoming updates: two small token buckets for each user."""
 
 from __future__ import annotations
 
+import enum
 import time
 from dataclasses import dataclass, field
 from typing import Callable
+
+
+class Allowance(enum.Enum):
+    """Which of a user's token buckets an update spends from.
+
+    Attributes:
+        UPDATES: everything but feedback taps: photos, files, commands, text, the "What I saw"
+            button (work for the bot: downloads, the model, drawing), so a small burst and a
+            slow refill.
+        TAPS: feedback taps (Right, Wrong, a keypad digit, Back): a database look-up each, and they
+            come in runs (a correction is one tap per digit), so a bucket of their own.
+    """
+
+    UPDATES = "updates"
+    TAPS = "taps"
 
 
 @dataclass(frozen=True)
@@ -12,8 +28,14 @@ class BotLimits:
     """Tunable limits of the bot; the defaults suit a public bot on Telegram.
 
     Attributes:
-        user_burst: updates a user may send at once before being slowed down.
+        user_burst: updates a user may send at once before being slowed down (feedback taps
+            excepted, see ``tap_burst``).
         user_per_second: how fast a user's allowance refills, updates per second.
+        tap_burst: feedback taps (Right, Wrong, keypad digits, Back) a user may send at once
+            before being slowed down; 30 covers the correction of the longest number the bot
+            reads (Wrong, then a keypad digit for each of ``core.preprocessing.MAX_DIGITS``, 16)
+            with room to spare.
+        tap_per_second: how fast a user's allowance of feedback taps refills, taps per second.
         concurrent_updates: updates handled at the same time (PTB's ``concurrent_updates``).
         outgoing_per_second: overall cap on outgoing messages (PTB's ``AIORateLimiter``,
             Telegram's flood limit is about 30/s); None disables outgoing rate limiting,
@@ -29,6 +51,8 @@ class BotLimits:
 
     user_burst: int = 10
     user_per_second: float = 0.5
+    tap_burst: int = 30
+    tap_per_second: float = 2.0
     concurrent_updates: int = 64
     outgoing_per_second: float | None = 30.0
     inference_workers: int = 2
@@ -38,7 +62,14 @@ class BotLimits:
     @classmethod
     def unlimited(cls) -> "BotLimits":
         """Limits for load tests and the local server: no per-user or outgoing throttling."""
-        return cls(user_burst=1_000_000, user_per_second=1_000_000.0, outgoing_per_second=None)
+        return cls(user_burst=1_000_000, user_per_second=1_000_000.0,
+                   tap_burst=1_000_000, tap_per_second=1_000_000.0, outgoing_per_second=None)
+
+    def bucket(self, allowance: Allowance) -> "TokenBucket":
+        """A full token bucket for one user's ``allowance``."""
+        if allowance is Allowance.TAPS:
+            return TokenBucket(self.tap_burst, self.tap_per_second)
+        return TokenBucket(self.user_burst, self.user_per_second)
 
 
 @dataclass

@@ -66,6 +66,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             confirmed INTEGER NOT NULL CHECK (confirmed IN (0, 1))
         )""",
     ),
+    # /stats reads the feedback on the model now serving: reach its readings without a full scan.
+    ("CREATE INDEX readings_by_model_version ON readings (model_version)",),
 )
 
 #: The schema version this code reads and writes.
@@ -117,24 +119,42 @@ class LiveStats:
     """What users said about the bot's answers, for /stats.
 
     Attributes:
+        model_version: the ``Classifier.version`` whose readings the figures cover, or None
+            for every version.
         confirmed_answers: readings whose every digit users confirmed.
         corrected_answers: readings where users corrected at least one digit.
         digits_checked: digits with feedback.
         digits_right: of those, digits the bot had read right.
         confusions: the commonest mistakes as ``(true digit, predicted digit, count)``,
             most frequent first.
+        digits_checked_all_versions, digits_right_all_versions: the same two counts over
+            every model version (equal to the above when ``model_version`` is None).
     """
 
+    model_version: str | None = None
     confirmed_answers: int = 0
     corrected_answers: int = 0
     digits_checked: int = 0
     digits_right: int = 0
     confusions: tuple[tuple[int, int, int], ...] = ()
+    digits_checked_all_versions: int = 0
+    digits_right_all_versions: int = 0
 
     @property
     def accuracy(self) -> float | None:
         """Share of checked digits read right, in [0, 1]; None before any feedback."""
         return self.digits_right / self.digits_checked if self.digits_checked else None
+
+    @property
+    def accuracy_all_versions(self) -> float | None:
+        """As :attr:`accuracy`, over every model version."""
+        checked = self.digits_checked_all_versions
+        return self.digits_right_all_versions / checked if checked else None
+
+    @property
+    def other_versions_checked(self) -> bool:
+        """True when readings of other model versions than :attr:`model_version` have feedback too."""
+        return self.digits_checked_all_versions > self.digits_checked
 
 
 def image_to_bytes(image: np.ndarray) -> bytes:
@@ -391,34 +411,52 @@ class FeedbackStore:
         with self._transaction(write=False) as connection:
             return self._reading(connection, reading_id)
 
-    def live_stats(self, top_confusions: int = 3) -> LiveStats:
-        """Figures from user feedback, over all stored readings and model versions.
+    def live_stats(self, model_version: str | None = None, top_confusions: int = 3) -> LiveStats:
+        """Figures from user feedback on the readings of one model version, or of all of them.
+
+        Everything is read in one transaction, so the per-version figures and the
+        all-versions totals always agree.
 
         Args:
+            model_version: a ``Classifier.version``; None counts every stored reading.
             top_confusions: how many of the commonest mistakes to return.
 
         Raises:
             StoreError: the read failed.
         """
+        # The digits with feedback, as (reading_id, predicted digit, true label, confirmed);
+        # filtered by version through readings_by_model_version.
+        checked = (
+            "SELECT p.reading_id, p.digit, f.label, f.confirmed"
+            " FROM feedback f JOIN predictions p ON p.id = f.prediction_id"
+        )
+        parameters: tuple[str, ...] = ()
+        if model_version is not None:
+            checked += " JOIN readings r ON r.id = p.reading_id WHERE r.model_version = ?"
+            parameters = (model_version,)
         with self._transaction(write=False) as connection:
             answers = connection.execute(
-                "SELECT SUM(wrong = 0), SUM(wrong > 0) FROM ("
-                "  SELECT SUM(f.confirmed = 0) AS wrong FROM feedback f"
-                "  JOIN predictions p ON p.id = f.prediction_id GROUP BY p.reading_id)"
+                f"WITH checked AS ({checked})"
+                " SELECT SUM(wrong = 0), SUM(wrong > 0), SUM(digits), SUM(digits - wrong) FROM ("
+                "  SELECT SUM(confirmed = 0) AS wrong, COUNT(*) AS digits FROM checked GROUP BY reading_id)",
+                parameters,
             ).fetchone()
-            digits = connection.execute("SELECT COUNT(*), SUM(confirmed) FROM feedback").fetchone()
             confusions = connection.execute(
-                "SELECT f.label, p.digit, COUNT(*) AS n"
-                " FROM feedback f JOIN predictions p ON p.id = f.prediction_id"
-                " WHERE f.confirmed = 0 GROUP BY f.label, p.digit ORDER BY n DESC, f.label, p.digit LIMIT ?",
-                (top_confusions,),
+                f"WITH checked AS ({checked})"
+                " SELECT label, digit, COUNT(*) AS n FROM checked WHERE confirmed = 0"
+                " GROUP BY label, digit ORDER BY n DESC, label, digit LIMIT ?",
+                (*parameters, top_confusions),
             ).fetchall()
+            everything = connection.execute("SELECT COUNT(*), SUM(confirmed) FROM feedback").fetchone()
         return LiveStats(
+            model_version=model_version,
             confirmed_answers=answers[0] or 0,
             corrected_answers=answers[1] or 0,
-            digits_checked=digits[0] or 0,
-            digits_right=digits[1] or 0,
+            digits_checked=answers[2] or 0,
+            digits_right=answers[3] or 0,
             confusions=tuple((label, digit, count) for label, digit, count in confusions),
+            digits_checked_all_versions=everything[0] or 0,
+            digits_right_all_versions=everything[1] or 0,
         )
 
     def export_labelled_samples(self, path: str | os.PathLike) -> int:

@@ -8,26 +8,33 @@ still exercised. Tests that need the real model skip without it.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import re
 
+import numpy as np
 import pytest
 
 from core.config import Settings
 from core.errors import NoDigitFoundError, UnreadableImageError
+from core.registry import INITIAL, PROMOTED, ModelRegistry
 
-from bot import messages
+from bot import callbacks, messages
 from bot.app import build_application
-from bot.local_api import LocalBotApi
+from bot.context import get_services
+from bot.local_api import LocalBotApi, SentMessage
 from bot.log import configure_logging
-from bot.main import running
+from bot.main import load_active_classifier, running
+from bot.ratelimit import BotLimits
+from bot.store import DATABASE_FILENAME, FeedbackStore
 
 from bot_fakes import TINY_PDF, TOKEN, FakeClassifier, blank_photo, digit_photo, png_of
+from retrain_data import write_always_model
 
 pytestmark = pytest.mark.e2e
 
-USER = 1001
+USER, ADMIN = 1001, 7
 
 
 def expect(classifier, data: bytes, answer) -> bytes:
@@ -65,6 +72,19 @@ def read_digit(reply) -> int:
 def button(reply, label: str) -> str:
     """The callback data of the button ``label`` of ``reply``."""
     return dict(reply.buttons)[label]
+
+
+async def tap(api: LocalBotApi, reply: SentMessage, label: str) -> str | None:
+    """Tap ``label`` under ``reply``, wait for the bot's answer and its edit; returns the answer's toast.
+
+    Fails at once when the bot answers the tap with "slow down" (it would not edit the reply).
+    """
+    edits = reply.edits
+    answer = await api.callback_answer(api.press_button(USER, reply, button(reply, label)))
+    assert answer.text != messages.SLOW_DOWN_TAPS, f"the tap on {label!r} was rate limited"
+    if reply.edits == edits:  # not edited yet (next_edit waits for one more edit than there is now)
+        await api.next_edit(reply)
+    return answer.text
 
 
 async def test_start_registers_commands_and_greets(api, bot):
@@ -145,7 +165,7 @@ async def test_stats_sends_text_and_confusion_matrix(api, bot, classifier):
     api.send_command(USER, "stats")
     text, picture = await api.next_messages(USER, count=2, timeout=20)
     assert re.search(r"^Photos read since .*: 1$", text.text, re.MULTILINE)
-    assert "No feedback yet" in text.text
+    assert f"No feedback on this model ({classifier.version}) yet" in text.text
     assert picture.method == "sendPhoto" and picture.photo.startswith(b"\x89PNG")
 
 
@@ -217,7 +237,7 @@ async def test_wrong_then_a_digit_corrects_the_reply_and_survives_a_restart(api,
         api.send_command(USER, "stats")
         text, _ = await api.next_messages(USER, count=2, timeout=20)
         lines = text.text.splitlines()
-        assert "Feedback from users: 0 answers confirmed, 1 corrected" in lines
+        assert f"Feedback from users on this model ({classifier.version}): 0 answers confirmed, 1 corrected" in lines
         assert f"Most common mix-ups: {label} read as {predicted} (1×)" in lines
 
 
@@ -233,7 +253,8 @@ async def test_double_tap_on_right_stores_one_answer(api, bot, classifier):
     assert (reply.edits, reply.text) == (1, original + "\n\n✅ Confirmed, thanks!")
     api.send_command(USER, "stats")
     text, _ = await api.next_messages(USER, count=2, timeout=20)
-    assert "Feedback from users: 1 answer confirmed, 0 corrected" in text.text.splitlines()
+    assert (f"Feedback from users on this model ({classifier.version}): 1 answer confirmed, 0 corrected"
+            in text.text.splitlines())
 
 
 async def test_forgetme_deletes_the_feedback(api, bot, classifier):
@@ -251,4 +272,130 @@ async def test_forgetme_deletes_the_feedback(api, bot, classifier):
     assert unanswered.edits == 0
     api.send_command(USER, "stats")
     text, _ = await api.next_messages(USER, count=2, timeout=20)
-    assert "No feedback yet: tap ✅ Right or ❌ Wrong under my answers." in text.text.splitlines()
+    assert (f"No feedback on this model ({classifier.version}) yet: tap ✅ Right or ❌ Wrong under my answers."
+            in text.text.splitlines())
+
+
+async def test_correcting_a_long_number_tap_by_tap_is_not_rate_limited(api, settings, classifier):
+    number = "314159265358"
+    limits = BotLimits()  # what a public bot runs with, not unlimited()
+    async with running(build_application(settings, classifier, limits=limits), poll_timeout=5) as application:
+        api.send_photo(USER, expect(classifier, digit_photo(number), number))
+        (reply,) = await api.next_messages(USER)
+        original, read = reply.text, reply.text.splitlines()[0].removeprefix("I read ")
+        assert len(read) >= 10
+        labels = "".join(str((int(digit) + 1) % 10) for digit in read)  # every digit wrong
+        # The photo, Wrong and a tap per digit, in about a second: more than the photos' allowance.
+        assert 1 + 1 + len(labels) > limits.user_burst
+        wrong = callbacks.PATTERNS[callbacks.WRONG].match(button(reply, messages.WRONG_BUTTON))
+        reading_id = int(wrong.group(1))
+
+        await tap(api, reply, messages.WRONG_BUTTON)
+        toasts = [await tap(api, reply, label) for label in labels]
+
+        assert reply.text == f"{original}\n\n✏️ Corrected: {read} → {labels}, thanks!"
+        assert toasts[-1] == messages.FEEDBACK_THANKS
+        services = get_services(application)
+        stored = await services.run_db(services.store.reading, reading_id)
+        assert stored.labels == tuple(map(int, labels))
+
+        api.send_photo(USER, expect(classifier, digit_photo("7"), "7"))  # the taps left the photos' allowance
+        (next_reply,) = await api.next_messages(USER)
+        assert next_reply.text.startswith("It's a 7")
+
+
+# ----------------------------------------------------------------- /stats per model version
+
+
+def seed_feedback(home, model_version: str, labels: dict[int, int]) -> None:
+    """Store one-digit readings by ``model_version`` (``{predicted: true label}``) with their feedback."""
+    with FeedbackStore.open(home / DATABASE_FILENAME) as store:
+        for predicted, label in labels.items():
+            reading = store.record_reading(user_id=USER, chat_id=USER, model_version=model_version,
+                                           predictions=[(predicted, 0.9, np.zeros((28, 28), np.float32))])
+            store.record_feedback(reading.reading_id, USER, [label])
+
+
+async def test_stats_figures_are_those_of_the_serving_model(api, settings, classifier):
+    # An older model's feedback: 1 of 3 digits right, 4 read as 9 twice.
+    seed_feedback(settings.home, "an-older-model", {9: 4, 8: 8, 7: 4})
+    async with running(build_application(settings, classifier), poll_timeout=5):
+        api.send_command(USER, "stats")
+        text, _ = await api.next_messages(USER, count=2, timeout=20)
+        assert text.text.splitlines()[-2:] == [
+            f"No feedback on this model ({classifier.version}) yet: tap ✅ Right or ❌ Wrong under my answers.",
+            "All model versions: 33.3 % of 3 digits checked",
+        ]
+        api.send_photo(USER, expect(classifier, digit_photo("7"), "7"))
+        (reply,) = await api.next_messages(USER)
+        await tap(api, reply, messages.RIGHT_BUTTON)
+        api.send_command(USER, "stats")
+        text, _ = await api.next_messages(USER, count=2, timeout=20)
+    # The older model's mix-ups stay out of the serving model's figures.
+    assert text.text.splitlines()[-3:] == [
+        f"Feedback from users on this model ({classifier.version}): 1 answer confirmed, 0 corrected",
+        "Live accuracy: 100.0 % of 1 digit checked",
+        "All model versions: 50.0 % of 4 digits checked",
+    ]
+
+
+def always_model_version(registry: ModelRegistry, tiny_model_path, directory, digit: int, **commit) -> str:
+    """Register a model answering ``digit`` to everything, with a model card; returns the version's name."""
+    directory.mkdir()
+    write_always_model(tiny_model_path, directory / "digit_cnn.keras", digit=digit)
+    card = {"input_shape": [28, 28, 1], "class_labels": list(range(10)), "output": "logits", "test_accuracy": 0.1}
+    (directory / "digit_cnn.json").write_text(json.dumps(card))
+    return registry.import_model(directory / "digit_cnn.keras", **commit).name
+
+
+async def finish_reading(api, photo: str, answer: str | None = None) -> str:
+    """Send a photo of ``photo``; confirm it (``answer`` None) or correct it to ``answer``. Returns the reply."""
+    api.send_photo(USER, digit_photo(photo))
+    (reply,) = await api.next_messages(USER)
+    text = reply.text
+    if answer is None:
+        await tap(api, reply, messages.RIGHT_BUTTON)
+    else:
+        await tap(api, reply, messages.WRONG_BUTTON)
+        await tap(api, reply, answer)
+    return text
+
+
+async def stats_lines(api) -> list[str]:
+    """Send /stats; the lines of its text (these versions have no confusion-matrix picture)."""
+    api.send_command(USER, "stats")
+    (text,) = await api.next_messages(USER, timeout=20)
+    return text.text.splitlines()
+
+
+async def test_stats_follow_a_rollback(api, tmp_path, tiny_model_path):
+    """Real models and registry: after /rollback, /stats shows the feedback on the version rolled back to."""
+    settings = Settings(token=TOKEN, base_url=api.base_url, base_file_url=api.base_file_url,
+                        admin_ids=frozenset({ADMIN}), home=tmp_path / "home")
+    registry = ModelRegistry(settings.registry_dir)
+    threes = always_model_version(registry, tiny_model_path, tmp_path / "threes", 3, status=INITIAL)
+    nines = always_model_version(registry, tiny_model_path, tmp_path / "nines", 9, status=PROMOTED, activate=True)
+    assert (threes, nines) == ("v1", "v2")
+    application = build_application(settings, load_active_classifier(settings), limits=BotLimits.unlimited())
+    async with running(application, poll_timeout=5):
+        assert (await finish_reading(api, "3", answer="3")).startswith("It's a 9")
+        assert (await stats_lines(api))[-3:] == [
+            "Feedback from users on this model (v2): 0 answers confirmed, 1 corrected",
+            "Live accuracy: 0.0 % of 1 digit checked",
+            "Most common mix-ups: 3 read as 9 (1×)",
+        ]
+
+        api.send_command(ADMIN, "rollback")
+        (switched,) = await api.next_messages(ADMIN, timeout=20)
+        assert switched.text.startswith("Switched to v1")
+        assert (await stats_lines(api))[-2:] == [
+            "No feedback on this model (v1) yet: tap ✅ Right or ❌ Wrong under my answers.",
+            "All model versions: 0.0 % of 1 digit checked",
+        ]
+
+        assert (await finish_reading(api, "3")).startswith("It's a 3")
+        assert (await stats_lines(api))[-3:] == [
+            "Feedback from users on this model (v1): 1 answer confirmed, 0 corrected",
+            "Live accuracy: 100.0 % of 1 digit checked",
+            "All model versions: 50.0 % of 2 digits checked",
+        ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from bot_fakes import digit_photo, make_callback_update, make_message_update
+from bot_fakes import FakeClassifier, digit_photo, make_callback_update, make_message_update
 from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest
 
@@ -194,19 +194,57 @@ async def test_forgetme_deletes_the_users_readings_and_photo_cache(context, fake
     again.effective_message.reply_text.assert_awaited_once_with(messages.NOTHING_TO_FORGET)
 
 
+async def stats_lines(context) -> list[str]:
+    """The lines of the /stats text."""
+    update = make_message_update(text="/stats")
+    await handlers.on_stats(update, context)
+    return update.effective_message.reply_text.await_args.args[0].splitlines()
+
+
 async def test_stats_shows_live_figures(context, fake_classifier):
     shown = await send_photo(context, fake_classifier, "7")
     await press(context, shown, messages.WRONG_BUTTON)
     await press(context, shown, "1")
     await press(context, await send_photo(context, fake_classifier, "3"), messages.RIGHT_BUTTON)
-    update = make_message_update(text="/stats")
-    await handlers.on_stats(update, context)
-    lines = update.effective_message.reply_text.await_args.args[0].splitlines()
-    assert lines[-3:] == [
-        "Feedback from users: 1 answer confirmed, 1 corrected",
+    assert (await stats_lines(context))[-3:] == [
+        "Feedback from users on this model (fake): 1 answer confirmed, 1 corrected",
         "Live accuracy: 50.0 % of 2 digits checked",
         "Most common mix-ups: 1 read as 7 (1×)",
     ]
+
+
+async def test_stats_after_a_model_switch_show_the_new_models_figures(context, fake_classifier):
+    shown = await send_photo(context, fake_classifier, "7")  # read by "fake"
+    await press(context, shown, messages.WRONG_BUTTON)
+    await press(context, shown, "1")
+    fake_classifier.version = "v2"  # as after /rollback or a promoted /retrain
+    assert (await stats_lines(context))[-2:] == [
+        "No feedback on this model (v2) yet: tap ✅ Right or ❌ Wrong under my answers.",
+        "All model versions: 0.0 % of 1 digit checked",
+    ]
+    await press(context, await send_photo(context, fake_classifier, "3"), messages.RIGHT_BUTTON)
+    assert (await stats_lines(context))[-3:] == [
+        "Feedback from users on this model (v2): 1 answer confirmed, 0 corrected",
+        "Live accuracy: 100.0 % of 1 digit checked",
+        "All model versions: 50.0 % of 2 digits checked",
+    ]
+
+
+async def test_reading_is_stored_under_the_model_that_read_it(context, fake_classifier, store):
+    """A model swapped in while a photo is being read does not take over that reading."""
+    newer = FakeClassifier()
+    newer.version = "v2"
+    read_photo = fake_classifier.read_photo
+
+    def read_then_swap(data):
+        reading = read_photo(data)
+        get_services(context).classifier = newer  # a /rollback lands while the reply is on its way
+        return reading
+
+    fake_classifier.read_photo = read_then_swap
+    shown = await send_photo(context, fake_classifier, "7")
+    reading_id = int(shown.buttons()[messages.RIGHT_BUTTON].split(":")[1])
+    assert store.reading(reading_id).model_version == "fake"
 
 
 async def test_store_failure_still_answers_without_feedback_buttons(context, fake_classifier, store, monkeypatch):

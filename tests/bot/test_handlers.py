@@ -3,9 +3,7 @@
 import re
 from unittest.mock import patch
 
-import pytest
 from bot_fakes import digit_photo, make_callback_update, make_message_update
-from telegram.ext import ApplicationHandlerStop
 
 from core.errors import NoDigitFoundError
 
@@ -78,19 +76,6 @@ async def test_remembered_photos_are_bounded_per_chat(context):
     for index in range(keep + 5):
         await handlers.read_and_reply(make_message_update(), context, handlers.RememberedPhoto(f"f{index}"))
     assert len(context.chat_data["readings"]) == keep
-
-
-async def test_rate_limit_warns_once_then_drops_silently(context):
-    limits = get_services(context).limits
-    for _ in range(limits.user_burst):
-        await handlers.limit_rate(make_message_update(), context)
-    warned, dropped = make_message_update(), make_message_update()
-    with pytest.raises(ApplicationHandlerStop):
-        await handlers.limit_rate(warned, context)
-    with pytest.raises(ApplicationHandlerStop):
-        await handlers.limit_rate(dropped, context)
-    warned.effective_message.reply_text.assert_awaited_once_with(messages.SLOW_DOWN)
-    dropped.effective_message.reply_text.assert_not_awaited()
 
 
 async def test_stats_without_picture_sends_only_text(context, tmp_path):

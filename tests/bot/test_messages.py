@@ -1,5 +1,6 @@
 """Reply texts: pure functions of readings, errors and model reports."""
 
+import dataclasses
 from datetime import datetime, timezone
 
 from bot_fakes import make_prediction, make_reading
@@ -9,6 +10,7 @@ from core.results import PhotoReading
 
 from bot import messages
 from bot.stats import ModelReport
+from bot.store import LiveStats
 
 
 def test_single_confident_digit_names_runner_up():
@@ -89,11 +91,9 @@ def test_eight_takes_an():
 
 
 def test_live_stats_lines():
-    from bot.store import LiveStats
-
     assert messages.format_live_stats(LiveStats()) == ["No feedback yet: tap ✅ Right or ❌ Wrong under my answers."]
     live = LiveStats(confirmed_answers=1, corrected_answers=2, digits_checked=4, digits_right=1,
-                     confusions=((1, 7, 2), (4, 9, 1)))
+                     confusions=((1, 7, 2), (4, 9, 1)), digits_checked_all_versions=4, digits_right_all_versions=1)
     assert messages.format_live_stats(live) == [
         "Feedback from users: 1 answer confirmed, 2 corrected",
         "Live accuracy: 25.0 % of 4 digits checked",
@@ -101,6 +101,37 @@ def test_live_stats_lines():
     ]
     text = messages.format_stats(None, photos_read=3, started_at=datetime(2026, 1, 3, tzinfo=timezone.utc), live=live)
     assert text.splitlines()[-3] == "Feedback from users: 1 answer confirmed, 2 corrected"
+
+
+def test_live_stats_name_the_serving_version_and_compare_with_all_versions():
+    only_this = LiveStats(model_version="v3", confirmed_answers=2, corrected_answers=1, digits_checked=3,
+                          digits_right=2, confusions=((1, 7, 1),),
+                          digits_checked_all_versions=3, digits_right_all_versions=2)
+    assert messages.format_live_stats(only_this) == [
+        "Feedback from users on this model (v3): 2 answers confirmed, 1 corrected",
+        "Live accuracy: 66.7 % of 3 digits checked",
+        "Most common mix-ups: 1 read as 7 (1×)",
+    ]
+    with_older = dataclasses.replace(only_this, digits_checked_all_versions=1204, digits_right_all_versions=1100)
+    assert messages.format_live_stats(with_older) == [
+        *messages.format_live_stats(only_this),
+        "All model versions: 91.4 % of 1,204 digits checked",
+    ]
+    text = messages.format_stats(None, photos_read=3, started_at=datetime(2026, 1, 3, tzinfo=timezone.utc),
+                                 live=with_older)
+    assert text.splitlines()[-4:] == messages.format_live_stats(with_older)
+
+
+def test_live_stats_before_any_feedback_on_the_serving_version():
+    nothing = LiveStats(model_version="v3")
+    assert messages.format_live_stats(nothing) == [
+        "No feedback on this model (v3) yet: tap ✅ Right or ❌ Wrong under my answers.",
+    ]
+    older_only = LiveStats(model_version="v3", digits_checked_all_versions=1, digits_right_all_versions=1)
+    assert messages.format_live_stats(older_only) == [
+        "No feedback on this model (v3) yet: tap ✅ Right or ❌ Wrong under my answers.",
+        "All model versions: 100.0 % of 1 digit checked",
+    ]
 
 
 def test_keypad_prompt_is_replaced_and_stripped():

@@ -1,4 +1,4 @@
-"""The feedback store: schema and migrations, idempotent feedback, /forgetme, live figures, the export."""
+"""The feedback store: schema and migrations, idempotent feedback, /forgetme, live figures per model version, the export."""
 
 import sqlite3
 
@@ -50,7 +50,7 @@ def test_migrations_apply_in_order_and_only_once(path, monkeypatch):
     added = store_module.MIGRATIONS + (("CREATE TABLE notes (id INTEGER PRIMARY KEY)",),)
     monkeypatch.setattr(store_module, "MIGRATIONS", added)
     monkeypatch.setattr(store_module, "SCHEMA_VERSION", len(added))
-    with FeedbackStore.open(path) as store:  # v1 -> v2 only: v1's CREATE TABLEs would fail if re-run
+    with FeedbackStore.open(path) as store:  # the new step only: the old CREATEs would fail if re-run
         assert store.schema_version == len(added)
     with FeedbackStore.open(path) as store:
         assert store.schema_version == len(added)
@@ -65,9 +65,32 @@ def test_failed_migration_leaves_the_old_version(path, monkeypatch):
     with pytest.raises(StoreError):
         FeedbackStore.open(path)
     connection = sqlite3.connect(path)
-    assert connection.execute("PRAGMA user_version").fetchone() == (1,)
+    assert connection.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     assert connection.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'ok_then'").fetchone() == (0,)
     connection.close()
+
+
+def test_version_1_database_migrates_keeping_its_rows(path):
+    """A database written before the model-version index (schema 1) gains it on open, data intact."""
+    path.parent.mkdir(parents=True)
+    connection = sqlite3.connect(path)
+    for statement in store_module.MIGRATIONS[0]:
+        connection.execute(statement)
+    connection.execute("PRAGMA user_version = 1")
+    connection.execute("INSERT INTO readings VALUES (1, '2026-01-01T00:00:00.000+00:00', ?, ?, 'v1')", (ALICE, ALICE))
+    connection.execute("INSERT INTO predictions VALUES (1, 1, 0, 7, 0.9, ?)", (image_to_bytes(digit_image(0)),))
+    connection.execute("INSERT INTO feedback VALUES (1, '2026-01-01T00:00:01.000+00:00', 1, 0)")
+    connection.commit()
+    connection.close()
+    with FeedbackStore.open(path) as store:
+        assert store.schema_version == SCHEMA_VERSION == 2
+        indexes = {name for (name,) in store._connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'readings'")}
+        assert "readings_by_model_version" in indexes
+        assert store.reading(1).labels == (1,)
+        live = store.live_stats("v1")
+        assert (live.corrected_answers, live.digits_checked, live.confusions) == (1, 1, ((1, 7, 1),))
+        assert read(store, "3").reading_id == 2  # and it takes new readings
 
 
 def test_database_from_a_newer_version_is_refused(path):
@@ -161,6 +184,55 @@ def test_live_stats_count_answers_digits_and_confusions(path):
     assert (live.digits_checked, live.digits_right) == (6, 2)
     assert live.accuracy == pytest.approx(2 / 6)
     assert live.confusions == ((1, 7, 2), (4, 9, 1))
+
+
+def feedback_on_two_versions(store: FeedbackStore) -> None:
+    """v1: 3 answers, 4 digits, 1 right (confusions 1->7 twice, 4->9); v2: 2 answers, 3 digits, 2 right (3->8)."""
+    store.record_feedback(read(store, "7", version="v1").reading_id, ALICE, [1])
+    store.record_feedback(read(store, "7", version="v1").reading_id, ALICE, [1])
+    store.record_feedback(read(store, "49", version="v1").reading_id, ALICE, [4, 4])
+    store.record_feedback(read(store, "5", version="v2").reading_id, ALICE)
+    store.record_feedback(read(store, "18", version="v2").reading_id, ALICE, [1, 3])
+    read(store, "0", version="v2")  # no feedback: not counted
+
+
+def test_live_stats_of_one_version_count_only_its_readings(path):
+    with FeedbackStore.open(path) as store:
+        feedback_on_two_versions(store)
+        old, new, every = store.live_stats("v1"), store.live_stats("v2"), store.live_stats()
+        unused = store.live_stats("v3")
+    assert (old.model_version, old.confirmed_answers, old.corrected_answers) == ("v1", 0, 3)
+    assert (old.digits_checked, old.digits_right, old.confusions) == (4, 1, ((1, 7, 2), (4, 9, 1)))
+    assert (new.model_version, new.confirmed_answers, new.corrected_answers) == ("v2", 1, 1)
+    assert (new.digits_checked, new.digits_right, new.confusions) == (3, 2, ((3, 8, 1),))
+    assert new.accuracy == pytest.approx(2 / 3)
+    assert (every.model_version, every.digits_checked, every.digits_right) == (None, 7, 3)
+    assert every.confusions == ((1, 7, 2), (3, 8, 1), (4, 9, 1))
+    assert (unused.digits_checked, unused.accuracy, unused.confusions) == (0, None, ())
+    # Every result also carries the all-versions totals, for comparison.
+    for live in (old, new, every, unused):
+        assert (live.digits_checked_all_versions, live.digits_right_all_versions) == (7, 3)
+        assert live.accuracy_all_versions == pytest.approx(3 / 7)
+    assert (old.other_versions_checked, unused.other_versions_checked, every.other_versions_checked) == (
+        True, True, False)
+
+
+def test_live_stats_of_a_version_read_in_one_transaction_through_the_index(path):
+    with FeedbackStore.open(path) as store:
+        feedback_on_two_versions(store)
+        statements = []
+        store._connection.set_trace_callback(statements.append)
+        store.live_stats("v2")
+        store._connection.set_trace_callback(None)
+        assert statements[0] == "BEGIN" and statements[-1] == "COMMIT"
+        assert "BEGIN" not in statements[1:] and len(statements) > 3
+        filtered = [sql for sql in statements if "model_version" in sql]
+        assert filtered and all("'v2'" in sql for sql in filtered)
+        plans = ["\n".join(row[3] for row in store._connection.execute(f"EXPLAIN QUERY PLAN {sql}"))
+                 for sql in filtered]
+    for plan in plans:
+        assert "USING COVERING INDEX readings_by_model_version (model_version=?)" in plan, plan
+        assert "SCAN r" not in plan and "SCAN f" not in plan and "SCAN p" not in plan, plan
 
 
 def test_export_labelled_samples_format(path, tmp_path):
