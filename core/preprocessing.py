@@ -826,8 +826,10 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
     and faint hairlines running in from the border (:func:`_drop_faint_edges`).
     Groups strokes of one digit (overlapping in x, e.g. the bar of a 5, and small pieces
     that are thick only for their size, such as a 6's detached top dot:
-    :func:`_pen_pieces`), keeps the marks on the main text line, splits wide blobs of
-    touching digits, and orders the digits left to right.
+    :func:`_pen_pieces`; the pieces of a broken digit, :func:`_join_fragments`; an open 4's
+    two strokes side by side at different heights, :func:`_join_offset_strokes`), keeps the
+    marks on the main text line, splits wide blobs of touching digits, and orders the digits
+    left to right.
 
     Args:
         mask: uint8 (H, W) in {0, 255}.
@@ -959,7 +961,7 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
         group = _stacked_partner(piece, groups)
         if group is not None and group.h > piece.h:
             groups = [other for other in groups if other is not group] + [group.merge(piece)]
-    groups = _join_fragments(groups)
+    groups = _join_offset_strokes(_join_fragments(groups))
 
     # Keep the main text line: marks at least 40 % as tall as the tallest, overlapping it vertically.
     tallest = max(groups, key=lambda group: group.h)
@@ -1116,6 +1118,34 @@ def _join_fragments(groups: list[_Blob]) -> list[_Blob]:
                 groups = [g for g in groups if g is not fragment and g is not best] + [best.merge(fragment)]
                 changed = True
                 break
+    return groups
+
+
+def _join_offset_strokes(groups: list[_Blob]) -> list[_Blob]:
+    """Join two strokes of one digit that sit side by side but at different heights: the
+    open 4 written in two strokes that do not meet (an "L"-shaped hook high on the left, the
+    stem reaching far lower on the right).
+
+    Neighbours in x are joined when both are at least 60 % of the tallest group's height,
+    their boxes meet or nearly do (gap at most 10 % of the joined height), together they are
+    the shape of one digit (no wider than 0.9 times their joined height, at most 1.5 times
+    the tallest group's height) and their bottoms differ by at least 30 % of the joined
+    height. Digits of a number stand on one line, so their bottoms agree far more closely.
+    """
+    if len(groups) < 2:
+        return groups
+    tallest = max(group.h for group in groups)
+    groups = sorted(groups, key=lambda group: group.x)
+    index = 0
+    while index < len(groups) - 1:
+        left, right = groups[index], groups[index + 1]
+        joined = left.merge(right)
+        if (min(left.h, right.h) >= 0.6 * tallest and right.x - left.x2 <= 0.1 * joined.h
+                and joined.w <= 0.9 * joined.h and joined.h <= 1.5 * tallest
+                and abs(left.y2 - right.y2) >= 0.3 * joined.h):
+            groups[index:index + 2] = [joined]
+        else:
+            index += 1
     return groups
 
 

@@ -232,6 +232,40 @@ def test_pieces_of_a_broken_digit_are_joined():
 
 
 
+
+def _open_four(gap: int) -> np.ndarray:
+    """uint8 (320, 320) mask of an open 4 in two strokes ``gap`` px apart: a hook high on the
+    left (down, then along to the right) and the stem on the right, reaching far lower."""
+    mask = np.zeros((320, 320), np.uint8)
+    cv2.polylines(mask, [np.array([[100, 60], [96, 140], [112, 175], [160, 180]])], False, 255, 12)
+    stem_x = 166 + gap
+    cv2.line(mask, (stem_x + 6, 120), (stem_x + 14, 280), 255, 12)
+    return mask
+
+
+@pytest.mark.parametrize("gap", [0, 6, 14])
+def test_an_open_four_written_in_two_strokes_that_do_not_meet_is_one_digit(gap, shipped_classifier):
+    mask = _open_four(gap)
+    blobs, _, kept = pp.find_digit_boxes(mask, mask.astype(np.float32) / 255)
+    assert len(blobs) == 1
+    crop = kept[blobs[0].y:blobs[0].y2, blobs[0].x:blobs[0].x2]
+    assert shipped_classifier.predict_image(pp.normalize_digit(crop)).digit == 4
+
+
+@pytest.mark.parametrize("text", ["11", "17", "41"])
+def test_close_digits_standing_on_one_line_are_not_joined(text):
+    # Written close together (boxes 4 px apart), but their bottoms agree: two digits.
+    mask = np.zeros((300, 420), np.uint8)
+    left = 60
+    for digit in text:
+        big = np.where(cv2.resize(handwritten(int(digit)), (200, 200), interpolation=cv2.INTER_CUBIC) > 100, 255, 0)
+        columns = np.flatnonzero(big.any(axis=0))
+        piece = big[:, columns[0]:columns[-1] + 1]
+        mask[50:250, left:left + piece.shape[1]] = np.maximum(mask[50:250, left:left + piece.shape[1]], piece)
+        left += piece.shape[1] + 4
+    blobs, _, _ = pp.find_digit_boxes(mask, mask.astype(np.float32) / 255)
+    assert len(blobs) == 2
+
 def _two_digits_mask(width: int = 700) -> np.ndarray:
     """uint8 (300, width) mask with a handwritten 3 and 5, 200 px tall, strokes about 20 px wide."""
     mask = np.zeros((300, width), np.uint8)
