@@ -266,6 +266,40 @@ def test_close_digits_standing_on_one_line_are_not_joined(text):
     blobs, _, _ = pp.find_digit_boxes(mask, mask.astype(np.float32) / 255)
     assert len(blobs) == 2
 
+
+def _folded_page(digit: int, shade: float) -> np.ndarray:
+    """uint8 (800, 600) photo: a small handwritten digit on paper crossed by two folds whose
+    soft shadows (``shade`` darker at their middle) run in from the borders."""
+    page = place_digits(paper(800, 600, seed=3), [handwritten(digit)], height=70, left=240, top=250)
+    folds = np.zeros_like(page)
+    cv2.line(folds, (380, 190), (600, 175), 1.0, 40)
+    cv2.line(folds, (0, 395), (330, 390), 1.0, 44)
+    folds = cv2.GaussianBlur(folds, (0, 0), 9)
+    return np.round(np.clip(page * (1.0 - shade * folds / folds.max()), 0, 1) * 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("shade", [0.15, 0.22])
+def test_fold_shadows_on_crumpled_paper_are_not_digits(shade, shipped_classifier):
+    # The shadows are far larger than the digit (which would then be dropped as a speck)
+    # and pass the threshold at their darkest, but are much fainter than the pen.
+    segmentation = pp.segment_photo(_folded_page(3, shade))
+    assert len(segmentation.working_boxes) == 1, segmentation.working_boxes
+    x, y, w, h = segmentation.working_boxes[0]
+    assert 230 <= x and x + w <= 320 and 240 <= y and y + h <= 330
+    assert shipped_classifier.predict_image(segmentation.digit_images[0]).digit == 3
+
+
+def test_faint_digit_beside_a_dark_speck_is_kept():
+    # The strongest mark sets the bar for shadows only if it is digit-sized: a speck of
+    # dirt far darker than a light pencil digit does not make the digit a "shadow".
+    page = place_digits(paper(600, 600, seed=4), [handwritten(7)], height=160, left=200, top=200)
+    page = 1.0 - 0.35 * (1.0 - page)  # a light pencil
+    cv2.circle(page, (480, 120), 4, 0.05, -1)
+    segmentation = pp.segment_photo(np.round(page * 255).astype(np.uint8))
+    assert len(segmentation.working_boxes) == 1
+    x, y, w, h = segmentation.working_boxes[0]
+    assert 200 <= x + w / 2 <= 400 and 200 <= y + h / 2 <= 400
+
 def _two_digits_mask(width: int = 700) -> np.ndarray:
     """uint8 (300, width) mask with a handwritten 3 and 5, 200 px tall, strokes about 20 px wide."""
     mask = np.zeros((300, width), np.uint8)
