@@ -9,7 +9,9 @@ It is a faithful subset: what it implements behaves as Telegram documents it, wi
 Telegram's error descriptions; what it lacks is refused with 404 rather than faked.
 
 Supported Bot API methods (names are case-insensitive, parameters as query, form fields,
-multipart or JSON; private chats only, whose id is the user's id):
+multipart or JSON) in private chats, whose id is the user's id, and in groups made with
+:meth:`LocalBotApi.create_group` (negative ids, several members; the bot sees every message,
+as with privacy mode off or as an admin):
 
 - ``getMe``
 - ``getUpdates`` with ``offset`` (a positive one confirms earlier updates, a negative one
@@ -17,7 +19,9 @@ multipart or JSON; private chats only, whose id is the user's id):
 - ``getFile`` (refuses files above 20 MB like Telegram), and downloads from
   ``/file/bot<token>/<file_path>``
 - ``sendMessage``, ``sendPhoto`` (multipart upload or an existing ``file_id``), both with
-  ``reply_markup``, and ``sendChatAction``
+  ``reply_markup`` and ``reply_parameters`` (or ``reply_to_message_id``): the sent message
+  carries ``reply_to_message``, and a reply to a missing message is refused unless
+  ``allow_sending_without_reply``; and ``sendChatAction``
 - ``editMessageText``, ``editMessageCaption``, ``editMessageReplyMarkup`` (edited messages
   carry ``edit_date``; an edit that changes nothing is refused with "message is not modified"),
   ``deleteMessage``
@@ -31,14 +35,15 @@ multipart or JSON; private chats only, whose id is the user's id):
 
 Texts and captions: ``parse_mode=HTML`` is parsed into ``entities`` (Telegram's tag subset;
 other tags are "can't parse entities" errors), explicit ``entities`` are kept, and
-``bot_command`` and ``url`` entities are detected as Telegram does; entity offsets count
-UTF-16 code units. ``Markdown``/``MarkdownV2`` are not parsed: such text is stored as sent.
+``bot_command``, ``mention`` and ``url`` entities are detected as Telegram does, in the bot's
+texts and in users' texts and captions alike; entity offsets count UTF-16 code units. ``Markdown``/``MarkdownV2`` are not parsed: such text is stored as sent.
 Photos get one size (plus a 320-pixel thumbnail for photos users send), not Telegram's four.
 
 The test side, on the same event loop: :meth:`LocalBotApi.send_photo`,
 :meth:`~LocalBotApi.send_document`, :meth:`~LocalBotApi.send_text`,
 :meth:`~LocalBotApi.send_command` and :meth:`~LocalBotApi.press_button` act as a user
-(:meth:`~LocalBotApi.set_user` names one); :meth:`~LocalBotApi.next_messages` awaits the bot's
+(:meth:`~LocalBotApi.set_user` names one), in their private chat or, given ``chat_id``, in a group,
+optionally as a reply (``reply_to``); :meth:`~LocalBotApi.next_messages` awaits the bot's
 replies in a chat, :meth:`~LocalBotApi.next_edit` the next edit of a message and
 :meth:`~LocalBotApi.callback_answer` the answer to a button press; :meth:`~LocalBotApi.events` and :meth:`~LocalBotApi.wait_events` give a
 chat's whole history as a client shows it (messages both ways, edits, deletions, chat actions,
@@ -210,7 +215,8 @@ class _Broadcast:
 class LocalBotApi:
     """The fake Bot API server and its test controls. Use as ``async with LocalBotApi(token) as api``.
 
-    Private chats only: a user's chat id equals their user id, as on Telegram.
+    A user's private chat id equals their user id, as on Telegram; groups (:meth:`create_group`)
+    have negative ids.
 
     Args:
         token: the one bot token the server accepts.
@@ -254,6 +260,8 @@ class LocalBotApi:
         self._messages: dict[int, list[SentMessage]] = {}
         self._unread: dict[int, int] = {}
         self._users: dict[int, dict] = {}
+        self._groups: dict[int, dict] = {}
+        self._user_messages: dict[tuple[int, int], dict] = {}  # (chat id, message id): what users sent
         self._open_queries: dict[str, int] = {}
         self._failures: list[tuple[int, frozenset[str] | None]] = []
         self._new_update = _Broadcast()
@@ -331,15 +339,18 @@ class LocalBotApi:
         """The last ``setMyCommands`` list for the default scope and no language."""
         return self._commands.get(("default", ""), [])
 
-    def commands_for(self, user_id: int) -> list[dict]:
-        """The command menu a private chat with ``user_id`` shows, resolved as Telegram does.
+    def commands_for(self, user_id: int, chat_id: int | None = None) -> list[dict]:
+        """The command menu user ``user_id`` sees in their private chat (or in group ``chat_id``),
+        resolved as Telegram does.
 
         The narrowest scope that has commands wins: ``chat`` (this chat), then
-        ``all_private_chats``, then ``default``; the user's language before no language.
+        ``all_private_chats`` (``all_group_chats`` in a group), then ``default``; the user's
+        language before no language.
         """
         language = self._user(user_id).get("language_code", "")
-        this_chat = json.dumps({"type": "chat", "chat_id": user_id}, sort_keys=True)
-        scopes = (this_chat, "all_private_chats", "default")
+        chat_id = user_id if chat_id is None else chat_id
+        this_chat = json.dumps({"type": "chat", "chat_id": chat_id}, sort_keys=True)
+        scopes = (this_chat, "all_group_chats" if chat_id in self._groups else "all_private_chats", "default")
         for scope in scopes:
             for code in (language, ""):
                 if (scope, code) in self._commands:
@@ -359,24 +370,52 @@ class LocalBotApi:
         self._users[user_id] = user
         return user
 
-    def send_text(self, user_id: int, text: str) -> dict:
-        """User ``user_id`` sends a text message. Returns the Bot API ``Message``."""
-        return self._user_message(user_id, {"text": text})
+    def create_group(self, chat_id: int, title: str, *, supergroup: bool = False) -> dict:
+        """Make a group chat the bot is a member of; any user may then write in it. Returns the Bot API ``Chat``.
 
-    def send_command(self, user_id: int, command: str, args: str = "") -> dict:
-        """User sends ``/command args`` (with the ``bot_command`` entity Telegram adds)."""
+        Args:
+            chat_id: negative, as Telegram's group ids are (supergroups: ``-100`` followed by digits).
+            title: the group's name.
+            supergroup: type ``"supergroup"`` rather than ``"group"``.
+
+        Raises:
+            ValueError: ``chat_id`` is not negative, or not a supergroup id for a supergroup.
+        """
+        if chat_id >= 0 or (supergroup and not str(chat_id).startswith("-100")):
+            raise ValueError(f"{chat_id} is not a Telegram {'supergroup' if supergroup else 'group'} id")
+        self._groups[chat_id] = {"id": chat_id, "type": "supergroup" if supergroup else "group", "title": title}
+        return dict(self._groups[chat_id])
+
+    def send_text(self, user_id: int, text: str, *, chat_id: int | None = None,
+                  reply_to: dict | SentMessage | None = None) -> dict:
+        """User ``user_id`` sends a text message (mentions, commands and URLs get their entities).
+
+        Args:
+            chat_id: a group made with :meth:`create_group`; default the user's private chat.
+            reply_to: the message this one replies to (a ``Message`` a ``send_*`` method returned,
+                or one of the bot's), in the same chat.
+
+        Returns:
+            The Bot API ``Message``.
+        """
+        return self._user_message(user_id, {"text": text}, chat_id, reply_to)
+
+    def send_command(self, user_id: int, command: str, args: str = "", *, chat_id: int | None = None,
+                     reply_to: dict | SentMessage | None = None) -> dict:
+        """User sends ``/command args`` (with the ``bot_command`` entity Telegram adds); ``command``
+        may name a bot (``"start@otherbot"``). ``chat_id`` and ``reply_to`` as for :meth:`send_text`."""
         text = f"/{command.lstrip('/')}" + (f" {args}" if args else "")
-        entity = {"type": "bot_command", "offset": 0, "length": len(text.split(" ", 1)[0])}
-        return self._user_message(user_id, {"text": text, "entities": [entity]})
+        return self._user_message(user_id, {"text": text}, chat_id, reply_to)
 
     def send_photo(
         self, user_id: int, data: bytes, *, caption: str | None = None, width: int | None = None,
-        height: int | None = None,
+        height: int | None = None, chat_id: int | None = None, reply_to: dict | SentMessage | None = None,
     ) -> dict:
         """User sends ``data`` as a photo. Sizes are read from the image unless given.
 
         ``photo`` lists a thumbnail first (when enabled and the image decodes) and the
-        full picture last, as Telegram does.
+        full picture last, as Telegram does. The caption gets ``caption_entities`` (mentions,
+        commands, URLs). ``chat_id`` and ``reply_to`` as for :meth:`send_text`.
         """
         sizes = []
         decoded = _image_size(data)
@@ -391,12 +430,14 @@ class LocalBotApi:
         fields: dict[str, Any] = {"photo": sizes}
         if caption:
             fields["caption"] = caption
-        return self._user_message(user_id, fields)
+        return self._user_message(user_id, fields, chat_id, reply_to)
 
     def send_document(
-        self, user_id: int, data: bytes, *, file_name: str, mime_type: str, file_size: int | None = None
+        self, user_id: int, data: bytes, *, file_name: str, mime_type: str, file_size: int | None = None,
+        caption: str | None = None, chat_id: int | None = None, reply_to: dict | SentMessage | None = None,
     ) -> dict:
-        """User sends a file. ``file_size`` may claim more than ``len(data)`` to simulate huge files."""
+        """User sends a file. ``file_size`` may claim more than ``len(data)`` to simulate huge files.
+        ``caption``, ``chat_id`` and ``reply_to`` as for :meth:`send_photo`."""
         stored = self._store(data, "documents", _EXTENSIONS.get(mime_type, "bin"), file_size)
         document = {
             "file_id": stored.file_id,
@@ -405,7 +446,10 @@ class LocalBotApi:
             "mime_type": mime_type,
             "file_size": stored.file_size,
         }
-        return self._user_message(user_id, {"document": document})
+        fields: dict[str, Any] = {"document": document}
+        if caption:
+            fields["caption"] = caption
+        return self._user_message(user_id, fields, chat_id, reply_to)
 
     def press_button(self, user_id: int, message: SentMessage, callback_data: str | None = None) -> str:
         """User taps an inline button of ``message`` (default: its first button).
@@ -421,7 +465,7 @@ class LocalBotApi:
         if data is None or data not in available:
             raise ValueError(f"message {message.message_id} has no button {callback_data!r}")
         query_id = str(next(self._query_ids))
-        self._open_queries[query_id] = user_id
+        self._open_queries[query_id] = message.chat_id
         self._push_update(
             {
                 "callback_query": {
@@ -547,22 +591,39 @@ class LocalBotApi:
         return self._users[user_id]
 
     def _chat(self, chat_id: int) -> dict:
+        if chat_id in self._groups:
+            return dict(self._groups[chat_id])
         user = self._user(chat_id)
         return {"id": chat_id, "type": "private", "first_name": user["first_name"]}
 
     def _next_message_id(self, chat_id: int) -> int:
         return next(self._message_ids.setdefault(chat_id, itertools.count(1)))
 
-    def _user_message(self, user_id: int, fields: dict) -> dict:
+    def _user_message(self, user_id: int, fields: dict, chat_id: int | None = None,
+                      reply_to: dict | SentMessage | None = None) -> dict:
+        """A message from ``user_id`` in ``chat_id`` (default their private chat), as Telegram delivers it."""
+        chat_id = user_id if chat_id is None else chat_id
+        if chat_id < 0 and chat_id not in self._groups:
+            raise ValueError(f"no group {chat_id}: create it with create_group()")
+        for text_field, entities_field in (("text", "entities"), ("caption", "caption_entities")):
+            if text_field in fields:
+                _, entities = _formatted_text(fields, text_field, entities_field)
+                fields = _without_empty({**fields, entities_field: entities})
         message = {
-            "message_id": self._next_message_id(user_id),
+            "message_id": self._next_message_id(chat_id),
             "from": self._user(user_id),
-            "chat": self._chat(user_id),
+            "chat": self._chat(chat_id),
             "date": int(time.time()),
             **fields,
         }
+        if reply_to is not None:
+            replied = self._bot_message_dict(reply_to) if isinstance(reply_to, SentMessage) else reply_to
+            if replied["chat"]["id"] != chat_id:
+                raise ValueError(f"message {replied['message_id']} is not in chat {chat_id}")
+            message["reply_to_message"] = _without_reply(replied)
+        self._user_messages[(chat_id, message["message_id"])] = message
         self._push_update({"message": message})
-        self._log_event(user_id, "message", message)
+        self._log_event(chat_id, "message", message)
         return message
 
     def _push_update(self, body: dict) -> None:
@@ -587,10 +648,14 @@ class LocalBotApi:
         return {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "width": width,
                 "height": height, "file_size": stored.file_size}
 
+    #: The bot's username (``getMe``); mention it as ``@digitbot_local_bot``.
+    bot_username = "digitbot_local_bot"
+
     def _bot_user(self) -> dict:
+        # Group messages all reach the bot: as with privacy mode off (can_read_all_group_messages).
         return {"id": self.bot_id, "is_bot": True, "first_name": "digitbot (local)",
-                "username": "digitbot_local_bot", "can_join_groups": False,
-                "can_read_all_group_messages": False, "supports_inline_queries": False}
+                "username": self.bot_username, "can_join_groups": True,
+                "can_read_all_group_messages": True, "supports_inline_queries": False}
 
     def _bot_message_dict(self, message: SentMessage) -> dict:
         edited = {} if message.edit_date is None else {"edit_date": message.edit_date}
@@ -628,9 +693,32 @@ class LocalBotApi:
 
     def _known_chat(self, params: dict) -> int:
         chat_id = _int(params, "chat_id")
-        if chat_id not in self._users:
+        if chat_id not in self._users and chat_id not in self._groups:
             raise BotApiError(400, "Bad Request: chat not found")
         return chat_id
+
+    def _replied(self, chat_id: int, params: dict) -> dict | None:
+        """The message a ``send*`` call replies to (``reply_parameters`` or ``reply_to_message_id``),
+        as its ``reply_to_message``; None for no reply, or a missing one when that is allowed.
+
+        Raises:
+            BotApiError: the message is missing and ``allow_sending_without_reply`` is not set.
+        """
+        reply = _json(params, "reply_parameters") or {}
+        message_id = reply.get("message_id", params.get("reply_to_message_id"))
+        if message_id is None:
+            return None
+        message_id = int(message_id)
+        target = int(reply.get("chat_id", chat_id))
+        found = self._user_messages.get((target, message_id))
+        if found is None:
+            sent = self.message(target, message_id)
+            found = None if sent is None else self._bot_message_dict(sent)
+        if found is None:
+            if reply.get("allow_sending_without_reply") in (True, "true") or _flag(params, "allow_sending_without_reply"):
+                return None
+            raise BotApiError(400, "Bad Request: message to be replied not found")
+        return _without_reply(found)
 
     def _record(self, chat_id: int, method: str, payload: dict, text: str = "", photo: bytes | None = None,
                 reply_markup: dict | None = None) -> dict:
@@ -651,6 +739,8 @@ class LocalBotApi:
     def _edited(self, message: SentMessage, payload: dict) -> dict:
         """Apply an edit (``payload``: the message's fields after it; an inline keyboard not re-sent
         is gone, as on Telegram) and add ``edit_date``; Telegram refuses an edit that changes nothing."""
+        if "reply_to_message" in message.payload:  # an edit keeps what the message replies to
+            payload = {**payload, "reply_to_message": message.payload["reply_to_message"]}
         if payload == message.payload:
             raise BotApiError(400, _NOT_MODIFIED)
         message.payload = payload
@@ -798,7 +888,8 @@ class LocalBotApi:
         if len(text) > MAX_TEXT_LENGTH:
             raise BotApiError(400, "Bad Request: message is too long")
         markup = _json(params, "reply_markup")
-        payload = _without_empty({"text": text, "entities": entities, "reply_markup": markup})
+        payload = _without_empty({"text": text, "entities": entities, "reply_markup": markup,
+                                  "reply_to_message": self._replied(chat_id, params)})
         return self._record(chat_id, "sendMessage", payload, text=text, reply_markup=markup)
 
     async def _api_sendphoto(self, params: dict, files: dict) -> dict:
@@ -826,7 +917,8 @@ class LocalBotApi:
         stored = self._store(data, "photos", "jpg")
         markup = _json(params, "reply_markup")
         payload = _without_empty({"photo": [self._photo_size(stored, width, height)], "caption": caption,
-                                  "caption_entities": caption_entities, "reply_markup": markup})
+                                  "caption_entities": caption_entities, "reply_markup": markup,
+                                  "reply_to_message": self._replied(chat_id, params)})
         return self._record(chat_id, "sendPhoto", payload, text=caption, photo=data, reply_markup=markup)
 
     async def _api_sendchataction(self, params: dict, files: dict) -> bool:
@@ -879,11 +971,11 @@ class LocalBotApi:
         query_id = str(params.get("callback_query_id", ""))
         if query_id not in self._open_queries:
             raise BotApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
-        user_id = self._open_queries.pop(query_id)
+        chat_id = self._open_queries.pop(query_id)
         show_alert = params.get("show_alert") in (True, "true", "True", "1")
         answer = CallbackAnswer(query_id, params.get("text"), show_alert)
         self.callback_answers.append(answer)
-        self._log_event(user_id, "callback_answer",
+        self._log_event(chat_id, "callback_answer",
                         {"callback_query_id": query_id, "text": answer.text, "show_alert": show_alert})
         self._new_message.notify()
         return True
@@ -903,6 +995,11 @@ _CHAT_ACTIONS = {
 def _without_empty(fields: dict) -> dict:
     """Drop fields that are None or empty: the Bot API leaves them out of a ``Message``."""
     return {name: value for name, value in fields.items() if value not in (None, "", [], {})}
+
+
+def _without_reply(message: dict) -> dict:
+    """A message as another's ``reply_to_message``: Telegram leaves out its own ``reply_to_message``."""
+    return {name: value for name, value in message.items() if name != "reply_to_message"}
 
 
 def _command_scope(params: dict) -> tuple[str, str]:
@@ -976,7 +1073,11 @@ def _formatted_text(params: dict, text_field: str, entities_field: str) -> tuple
     return text, sorted(entities, key=lambda entity: (entity["offset"], -entity["length"]))
 
 
-_DETECTED = re.compile(r"(?P<bot_command>(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@\w+)?)|(?P<url>https?://[^\s<>\"]+[^\s<>\".,;:!?)\]])")
+_DETECTED = re.compile(
+    r"(?P<bot_command>(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@\w+)?)"
+    r"|(?P<mention>(?<![\w@])@[A-Za-z0-9_]{2,32}(?!\w))"  # @username: 2-32 characters, as Telegram finds them
+    r"|(?P<url>https?://[^\s<>\"]+[^\s<>\".,;:!?)\]])"
+)
 
 
 def _detected_entities(text: str) -> list[dict]:

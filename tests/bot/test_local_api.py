@@ -193,3 +193,47 @@ async def test_callback_answer_is_awaitable(api, client):
     waiter = asyncio.create_task(api.callback_answer(query_id))
     await client.post(f"{api.base_url}{TOKEN}/answerCallbackQuery", json={"callback_query_id": query_id, "text": "ok"})
     assert (await waiter).text == "ok"
+
+
+async def test_group_messages_carry_the_group_their_senders_mentions_and_replies(api, client):
+    group = api.create_group(-1001, "Family", supergroup=True)
+    assert group == {"id": -1001, "type": "supergroup", "title": "Family"}
+    with pytest.raises(ValueError):
+        api.create_group(5, "positive id")
+    with pytest.raises(ValueError):
+        api.send_text(1, "hi", chat_id=-42)  # no such group
+    alice = api.send_text(1, "hello", chat_id=-1001)
+    photo = api.send_photo(2, b"\xff\xd8", caption="@digitbot_local_bot /read", chat_id=-1001, reply_to=alice)
+    assert photo["chat"] == group and photo["from"]["id"] == 2
+    assert photo["message_id"] == alice["message_id"] + 1  # one id sequence per chat
+    assert photo["caption_entities"] == [{"type": "mention", "offset": 0, "length": 19},
+                                         {"type": "bot_command", "offset": 20, "length": 5}]
+    assert photo["reply_to_message"]["message_id"] == alice["message_id"]
+    with pytest.raises(ValueError):
+        api.send_text(1, "elsewhere", reply_to=alice)  # a reply stays in its chat
+    nested = api.send_text(1, "and?", chat_id=-1001, reply_to=photo)
+    assert "reply_to_message" not in nested["reply_to_message"]  # Telegram does not nest replies
+    updates = (await client.post(f"{api.base_url}{TOKEN}/getUpdates")).json()["result"]
+    assert [update["message"]["chat"]["id"] for update in updates] == [-1001, -1001, -1001]
+
+
+async def test_bot_replies_in_a_group_with_reply_parameters(api, client):
+    api.create_group(-5, "Small group")
+    photo = api.send_photo(3, b"\xff\xd8", chat_id=-5)
+    sent = (await client.post(f"{api.base_url}{TOKEN}/sendMessage", json={
+        "chat_id": -5, "text": "It's a 7", "reply_parameters": {"message_id": photo["message_id"]}})).json()
+    assert sent["ok"] and sent["result"]["chat"]["type"] == "group"
+    assert sent["result"]["reply_to_message"]["message_id"] == photo["message_id"]
+    (message,) = api.messages(-5)
+    edited = (await client.post(f"{api.base_url}{TOKEN}/editMessageText", json={
+        "chat_id": -5, "message_id": message.message_id, "text": "It's a 1"})).json()["result"]
+    assert edited["reply_to_message"]["message_id"] == photo["message_id"]  # an edit keeps the reply
+    missing = (await client.post(f"{api.base_url}{TOKEN}/sendMessage", json={
+        "chat_id": -5, "text": "x", "reply_parameters": {"message_id": 999}})).json()
+    assert missing["description"] == "Bad Request: message to be replied not found"
+    allowed = (await client.post(f"{api.base_url}{TOKEN}/sendMessage", json={
+        "chat_id": -5, "text": "x",
+        "reply_parameters": {"message_id": 999, "allow_sending_without_reply": True}})).json()
+    assert allowed["ok"] and "reply_to_message" not in allowed["result"]
+    unknown = (await client.post(f"{api.base_url}{TOKEN}/sendMessage", json={"chat_id": -6, "text": "x"})).json()
+    assert unknown["description"] == "Bad Request: chat not found"
