@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, BotCommandScopeAllGroupChats, Update
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -19,7 +19,7 @@ from telegram.ext import (
 
 from core.config import Settings
 
-from bot import callbacks, handlers, messages, retrain
+from bot import addressing, callbacks, handlers, messages, retrain
 from bot.context import BotServices, PhotoClassifier, get_services, store_services
 from bot.errors import error_handler
 from bot.ratelimit import BotLimits
@@ -32,6 +32,8 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
 # New messages only: edits of old messages are not re-read.
 _NEW = filters.UpdateType.MESSAGE
+# In a group only what mentions the bot, replies to it or carries /read in a caption; all in private chats.
+_ASKED = _NEW & addressing.ADDRESSED
 
 
 def build_application(settings: Settings, classifier: PhotoClassifier, *, limits: BotLimits | None = None) -> Application:
@@ -78,11 +80,17 @@ def build_application(settings: Settings, classifier: PhotoClassifier, *, limits
     application.add_handler(CommandHandler("retrain", retrain.on_retrain, filters=_NEW))
     application.add_handler(CommandHandler("rollback", retrain.on_rollback, filters=_NEW))
     application.add_handler(CommandHandler("forgetme", handlers.on_forget_me, filters=_NEW))
-    application.add_handler(MessageHandler(_NEW & filters.PHOTO, handlers.on_photo))
-    application.add_handler(MessageHandler(_NEW & filters.Document.IMAGE, handlers.on_image_document))
-    application.add_handler(MessageHandler(_NEW & filters.Document.ALL, handlers.on_other_document))
-    application.add_handler(MessageHandler(_NEW & filters.COMMAND, handlers.on_help))
-    application.add_handler(MessageHandler(_NEW, handlers.on_other_message))
+    application.add_handler(CommandHandler("read", handlers.on_read, filters=_NEW))
+    # Groups: "@bot" in reply to someone's photo reads that photo, as /read does.
+    application.add_handler(MessageHandler(_NEW & addressing.READ_REPLIED_PHOTO, handlers.on_read))
+    application.add_handler(MessageHandler(_ASKED & filters.PHOTO, handlers.on_photo))
+    application.add_handler(MessageHandler(_ASKED & filters.Document.IMAGE, handlers.on_image_document))
+    application.add_handler(MessageHandler(_ASKED & filters.Document.ALL, handlers.on_other_document))
+    # Unknown commands: any in a private chat; in a group only those naming the bot (/foo@digitbot),
+    # since a bare /foo may be meant for another bot.
+    application.add_handler(MessageHandler(
+        _NEW & filters.COMMAND & (addressing.PRIVATE | addressing.COMMAND_FOR_BOT), handlers.on_help))
+    application.add_handler(MessageHandler(_ASKED, handlers.on_other_message))
     for action, callback in (
         (callbacks.SAW, handlers.on_saw),
         (callbacks.RIGHT, handlers.on_right),
@@ -113,6 +121,8 @@ async def post_init(application: Application) -> None:
     services.store = await services.run_db(FeedbackStore.open, services.settings.home / DATABASE_FILENAME)
     logger.info("Feedback store %s (schema version %s)", services.store.path, SCHEMA_VERSION)
     await application.bot.set_my_commands([BotCommand(command, text) for command, text in messages.COMMANDS])
+    await application.bot.set_my_commands([BotCommand(command, text) for command, text in messages.GROUP_COMMANDS],
+                                          scope=BotCommandScopeAllGroupChats())
     retrain.watch_registry(application)
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Message, Update, User
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from core.errors import DigitImageError, ImageTooLargeError
 from core.visualize import render_steps_png
 
-from bot import callbacks, messages
+from bot import addressing, callbacks, messages
 from core.results import PhotoReading
 
 from bot.context import (
@@ -39,8 +39,11 @@ async def limit_rate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     Runs before every other handler (group -1); raising ``ApplicationHandlerStop`` ends
     the update's processing. Feedback taps spend from an allowance of their own, so a
     correction (one tap per digit) is not cut short by the photos just sent, nor uses them up.
+    Group messages the bot ignores (not addressed to it) spend nothing.
     """
     if update.effective_user is None:
+        return
+    if update.message is not None and not addressing.COUNTED_MESSAGES.check_update(update):
         return
     bucket = get_rate_bucket(context, allowance_of(update))
     if bucket.try_take():
@@ -78,14 +81,34 @@ async def on_other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A photo: read its largest size."""
-    photo = update.effective_message.photo[-1]
-    await read_and_reply(update, context, RememberedPhoto(photo.file_id, photo.file_size))
+    await read_and_reply(update, context, picture_of(update.effective_message))
 
 
 async def on_image_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An image sent as a file (uncompressed): read it like a photo."""
-    document = update.effective_message.document
-    await read_and_reply(update, context, RememberedPhoto(document.file_id, document.file_size))
+    await read_and_reply(update, context, picture_of(update.effective_message))
+
+
+async def on_read(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/read (or a mention of the bot in a group) in reply to a photo: read that photo.
+
+    The answer replies to the photo, and its sender owns the reading (only they may correct
+    it, and /forgetme deletes it for them). Without a photo to read, explain how to ask.
+    """
+    source = addressing.image_of(update.effective_message.reply_to_message)
+    if source is None:
+        await update.effective_message.reply_text(messages.READ_WHAT)
+        return
+    await read_and_reply(update, context, picture_of(source), source=source)
+
+
+def picture_of(message: Message) -> RememberedPhoto:
+    """The picture a message holds: the largest size of its photo, else its (image) document."""
+    if message.photo:
+        picture = message.photo[-1]
+    else:
+        picture = message.document
+    return RememberedPhoto(picture.file_id, picture.file_size)
 
 
 async def on_other_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -93,10 +116,17 @@ async def on_other_document(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     await update.effective_message.reply_text(messages.NOT_AN_IMAGE_DOCUMENT)
 
 
-async def read_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, photo: RememberedPhoto) -> None:
-    """Download ``photo``, read it off the event loop, and answer with the reading and a button."""
+async def read_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, photo: RememberedPhoto,
+                         source: Message | None = None) -> None:
+    """Download ``photo``, read it off the event loop, and answer with the reading and a button.
+
+    Args:
+        source: the message holding the photo, when it is not the update's own (/read in reply to
+            a photo); the answer replies to it and its sender owns the reading.
+    """
     services = get_services(context)
-    message = update.effective_message
+    message = source or update.effective_message
+    owner = (source.from_user if source is not None else None) or update.effective_user
     classifier = services.classifier  # a /retrain or /rollback may swap it meanwhile: store who read it
     try:
         data = await download(context, photo)
@@ -107,7 +137,7 @@ async def read_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, pho
         return
     services.photos_read += 1
     photo_id = remember_photo(context, photo)
-    stored = await record_reading(update, services, reading, classifier.version)
+    stored = await record_reading(update, services, reading, classifier.version, owner)
     await message.reply_text(
         messages.format_reading(reading),
         reply_markup=callbacks.reading_keyboard(photo_id, stored.reading_id if stored else None),
@@ -115,18 +145,18 @@ async def read_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, pho
 
 
 async def record_reading(
-    update: Update, services: BotServices, reading: PhotoReading, model_version: str
+    update: Update, services: BotServices, reading: PhotoReading, model_version: str, owner: User | None
 ) -> StoredReading | None:
-    """Store the reading (by the model ``model_version``) for feedback.
+    """Store the reading (by the model ``model_version``) of a photo ``owner`` sent, for feedback.
 
-    Returns None without a store or a sender, or if the write fails (logged).
+    Returns None without a store or an owner, or if the write fails (logged).
     """
-    if services.store is None or update.effective_user is None or not reading.digits:
+    if services.store is None or owner is None or not reading.digits:
         return None
     try:
         return await services.run_db(
             services.store.record_reading,
-            user_id=update.effective_user.id,
+            user_id=owner.id,
             chat_id=update.effective_chat.id,
             model_version=model_version,
             predictions=[(digit.digit, digit.confidence, digit.image) for digit in reading.digits],

@@ -20,6 +20,12 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("forgetme", "Delete everything I stored about you"),
 )
 
+#: The command menu in group chats (``BotCommandScopeAllGroupChats``): /read first, no /start.
+GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("read", "Reply to a photo with /read and I'll read it"),
+    *(command for command in COMMANDS if command[0] != "start"),
+)
+
 #: Commands only admins (``DIGITBOT_ADMIN_IDS``) may use; listed in /help for them only.
 ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("retrain", "Retrain on MNIST and users' corrections; promoted only if it is no worse"),
@@ -44,6 +50,9 @@ HELP = (
     "I keep the small 28×28 digit images I read (never your photo) and your answers, "
     "to learn from them. /forgetme deletes them.\n"
     "\n"
+    "In a group I only speak when asked: mention me in a photo's caption, reply to one of my "
+    "messages with a photo, or reply to someone's photo with /read.\n"
+    "\n"
     "Commands:\n"
     + "\n".join(f"/{command} — {description}" for command, description in COMMANDS)
 )
@@ -55,6 +64,11 @@ ADMIN_HELP = HELP + "\n\nAdmin commands:\n" + "\n".join(
 )
 
 SEND_A_PHOTO = "Send me a photo of a handwritten digit or number and I'll read it. (/help for tips)"
+
+READ_WHAT = (
+    "Reply to a photo of handwritten digits with /read and I'll read it. "
+    "In a group you can also mention me in the photo's caption."
+)
 
 NOT_AN_IMAGE_DOCUMENT = (
     "That file isn't a picture I can read. Please send a photo (or a JPEG/PNG image) "
@@ -100,7 +114,7 @@ BACK_BUTTON = "↩️ Back"
 FEEDBACK_THANKS = "Thanks! 🙏"
 FEEDBACK_DUPLICATE = "You already told me about this one. Thanks!"
 FEEDBACK_MISSING = "I no longer have this reading (it may have been deleted with /forgetme)."
-FEEDBACK_NOT_YOURS = "Only the person who sent the photo can answer this one."
+FEEDBACK_NOT_YOURS = "Only the person who sent this photo can tell me if I got it right. Send your own and I'll read it too! 🙂"
 FEEDBACK_UNAVAILABLE = "Sorry, I can't save that right now. Please try again later."
 FEEDBACK_OUTDATED = "These buttons are out of date. Please send the photo again."
 #: The toast when a feedback tap changes nothing, by what the store said.

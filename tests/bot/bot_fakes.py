@@ -147,6 +147,10 @@ def make_message_update(*, text: str | None = None, photo_sizes: list[int] | Non
     update.effective_chat.send_photo = AsyncMock()
     update.effective_chat.id = 42
     update.effective_user.id = 42
+    update.message = message
+    message.chat = update.effective_chat
+    message.chat.type = "private"
+    message.reply_to_message = None
     return update
 
 
@@ -162,6 +166,7 @@ def make_callback_update(data: str, update_id: int = 2, *, text: str = "", reply
     """
     update = make_message_update(update_id=update_id)
     update.effective_user.id = user_id
+    update.message = None
     update.callback_query = MagicMock()
     update.callback_query.data = data
     update.callback_query.answer = AsyncMock()

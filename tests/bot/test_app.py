@@ -48,6 +48,9 @@ async def test_post_init_opens_the_store_and_post_shutdown_closes_it(settings, f
 
     import pytest
 
+    from telegram import BotCommandScopeAllGroupChats
+
+    from bot import messages
     from bot.app import post_init, post_shutdown
     from bot.context import get_services
     from bot.store import StoreError
@@ -56,7 +59,10 @@ async def test_post_init_opens_the_store_and_post_shutdown_closes_it(settings, f
     services = get_services(application)
     with patch.object(type(application.bot), "set_my_commands", AsyncMock()) as set_my_commands:  # no network
         await post_init(application)
-    set_my_commands.assert_awaited_once()
+    private, groups = set_my_commands.await_args_list  # the default menu, and the groups' one (with /read)
+    assert [command.command for command in private.args[0]] == [command for command, _ in messages.COMMANDS]
+    assert [command.command for command in groups.args[0]][0] == "read"
+    assert groups.kwargs["scope"] == BotCommandScopeAllGroupChats()
     store = services.store
     assert store.schema_version >= 1 and store.path == settings.home / "feedback.sqlite3"
     await post_shutdown(application)

@@ -399,3 +399,128 @@ async def test_stats_follow_a_rollback(api, tmp_path, tiny_model_path):
             "Live accuracy: 100.0 % of 1 digit checked",
             "All model versions: 50.0 % of 2 digits checked",
         ]
+
+
+# ----------------------------------------------------------------- groups
+
+GROUP, ALICE, BOB = -1001234567890, 2001, 2002
+AT_BOT = "@" + LocalBotApi.bot_username
+
+
+@pytest.fixture
+def group(api) -> int:
+    """A supergroup with the bot in it (privacy mode off: the bot sees every message)."""
+    api.create_group(GROUP, "Family chat", supergroup=True)
+    return GROUP
+
+
+def bot_events(api: LocalBotApi, chat_id: int, after: int = 0) -> list:
+    """What the bot did in ``chat_id`` after event ``after``: its messages, edits, chat actions."""
+    return [event for event in api.events(chat_id, after)
+            if event.kind != "message" or event.data["from"]["is_bot"]]
+
+
+async def assert_silent(api: LocalBotApi, chat_id: int, after: int, wait: float = 0.5) -> None:
+    """Nothing happens in ``chat_id`` after event ``after`` (the users are done: anything would be the bot's)."""
+    assert await api.wait_events(chat_id, after, timeout=wait) == []
+
+
+def last_seq(api: LocalBotApi, chat_id: int) -> int:
+    events = api.events(chat_id)
+    return events[-1].seq if events else 0
+
+
+async def test_group_ignores_chatter_photos_and_other_bots_commands(api, bot, classifier, group):
+    api.send_text(ALICE, "Look at our holiday!", chat_id=group)
+    api.send_photo(BOB, expect(classifier, digit_photo("5"), "5"), chat_id=group)
+    api.send_command(ALICE, "start@otherbot", chat_id=group)
+    api.send_command(BOB, "frobnicate", chat_id=group)  # bare: may be another bot's command
+    api.send_text(BOB, "ping @someone_else", chat_id=group)
+    # The bot answers what is addressed to it, so its silence above is not a dead bot.
+    api.send_command(ALICE, f"help{AT_BOT}", chat_id=group)
+    (reply,) = await api.next_messages(group)
+    assert reply.text == messages.HELP
+    await assert_silent(api, group, after=last_seq(api, group))
+    assert [event.data["text"] for event in bot_events(api, group) if event.kind == "message"] == [messages.HELP]
+    assert "getFile" not in api.requests  # the unaddressed photo was not even downloaded
+
+
+async def test_group_photo_with_the_bot_mentioned_in_its_caption_is_read(api, bot, classifier, group):
+    photo = api.send_photo(ALICE, expect(classifier, digit_photo("7"), "7"), caption=f"{AT_BOT} what's this?",
+                           chat_id=group)
+    (reply,) = await api.next_messages(group)
+    assert read_digit(reply) == 7
+    assert reply.payload["reply_to_message"]["message_id"] == photo["message_id"]  # quoted: clear whose photo
+
+
+async def test_group_photo_captioned_read_command_is_read(api, bot, classifier, group):
+    api.send_photo(ALICE, expect(classifier, digit_photo("3"), "3"), caption="/read", chat_id=group)
+    (reply,) = await api.next_messages(group)
+    assert read_digit(reply) == 3
+
+
+async def test_group_photo_in_reply_to_the_bot_is_read(api, bot, classifier, group):
+    api.send_text(ALICE, f"{AT_BOT} can you read digits?", chat_id=group)
+    (hint,) = await api.next_messages(group)
+    assert hint.text == messages.SEND_A_PHOTO
+    api.send_photo(ALICE, expect(classifier, digit_photo("4"), "4"), chat_id=group, reply_to=hint)
+    (reply,) = await api.next_messages(group)
+    assert read_digit(reply) == 4
+
+
+async def test_group_text_in_reply_to_the_bot_gets_the_hint(api, bot, classifier, group):
+    api.send_photo(ALICE, expect(classifier, digit_photo("2"), "2"), caption=AT_BOT, chat_id=group)
+    (reading,) = await api.next_messages(group)
+    api.send_text(BOB, "nice one", chat_id=group, reply_to=reading)
+    (hint,) = await api.next_messages(group)
+    assert hint.text == messages.SEND_A_PHOTO
+
+
+async def test_group_read_in_reply_to_a_photo_reads_it_for_its_sender(api, bot, classifier, group):
+    photo = api.send_photo(BOB, expect(classifier, digit_photo("9"), "9"), chat_id=group)
+    api.send_command(ALICE, "read", chat_id=group, reply_to=photo)
+    (reply,) = await api.next_messages(group)
+    assert read_digit(reply) == 9
+    assert reply.payload["reply_to_message"]["message_id"] == photo["message_id"]
+    # The reading is Bob's: Alice may not answer for him, Bob may.
+    refused = await api.callback_answer(api.press_button(ALICE, reply, button(reply, messages.RIGHT_BUTTON)))
+    assert refused.text == messages.FEEDBACK_NOT_YOURS
+    assert reply.edits == 0
+    thanked = await api.callback_answer(api.press_button(BOB, reply, button(reply, messages.RIGHT_BUTTON)))
+    assert thanked.text == messages.FEEDBACK_THANKS
+    await api.next_edit(reply)
+    assert "Confirmed" in reply.text
+
+
+async def test_group_mention_in_reply_to_a_photo_reads_it(api, bot, classifier, group):
+    photo = api.send_photo(BOB, expect(classifier, digit_photo("6"), "6"), chat_id=group)
+    api.send_text(ALICE, f"{AT_BOT} what does it say?", chat_id=group, reply_to=photo)
+    (reply,) = await api.next_messages(group)
+    assert read_digit(reply) == 6
+
+
+async def test_group_read_without_a_photo_explains(api, bot, group):
+    api.send_command(ALICE, f"read{AT_BOT}", chat_id=group)
+    (reply,) = await api.next_messages(group)
+    assert reply.text == messages.READ_WHAT
+
+
+async def test_group_unknown_command_for_the_bot_gets_help_and_the_menu_has_read(api, bot, group):
+    api.send_command(ALICE, f"frobnicate{AT_BOT}", chat_id=group)
+    (reply,) = await api.next_messages(group)
+    assert reply.text == messages.HELP
+    assert [command["command"] for command in api.commands_for(ALICE, group)] == [
+        command for command, _ in messages.GROUP_COMMANDS]
+    assert api.commands_for(ALICE)[0]["command"] == "start"  # the private menu is unchanged
+
+
+async def test_private_chat_still_answers_everything(api, bot, classifier, group):
+    api.send_text(USER, "hello")
+    api.send_photo(USER, expect(classifier, digit_photo("8"), "8"))
+    api.send_command(USER, "frobnicate")
+    replies = await api.next_messages(USER, count=3)
+    texts = {reply.text for reply in replies}
+    assert {messages.SEND_A_PHOTO, messages.HELP} < texts
+    (reading,) = [reply for reply in replies if reply.text not in (messages.SEND_A_PHOTO, messages.HELP)]
+    assert read_digit(reading) == 8
+    assert all("reply_to_message" not in reply.payload for reply in replies)  # no quoting in private
