@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from core.classifier import Classifier  # noqa: E402
-from core.config import DEFAULT_MODEL_PATH  # noqa: E402
+from core.config import load_settings  # noqa: E402
 
+from bot.main import load_active_classifier  # noqa: E402
 from bot.playground import HEADLESS_CHROMIUM_ARGS, serving  # noqa: E402
 
 #: A phone-like photo of a handwritten 4 (blue pen, ruled paper) from the test fixtures.
@@ -32,10 +32,12 @@ PHOTO = ROOT / "tests" / "fixtures" / "photos" / "single_4_90022.jpg"
 async def make(out: Path, chromium: str) -> None:
     from playwright.async_api import async_playwright
 
-    classifier = Classifier.from_path(DEFAULT_MODEL_PATH)
     with tempfile.TemporaryDirectory() as home:
+        environ = {**os.environ, "DIGITBOT_HOME": home}
+        # The model `make playground` serves: the registry's active version (v1, the shipped model).
+        classifier = load_active_classifier(load_settings(environ, require_token=False))
         async with (
-            serving(classifier, port=0, environ={**os.environ, "DIGITBOT_HOME": home}) as playground,
+            serving(classifier, port=0, environ=environ) as playground,
             async_playwright() as playwright,
         ):
             browser = await playwright.chromium.launch(executable_path=chromium, args=list(HEADLESS_CHROMIUM_ARGS))
