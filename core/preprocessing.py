@@ -883,7 +883,11 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
         candidates.append(_Blob(x, y, w, h, area, [label]))
     if not candidates:
         raise NoDigitFoundError(detail="only specks or border regions")
-    candidates = _drop_shadows(candidates, labels, ink)
+    strength = {}  # median ink strength of each mark, by id
+    for blob in candidates:
+        component = labels[blob.y:blob.y2, blob.x:blob.x2] == blob.labels[0]
+        strength[id(blob)] = float(np.median(ink[blob.y:blob.y2, blob.x:blob.x2][component]))
+    candidates = _drop_shadows(candidates, strength)
     largest = max(blob.area for blob in candidates)
     candidates = [blob for blob in candidates if blob.area >= 0.06 * largest]
     candidates = _drop_line_remnants(candidates, labels, width)
@@ -902,8 +906,7 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
         thin_bar = max(blob.w, blob.h) >= 2.5 * min(blob.w, blob.h)  # a "1" or a bar is solid
         inscribed = float(cv2.distanceTransform(component, cv2.DIST_L2, 3).max())
         inscribed_radius[id(blob)] = inscribed
-        strength = float(np.median(ink[blob.y:blob.y2, blob.x:blob.x2][component > 0]))
-        if strength < 0.1:
+        if strength[id(blob)] < 0.1:
             continue
         if stroke > 0.38 * max(blob.h, blob.w) and not thin_bar:
             wide.append(blob)
@@ -1047,7 +1050,7 @@ def _pen_pieces(wide: list[_Blob], kept: list[_Blob], inscribed: dict[int, float
 SHADOW_STRENGTH = 0.4
 
 
-def _drop_shadows(candidates: list[_Blob], labels: np.ndarray, ink: np.ndarray) -> list[_Blob]:
+def _drop_shadows(candidates: list[_Blob], strength: dict[int, float]) -> list[_Blob]:
     """Drop shadows and folds in the paper: marks far fainter than the pen's strokes.
 
     A fold's shadow thresholds into a large, soft region that passes the hysteresis
@@ -1057,9 +1060,8 @@ def _drop_shadows(candidates: list[_Blob], labels: np.ndarray, ink: np.ndarray) 
     40 % as tall as the tallest mark, so a dark speck of dirt does not set the bar) goes.
 
     Args:
-        candidates: the marks, each with one component label.
-        labels: int32 (H, W) component labels.
-        ink: float32 (H, W) in [0, 1], the ink strength.
+        candidates: the marks.
+        strength: each mark's median ink strength in [0, 1], by ``id``.
 
     Returns:
         The marks kept, in their order.
@@ -1067,10 +1069,6 @@ def _drop_shadows(candidates: list[_Blob], labels: np.ndarray, ink: np.ndarray) 
     if len(candidates) < 2:
         return candidates
     tallest = max(blob.h for blob in candidates)
-    strength = {}
-    for blob in candidates:
-        component = labels[blob.y:blob.y2, blob.x:blob.x2] == blob.labels[0]
-        strength[id(blob)] = float(np.median(ink[blob.y:blob.y2, blob.x:blob.x2][component]))
     reference = max(strength[id(blob)] for blob in candidates if blob.h >= 0.4 * tallest)
     return [blob for blob in candidates if strength[id(blob)] >= SHADOW_STRENGTH * reference]
 
