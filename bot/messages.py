@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from core.errors import DigitImageError, NoDigitFoundError
-from core.registry import ModelVersion
+from core.registry import INITIAL, PROMOTED, REJECTED, ModelVersion
 from core.results import DigitPrediction, PhotoReading
 
 from bot.stats import ModelReport
@@ -461,7 +461,7 @@ def format_model_versions(versions: list[ModelVersion], active: str | None, keep
     """
     if not versions:
         return "No model versions are registered yet."
-    labels = {"initial": "first model", "promoted": "retrained", "rejected": "retrained, not promoted"}
+    labels = {INITIAL: "first model", PROMOTED: "retrained", REJECTED: "retrained, not promoted"}
     lines = ["Model versions (▶ = in use):"]
     for version in reversed(versions):
         parts = [f"MNIST {_accuracy(version.test_accuracy)}"]
@@ -473,7 +473,7 @@ def format_model_versions(versions: list[ModelVersion], active: str | None, keep
         parts.append(labels.get(version.status, version.status))
         mark = "▶" if version.name == active else "  "
         lines.append(f"{mark} {version.name}: " + ", ".join(parts))
-    if keep_rejected is not None and any(version.status == "rejected" for version in versions):
+    if keep_rejected is not None and any(version.status == REJECTED for version in versions):
         lines.append(f"Of the versions not promoted, each retrain keeps the newest {keep_rejected} "
                      "(and the one in use) and deletes older ones.")
     return "\n".join(lines)

@@ -393,9 +393,10 @@ class ModelRegistry:
                 return deleted
             spared = {version_number(name) for name in (*keep, self._pointer() or "")}
             rejected = [v for v in versions if v.status == REJECTED and v.number not in spared]
-            newest = versions[-1].number  # already spared when keep_rejected >= 1; said for commit's sake
-            for version in rejected[:-keep_rejected]:  # oldest first; the newest keep_rejected stay
-                if version.number != newest and self._delete_unless_active(version):
+            # Oldest first; the newest keep_rejected (>= 1) stay, so the newest version of all,
+            # rejected or not, is never among those deleted.
+            for version in rejected[:-keep_rejected]:
+                if self._delete_unless_active(version):
                     deleted.append(version.name)
         if deleted:
             logger.info("Deleted %d old rejected model version(s) from %s: %s (the newest %d rejected are kept)",
