@@ -835,7 +835,7 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
     that are thick only for their size, such as a 6's detached top dot:
     :func:`_pen_pieces`; the pieces of a broken digit, :func:`_join_fragments`; an open 4's
     two strokes side by side at different heights, :func:`_join_offset_strokes`), keeps the
-    marks on the main text line, splits wide blobs of touching digits, and orders the digits
+    marks on the main text line, level or tilted (:func:`_main_text_line`), splits wide blobs of touching digits, and orders the digits
     left to right.
 
     Args:
@@ -974,13 +974,8 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
             groups = [other for other in groups if other is not group] + [group.merge(piece)]
     groups = _join_offset_strokes(_join_fragments(groups))
 
-    # Keep the main text line: marks at least 40 % as tall as the tallest, overlapping it vertically.
     tallest = max(groups, key=lambda group: group.h)
-    line = [
-        group for group in groups
-        if group.h >= 0.4 * tallest.h
-        and min(group.y2, tallest.y2) - max(group.y, tallest.y) > 0.3 * min(group.h, tallest.h)
-    ]
+    line = _main_text_line(groups)
     # Small marks on the line are kept only if they are digit-sized ("1" is narrow but tall).
     line = [group for group in line if group.h >= 0.5 * tallest.h or group.area >= 0.15 * tallest.area]
     # A digit is one stroke or a few (a broken 4, a 5's bar); a cloud of specks is texture.
@@ -1008,6 +1003,43 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
         digit_width = float(np.median(others)) if others else None
         split.extend(_split_touching(group, kept_mask, median_height, digit_width))
     return split, labels, kept_mask
+
+
+def _main_text_line(groups: list[_Blob]) -> list[_Blob]:
+    """The marks on the main text line: those that stand beside the tallest mark.
+
+    A mark belongs to the line when it is at least 40 % as tall as the tallest mark and
+    overlaps vertically (by over 30 % of the smaller height) either the tallest mark or its
+    neighbour on the line, the nearest mark already taken on that side. Walking outwards
+    from the tallest mark this way follows a line that is tilted or drifts uphill: a number
+    photographed 8 degrees off level rises by more than a digit's height over ten digits,
+    yet each digit still overlaps the one next to it.
+
+    Args:
+        groups: the digit candidates, at least one.
+
+    Returns:
+        The marks on the line, in no particular order.
+    """
+    tallest = max(groups, key=lambda group: group.h)
+
+    def overlaps(a: _Blob, b: _Blob) -> bool:
+        return min(a.y2, b.y2) - max(a.y, b.y) > 0.3 * min(a.h, b.h)
+
+    def centre(group: _Blob) -> float:
+        return group.x + group.w / 2
+
+    line = [tallest]
+    eligible = [group for group in groups if group is not tallest and group.h >= 0.4 * tallest.h]
+    for side in (1, -1):
+        neighbour = tallest
+        this_side = [group for group in eligible
+                     if (centre(group) >= centre(tallest) if side == 1 else centre(group) < centre(tallest))]
+        for group in sorted(this_side, key=lambda group: side * centre(group)):
+            if overlaps(group, tallest) or overlaps(group, neighbour):
+                line.append(group)
+                neighbour = group
+    return line
 
 
 def _stacked_partner(blob: _Blob, marks: list[_Blob], max_gap: float | None = None) -> _Blob | None:

@@ -122,6 +122,21 @@ def test_digits_are_ordered_left_to_right(mnist_sample):
     assert lefts == sorted(lefts)
 
 
+@pytest.mark.parametrize("tilt", [-10, -6, 6, 10])
+def test_a_long_number_photographed_off_level_is_read_whole(mnist_sample, tilt):
+    # Over eight digits, a line tilted 6-10 degrees rises by one to two digit heights, so its
+    # end digits no longer overlap the tallest one vertically; each still overlaps its neighbour.
+    x, y = mnist_sample
+    picks = [index for index in range(60) if y[index] != 1][:8]
+    page = place_digits(paper(700, 1500), [x[i] for i in picks], height=110, left=60, top=300, gap=0.25)
+    rotation = cv2.getRotationMatrix2D((750, 350), tilt, 1.0)
+    page = cv2.warpAffine(page, rotation, (1500, 700), borderMode=cv2.BORDER_REPLICATE)
+    segmentation = pp.segment_photo(np.round(page * 255).astype(np.uint8))
+    assert len(segmentation.boxes) == 8
+    lefts = [box[0] for box in segmentation.boxes]
+    assert lefts == sorted(lefts)
+
+
 def test_ruled_lines_are_removed(mnist_sample):
     x, _ = mnist_sample
     page = paper()
