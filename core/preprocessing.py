@@ -690,11 +690,10 @@ def remove_lines(mask: np.ndarray, faint: np.ndarray | None = None) -> np.ndarra
                               interpolation=cv2.INTER_AREA)
             half = np.ascontiguousarray(half.T) if transpose else half
         half = np.where(half > 64, 255, 0).astype(np.uint8)
-        if faint is not None:
-            # A faint line is 1 px thin at half size and steps a row here and there: the
-            # Hough transform's walk along it would lose it at the first step. (Two rows
-            # suffice; three cost half as much again.)
-            half = cv2.dilate(half, np.ones((2, 1), np.uint8))
+        # A thin or faint line is 1 px thin at half size and steps a row here and there: the
+        # Hough transform's walk along it would lose it at the first step. (Two rows
+        # suffice; three cost half as much again.)
+        half = cv2.dilate(half, np.ones((2, 1), np.uint8))
         half_width = half.shape[1]
         min_length, max_gap = int(0.85 * half_width), max(2, half_width // 20)
         if _longest_span(half.any(axis=0), max_gap) < min_length:
@@ -712,10 +711,10 @@ def remove_lines(mask: np.ndarray, faint: np.ndarray | None = None) -> np.ndarra
         if not segments:
             continue
         source = None
+        work = np.ascontiguousarray(cleaned.T) if transpose else cleaned
         if faint is not None:
             source = np.ascontiguousarray(faint.T) if transpose else faint
-            segments = _distinct_lines(segments, source)
-        work = np.ascontiguousarray(cleaned.T) if transpose else cleaned
+        segments = _distinct_lines(segments, work if source is None else source)
         erased = _erase_line_runs(work, segments, max_thickness_ratio=0.04, faint=source)
         cleaned = np.ascontiguousarray(erased.T) if transpose else erased
     return cleaned
