@@ -179,6 +179,31 @@ def test_thin_underline_under_a_small_photos_digits_is_removed(tilt, thickness):
     assert len(segmentation.boxes) == 4
 
 
+@pytest.mark.parametrize("tilt", [4.0, 6.0])
+def test_feet_of_digits_resting_along_a_tilted_underline_are_kept(tilt):
+    # Six L-shaped marks whose 8-px feet lie along a 6-px underline tilted a few degrees, over
+    # most of its length: the line alone is the thinnest part of the runs across it, and the
+    # feet (runs of 14 px) must not be taken for its thickness and erased with it.
+    mask = np.zeros((220, 420), np.uint8)
+    slope = -np.tan(np.radians(tilt))
+
+    def line_row(x):
+        return 160 + (x - 210) * slope
+
+    cv2.line(mask, (0, round(line_row(0))), (419, round(line_row(419))), 255, 6)
+    strokes = np.zeros_like(mask)
+    for left in range(20, 400, 64):
+        right = left + 44
+        foot = [[left, line_row(left) - 3], [right, line_row(right) - 3],
+                [right, line_row(right) - 11], [left, line_row(left) - 11]]
+        cv2.fillPoly(strokes, [np.round(np.array(foot)).astype(np.int32)], 255)
+        cv2.line(strokes, (left + 4, int(line_row(left)) - 8), (left + 10, int(line_row(left)) - 90), 255, 8)
+    cleaned = pp.remove_lines(np.maximum(mask, strokes))
+    assert np.count_nonzero((strokes > 0) & (cleaned > 0)) >= 0.97 * np.count_nonzero(strokes)
+    bare = ~strokes.any(axis=0)  # columns where the line runs alone: erased there
+    assert np.count_nonzero(cleaned[:, bare]) <= 0.05 * np.count_nonzero(mask[:, bare])
+
+
 @pytest.mark.parametrize("tilt", [3, 5, 7])
 @pytest.mark.parametrize("shade", [0.6, 0.7])
 def test_ruled_lines_tilted_a_few_degrees_are_removed(tilt, shade):
