@@ -39,5 +39,6 @@ evaluate: $(STAMP)  ## evaluate models/digit_cnn.keras on the MNIST test set
 
 benchmarks: $(STAMP)  ## print the accuracy and speed benchmarks
 	$(BIN)/python -m benchmarks.real_photos
+	$(BIN)/python -m benchmarks.capture_variations
 	$(BIN)/python -m benchmarks.photo_robustness
 	$(BIN)/python -m benchmarks.speed
