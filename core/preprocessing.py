@@ -1251,15 +1251,26 @@ def _split_touching(group: _Blob, mask: np.ndarray, line_height: float,
         # Touching digits meet in a narrow neck; a wide single digit (a flat 2) has no such valley.
         if profile[cut] <= 0.6 * typical:
             cuts.append(cut)
-    result = []
-    edges = [0, *cuts, group.w]
-    for left, right in zip(edges[:-1], edges[1:]):
+
+    def part(left: int, right: int) -> _Blob | None:
         columns = crop[:, left:right]
         rows = np.flatnonzero(columns.any(axis=1))
         if rows.size == 0 or right - left < 2:
-            continue
-        result.append(_Blob(group.x + left, group.y + int(rows[0]), right - left, int(rows[-1] - rows[0] + 1),
-                            int(columns.sum()), group.labels))
+            return None
+        return _Blob(group.x + left, group.y + int(rows[0]), right - left, int(rows[-1] - rows[0] + 1),
+                     int(columns.sum()), group.labels)
+
+    edges = [0, *cuts, group.w]
+    while True:
+        parts = [part(left, right) for left, right in zip(edges[:-1], edges[1:])]
+        heights = [piece.h if piece is not None else group.h for piece in parts]
+        flat = int(np.argmin(heights))
+        # Every digit is at least half as tall as the blob; a flatter part is a stroke's tail
+        # (the long base of a 2 running off to the right), not a digit: undo the cut beside it.
+        if len(parts) < 2 or heights[flat] >= 0.5 * group.h:
+            break
+        del edges[flat + 1 if flat < len(parts) - 1 else flat]
+    result = [piece for piece in parts if piece is not None]
     return result or [group]
 
 

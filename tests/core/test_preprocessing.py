@@ -321,6 +321,21 @@ def test_close_digits_standing_on_one_line_are_not_joined(text):
     assert len(blobs) == 2
 
 
+@pytest.mark.parametrize("rise", [0, 20])
+def test_the_long_tail_of_a_2_is_not_split_off_as_a_digit(rise):
+    # A 2 whose base runs on in a thin tail to the right (160 px, over 70 % of its width): the
+    # blob is wide enough to look like two touching digits, and the tail's thin start is a
+    # neck; but a part a fifth of the blob's height is a tail, not a digit.
+    mask = np.zeros((300, 480), np.uint8)
+    two = np.where(cv2.resize(handwritten(2), (220, 220), interpolation=cv2.INTER_CUBIC) > 100, 255, 0)
+    mask[40:260, 20:240] = two
+    rows, columns = np.nonzero(two)
+    start = (20 + columns[rows >= rows.max() - 12].max() - 10, 40 + rows.max() - 8)
+    cv2.line(mask, start, (start[0] + 160, start[1] - rise), 255, 7)
+    blobs, _, _ = pp.find_digit_boxes(mask, mask.astype(np.float32) / 255)
+    assert len(blobs) == 1
+
+
 def _folded_page(digit: int, shade: float) -> np.ndarray:
     """uint8 (800, 600) photo: a small handwritten digit on paper crossed by two folds whose
     soft shadows (``shade`` darker at their middle) run in from the borders."""
