@@ -662,6 +662,9 @@ def remove_lines(mask: np.ndarray, faint: np.ndarray | None = None) -> np.ndarra
     ``faint``, all the ink above the threshold's low level, tilted lines are found there,
     where they run whole, and their pieces are erased from ``mask``.
 
+    Last, a digit's stroke that ran along a line between two places where it touches it
+    (the base of a 2 drawn on an underline) is given back (:func:`_restore_strokes_along_lines`).
+
     Args:
         mask: uint8 (H, W) in {0, 255}.
         faint: uint8 (H, W) in {0, 255} or None: every pixel above the hysteresis' low
@@ -719,7 +722,73 @@ def remove_lines(mask: np.ndarray, faint: np.ndarray | None = None) -> np.ndarra
         segments = _distinct_lines(segments, work if source is None else source)
         erased = _erase_line_runs(work, segments, max_thickness_ratio=0.04, faint=source)
         cleaned = np.ascontiguousarray(erased.T) if transpose else erased
-    return cleaned
+    return _restore_strokes_along_lines(mask, cleaned)
+
+
+#: Most marks touching removed line pixels that :func:`_restore_strokes_along_lines` pairs up;
+#: beyond that the "marks" are texture or grain, and nothing is restored.
+_MAX_LINE_CONTACTS = 40
+
+
+def _restore_strokes_along_lines(mask: np.ndarray, cleaned: np.ndarray) -> np.ndarray:
+    """Give back the line pixels that a digit's own stroke ran along.
+
+    A 2 whose bottom loop sits on an underline and whose tail leaves it further right
+    touches the line twice; between the two its stroke runs along the line, no thicker
+    than the line itself, so erasing the line cuts the 2's base out and leaves a "?".
+    Two marks that both lie above the line (their centroids above their contacts with it),
+    touch the erased pixels, and overlap in x by at least 30 % of the narrower one (strokes
+    of one digit, not two digits side by side) get back the erased pixels in the columns
+    between their nearest contacts, on the rows of those contacts. Horizontal lines only:
+    the case is a digit's base.
+
+    Args:
+        mask: uint8 (H, W) in {0, 255}, before the lines were removed.
+        cleaned: uint8 (H, W) in {0, 255}, the same without them.
+
+    Returns:
+        uint8 (H, W) in {0, 255}: ``cleaned``, or a copy with those pixels restored.
+    """
+    removed = cv2.bitwise_and(mask, cv2.bitwise_not(cleaned))
+    if not cv2.countNonZero(removed):
+        return cleaned
+    count, labels, stats, centroids = cv2.connectedComponentsWithStats(cleaned, connectivity=8)
+    near = cv2.dilate(removed, np.ones((3, 3), np.uint8)) > 0
+    rows, columns = np.nonzero(near & (labels > 0))
+    owners = labels[rows, columns]
+    touching = np.unique(owners)
+    if touching.size < 2 or touching.size > _MAX_LINE_CONTACTS:
+        return cleaned
+    first = np.full(count, np.iinfo(np.int64).max)
+    last = np.full(count, -1)
+    np.minimum.at(first, owners, columns)
+    np.maximum.at(last, owners, columns)
+    top = np.full(count, np.iinfo(np.int64).max)
+    bottom = np.full(count, -1)
+    np.minimum.at(top, owners, rows)
+    np.maximum.at(bottom, owners, rows)
+    contact_row = np.bincount(owners, weights=rows, minlength=count) / np.maximum(np.bincount(owners, minlength=count), 1)
+    above = [label for label in touching if centroids[label, 1] < contact_row[label]]
+    restored = cleaned
+    for index, a in enumerate(above):
+        for b in above[index + 1:]:
+            left = max(stats[a, cv2.CC_STAT_LEFT], stats[b, cv2.CC_STAT_LEFT])
+            right = min(stats[a, cv2.CC_STAT_LEFT] + stats[a, cv2.CC_STAT_WIDTH],
+                        stats[b, cv2.CC_STAT_LEFT] + stats[b, cv2.CC_STAT_WIDTH])
+            if right - left < 0.3 * min(stats[a, cv2.CC_STAT_WIDTH], stats[b, cv2.CC_STAT_WIDTH]):
+                continue
+            if last[a] < first[b]:
+                low, high = last[a], first[b]
+            elif last[b] < first[a]:
+                low, high = last[b], first[a]
+            else:
+                continue  # their contacts overlap: nothing of the line lies between them
+            if restored is cleaned:
+                restored = cleaned.copy()
+            # Only the line they touch (between their contacts' rows), not another in those columns.
+            band = slice(min(top[a], top[b]), max(bottom[a], bottom[b]) + 1)
+            restored[band, low:high + 1] |= removed[band, low:high + 1]
+    return restored
 
 
 # --------------------------------------------------------------------------------------------
