@@ -737,9 +737,9 @@ def _restore_strokes_along_lines(mask: np.ndarray, cleaned: np.ndarray) -> np.nd
     touches the line twice; between the two its stroke runs along the line, no thicker
     than the line itself, so erasing the line cuts the 2's base out and leaves a "?".
     Two marks that both lie above the line (their centroids above their contacts with it),
-    touch the erased pixels, and overlap in x by at least 30 % of the narrower one (strokes
-    of one digit, not two digits side by side) get back the erased pixels in the columns
-    between their nearest contacts, on the rows of those contacts. Horizontal lines only:
+    touch the erased pixels, and one of which touches the line below the other's strokes
+    (within its columns: strokes of one digit, not two digits side by side) get back the
+    erased pixels in the columns between their nearest contacts, on the rows of those contacts. Horizontal lines only:
     the case is a digit's base.
 
     Args:
@@ -770,12 +770,15 @@ def _restore_strokes_along_lines(mask: np.ndarray, cleaned: np.ndarray) -> np.nd
     contact_row = np.bincount(owners, weights=rows, minlength=count) / np.maximum(np.bincount(owners, minlength=count), 1)
     above = [label for label in touching if centroids[label, 1] < contact_row[label]]
     restored = cleaned
+    left = stats[:, cv2.CC_STAT_LEFT]
+    right = left + stats[:, cv2.CC_STAT_WIDTH] - 1
+
+    def under(a: int, b: int) -> bool:  # does a touch the line below b's strokes?
+        return first[a] <= right[b] and last[a] >= left[b]
+
     for index, a in enumerate(above):
         for b in above[index + 1:]:
-            left = max(stats[a, cv2.CC_STAT_LEFT], stats[b, cv2.CC_STAT_LEFT])
-            right = min(stats[a, cv2.CC_STAT_LEFT] + stats[a, cv2.CC_STAT_WIDTH],
-                        stats[b, cv2.CC_STAT_LEFT] + stats[b, cv2.CC_STAT_WIDTH])
-            if right - left < 0.3 * min(stats[a, cv2.CC_STAT_WIDTH], stats[b, cv2.CC_STAT_WIDTH]):
+            if not (under(a, b) or under(b, a)):
                 continue
             if last[a] < first[b]:
                 low, high = last[a], first[b]
