@@ -83,6 +83,11 @@ def shrink_to(long_side: int) -> Callable[[np.ndarray], np.ndarray]:
     return change
 
 
+def double(image: np.ndarray) -> np.ndarray:
+    """Twice the size each way (bicubic)."""
+    return cv2.resize(image, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+
+
 def blur(image: np.ndarray) -> np.ndarray:
     """Gaussian blur of sigma 0.4 % of the long side, at least 0.5 px."""
     return cv2.GaussianBlur(image, (0, 0), max(0.5, 0.004 * max(image.shape[:2])))
@@ -93,7 +98,7 @@ VARIATIONS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], int]] = {
     "as-is": (lambda image: image, JPEG_QUALITY),
     "long side 640": (shrink_to(640), JPEG_QUALITY),
     "long side 320": (shrink_to(320), JPEG_QUALITY),
-    "double": (lambda image: cv2.resize(image, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC), JPEG_QUALITY),
+    "double": (double, JPEG_QUALITY),
     "tilt+4": (lambda image: rotate(image, 4), JPEG_QUALITY),
     "tilt-4": (lambda image: rotate(image, -4), JPEG_QUALITY),
     "tilt+8": (lambda image: rotate(image, 8), JPEG_QUALITY),
@@ -136,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     scans = [item for item in items if item[0] == "scans"]
     picked = np.random.default_rng(0).choice(len(scans), min(args.scans, len(scans)), replace=False)
     items = [item for item in items if item[0] != "scans"] + [scans[index] for index in sorted(picked)]
-    images = [(group, path, expected, cv2.imread(str(path), cv2.IMREAD_COLOR)) for group, path, expected in items]
+    images = [(group, path, expected, cv2.imread(str(path), cv2.IMREAD_COLOR))
+              for group, path, expected in items]
     images = [entry for entry in images if entry[3] is not None]
 
     started = time.perf_counter()

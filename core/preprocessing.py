@@ -739,8 +739,8 @@ def _restore_strokes_along_lines(mask: np.ndarray, cleaned: np.ndarray) -> np.nd
     Two marks that both lie above the line (their centroids above their contacts with it),
     touch the erased pixels, and one of which touches the line below the other's strokes
     (within its columns: strokes of one digit, not two digits side by side) get back the
-    erased pixels in the columns between their nearest contacts, on the rows of those contacts. Horizontal lines only:
-    the case is a digit's base.
+    erased pixels in the columns between their nearest contacts, on the rows of those
+    contacts. Horizontal lines only: the case is a digit's base.
 
     Args:
         mask: uint8 (H, W) in {0, 255}, before the lines were removed.
@@ -767,7 +767,8 @@ def _restore_strokes_along_lines(mask: np.ndarray, cleaned: np.ndarray) -> np.nd
     bottom = np.full(count, -1)
     np.minimum.at(top, owners, rows)
     np.maximum.at(bottom, owners, rows)
-    contact_row = np.bincount(owners, weights=rows, minlength=count) / np.maximum(np.bincount(owners, minlength=count), 1)
+    contacts = np.maximum(np.bincount(owners, minlength=count), 1)
+    contact_row = np.bincount(owners, weights=rows, minlength=count) / contacts
     above = [label for label in touching if centroids[label, 1] < contact_row[label]]
     restored = cleaned
     left = stats[:, cv2.CC_STAT_LEFT]
@@ -908,8 +909,8 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
     that are thick only for their size, such as a 6's detached top dot:
     :func:`_pen_pieces`; the pieces of a broken digit, :func:`_join_fragments`; an open 4's
     two strokes side by side at different heights, :func:`_join_offset_strokes`), keeps the
-    marks on the main text line, level or tilted (:func:`_main_text_line`), splits wide blobs of touching digits, and orders the digits
-    left to right.
+    marks on the main text line, level or tilted (:func:`_main_text_line`), splits wide
+    blobs of touching digits, and orders the digits left to right.
 
     Args:
         mask: uint8 (H, W) in {0, 255}.
@@ -1301,7 +1302,8 @@ def _split_touching(group: _Blob, mask: np.ndarray, line_height: float,
     A blob is a candidate when it is 1.6 times as wide as the line is tall, or, next to
     other digits, 1.35 times as wide as the line is tall and 1.6 times as wide as they are
     (``digit_width``, pixels); it is cut into as many digits as those widths suggest, at
-    column-profile minima that are narrow necks (at most 60 % of the typical column).
+    column-profile minima that are narrow necks (at most 60 % of the typical column). A cut
+    that leaves a part under half the blob's height is undone: that part is a stroke's tail.
     """
     aspect = group.w / max(1.0, min(group.h, line_height * 1.15))
     parts = int(round(aspect / 0.85))

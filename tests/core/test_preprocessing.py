@@ -212,7 +212,8 @@ def test_the_base_of_a_2_drawn_along_an_underline_stays(tail_start, shipped_clas
     # The tail may leave the line at the very end of the 2's arc and reach far beyond it.
     mask = np.zeros((300, 420), np.uint8)
     cv2.line(mask, (0, 220), (419, 220), 255, 5)
-    body = np.array([[100, 90], [118, 55], [160, 45], [198, 70], [195, 110], [165, 150], [128, 190], [112, 218]])
+    body = np.array([[100, 90], [118, 55], [160, 45], [198, 70], [195, 110], [165, 150], [128, 190],
+                     [112, 218]])
     cv2.polylines(mask, [body], False, 255, 7)
     cv2.line(mask, (112, 220), (tail_start, 220), 255, 5)
     cv2.line(mask, (tail_start, 218), (tail_start + 60, 185), 255, 7)
