@@ -393,7 +393,7 @@ def _erase_line_runs(mask: np.ndarray, segments: list[tuple[int, int, int, int]]
     return cleaned
 
 
-def _remove_straight_lines(mask: np.ndarray) -> np.ndarray:
+def _remove_straight_lines(mask: np.ndarray, faint: np.ndarray | None = None) -> np.ndarray:
     """Remove axis-aligned ruled and grid lines: straight runs spanning most of the image.
 
     A line is a run found by a morphological opening with a 1-px-thick kernel a third of
@@ -407,14 +407,20 @@ def _remove_straight_lines(mask: np.ndarray) -> np.ndarray:
     under 3 px thick beside it) goes with it, so it cannot cling to a digit resting on the
     line. Strokes that crossed a removed line are re-joined with a short closing across it.
 
+    Given ``faint`` (all the ink above the hysteresis' low threshold), the lines are looked
+    for there: a light printed ruling or the grid of squared paper passes the threshold
+    only near the digits it touches, in stubs too short to be found in ``mask`` alone.
+
     Args:
         mask: uint8 (H, W) in {0, 255}.
+        faint: uint8 (H, W) in {0, 255}, a superset of ``mask``'s ink, or None.
 
     Returns:
         uint8 (H, W) in {0, 255}, the mask without the lines.
     """
     height, width = mask.shape
     cleaned = mask.copy()
+    source = mask if faint is None else cv2.bitwise_or(mask, faint)
     for axis in (0, 1):
         length = (width if axis == 0 else height)
         kernel_shape = (max(3, length // 3), 1) if axis == 0 else (1, max(3, length // 3))
@@ -422,7 +428,7 @@ def _remove_straight_lines(mask: np.ndarray) -> np.ndarray:
         # has no straight run a third of the image long: spread the ink across the line by
         # the drift of a 2.5-degree tilt over the kernel's length first.
         drift = int(np.ceil(max(3, length // 3) * np.tan(np.radians(2.5)) / 2))
-        spread = cv2.dilate(mask, cv2.getStructuringElement(
+        spread = cv2.dilate(source, cv2.getStructuringElement(
             cv2.MORPH_RECT, (1, 2 * drift + 1) if axis == 0 else (2 * drift + 1, 1)))
         # A run that long needs as many inked pixels in one row (column): without them the
         # opening below finds nothing, so skip it (the common case, a photo without ruled
@@ -431,7 +437,7 @@ def _remove_straight_lines(mask: np.ndarray) -> np.ndarray:
         if int(per_row.max()) < 255 * max(3, length // 3):
             continue
         runs = cv2.morphologyEx(spread, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, kernel_shape))
-        runs = cv2.bitwise_and(runs, mask)
+        runs = cv2.bitwise_and(runs, source)
         if not runs.any():
             continue
         # Let slightly tilted lines join up before measuring their extent.
@@ -626,13 +632,16 @@ def _distinct_lines(segments: list[tuple[int, int, int, int]], ink: np.ndarray,
 #: where the Hough transform finds "lines" in the grain, 13 % and more.
 MAX_FAINT_COVERAGE = 0.12
 
+#: How many times stronger than a removed line's median ink a pixel on it must be to be a
+#: pen stroke drawn along the line (:func:`remove_lines`); printed rulings and grids are light.
+PEN_OVER_PRINT = 2.0
+
 
 def _faint_ink(components: tuple[int, np.ndarray, np.ndarray] | None, mask: np.ndarray,
                kept: np.ndarray) -> np.ndarray | None:
     """All the ink above the hysteresis' low threshold, as uint8 (H, W) in {0, 255}, minus the
     regions :func:`remove_border_regions` took out of ``mask`` (giving ``kept``).
-    ``components`` are :func:`_hysteresis`'s. None without components, or when that ink
-    covers more than :data:`MAX_FAINT_COVERAGE` of the image."""
+    ``components`` are :func:`_hysteresis`'s. None without components."""
     if components is None:
         return None
     count, labels, stats = components
@@ -640,14 +649,13 @@ def _faint_ink(components: tuple[int, np.ndarray, np.ndarray] | None, mask: np.n
     keep[0] = False
     if kept is not mask:
         keep[labels[(mask > 0) & (kept == 0)]] = False
-    if float(stats[keep, cv2.CC_STAT_AREA].sum()) > MAX_FAINT_COVERAGE * labels.size:
-        return None  # grain or texture (or a tight crop of big digits): no lines to find there
     if keep[1:].all():
         return cv2.compare(labels, 0, cv2.CMP_NE)
     return np.take(np.where(keep, 255, 0).astype(np.uint8), labels)
 
 
-def remove_lines(mask: np.ndarray, faint: np.ndarray | None = None) -> np.ndarray:
+def remove_lines(mask: np.ndarray, faint: np.ndarray | None = None,
+                 ink: np.ndarray | None = None) -> np.ndarray:
     """Remove ruled lines, underlines and grid lines.
 
     First axis-aligned lines (:func:`_remove_straight_lines`), then tilted ones found with
@@ -659,21 +667,28 @@ def remove_lines(mask: np.ndarray, faint: np.ndarray | None = None) -> np.ndarra
 
     A faint ruled line passes the hysteresis threshold only in pieces: those that touch a
     digit (or a speck of stronger ink), short and tilted, too short for either test. Given
-    ``faint``, all the ink above the threshold's low level, tilted lines are found there,
-    where they run whole, and their pieces are erased from ``mask``.
+    ``faint``, all the ink above the threshold's low level, lines are found there, where
+    they run whole (tilted ones only when it covers at most :data:`MAX_FAINT_COVERAGE` of
+    the image), and their pieces are erased from ``mask``.
 
-    Last, a digit's stroke that ran along a line between two places where it touches it
-    (the base of a 2 drawn on an underline) is given back (:func:`_restore_strokes_along_lines`).
+    Then, given ``ink``, erased pixels whose ink is at least twice the line's median (and
+    0.2 above it) are given back: a pen stroke drawn along a light printed line, such as the
+    bar of a 4 on a grid line of squared paper, is far darker than the print. Last, a digit's
+    stroke that ran along a line between two places where it touches it (the base of a 2
+    drawn on an underline) is given back (:func:`_restore_strokes_along_lines`).
 
     Args:
         mask: uint8 (H, W) in {0, 255}.
         faint: uint8 (H, W) in {0, 255} or None: every pixel above the hysteresis' low
             threshold (a superset of ``mask``'s ink, minus the regions removed along the border).
+        ink: float32 (H, W) in [0, 1], the ink strength (:func:`ink_map`), or None.
 
     Returns:
         uint8 (H, W) in {0, 255}, the mask without the lines.
     """
-    cleaned = _remove_straight_lines(mask)
+    cleaned = _remove_straight_lines(mask, faint)
+    if faint is not None and cv2.countNonZero(faint) > MAX_FAINT_COVERAGE * faint.size:
+        faint = None  # grain or texture (or a tight crop of big digits): no tilted lines to find there
     if faint is not None:
         # The lines just removed are done with, strokes resting on them included: take
         # them (and their faint fringe) out of the faint ink, so they are not found again.
@@ -722,6 +737,14 @@ def remove_lines(mask: np.ndarray, faint: np.ndarray | None = None) -> np.ndarra
         segments = _distinct_lines(segments, work if source is None else source)
         erased = _erase_line_runs(work, segments, max_thickness_ratio=0.04, faint=source)
         cleaned = np.ascontiguousarray(erased.T) if transpose else erased
+    if ink is not None:
+        removed = cv2.bitwise_and(mask, cv2.bitwise_not(cleaned))
+        if cv2.countNonZero(removed):
+            line_ink = float(np.median(ink[removed > 0]))
+            pen = (removed > 0) & (ink >= max(PEN_OVER_PRINT * line_ink, line_ink + 0.2))
+            if pen.any():
+                cleaned = cleaned.copy()
+                cleaned[pen] = 255
     return _restore_strokes_along_lines(mask, cleaned)
 
 
@@ -1542,7 +1565,7 @@ def segment_photo(gray: np.ndarray) -> Segmentation:
     if not mask.any():
         raise NoDigitFoundError(detail="blank: no ink above threshold")
     without_border = remove_border_regions(mask, components)
-    mask = remove_lines(without_border, _faint_ink(components, mask, without_border))
+    mask = remove_lines(without_border, _faint_ink(components, mask, without_border), ink)
     if not mask.any():
         raise NoDigitFoundError(detail="only a region along the border (a table or a finger)")
     blobs, labels, kept = find_digit_boxes(mask, ink, shown)

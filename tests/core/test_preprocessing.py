@@ -226,6 +226,41 @@ def test_the_base_of_a_2_drawn_along_an_underline_stays(tail_start, shipped_clas
     assert shipped_classifier.predict_image(pp.normalize_digit(crop)).digit == 2
 
 
+def test_stubs_of_a_faint_ruling_beside_a_digit_go_on_grainy_paper():
+    # Two faint printed lines cross a 7; they pass the threshold only near it, in stubs far
+    # too short to be found as lines. In all the faint ink they run whole, but grain covers
+    # 16 % of it (too much for the Hough search): the axis-aligned search finds them there.
+    mask = np.zeros((300, 320), np.uint8)
+    cv2.polylines(mask, [np.array([[110, 60], [200, 60], [140, 250]])], False, 255, 8)
+    rulings = np.zeros_like(mask)
+    cv2.line(rulings, (0, 150), (319, 150), 255, 2)
+    cv2.line(rulings, (0, 200), (319, 200), 255, 2)
+    grain = np.where(np.random.default_rng(0).random(mask.shape) < 0.16, 255, 0).astype(np.uint8)
+    faint = np.maximum(np.maximum(mask, rulings), grain)
+    stubs = rulings.copy()
+    stubs[:, :100] = 0
+    stubs[:, 220:] = 0
+    cleaned = pp.remove_lines(np.maximum(mask, stubs), faint)
+    beside = cv2.dilate(mask, np.ones((5, 5), np.uint8)) == 0
+    assert not cleaned[beside].any()
+
+
+@pytest.mark.parametrize("shade", [0.85, 0.75])
+def test_a_pen_stroke_drawn_along_a_grid_line_of_squared_paper_stays(shade, shipped_classifier):
+    # A 4 on squared paper whose bar runs along a printed grid line: as thin as the line, the
+    # bar would go with it and leave two 1s; but the pen's ink is far darker than the print.
+    page = paper(400, 400)
+    for v in range(50, 400, 100):
+        cv2.line(page, (v, 0), (v, 399), shade, 3, cv2.LINE_AA)
+        cv2.line(page, (0, v), (399, v), shade, 3, cv2.LINE_AA)
+    pen = np.zeros_like(page)
+    cv2.line(pen, (175, 90), (150, 250), 1.0, 7, cv2.LINE_AA)
+    cv2.line(pen, (150, 250), (290, 250), 1.0, 7, cv2.LINE_AA)
+    cv2.line(pen, (255, 140), (250, 360), 1.0, 7, cv2.LINE_AA)
+    page = page * (1 - 0.75 * pen)
+    assert shipped_classifier.read_photo(to_jpeg(page, 92)).number == "4"
+
+
 def test_digits_side_by_side_on_an_underline_are_not_joined_along_it():
     # Two 1s standing on the line 40 px apart: their strokes do not overlap in x, so the line
     # between their feet is not theirs.
