@@ -21,7 +21,11 @@ Variations (each applied alone, then JPEG quality 92 unless stated):
   1280 px; at least 0.5 px): out of focus, or hand shake, which scale with the frame;
 - ``uneven light``: brightness falling linearly to 45 % across the width;
 - ``noise``: Gaussian noise, sigma 10 grey levels (a dim room);
-- ``jpeg 40``: recompressed at JPEG quality 40.
+- ``jpeg 40``: recompressed at JPEG quality 40;
+- ``squared paper``: a printed grid multiplied in (lines at 80 % of the paper's brightness,
+  4 % of a square's side thick, at least 1 px), squares 0.6 times the digits' height as the
+  pipeline finds it on the unchanged file (a digit about two squares tall, as written in a
+  squared notebook). Not a camera effect, but the commonest paper in much of the world.
 
 Usage::
 
@@ -93,7 +97,21 @@ def blur(image: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(image, (0, 0), max(0.5, 0.004 * max(image.shape[:2])))
 
 
-#: name -> (change to the decoded BGR image, JPEG quality to save it at)
+def squared_paper(image: np.ndarray, digit_height: float) -> np.ndarray:
+    """The image multiplied by a light grid whose squares are 0.6 times ``digit_height`` (px)."""
+    height, width = image.shape[:2]
+    side = max(4, int(round(0.6 * digit_height)))
+    thickness = max(1, int(round(0.04 * side)))
+    grid = np.ones((height, width), np.float32)
+    for x in range(side // 2, width, side):
+        cv2.line(grid, (x, 0), (x, height - 1), 0.8, thickness, cv2.LINE_AA)
+    for y in range(side // 3, height, side):
+        cv2.line(grid, (0, y), (width - 1, y), 0.8, thickness, cv2.LINE_AA)
+    return np.clip(image * grid[:, :, None], 0, 255).astype(np.uint8)
+
+
+#: name -> (change to the decoded BGR image, JPEG quality to save it at); "squared paper" is
+#: applied by :func:`vary` itself, as it needs the digits' height.
 VARIATIONS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], int]] = {
     "as-is": (lambda image: image, JPEG_QUALITY),
     "long side 640": (shrink_to(640), JPEG_QUALITY),
@@ -107,13 +125,21 @@ VARIATIONS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], int]] = {
     "uneven light": (uneven_light, JPEG_QUALITY),
     "noise": (noise, JPEG_QUALITY),
     "jpeg 40": (lambda image: image, 40),
+    "squared paper": (lambda image: image, JPEG_QUALITY),
 }
 
 
-def vary(image: np.ndarray, name: str) -> bytes:
-    """JPEG bytes of ``image`` (uint8 (H, W, 3), BGR) changed by the variation ``name``."""
+def vary(image: np.ndarray, name: str, digit_height: float | None = None) -> bytes:
+    """JPEG bytes of ``image`` (uint8 (H, W, 3), BGR) changed by the variation ``name``.
+
+    ``digit_height`` (px in ``image``) sizes the squares of "squared paper"; when None, a
+    third of the image's short side."""
     change, quality = VARIATIONS[name]
-    ok, encoded = cv2.imencode(".jpg", change(image), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if name == "squared paper":
+        changed = squared_paper(image, digit_height or min(image.shape[:2]) / 3)
+    else:
+        changed = change(image)
+    ok, encoded = cv2.imencode(".jpg", changed, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise ValueError(f"could not encode the {name!r} variation")
     return encoded.tobytes()
@@ -144,6 +170,15 @@ def main(argv: list[str] | None = None) -> int:
     images = [(group, path, expected, cv2.imread(str(path), cv2.IMREAD_COLOR))
               for group, path, expected in items]
     images = [entry for entry in images if entry[3] is not None]
+    heights = {}
+    if "squared paper" in names:
+        from core.preprocessing import preprocess_bytes
+
+        for _, path, _, image in images:
+            try:
+                heights[path] = float(np.median([box[3] for box in preprocess_bytes(path.read_bytes()).boxes]))
+            except DigitImageError:
+                heights[path] = None
 
     started = time.perf_counter()
     print(f"Real photos changed as a phone might deliver them ({len(images)} files: "
@@ -156,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         count = {"single": 0, "numbers": 0}
         for group, path, expected, image in images:
             try:
-                got = classifier.read_photo(vary(image, name)).number
+                got = classifier.read_photo(vary(image, name, heights.get(path))).number
             except DigitImageError as exc:
                 got = f"<{type(exc).__name__}>"
             kind = "numbers" if group == "numbers" else "single"
