@@ -409,7 +409,9 @@ def _remove_straight_lines(mask: np.ndarray, faint: np.ndarray | None = None) ->
 
     Given ``faint`` (all the ink above the hysteresis' low threshold), the lines are looked
     for there: a light printed ruling or the grid of squared paper passes the threshold
-    only near the digits it touches, in stubs too short to be found in ``mask`` alone.
+    only near the digits it touches, in stubs too short to be found in ``mask`` alone. In
+    the faint ink such a line may run in dashes: gaps of up to 6 px between dashes at least
+    3 px long are bridged first (lone specks of grain are not).
 
     Args:
         mask: uint8 (H, W) in {0, 255}.
@@ -428,7 +430,16 @@ def _remove_straight_lines(mask: np.ndarray, faint: np.ndarray | None = None) ->
         # has no straight run a third of the image long: spread the ink across the line by
         # the drift of a 2.5-degree tilt over the kernel's length first.
         drift = int(np.ceil(max(3, length // 3) * np.tan(np.radians(2.5)) / 2))
-        spread = cv2.dilate(source, cv2.getStructuringElement(
+        found_in = source
+        if faint is not None:
+            # A light line passes the low threshold in dashes: bridge gaps of a few pixels
+            # between dashes at least 3 px long (grain's lone dots are not bridged).
+            dashes = cv2.morphologyEx(source, cv2.MORPH_OPEN, cv2.getStructuringElement(
+                cv2.MORPH_RECT, (3, 1) if axis == 0 else (1, 3)))
+            bridged = cv2.morphologyEx(dashes, cv2.MORPH_CLOSE, cv2.getStructuringElement(
+                cv2.MORPH_RECT, (7, 1) if axis == 0 else (1, 7)))
+            found_in = cv2.bitwise_or(mask, bridged)
+        spread = cv2.dilate(found_in, cv2.getStructuringElement(
             cv2.MORPH_RECT, (1, 2 * drift + 1) if axis == 0 else (2 * drift + 1, 1)))
         # A run that long needs as many inked pixels in one row (column): without them the
         # opening below finds nothing, so skip it (the common case, a photo without ruled
@@ -437,7 +448,7 @@ def _remove_straight_lines(mask: np.ndarray, faint: np.ndarray | None = None) ->
         if int(per_row.max()) < 255 * max(3, length // 3):
             continue
         runs = cv2.morphologyEx(spread, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, kernel_shape))
-        runs = cv2.bitwise_and(runs, source)
+        runs = cv2.bitwise_and(runs, found_in)
         if not runs.any():
             continue
         # Let slightly tilted lines join up before measuring their extent.

@@ -226,17 +226,22 @@ def test_the_base_of_a_2_drawn_along_an_underline_stays(tail_start, shipped_clas
     assert shipped_classifier.predict_image(pp.normalize_digit(crop)).digit == 2
 
 
-def test_stubs_of_a_faint_ruling_beside_a_digit_go_on_grainy_paper():
+@pytest.mark.parametrize("dashed", [False, True])
+def test_stubs_of_a_faint_ruling_beside_a_digit_go_on_grainy_paper(dashed):
     # Two faint printed lines cross a 7; they pass the threshold only near it, in stubs far
-    # too short to be found as lines. In all the faint ink they run whole, but grain covers
-    # 16 % of it (too much for the Hough search): the axis-aligned search finds them there.
+    # too short to be found as lines. In all the faint ink they run whole (or in dashes 4 px
+    # apart, where the line's ink hovers at the low threshold), but grain covers 16 % of it
+    # (too much for the Hough search): the axis-aligned search finds them there.
     mask = np.zeros((300, 320), np.uint8)
     cv2.polylines(mask, [np.array([[110, 60], [200, 60], [140, 250]])], False, 255, 8)
     rulings = np.zeros_like(mask)
     cv2.line(rulings, (0, 150), (319, 150), 255, 2)
     cv2.line(rulings, (0, 200), (319, 200), 255, 2)
+    faint_rulings = rulings.copy()
+    if dashed:
+        faint_rulings[:, np.arange(320) % 12 >= 8] = 0
     grain = np.where(np.random.default_rng(0).random(mask.shape) < 0.16, 255, 0).astype(np.uint8)
-    faint = np.maximum(np.maximum(mask, rulings), grain)
+    faint = np.maximum(np.maximum(mask, faint_rulings), grain)
     stubs = rulings.copy()
     stubs[:, :100] = 0
     stubs[:, 220:] = 0
