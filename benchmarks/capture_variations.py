@@ -22,10 +22,11 @@ Variations (each applied alone, then JPEG quality 92 unless stated):
 - ``uneven light``: brightness falling linearly to 45 % across the width;
 - ``noise``: Gaussian noise, sigma 10 grey levels (a dim room);
 - ``jpeg 40``: recompressed at JPEG quality 40;
-- ``squared paper``: a printed grid multiplied in (lines at 80 % of the paper's brightness,
-  4 % of a square's side thick, at least 1 px), squares 0.6 times the digits' height as the
-  pipeline finds it on the unchanged file (a digit about two squares tall, as written in a
-  squared notebook). Not a camera effect, but the commonest paper in much of the world.
+- ``ruled paper`` / ``squared paper``: printed lines multiplied in (at 80 % of the paper's
+  brightness, 4 % of their spacing thick, at least 1 px): horizontal ones 0.9 times the
+  digits' height apart, or a grid of squares 0.6 times it (a digit about two squares tall,
+  as written in a squared notebook), the height being the pipeline's own on the unchanged
+  file. Not camera effects, but the commonest papers there are.
 
 Usage::
 
@@ -97,21 +98,24 @@ def blur(image: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(image, (0, 0), max(0.5, 0.004 * max(image.shape[:2])))
 
 
-def squared_paper(image: np.ndarray, digit_height: float) -> np.ndarray:
-    """The image multiplied by a light grid whose squares are 0.6 times ``digit_height`` (px)."""
+def printed_lines(image: np.ndarray, spacing: float, vertical: bool) -> np.ndarray:
+    """The image multiplied by light printed lines ``spacing`` px apart (80 % of the paper's
+    brightness, 4 % of the spacing thick, at least 1 px): horizontal ones, and vertical ones
+    too when ``vertical`` (a grid)."""
     height, width = image.shape[:2]
-    side = max(4, int(round(0.6 * digit_height)))
+    side = max(4, int(round(spacing)))
     thickness = max(1, int(round(0.04 * side)))
-    grid = np.ones((height, width), np.float32)
-    for x in range(side // 2, width, side):
-        cv2.line(grid, (x, 0), (x, height - 1), 0.8, thickness, cv2.LINE_AA)
+    shade = np.ones((height, width), np.float32)
+    if vertical:
+        for x in range(side // 2, width, side):
+            cv2.line(shade, (x, 0), (x, height - 1), 0.8, thickness, cv2.LINE_AA)
     for y in range(side // 3, height, side):
-        cv2.line(grid, (0, y), (width - 1, y), 0.8, thickness, cv2.LINE_AA)
-    return np.clip(image * grid[:, :, None], 0, 255).astype(np.uint8)
+        cv2.line(shade, (0, y), (width - 1, y), 0.8, thickness, cv2.LINE_AA)
+    return np.clip(image * shade[:, :, None], 0, 255).astype(np.uint8)
 
 
-#: name -> (change to the decoded BGR image, JPEG quality to save it at); "squared paper" is
-#: applied by :func:`vary` itself, as it needs the digits' height.
+#: name -> (change to the decoded BGR image, JPEG quality to save it at); the papers are
+#: applied by :func:`vary` itself, as they need the digits' height.
 VARIATIONS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], int]] = {
     "as-is": (lambda image: image, JPEG_QUALITY),
     "long side 640": (shrink_to(640), JPEG_QUALITY),
@@ -125,18 +129,22 @@ VARIATIONS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], int]] = {
     "uneven light": (uneven_light, JPEG_QUALITY),
     "noise": (noise, JPEG_QUALITY),
     "jpeg 40": (lambda image: image, 40),
+    "ruled paper": (lambda image: image, JPEG_QUALITY),
     "squared paper": (lambda image: image, JPEG_QUALITY),
 }
+#: paper -> (line spacing as a multiple of the digits' height, with vertical lines too)
+PAPERS = {"ruled paper": (0.9, False), "squared paper": (0.6, True)}
 
 
 def vary(image: np.ndarray, name: str, digit_height: float | None = None) -> bytes:
     """JPEG bytes of ``image`` (uint8 (H, W, 3), BGR) changed by the variation ``name``.
 
-    ``digit_height`` (px in ``image``) sizes the squares of "squared paper"; when None, a
+    ``digit_height`` (px in ``image``) sets the line spacing of the papers; when None, a
     third of the image's short side."""
     change, quality = VARIATIONS[name]
-    if name == "squared paper":
-        changed = squared_paper(image, digit_height or min(image.shape[:2]) / 3)
+    if name in PAPERS:
+        spacing, vertical = PAPERS[name]
+        changed = printed_lines(image, spacing * (digit_height or min(image.shape[:2]) / 3), vertical)
     else:
         changed = change(image)
     ok, encoded = cv2.imencode(".jpg", changed, [cv2.IMWRITE_JPEG_QUALITY, quality])
@@ -171,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
               for group, path, expected in items]
     images = [entry for entry in images if entry[3] is not None]
     heights = {}
-    if "squared paper" in names:
+    if any(name in PAPERS for name in names):
         from core.preprocessing import preprocess_bytes
 
         for _, path, _, image in images:
