@@ -1582,7 +1582,9 @@ def segment_photo(gray: np.ndarray) -> Segmentation:
     blobs, labels, kept = find_digit_boxes(mask, ink, shown)
     images, boxes, working_boxes, pen_like = [], [], [], []
     for blob in blobs:
-        crop = kept[blob.y:blob.y2, blob.x:blob.x2]
+        # Only the digit's own strokes: a neighbour's may reach into its box (a tilted line).
+        own = np.isin(labels[blob.y:blob.y2, blob.x:blob.x2], blob.labels)
+        crop = np.where(own, kept[blob.y:blob.y2, blob.x:blob.x2], 0).astype(np.uint8)
         images.append(normalize_digit(crop))
         pen_like.append(looks_like_pen_strokes(crop))
         working_boxes.append((blob.x, blob.y, blob.w, blob.h))

@@ -137,6 +137,22 @@ def test_a_long_number_photographed_off_level_is_read_whole(mnist_sample, tilt):
     assert lefts == sorted(lefts)
 
 
+def test_a_digit_image_holds_only_its_own_strokes():
+    # A slanted 1 and a 0 whose left side reaches into the 1's box without touching it (as
+    # neighbours do on a tilted line): the 1's 28x28 image is the same as with the 1 alone.
+    def page(with_zero: bool) -> np.ndarray:
+        sheet = paper(400, 500)
+        cv2.line(sheet, (150, 80), (110, 300), 0.15, 12, cv2.LINE_AA)
+        if with_zero:
+            cv2.ellipse(sheet, (200, 230), (55, 90), 0, 0, 360, 0.15, 12, cv2.LINE_AA)
+        return np.round(sheet * 255).astype(np.uint8)
+
+    beside = pp.segment_photo(page(with_zero=True))
+    alone = pp.segment_photo(page(with_zero=False))
+    assert len(beside.boxes) == 2 and beside.working_boxes[1][0] < sum(beside.working_boxes[0][::2])
+    np.testing.assert_allclose(beside.digit_images[0], alone.digit_images[0], atol=1e-6)
+
+
 def test_ruled_lines_are_removed(mnist_sample):
     x, _ = mnist_sample
     page = paper()
