@@ -748,15 +748,17 @@ def remove_lines(mask: np.ndarray, faint: np.ndarray | None = None,
         segments = _distinct_lines(segments, work if source is None else source)
         erased = _erase_line_runs(work, segments, max_thickness_ratio=0.04, faint=source)
         cleaned = np.ascontiguousarray(erased.T) if transpose else erased
+    removed = cv2.bitwise_and(mask, cv2.bitwise_not(cleaned))
+    if not cv2.countNonZero(removed):
+        return cleaned
     if ink is not None:
-        removed = cv2.bitwise_and(mask, cv2.bitwise_not(cleaned))
-        if cv2.countNonZero(removed):
-            line_ink = float(np.median(ink[removed > 0]))
-            pen = (removed > 0) & (ink >= max(PEN_OVER_PRINT * line_ink, line_ink + 0.2))
-            if pen.any():
-                cleaned = cleaned.copy()
-                cleaned[pen] = 255
-    return _restore_strokes_along_lines(mask, cleaned)
+        line_ink = float(np.median(ink[removed > 0]))
+        pen = (removed > 0) & (ink >= max(PEN_OVER_PRINT * line_ink, line_ink + 0.2))
+        if pen.any():
+            cleaned = cleaned.copy()
+            cleaned[pen] = 255
+            removed[pen] = 0
+    return _restore_strokes_along_lines(cleaned, removed)
 
 
 #: Most marks touching removed line pixels that :func:`_restore_strokes_along_lines` pairs up;
@@ -764,7 +766,7 @@ def remove_lines(mask: np.ndarray, faint: np.ndarray | None = None,
 _MAX_LINE_CONTACTS = 40
 
 
-def _restore_strokes_along_lines(mask: np.ndarray, cleaned: np.ndarray) -> np.ndarray:
+def _restore_strokes_along_lines(cleaned: np.ndarray, removed: np.ndarray) -> np.ndarray:
     """Give back the line pixels that a digit's own stroke ran along.
 
     A 2 whose bottom loop sits on an underline and whose tail leaves it further right
@@ -777,15 +779,12 @@ def _restore_strokes_along_lines(mask: np.ndarray, cleaned: np.ndarray) -> np.nd
     contacts. Horizontal lines only: the case is a digit's base.
 
     Args:
-        mask: uint8 (H, W) in {0, 255}, before the lines were removed.
-        cleaned: uint8 (H, W) in {0, 255}, the same without them.
+        cleaned: uint8 (H, W) in {0, 255}, the mask without the lines.
+        removed: uint8 (H, W) in {0, 255}, the line pixels erased from it.
 
     Returns:
         uint8 (H, W) in {0, 255}: ``cleaned``, or a copy with those pixels restored.
     """
-    removed = cv2.bitwise_and(mask, cv2.bitwise_not(cleaned))
-    if not cv2.countNonZero(removed):
-        return cleaned
     count, labels, stats, centroids = cv2.connectedComponentsWithStats(cleaned, connectivity=8)
     near = cv2.dilate(removed, np.ones((3, 3), np.uint8)) > 0
     rows, columns = np.nonzero(near & (labels > 0))
@@ -999,7 +998,7 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
     largest = max(blob.area for blob in candidates)
     candidates = [blob for blob in candidates if blob.area >= 0.06 * largest]
     candidates = _drop_line_remnants(candidates, labels, width)
-    candidates = _drop_faint_edges(candidates, labels, ink)
+    candidates = _drop_faint_edges(candidates, labels, strength)
 
     # Thickness and contrast checks on the strong candidates.
     kept: list[_Blob] = []
@@ -1159,7 +1158,8 @@ def _stacked_partner(blob: _Blob, marks: list[_Blob], max_gap: float | None = No
         other for other in marks
         if other is not blob
         and min(other.x2, blob.x2) - max(other.x, blob.x) >= 0.5 * min(other.w, blob.w)
-        and max(other.y, blob.y) - min(other.y2, blob.y2) < (0.5 * max(other.h, blob.h) if max_gap is None else max_gap)
+        and max(other.y, blob.y) - min(other.y2, blob.y2)
+        < (0.5 * max(other.h, blob.h) if max_gap is None else max_gap)
     ]
     return max(partners, key=lambda other: other.area) if partners else None
 
@@ -1182,7 +1182,8 @@ def _pen_pieces(wide: list[_Blob], kept: list[_Blob], inscribed: dict[int, float
         return []
     pen = float(np.median([inscribed[id(blob)] for blob in kept]))
     tallest = max(blob.h for blob in kept)
-    return [blob for blob in wide if max(blob.w, blob.h) <= 0.5 * tallest and inscribed[id(blob)] <= 1.25 * pen]
+    return [blob for blob in wide
+            if max(blob.w, blob.h) <= 0.5 * tallest and inscribed[id(blob)] <= 1.25 * pen]
 
 #: A mark whose median ink strength is under this fraction of the strongest digit-sized
 #: mark's is a shadow or a fold in the paper, not a pen's stroke (:func:`_drop_shadows`).
@@ -1213,13 +1214,14 @@ def _drop_shadows(candidates: list[_Blob], strength: dict[int, float]) -> list[_
     return [blob for blob in candidates if strength[id(blob)] >= SHADOW_STRENGTH * reference]
 
 
-def _drop_faint_edges(candidates: list[_Blob], labels: np.ndarray, ink: np.ndarray) -> list[_Blob]:
+def _drop_faint_edges(candidates: list[_Blob], labels: np.ndarray, strength: dict[int, float]) -> list[_Blob]:
     """Drop the faint hairlines that run in from the image border: a paper edge, a fold or
     the shadow of a page's edge, too short along the border to be removed as a border region.
 
     Such a mark touches the border (within 1 px) and is drawn both far thinner (mean stroke
     width under half) and far fainter (median ink strength under 60 %) than the median of
-    the other marks: the digits of one number are written with one pen.
+    the other marks: the digits of one number are written with one pen. ``strength`` holds
+    each mark's median ink strength, by ``id``, as :func:`find_digit_boxes` measured it.
     """
     height, width = labels.shape
     touching = [blob for blob in candidates
@@ -1227,18 +1229,13 @@ def _drop_faint_edges(candidates: list[_Blob], labels: np.ndarray, ink: np.ndarr
     if not touching or len(touching) == len(candidates):
         return candidates
 
-    def stroke_and_strength(blob: _Blob) -> tuple[float, float]:
-        component = labels[blob.y:blob.y2, blob.x:blob.x2] == blob.labels[0]
-        return (_stroke_width(component.astype(np.uint8)),
-                float(np.median(ink[blob.y:blob.y2, blob.x:blob.x2][component])))
+    def stroke(blob: _Blob) -> float:
+        return _stroke_width((labels[blob.y:blob.y2, blob.x:blob.x2] == blob.labels[0]).astype(np.uint8))
 
-    others = [stroke_and_strength(blob) for blob in candidates if blob not in touching]
-    pen, strength = float(np.median([o[0] for o in others])), float(np.median([o[1] for o in others]))
-    dropped = []
-    for blob in touching:
-        stroke, faint = stroke_and_strength(blob)
-        if stroke < 0.5 * pen and faint < 0.6 * strength:
-            dropped.append(blob)
+    others = [blob for blob in candidates if blob not in touching]
+    pen = float(np.median([stroke(blob) for blob in others]))
+    typical = float(np.median([strength[id(blob)] for blob in others]))
+    dropped = [blob for blob in touching if stroke(blob) < 0.5 * pen and strength[id(blob)] < 0.6 * typical]
     return [blob for blob in candidates if blob not in dropped]
 
 
@@ -1583,8 +1580,7 @@ def segment_photo(gray: np.ndarray) -> Segmentation:
     images, boxes, working_boxes, pen_like = [], [], [], []
     for blob in blobs:
         # Only the digit's own strokes: a neighbour's may reach into its box (a tilted line).
-        own = np.isin(labels[blob.y:blob.y2, blob.x:blob.x2], blob.labels)
-        crop = np.where(own, kept[blob.y:blob.y2, blob.x:blob.x2], 0).astype(np.uint8)
+        crop = np.where(np.isin(labels[blob.y:blob.y2, blob.x:blob.x2], blob.labels), 255, 0).astype(np.uint8)
         images.append(normalize_digit(crop))
         pen_like.append(looks_like_pen_strokes(crop))
         working_boxes.append((blob.x, blob.y, blob.w, blob.h))
