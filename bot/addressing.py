@@ -30,10 +30,15 @@ def _entities(message: Message) -> dict[MessageEntity, str]:
     return {}
 
 
+def _username(message: Message) -> str:
+    """The bot's @username, lower-cased (Telegram's usernames are case-insensitive); "" before getMe."""
+    return (message.get_bot().username or "").lower()
+
+
 def mentions_bot(message: Message) -> bool:
     """True if the text or caption names the bot: ``@username``, a text mention, or ``/command@username``."""
     bot = message.get_bot()
-    username = (bot.username or "").lower()
+    username = _username(message)
     for entity, text in _entities(message).items():
         if entity.type == MessageEntity.MENTION and text[1:].lower() == username:
             return True
@@ -48,7 +53,7 @@ def has_caption_command(message: Message) -> bool:
     """True if the caption carries one of :data:`CAPTION_COMMANDS` without another bot's name."""
     if message.caption is None:
         return False
-    username = (message.get_bot().username or "").lower()
+    username = _username(message)
     for entity, text in _entities(message).items():
         if entity.type == MessageEntity.BOT_COMMAND:
             command, _, target = text[1:].partition("@")
@@ -74,12 +79,12 @@ def leading_command_target(message: Message) -> str | None:
 
 def command_for_bot(message: Message) -> bool:
     """True if the message starts with a command that names the bot (``/foo@username``)."""
-    return leading_command_target(message) == (message.get_bot().username or "").lower()
+    return leading_command_target(message) == _username(message)
 
 
 def command_not_for_others(message: Message) -> bool:
     """True if the message starts with a bare command or one naming the bot, not another bot."""
-    return leading_command_target(message) in ("", (message.get_bot().username or "").lower())
+    return leading_command_target(message) in ("", _username(message))
 
 
 def image_of(message: Message | None) -> Message | None:

@@ -80,13 +80,12 @@ async def on_other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A photo: read its largest size."""
+    """A photo (its largest size), or an image sent as a file (uncompressed): read it."""
     await read_and_reply(update, context, picture_of(update.effective_message))
 
 
-async def on_image_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """An image sent as a file (uncompressed): read it like a photo."""
-    await read_and_reply(update, context, picture_of(update.effective_message))
+#: An image sent as a file is read like a photo (:func:`picture_of` takes either).
+on_image_document = on_photo
 
 
 async def on_read(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
