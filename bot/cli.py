@@ -182,15 +182,8 @@ def cmd_playground(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``digitbot`` and its subcommands."""
-    from core.config import (
-        DEFAULT_EPOCHS,
-        DEFAULT_KEEP_REJECTED,
-        DEFAULT_MODEL_PATH,
-        DEFAULT_RETRAIN_EPOCHS,
-        DEFAULT_RETRAIN_LEARNING_RATE,
-        DEFAULT_SEED,
-        MODELS_DIR,
-    )
+    from core.config import DEFAULT_EPOCHS, DEFAULT_MODEL_PATH, DEFAULT_SEED, MODELS_DIR
+    from training.retrain import add_retrain_options  # numpy only; TensorFlow loads when a retrain runs
 
     parser = argparse.ArgumentParser(prog="digitbot", description="Read handwritten digits from photos.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -222,20 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     retrain = commands.add_parser("retrain", help="fine-tune the active model on MNIST + user samples; "
                                   "promote it only if it is no worse")
     retrain.add_argument("--data", type=Path, help=data_help)
-    retrain.add_argument("--home", type=Path, help="the bot's state folder (default: $DIGITBOT_HOME, else state)")
-    retrain.add_argument("--epochs", type=int, help="epochs (default: $DIGITBOT_RETRAIN_EPOCHS, else "
-                         f"{DEFAULT_RETRAIN_EPOCHS})")
-    retrain.add_argument("--max-samples", type=int, help="MNIST training images at most (default: "
-                         "$DIGITBOT_RETRAIN_MAX_SAMPLES, else all)")
     retrain.add_argument("--user-samples", type=Path, metavar="NPZ", help="labelled user samples "
                          "(an export of the feedback store)")
-    retrain.add_argument("--learning-rate", type=float, default=DEFAULT_RETRAIN_LEARNING_RATE)
-    retrain.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    retrain.add_argument("--seed-model", type=Path, help="model registered first if the registry is empty "
-                         "(default: $DIGITBOT_MODEL, else the shipped model)")
-    retrain.add_argument("--keep-rejected", type=int, metavar="N",
-                         help="rejected versions kept (the newest; older ones are deleted; default: "
-                         f"$DIGITBOT_RETRAIN_KEEP_REJECTED, else {DEFAULT_KEEP_REJECTED})")
+    add_retrain_options(retrain)
     retrain.set_defaults(handler=cmd_retrain)
 
     run = commands.add_parser("run", help="start the Telegram bot (needs TELEGRAM_BOT_TOKEN)")

@@ -419,23 +419,30 @@ def _claim_stdout() -> TextIO:
     return stream
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Options of ``python -m training.retrain``; defaults come from the environment (core.config)."""
-    parser = argparse.ArgumentParser(prog="python -m training.retrain", description=__doc__.split("\n\n")[0])
+def add_retrain_options(parser: argparse.ArgumentParser) -> None:
+    """The options :func:`config_from_args` reads, shared by ``python -m training.retrain`` and
+    ``digitbot retrain`` (``--data`` and ``--user-samples`` are each command's own)."""
     parser.add_argument("--home", type=Path, help="the bot's state folder (default: $DIGITBOT_HOME, else state)")
-    parser.add_argument("--data", type=Path, help="MNIST .npz or IDX folder (default: $DIGITBOT_MNIST)")
-    parser.add_argument("--user-samples", type=Path, help="feedback export .npz (absent or empty: none)")
-    parser.add_argument("--epochs", type=int, help="epochs (default: $DIGITBOT_RETRAIN_EPOCHS, else 3)")
+    parser.add_argument("--epochs", type=int, help="epochs (default: $DIGITBOT_RETRAIN_EPOCHS, else "
+                        f"{DEFAULT_RETRAIN_EPOCHS})")
     parser.add_argument("--max-samples", type=int, help="MNIST training images at most (default: "
                         "$DIGITBOT_RETRAIN_MAX_SAMPLES, else all)")
     parser.add_argument("--learning-rate", type=float, default=DEFAULT_RETRAIN_LEARNING_RATE)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--seed-model", type=Path, help="model registered first if the registry is empty "
                         "(default: $DIGITBOT_MODEL, else the shipped model)")
-    parser.add_argument("--nice", type=int, default=0, help="lower this process's CPU priority by N")
     parser.add_argument("--keep-rejected", type=int, metavar="N",
                         help="rejected versions kept (the newest; older ones are deleted; default: "
                         f"$DIGITBOT_RETRAIN_KEEP_REJECTED, else {DEFAULT_KEEP_REJECTED})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Options of ``python -m training.retrain``; defaults come from the environment (core.config)."""
+    parser = argparse.ArgumentParser(prog="python -m training.retrain", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, help="MNIST .npz or IDX folder (default: $DIGITBOT_MNIST)")
+    parser.add_argument("--user-samples", type=Path, help="feedback export .npz (absent or empty: none)")
+    add_retrain_options(parser)
+    parser.add_argument("--nice", type=int, default=0, help="lower this process's CPU priority by N")
     return parser
 
 
