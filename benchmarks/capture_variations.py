@@ -114,26 +114,35 @@ def printed_lines(image: np.ndarray, spacing: float, vertical: bool) -> np.ndarr
     return np.clip(image * shade[:, :, None], 0, 255).astype(np.uint8)
 
 
-#: name -> (change to the decoded BGR image, JPEG quality to save it at); the papers are
-#: applied by :func:`vary` itself, as they need the digits' height.
-VARIATIONS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], int]] = {
-    "as-is": (lambda image: image, JPEG_QUALITY),
-    "long side 640": (shrink_to(640), JPEG_QUALITY),
-    "long side 320": (shrink_to(320), JPEG_QUALITY),
-    "double": (double, JPEG_QUALITY),
-    "tilt+4": (lambda image: rotate(image, 4), JPEG_QUALITY),
-    "tilt-4": (lambda image: rotate(image, -4), JPEG_QUALITY),
-    "tilt+8": (lambda image: rotate(image, 8), JPEG_QUALITY),
-    "tilt-8": (lambda image: rotate(image, -8), JPEG_QUALITY),
-    "blur": (blur, JPEG_QUALITY),
-    "uneven light": (uneven_light, JPEG_QUALITY),
-    "noise": (noise, JPEG_QUALITY),
-    "jpeg 40": (lambda image: image, 40),
-    "ruled paper": (lambda image: image, JPEG_QUALITY),
-    "squared paper": (lambda image: image, JPEG_QUALITY),
+def paper(spacing: float, vertical: bool) -> Callable[[np.ndarray, float], np.ndarray]:
+    """A change printing lines ``spacing`` times the digits' height apart (see :func:`printed_lines`)."""
+    return lambda image, digit_height: printed_lines(image, spacing * digit_height, vertical)
+
+
+def plain(change: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray, float], np.ndarray]:
+    """A change that does not depend on the digits' height."""
+    return lambda image, digit_height: change(image)
+
+
+#: name -> (change to the decoded BGR image given the digits' height in px, JPEG quality to save it at)
+VARIATIONS: dict[str, tuple[Callable[[np.ndarray, float], np.ndarray], int]] = {
+    "as-is": (plain(lambda image: image), JPEG_QUALITY),
+    "long side 640": (plain(shrink_to(640)), JPEG_QUALITY),
+    "long side 320": (plain(shrink_to(320)), JPEG_QUALITY),
+    "double": (plain(double), JPEG_QUALITY),
+    "tilt+4": (plain(lambda image: rotate(image, 4)), JPEG_QUALITY),
+    "tilt-4": (plain(lambda image: rotate(image, -4)), JPEG_QUALITY),
+    "tilt+8": (plain(lambda image: rotate(image, 8)), JPEG_QUALITY),
+    "tilt-8": (plain(lambda image: rotate(image, -8)), JPEG_QUALITY),
+    "blur": (plain(blur), JPEG_QUALITY),
+    "uneven light": (plain(uneven_light), JPEG_QUALITY),
+    "noise": (plain(noise), JPEG_QUALITY),
+    "jpeg 40": (plain(lambda image: image), 40),
+    "ruled paper": (paper(0.9, vertical=False), JPEG_QUALITY),
+    "squared paper": (paper(0.6, vertical=True), JPEG_QUALITY),
 }
-#: paper -> (line spacing as a multiple of the digits' height, with vertical lines too)
-PAPERS = {"ruled paper": (0.9, False), "squared paper": (0.6, True)}
+#: The variations that need the digits' height (measured on the unchanged file).
+PAPERS = ("ruled paper", "squared paper")
 
 
 def vary(image: np.ndarray, name: str, digit_height: float | None = None) -> bytes:
@@ -142,11 +151,7 @@ def vary(image: np.ndarray, name: str, digit_height: float | None = None) -> byt
     ``digit_height`` (px in ``image``) sets the line spacing of the papers; when None, a
     third of the image's short side."""
     change, quality = VARIATIONS[name]
-    if name in PAPERS:
-        spacing, vertical = PAPERS[name]
-        changed = printed_lines(image, spacing * (digit_height or min(image.shape[:2]) / 3), vertical)
-    else:
-        changed = change(image)
+    changed = change(image, digit_height or min(image.shape[:2]) / 3)
     ok, encoded = cv2.imencode(".jpg", changed, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise ValueError(f"could not encode the {name!r} variation")
