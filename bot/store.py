@@ -21,7 +21,6 @@ from __future__ import annotations
 import enum
 import os
 import sqlite3
-import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.atomic import atomic_path
 from core.config import IMAGE_SIZE
 
 #: The database file's name inside ``DIGITBOT_HOME``.
@@ -500,15 +500,7 @@ class FeedbackStore:
             "prediction_ids": np.array([row[0] for row in rows], dtype=np.int64),
             "confirmed": np.array([bool(row[3]) for row in rows], dtype=bool),
         }
-        target = Path(path)
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(handle, "wb") as file:
-                np.savez(file, **arrays)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        # Private (0600, users' digits) and flushed to disk before it replaces the old export.
+        with atomic_path(Path(path), mode=None, durable=True) as temporary, open(temporary, "wb") as file:
+            np.savez(file, **arrays)
         return count

@@ -11,13 +11,20 @@ from typing import Iterator
 
 
 @contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
+def atomic_path(target: Path, *, mode: int | None = 0o644, durable: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success rename it over ``target``.
 
     The rename (``os.replace``) is atomic on POSIX, so readers see the old file or the
     new one, never a half-written one; on an exception the temporary file is removed.
     The temporary name keeps ``target``'s suffix (Keras insists on ``.keras``) and starts
     with a dot, so directory listings can ignore it.
+
+    Args:
+        target: the file to replace.
+        mode: permission bits of the new file; None keeps ``mkstemp``'s 0600 (private data).
+            The default 0644 suits artifacts meant to be shared.
+        durable: flush the new file's contents to disk (``fsync``) before the rename, so a
+            power cut cannot leave an empty file under ``target``'s name.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
@@ -25,7 +32,14 @@ def atomic_path(target: Path) -> Iterator[Path]:
     temporary = Path(name)
     try:
         yield temporary
-        os.chmod(temporary, 0o644)  # mkstemp creates 0600; artifacts are meant to be shared
+        if durable:
+            descriptor = os.open(temporary, os.O_RDONLY)
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+        if mode is not None:
+            os.chmod(temporary, mode)
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
