@@ -83,20 +83,34 @@ def _validate(name: str, images: np.ndarray, labels: np.ndarray, origin: str) ->
         )
 
 
-def _load_npz(path: Path) -> dict[str, np.ndarray]:
+def load_npz_arrays(path: str | Path, keys: tuple[str, ...], layout: str = "") -> dict[str, np.ndarray]:
+    """The arrays ``keys`` of an .npz archive (no pickles), read into memory.
+
+    Args:
+        path: the archive.
+        keys: the arrays it must hold.
+        layout: what the expected layout is called, for the error message (e.g. "the layout
+            of keras.datasets.mnist").
+
+    Raises:
+        DatasetError: the file cannot be read as an .npz archive, or lacks some of ``keys``;
+            the message names the file and the problem.
+    """
     try:
         with np.load(path, allow_pickle=False) as archive:
-            missing = [key for key in IDX_FILES if key not in archive.files]
+            missing = [key for key in keys if key not in archive.files]
             if missing:
-                raise DatasetError(
-                    f"{path}: missing arrays {', '.join(missing)}; expected x_train, y_train, "
-                    "x_test, y_test (the layout of keras.datasets.mnist)"
-                )
-            return {key: archive[key] for key in IDX_FILES}
+                raise DatasetError(f"{path}: missing arrays {', '.join(missing)}; expected "
+                                   f"{', '.join(keys)}" + (f" ({layout})" if layout else ""))
+            return {key: archive[key] for key in keys}
     except DatasetError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise DatasetError(f"{path}: not a readable .npz archive ({exc})") from exc
+
+
+def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    return load_npz_arrays(path, tuple(IDX_FILES), "the layout of keras.datasets.mnist")
 
 
 def read_idx(path: Path) -> np.ndarray:

@@ -30,7 +30,6 @@ import math
 import os
 import sys
 import time
-import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, TextIO
@@ -51,7 +50,7 @@ from core.config import (
     load_settings,
 )
 from core.registry import PROMOTED, REJECTED, ModelRegistry, ModelVersion, RegistryBusyError, RegistryError
-from training.data import DatasetError, MnistData, load_mnist
+from training.data import DatasetError, MnistData, load_mnist, load_npz_arrays
 
 logger = logging.getLogger(__name__)
 
@@ -164,13 +163,7 @@ def load_user_samples(path: str | Path | None) -> UserSamples:
     """
     if path is None or not Path(path).is_file():
         return UserSamples.empty()
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in ("images", "labels", "prediction_ids", "confirmed")}
-    except KeyError as exc:
-        raise DatasetError(f"{path}: missing array {exc}; expected images, labels, prediction_ids, confirmed") from exc
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise DatasetError(f"{path}: not a readable .npz archive ({exc})") from exc
+    arrays = load_npz_arrays(path, ("images", "labels", "prediction_ids", "confirmed"), "a feedback export")
     images, labels = arrays["images"], arrays["labels"]
     count = len(labels)
     if images.dtype != np.uint8 or images.shape != (count, IMAGE_SIZE, IMAGE_SIZE):
