@@ -1037,7 +1037,8 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
     pieces = _pen_pieces(wide + thick, kept, inscribed_radius)
     thick = [blob for blob in thick if blob not in pieces]
     # A thick blob is a digit only when it sits on a line of at least two other digits of its
-    # height (a number written with a marker); alone, it is more likely a filled shape. A
+    # height, thin or thick themselves (a number written with a marker, where every digit
+    # may be thick); alone, it is more likely a filled shape. A
     # thick blob that makes one digit with a pen stroke below or above it (the filled top
     # of a bold 5 and its tail) needs one such neighbour.
     alone = not kept
@@ -1050,8 +1051,8 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
             partner = None
         unit = blob.merge(partner) if partner is not None else blob
         neighbours = sum(
-            1 for other in kept
-            if other is not partner
+            1 for other in kept + thick
+            if other is not partner and other is not blob
             and 0.6 * unit.h <= other.h <= 1.6 * unit.h
             and min(other.y2, unit.y2) - max(other.y, unit.y) > 0.5 * min(other.h, unit.h)
         )

@@ -586,6 +586,17 @@ def test_a_lone_bold_digit_is_found(mnist_sample, index, height):
     assert len(segmentation.boxes) == 1
 
 
+@pytest.mark.parametrize("indices", [[35, 8, 21, 72], [8, 72, 35], [21, 72, 8]])
+@pytest.mark.parametrize("height", [60, 120])
+def test_a_number_written_in_bold_keeps_every_digit(mnist_sample, indices, height):
+    # Bold MNIST digits (0, 2, 4, 7 with strokes a third as wide as the digit) side by side:
+    # each is thick like a filled blob, and each has the others as neighbours on its line.
+    x, _ = mnist_sample
+    page = place_digits(paper(400, 1200), [x[i] for i in indices], height=height, left=100, top=100, gap=0.3)
+    segmentation = pp.segment_photo(np.round(page * 255).astype(np.uint8))
+    assert len(segmentation.boxes) == len(indices)
+
+
 def test_a_lone_filled_blob_is_not_a_digit():
     page = paper()
     cv2.ellipse(page, (450, 360), (90, 60), 20, 0, 360, 0.15, -1)
