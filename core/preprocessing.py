@@ -10,10 +10,12 @@ The chain, each step a function on NumPy arrays:
    float32 ink strength in [0, 1].
 4. :func:`binarize` - hysteresis threshold on the ink map (Otsu with a floor).
 5. :func:`remove_lines` - ruled and grid lines (long thin horizontal/vertical runs).
-6. :func:`find_digit_boxes` - connected components, minus specks, filled blobs,
+6. :func:`sharpen_thick_marks` - marks too thick for a pen cut to their ink's core, so a
+   blurred photo's strokes get back their width and their holes.
+7. :func:`find_digit_boxes` - connected components, minus specks, filled blobs,
    border-touching paper edges and table regions; strokes grouped into digits; touching
    digits split; ordered left to right.
-7. :func:`normalize_digit` - stroke width evened out, fitted into 20x20 keeping the
+8. :func:`normalize_digit` - stroke width evened out, fitted into 20x20 keeping the
    aspect ratio with anti-aliasing, placed on 28x28 with its center of mass at the
    center, as MNIST was made (LeCun, Bottou, Bengio, Haffner 1998; the MNIST page).
 """
@@ -828,6 +830,62 @@ def _restore_strokes_along_lines(cleaned: np.ndarray, removed: np.ndarray) -> np
     return restored
 
 
+#: Share of a thick mark's peak ink (its 95th percentile) that :func:`sharpen_thick_marks`
+#: keeps: about the half maximum of a blurred stroke's profile, a little above it so the
+#: narrow holes of a blurred 8 or 9 open.
+BLUR_CORE_LEVEL = 0.6
+
+#: A mark whose widest point (inscribed radius) exceeds this share of its bounding box's
+#: long side is thick for a pen stroke (as in :func:`find_digit_boxes`).
+THICK_RADIUS_RATIO = 0.17
+
+#: Share of a thick mark's core that one piece must hold for :func:`sharpen_thick_marks` to
+#: use it: a blurred stroke's core is whole; the core of a patch of grain falls apart.
+CORE_WHOLE = 0.9
+
+
+def sharpen_thick_marks(mask: np.ndarray, ink: np.ndarray) -> np.ndarray:
+    """Keep only the core of marks too thick for a pen stroke: the pixels whose ink is at
+    least :data:`BLUR_CORE_LEVEL` of the mark's peak.
+
+    A blurred photo (a shaky hand, focus on the table) spreads each stroke into a halo that
+    the hysteresis' low threshold takes in whole, and small digits' holes fill: an 8 or a 9
+    becomes a filled blob. Cutting the mark at about the half maximum of its own ink (the
+    usual edge of a blurred line's profile) gives back strokes of about their true width and
+    opens the holes. A marker's strokes or a filled shape, flat in ink, keep their shape.
+
+    Args:
+        mask: uint8 (H, W) in {0, 255}, the stroke mask.
+        ink: float32 (H, W) in [0, 1], the ink strength (:func:`ink_map`).
+
+    Returns:
+        uint8 (H, W) in {0, 255}: ``mask``, or a copy with the thick marks' halos removed.
+    """
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if count <= 1:
+        return mask
+    inside = labels > 0
+    radius = np.zeros(count, np.float32)
+    np.maximum.at(radius, labels[inside], cv2.distanceTransform(mask, cv2.DIST_L2, 3)[inside])
+    long_side = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    thick = np.flatnonzero((radius > THICK_RADIUS_RATIO * long_side) & (stats[:, cv2.CC_STAT_AREA] >= 20))
+    thick = thick[thick > 0]
+    if thick.size == 0:
+        return mask
+    sharpened = mask.copy()
+    for label in thick:
+        x, y, w, h = (int(v) for v in stats[label, :4])
+        region = labels[y:y + h, x:x + w] == label
+        crop_ink = ink[y:y + h, x:x + w]
+        peak = float(np.percentile(crop_ink[region], 95))
+        core = (region & (crop_ink >= BLUR_CORE_LEVEL * peak)).astype(np.uint8)
+        pieces, _, piece_stats, _ = cv2.connectedComponentsWithStats(core, connectivity=8)
+        if pieces > 2 and piece_stats[1:, cv2.CC_STAT_AREA].max() < CORE_WHOLE * np.count_nonzero(core):
+            continue  # the core falls apart: grain or texture, not a blurred stroke
+        sharpened[y:y + h, x:x + w][region & (core == 0)] = 0
+    return sharpened
+
+
 # --------------------------------------------------------------------------------------------
 # 5. Components to digits
 
@@ -908,6 +966,13 @@ def _solidity(component: np.ndarray) -> float:
     return float(np.count_nonzero(component)) / max(hull, 1.0)
 
 
+#: A shape whose holes are darker than this share of the way from its ink to the paper is a
+#: filled object seen as an outline (:func:`_is_filled_shape`). Measured on the generated
+#: and real photos: filled shapes' holes are at -0.02-0.19, digits' at 0.55 and above, and a
+#: blurred 8's narrow holes (still grey with the strokes' blur) at 0.3.
+FILLED_HOLE_RATIO = 0.25
+
+
 def _is_filled_shape(component: np.ndarray, gray_crop: np.ndarray, gray_around: np.ndarray) -> bool:
     """True when the shape's holes are as dark as its strokes: a filled object seen as an outline.
 
@@ -923,7 +988,7 @@ def _is_filled_shape(component: np.ndarray, gray_crop: np.ndarray, gray_around: 
     ink_level = float(np.median(gray_crop[component > 0]))
     hole_level = float(np.median(gray_crop[holes]))
     paper_level = float(np.percentile(gray_around, 75))
-    return hole_level - ink_level < 0.4 * (paper_level - ink_level)
+    return hole_level - ink_level < FILLED_HOLE_RATIO * (paper_level - ink_level)
 
 
 def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = None
@@ -1018,7 +1083,7 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
         if stroke > 0.38 * max(blob.h, blob.w) and not thin_bar:
             wide.append(blob)
             continue  # a filled blob, not a pen stroke
-        if inscribed > 0.17 * max(blob.h, blob.w) and not thin_bar:
+        if inscribed > THICK_RADIUS_RATIO * max(blob.h, blob.w) and not thin_bar:
             if inscribed <= 0.3 * max(blob.h, blob.w):
                 thick.append(blob)  # a marker's closed curl (the loop of a 2), or a filled shape
                 solidity[id(blob)] = _solidity(component)
@@ -1577,7 +1642,7 @@ def segment_photo(gray: np.ndarray) -> Segmentation:
     mask = remove_lines(without_border, _faint_ink(components, mask, without_border), ink)
     if not mask.any():
         raise NoDigitFoundError(detail="only a region along the border (a table or a finger)")
-    blobs, labels, kept = find_digit_boxes(mask, ink, shown)
+    blobs, labels, kept = find_digit_boxes(sharpen_thick_marks(mask, ink), ink, shown)
     images, boxes, working_boxes, pen_like = [], [], [], []
     for blob in blobs:
         # Only the digit's own strokes: a neighbour's may reach into its box (a tilted line).

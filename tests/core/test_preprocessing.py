@@ -597,6 +597,41 @@ def test_a_number_written_in_bold_keeps_every_digit(mnist_sample, indices, heigh
     assert len(segmentation.boxes) == len(indices)
 
 
+@pytest.mark.parametrize("text", ["80081", "4386", "9871"])
+@pytest.mark.parametrize("sigma", [2.5, 3.0])
+def test_a_blurred_number_keeps_every_digit(text, sigma):
+    # Small digits (40 px) blurred with a Gaussian of sigma 2.5-3 px (a shaky hand): the low
+    # threshold takes in each stroke's halo, and the 0s, 8s and 9s become filled blobs.
+    page = place_digits(paper(340, 700), [handwritten(int(d)) for d in text], height=40, left=40, top=150, gap=1.0)
+    page = cv2.GaussianBlur(page, (0, 0), sigma)
+    segmentation = pp.segment_photo(np.round(page * 255).astype(np.uint8))
+    assert len(segmentation.boxes) == len(text)
+
+
+def _holes(mask: np.ndarray) -> int:
+    count, _, stats, _ = cv2.connectedComponentsWithStats((mask == 0).astype(np.uint8), connectivity=4)
+    return int(np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] >= 4)) - 1  # minus the outside
+
+
+def test_sharpening_opens_a_blurred_loop_and_keeps_flat_marks():
+    # A small 0 drawn 3 px thin and blurred (sigma 4 px): thresholded, its hole is filled in.
+    ring = np.zeros((120, 100), np.float32)
+    cv2.ellipse(ring, (50, 60), (8, 14), 0, 0, 360, 0.8, 3)
+    ink = cv2.GaussianBlur(ring, (0, 0), 4)
+    mask = pp.binarize(ink)
+    assert _holes(mask) == 0
+    assert _holes(pp.sharpen_thick_marks(mask, ink)) == 1
+    # A marker's flat stroke or a filled shape keeps its shape.
+    flat = np.zeros((120, 100), np.float32)
+    cv2.ellipse(flat, (50, 60), (30, 40), 0, 0, 360, 0.8, -1)
+    flat_mask = pp.binarize(flat)
+    assert np.array_equal(pp.sharpen_thick_marks(flat_mask, flat), flat_mask)
+    # Grain: its core falls apart, so it is left as it was.
+    grain = cv2.GaussianBlur(np.random.default_rng(0).random((120, 100)).astype(np.float32), (0, 0), 1.5)
+    grain_mask = np.where(grain > 0.45, 255, 0).astype(np.uint8)
+    assert np.array_equal(pp.sharpen_thick_marks(grain_mask, grain), grain_mask)
+
+
 def test_a_lone_filled_blob_is_not_a_digit():
     page = paper()
     cv2.ellipse(page, (450, 360), (90, 60), 20, 0, 360, 0.15, -1)
