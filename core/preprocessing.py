@@ -843,8 +843,12 @@ THICK_RADIUS_RATIO = 0.17
 #: use it: a blurred stroke's core is whole; the core of a patch of grain falls apart.
 CORE_WHOLE = 0.9
 
+#: Most candidate thick marks :func:`sharpen_thick_marks` looks at; more are grain or texture.
+MAX_SHARPENED_MARKS = 100
 
-def sharpen_thick_marks(mask: np.ndarray, ink: np.ndarray) -> np.ndarray:
+
+def sharpen_thick_marks(mask: np.ndarray, ink: np.ndarray,
+                        components: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Keep only the core of marks too thick for a pen stroke: the pixels whose ink is at
     least :data:`BLUR_CORE_LEVEL` of the mark's peak.
 
@@ -857,31 +861,37 @@ def sharpen_thick_marks(mask: np.ndarray, ink: np.ndarray) -> np.ndarray:
     Args:
         mask: uint8 (H, W) in {0, 255}, the stroke mask.
         ink: float32 (H, W) in [0, 1], the ink strength (:func:`ink_map`).
+        components: ``cv2.connectedComponentsWithStats(mask, connectivity=8)`` if already
+            computed, else None.
 
     Returns:
-        uint8 (H, W) in {0, 255}: ``mask``, or a copy with the thick marks' halos removed.
+        uint8 (H, W) in {0, 255}: ``mask`` itself when no mark is thick, else a copy with the
+        thick marks' halos removed.
     """
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    if count <= 1:
-        return mask
-    inside = labels > 0
-    radius = np.zeros(count, np.float32)
-    np.maximum.at(radius, labels[inside], cv2.distanceTransform(mask, cv2.DIST_L2, 3)[inside])
+    count, labels, stats, _ = components or cv2.connectedComponentsWithStats(mask, connectivity=8)
     long_side = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
-    thick = np.flatnonzero((radius > THICK_RADIUS_RATIO * long_side) & (stats[:, cv2.CC_STAT_AREA] >= 20))
-    thick = thick[thick > 0]
-    if thick.size == 0:
-        return mask
-    sharpened = mask.copy()
-    for label in thick:
+    # A mark whose widest point is a disc of radius r holds at least pi r^2 pixels: marks
+    # with fewer cannot be thick (most pen strokes and specks end here).
+    possible = np.flatnonzero(stats[:, cv2.CC_STAT_AREA]
+                              >= np.maximum(20, np.pi * (THICK_RADIUS_RATIO * long_side) ** 2))
+    possible = possible[possible > 0]
+    if possible.size == 0 or possible.size > MAX_SHARPENED_MARKS:
+        return mask  # nothing thick, or a texture of many blobs (left to find_digit_boxes)
+    distance = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
+    sharpened = mask
+    for label in possible:
         x, y, w, h = (int(v) for v in stats[label, :4])
         region = labels[y:y + h, x:x + w] == label
+        if float(distance[y:y + h, x:x + w][region].max()) <= THICK_RADIUS_RATIO * long_side[label]:
+            continue
         crop_ink = ink[y:y + h, x:x + w]
         peak = float(np.percentile(crop_ink[region], 95))
         core = (region & (crop_ink >= BLUR_CORE_LEVEL * peak)).astype(np.uint8)
         pieces, _, piece_stats, _ = cv2.connectedComponentsWithStats(core, connectivity=8)
         if pieces > 2 and piece_stats[1:, cv2.CC_STAT_AREA].max() < CORE_WHOLE * np.count_nonzero(core):
             continue  # the core falls apart: grain or texture, not a blurred stroke
+        if sharpened is mask:
+            sharpened = mask.copy()
         sharpened[y:y + h, x:x + w][region & (core == 0)] = 0
     return sharpened
 
@@ -991,7 +1001,8 @@ def _is_filled_shape(component: np.ndarray, gray_crop: np.ndarray, gray_around: 
     return hole_level - ink_level < FILLED_HOLE_RATIO * (paper_level - ink_level)
 
 
-def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = None
+def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = None,
+                     components: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None,
                      ) -> tuple[list[_Blob], np.ndarray, np.ndarray]:
     """Find the digits among the connected components of a stroke mask.
 
@@ -1014,6 +1025,8 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
         mask: uint8 (H, W) in {0, 255}.
         ink: float32 (H, W) in [0, 1], the ink strength.
         gray: uint8 (H, W), the photo, dark ink on light (for the filled-shape check), or None.
+        components: ``cv2.connectedComponentsWithStats(mask, connectivity=8)`` if already
+            computed, else None.
 
     Returns:
         ``(blobs, labels, kept_mask)``: digit groups left to right, the int32 label image
@@ -1023,7 +1036,7 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
         NoDigitFoundError: nothing digit-like remains.
     """
     height, width = mask.shape
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    count, labels, stats, _ = components or cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count <= 1:
         raise NoDigitFoundError(detail="no marks after thresholding")
     areas = stats[1:, cv2.CC_STAT_AREA]
@@ -1642,7 +1655,9 @@ def segment_photo(gray: np.ndarray) -> Segmentation:
     mask = remove_lines(without_border, _faint_ink(components, mask, without_border), ink)
     if not mask.any():
         raise NoDigitFoundError(detail="only a region along the border (a table or a finger)")
-    blobs, labels, kept = find_digit_boxes(sharpen_thick_marks(mask, ink), ink, shown)
+    components = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    sharpened = sharpen_thick_marks(mask, ink, components)
+    blobs, labels, kept = find_digit_boxes(sharpened, ink, shown, components if sharpened is mask else None)
     images, boxes, working_boxes, pen_like = [], [], [], []
     for blob in blobs:
         # Only the digit's own strokes: a neighbour's may reach into its box (a tilted line).
