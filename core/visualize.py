@@ -57,7 +57,9 @@ def render_steps_png(reading: PhotoReading, segmentation: Segmentation) -> bytes
     panels = [
         (_fit(gray), "1. photo (grayscale)"),
         (_fit(segmentation.mask), "2. ink kept (lines, specks removed)"),
-        (_fit(boxed), f"3. digits found: {reading.number}"),
+        (_fit(boxed), f"3. digits found: {reading.number}"
+                      + (f"\n(line tilted {abs(segmentation.tilt):.0f}°, each digit turned upright)"
+                         if segmentation.tilt else "")),
     ]
     for axes, (image, title) in zip(top.subplots(1, 3), panels):
         axes.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
