@@ -1463,7 +1463,7 @@ def _split_touching(group: _Blob, mask: np.ndarray, line_height: float,
 
 
 #: Smallest tilt of a text line, in degrees, for which :func:`segment_photo` turns the digits
-#: upright; below it the digits' own heights and positions make the estimate noise.
+#: upright; below it the estimate is within the noise of where a hand puts each digit's foot.
 MIN_TILT = 1.0
 #: Largest tilt it corrects; a steeper "line" is more likely marks that are not one line.
 MAX_TILT = 15.0
