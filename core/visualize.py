@@ -57,14 +57,16 @@ def render_steps_png(reading: PhotoReading, segmentation: Segmentation) -> bytes
     panels = [
         (_fit(gray), "1. photo (grayscale)"),
         (_fit(segmentation.mask), "2. ink kept (lines, specks removed)"),
-        (_fit(boxed), f"3. digits found: {reading.number}"
-                      + (f"\n(line tilted {abs(segmentation.tilt):.0f}°, each digit turned upright)"
-                         if segmentation.tilt else "")),
+        (_fit(boxed), f"3. digits found: {reading.number}"),
     ]
     for axes, (image, title) in zip(top.subplots(1, 3), panels):
         axes.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
         axes.set_title(title, fontsize=9)
         axes.axis("off")
+    if segmentation.tilt:
+        # Under the boxes (a second title line would run into the figure's title).
+        axes.text(0.5, -0.03, f"line tilted {abs(segmentation.tilt):.0f}°: each digit turned upright",
+                  transform=axes.transAxes, ha="center", va="top", fontsize=8)
     digit_axes = np.atleast_1d(bottom.subplots(rows_of_digits, columns)).ravel()
     for axes in digit_axes:
         axes.axis("off")
