@@ -1,0 +1,170 @@
+"""Ink strength from a grayscale photo (polarity found, the paper's shading divided out), its hysteresis
+threshold, and blurred marks cut back to their core."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def is_light_on_dark(gray: np.ndarray) -> bool:
+    """True when the marks are lighter than the background (e.g. chalk, or MNIST itself).
+
+    The background is the bulk of the pixels, so the marks are the tail of the histogram
+    farther from the median: compare the 1st and 99th percentile distances. That must hold
+    twice: on the photo as it is (with a dark background), and once its light is evened
+    out (divided by a Gaussian blur of sigma 1/10 of its size), so a bright patch of light
+    on dim paper is not taken for light ink: written marks are thin, a highlight is wide.
+
+    Args:
+        gray: uint8 (H, W).
+    """
+    small = cv2.resize(gray, (64, 64), interpolation=cv2.INTER_AREA) if max(gray.shape) > 64 else gray
+    low, median, high = np.percentile(small, (1, 50, 99))
+    # Paper, even in shadow, is rarely darker than mid-grey; demand a dark background too,
+    # so a photo with a dark shadow or table is not mistaken for chalk on a board.
+    if not (median < 110 and (high - median) > (median - low) * 1.2):
+        return False
+    height, width = gray.shape
+    factor = 128.0 / max(height, width)
+    small = cv2.resize(gray, (max(1, round(width * factor)), max(1, round(height * factor))),
+                       interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR).astype(np.float32)
+    even = small / np.maximum(cv2.GaussianBlur(small, (0, 0), 12, borderType=cv2.BORDER_REPLICATE), 1.0)
+    low, median, high = np.percentile(even, (1, 50, 99))
+    return bool((high - median) > (median - low) * 1.2)
+
+
+def ink_map(gray: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Ink strength with the paper's shading divided out.
+
+    The background is estimated by a grey-level closing (max filter for dark ink) on a
+    copy 128 px on its long side, with a kernel about a quarter of that, smoothed and scaled
+    back up; ink = 1 - photo / background. Strokes up to ~20 % of the image's long side
+    are removed from the background estimate; shadows and gradients wider than that stay
+    in it and are divided out.
+
+    Args:
+        gray: uint8 (H, W), any polarity.
+
+    Returns:
+        ``(ink, inverted)``: float32 (H, W) in [0, 1] (0 = paper), and whether the photo
+        was light on dark (then it was inverted first).
+    """
+    inverted = is_light_on_dark(gray)
+    if inverted:
+        gray = 255 - gray
+    height, width = gray.shape
+    factor = 128.0 / max(height, width)
+    small = cv2.resize(gray, (max(1, round(width * factor)), max(1, round(height * factor))),
+                       interpolation=cv2.INTER_AREA)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (31, 31))
+    background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel, borderType=cv2.BORDER_REPLICATE)
+    background = cv2.GaussianBlur(background, (0, 0), 3)
+    background = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    ratio = gray.astype(np.float32) / np.maximum(background, 1.0)
+    ink = np.clip(1.0 - ratio, 0.0, 1.0)
+    # The closing is a max filter, so grainy paper sits a little below its "background":
+    # take the paper's typical level (the median pixel is paper) as zero ink.
+    floor = float(np.median(ink[::4, ::4]))
+    if floor > 0:
+        ink = np.clip((ink - floor) / (1.0 - floor), 0.0, 1.0)
+    return ink, inverted
+
+
+def binarize(ink: np.ndarray) -> np.ndarray:
+    """Hysteresis threshold: pixels above a low threshold that connect to strong ink.
+
+    The strong threshold is Otsu's on the ink map, floored at 0.22 (paper grain and JPEG
+    noise stay below it) and capped at 0.5; the low one is 55 % of it.
+
+    Args:
+        ink: float32 (H, W) in [0, 1].
+
+    Returns:
+        uint8 (H, W) in {0, 255}.
+    """
+    return _hysteresis(ink)[0]
+
+
+def _hysteresis(ink: np.ndarray) -> tuple[np.ndarray, tuple[int, np.ndarray, np.ndarray] | None]:
+    """:func:`binarize`, also returning the 8-connected components it found ``(count, labels,
+    stats)`` as from ``cv2.connectedComponentsWithStats``: the kept mask's components are
+    exactly the labels it keeps (the others are 0 in the mask), so they need not be found again."""
+    ink8 = np.round(ink * 255).astype(np.uint8)
+    otsu, _ = cv2.threshold(ink8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    strong = float(np.clip(otsu / 255.0, 0.22, 0.5))
+    weak = strong * 0.55
+    weak_mask = (ink >= weak).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(weak_mask, connectivity=8)
+    if count <= 1:
+        return np.zeros_like(ink8), None
+    has_strong = np.zeros(count, dtype=bool)
+    has_strong[labels[ink >= strong]] = True  # fancy assignment: no need to sort out duplicates
+    has_strong[0] = False
+    return np.take(np.where(has_strong, 255, 0).astype(np.uint8), labels), (count, labels, stats)
+
+
+#: Share of a thick mark's peak ink (its 95th percentile) that :func:`sharpen_thick_marks`
+#: keeps: about the half maximum of a blurred stroke's profile, a little above it so the
+#: narrow holes of a blurred 8 or 9 open.
+BLUR_CORE_LEVEL = 0.6
+
+#: A mark whose widest point (inscribed radius) exceeds this share of its bounding box's
+#: long side is thick for a pen stroke (as in :func:`find_digit_boxes`).
+THICK_RADIUS_RATIO = 0.17
+
+#: Share of a thick mark's core that one piece must hold for :func:`sharpen_thick_marks` to
+#: use it: a blurred stroke's core is whole; the core of a patch of grain falls apart.
+CORE_WHOLE = 0.9
+
+#: Most candidate thick marks :func:`sharpen_thick_marks` looks at; more are grain or texture.
+MAX_SHARPENED_MARKS = 100
+
+
+def sharpen_thick_marks(mask: np.ndarray, ink: np.ndarray,
+                        components: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Keep only the core of marks too thick for a pen stroke: the pixels whose ink is at
+    least :data:`BLUR_CORE_LEVEL` of the mark's peak.
+
+    A blurred photo (a shaky hand, focus on the table) spreads each stroke into a halo that
+    the hysteresis' low threshold takes in whole, and small digits' holes fill: an 8 or a 9
+    becomes a filled blob. Cutting the mark at about the half maximum of its own ink (the
+    usual edge of a blurred line's profile) gives back strokes of about their true width and
+    opens the holes. A marker's strokes or a filled shape, flat in ink, keep their shape.
+
+    Args:
+        mask: uint8 (H, W) in {0, 255}, the stroke mask.
+        ink: float32 (H, W) in [0, 1], the ink strength (:func:`ink_map`).
+        components: ``cv2.connectedComponentsWithStats(mask, connectivity=8)`` if already
+            computed, else None.
+
+    Returns:
+        uint8 (H, W) in {0, 255}: ``mask`` itself when no mark is thick, else a copy with the
+        thick marks' halos removed.
+    """
+    count, labels, stats, _ = components or cv2.connectedComponentsWithStats(mask, connectivity=8)
+    long_side = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    # A mark whose widest point is a disc of radius r holds at least pi r^2 pixels: marks
+    # with fewer cannot be thick (most pen strokes and specks end here).
+    possible = np.flatnonzero(stats[:, cv2.CC_STAT_AREA]
+                              >= np.maximum(20, np.pi * (THICK_RADIUS_RATIO * long_side) ** 2))
+    possible = possible[possible > 0]
+    if possible.size == 0 or possible.size > MAX_SHARPENED_MARKS:
+        return mask  # nothing thick, or a texture of many blobs (left to find_digit_boxes)
+    distance = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
+    sharpened = mask
+    for label in possible:
+        x, y, w, h = (int(v) for v in stats[label, :4])
+        region = labels[y:y + h, x:x + w] == label
+        if float(distance[y:y + h, x:x + w][region].max()) <= THICK_RADIUS_RATIO * long_side[label]:
+            continue
+        crop_ink = ink[y:y + h, x:x + w]
+        peak = float(np.percentile(crop_ink[region], 95))
+        core = (region & (crop_ink >= BLUR_CORE_LEVEL * peak)).astype(np.uint8)
+        pieces, _, piece_stats, _ = cv2.connectedComponentsWithStats(core, connectivity=8)
+        if pieces > 2 and piece_stats[1:, cv2.CC_STAT_AREA].max() < CORE_WHOLE * np.count_nonzero(core):
+            continue  # the core falls apart: grain or texture, not a blurred stroke
+        if sharpened is mask:
+            sharpened = mask.copy()
+        sharpened[y:y + h, x:x + w][region & (core == 0)] = 0
+    return sharpened
