@@ -1,0 +1,262 @@
+"""Numbers read whole on real handwritten numbers (cheque amounts, register row numbers), per tune/check half.
+
+Reads ``../shared/data/real_numbers_dev/`` (never committed: see its README): ``cheques/``,
+scanned courtesy amounts of bank cheques, and ``ledger/``, row-number cells of Danish
+parish registers. Ledger labels holding anything but digits (``"4a"``, ``"(23k)"``) are
+left out. Each file's bytes go through ``Classifier.read_photo``; its ``number`` (the
+digits left to right) must equal the label exactly for the number to count as read whole.
+A ``DigitImageError`` is the answer "" (a miss), and so is any other exception, named in
+the failure list: one bad file never stops the run.
+
+Figures per set and per half (:mod:`benchmarks.splits`: tune on one half, judge on the
+other; whole cheques and whole register pages go to one half):
+
+- read whole: the digit string equals the label;
+- digit count right: as many digits read as the label has;
+- digits right: among the numbers whose count is right, the share of digits right
+  position by position;
+- failure kinds: lost digits (fewer read; "nothing read" among them), extra digits (more
+  read), same length but wrong digits.
+
+The classifier is documented thread-safe (model calls are serialised under a lock; the
+preprocessing is pure functions), so two worker threads read files at once; seconds per
+image are given both as the median time of one reading (which the other thread slows) and
+as wall-clock time over images.
+
+Usage::
+
+    python -m benchmarks.real_numbers [--data DIR] [--model PATH] [--only cheques|ledger]
+        [--limit N] [--failures] [--json OUT] [--workers N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from benchmarks.splits import HALVES, NUMBER_SETS, assign_halves, is_plain_number, real_numbers_sources
+from core.config import DEFAULT_MODEL_PATH, PROJECT_ROOT
+from core.errors import DigitImageError
+
+DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "data" / "real_numbers_dev"
+#: Failure kinds, in the order they are printed.
+FAILURE_KINDS = ("lost digits", "extra digits", "wrong digits")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One labelled file: its set (``cheques``, ``ledger``), path, number, source and half."""
+
+    set_name: str
+    path: Path
+    label: str
+    source: str
+    half: str
+
+
+@dataclass(frozen=True)
+class Result:
+    """What the pipeline read from one item.
+
+    Attributes:
+        read: the digits read, left to right ("" when nothing was read).
+        note: the exception's name (and detail) when there was one, else "".
+        seconds: time of this one reading (file read included).
+    """
+
+    set_name: str
+    file: str
+    label: str
+    source: str
+    half: str
+    read: str
+    note: str
+    seconds: float
+
+    @property
+    def whole(self) -> bool:
+        """True when the digit string equals the label."""
+        return self.read == self.label
+
+    @property
+    def kind(self) -> str:
+        """``""`` when read whole, else one of :data:`FAILURE_KINDS`."""
+        if self.whole:
+            return ""
+        if len(self.read) < len(self.label):
+            return "lost digits"
+        return "extra digits" if len(self.read) > len(self.label) else "wrong digits"
+
+
+def load_items(root: Path, only: str | None = None, limit: int | None = None) -> tuple[list[Item], Counter]:
+    """The plain-number items of each set under ``root`` (the first ``limit`` of each), and the
+    count of labels with letters left out, per set."""
+    items, skipped = [], Counter()
+    for name, rows in real_numbers_sources(root).items():
+        if only and name != only:
+            continue
+        halves = assign_halves([source for _, _, source in rows])
+        kept = [Item(name, path, label, source, halves[source]) for path, label, source in rows
+                if is_plain_number(label)]
+        skipped[name] = len(rows) - len(kept)
+        items.extend(kept[:limit] if limit is not None else kept)
+    return items, skipped
+
+
+def read_number(classifier, data: bytes) -> tuple[str, str]:
+    """``(digits read, note)`` for a photo's bytes; never raises.
+
+    A ``DigitImageError`` reads ``""`` with its class name as the note; any other
+    exception (a bug, a file the decoder chokes on) reads ``""`` with a ``"crash ..."`` note.
+    """
+    try:
+        return classifier.read_photo(data).number, ""
+    except DigitImageError as exc:
+        return "", type(exc).__name__
+    except Exception as exc:  # a report must survive a bug (or a bad file) and name it
+        return "", f"crash {type(exc).__name__}: {exc}"
+
+
+def read_item(classifier, item: Item) -> Result:
+    """Read one item's file; never raises (an unreadable file is a crash note too)."""
+    started = time.perf_counter()
+    try:
+        read, note = read_number(classifier, item.path.read_bytes())
+    except OSError as exc:
+        read, note = "", f"crash {type(exc).__name__}: {exc}"
+    return Result(item.set_name, item.path.name, item.label, item.source, item.half, read, note,
+                  time.perf_counter() - started)
+
+
+def read_all(classifier, items: list[Item], workers: int) -> list[Result]:
+    """Read every item, ``workers`` threads at a time; results in the items' order."""
+    if workers <= 1:
+        return [read_item(classifier, item) for item in items]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda item: read_item(classifier, item), items))
+
+
+def tally(results: list[Result]) -> dict:
+    """Counts of a group of results.
+
+    Returns:
+        ``{"count", "whole", "count_right", "digits", "digits_right", "nothing_read",
+        "crashes", "lost digits", "extra digits", "wrong digits", "median_seconds"}``;
+        ``digits``/``digits_right`` are over the numbers whose digit count is right.
+    """
+    counts = {"count": len(results), "whole": 0, "count_right": 0, "digits": 0, "digits_right": 0,
+              "nothing_read": 0, "crashes": 0, **dict.fromkeys(FAILURE_KINDS, 0)}
+    for result in results:
+        counts["whole"] += result.whole
+        counts["nothing_read"] += result.read == ""
+        counts["crashes"] += result.note.startswith("crash")
+        if result.kind:
+            counts[result.kind] += 1
+        if len(result.read) == len(result.label):
+            counts["count_right"] += 1
+            counts["digits"] += len(result.label)
+            counts["digits_right"] += sum(a == b for a, b in zip(result.read, result.label))
+    counts["median_seconds"] = round(statistics.median(r.seconds for r in results), 4) if results else 0.0
+    return counts
+
+
+def summarize(results: list[Result]) -> dict:
+    """``{set or "both sets": {half or "all": tally}}`` for the sets present."""
+    names = [name for name in NUMBER_SETS if any(r.set_name == name for r in results)]
+    groups = {name: [r for r in results if r.set_name == name] for name in names}
+    if len(names) > 1:
+        groups["both sets"] = results
+    return {name: {**{half: tally([r for r in group if r.half == half]) for half in HALVES},
+                   "all": tally(group)}
+            for name, group in groups.items()}
+
+
+def format_share(part: int, whole: int) -> str:
+    """``"  350  29.0%"``: a count and its share of ``whole`` (``"-"`` when ``whole`` is 0)."""
+    return f"{part:>5} {part / whole:6.1%}" if whole else f"{'-':>12}"
+
+
+def print_report(results: list[Result], summary: dict, skipped: Counter, data: Path, model: str,
+                 workers: int, wall: float) -> None:
+    """Print the per-set, per-half table, failure kinds and speed."""
+    left_out = ", ".join(f"{count} {name}" for name, count in skipped.items() if count)
+    print(f"Real numbers from {data} ({len(results)} images; "
+          f"labels with letters left out: {left_out or 'none'})")
+    print(f"model {model}, {workers} worker thread(s), {wall:.1f} s wall")
+    header = (f"{'set':<11}{'half':<7}{'count':>6}{'read whole':>14}{'count right':>14}"
+              f"{'digits right':>16}{'ms/image':>10}")
+    print(header)
+    print("-" * len(header))
+    for name, halves in summary.items():
+        for half, counts in halves.items():
+            digits = f"{counts['digits_right'] / counts['digits']:.1%}" if counts["digits"] else "-"
+            whole = format_share(counts["whole"], counts["count"])
+            count_right = format_share(counts["count_right"], counts["count"])
+            print(f"{name:<11}{half:<7}{counts['count']:>6}{whole:>14}{count_right:>14}{digits:>16}"
+                  f"{counts['median_seconds'] * 1000:>10.1f}")
+    print("(digits right: among numbers with the right digit count; ms/image: median of one reading)")
+    print(f"wall-clock: {wall / max(1, len(results)) * 1000:.1f} ms per image over {workers} thread(s)")
+    print("\nFailure kinds (all halves):")
+    for name, halves in summary.items():
+        counts = halves["all"]
+        misses = counts["count"] - counts["whole"]
+        parts = [f"{kind} {counts[kind]}" for kind in FAILURE_KINDS]
+        parts[0] += f" (nothing read {counts['nothing_read']})"
+        crashes = f"; crashes {counts['crashes']}" if counts["crashes"] else ""
+        print(f"  {name:<11} {misses:>5} misses: " + ", ".join(parts) + crashes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point; always returns 0 (a report, not a test)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder holding cheques/ and ledger/")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
+    parser.add_argument("--only", choices=NUMBER_SETS, help="only this set")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N items of each set")
+    parser.add_argument("--failures", action="store_true", help="list every number not read whole")
+    parser.add_argument("--json", type=Path, dest="json_out", metavar="OUT",
+                        help="also write the results as JSON to OUT")
+    parser.add_argument("--workers", type=int, default=2, help="reader threads (default 2; 1 for serial)")
+    args = parser.parse_args(argv)
+    if not args.data.is_dir():
+        print(f"SKIP: {args.data} is absent (the real-number yardstick is not committed)")
+        return 0
+    items, skipped = load_items(args.data, args.only, args.limit)
+    if not items:
+        print(f"SKIP: no labelled numbers under {args.data} (expected cheques/ and ledger/ with labels.csv)")
+        return 0
+    from core.classifier import Classifier
+
+    classifier = Classifier.from_path(args.model)
+    started = time.perf_counter()
+    results = read_all(classifier, items, args.workers)
+    wall = time.perf_counter() - started
+    summary = summarize(results)
+    print_report(results, summary, skipped, args.data, str(args.model), args.workers, wall)
+    if args.failures:
+        print("\nNot read whole:")
+        for result in results:
+            if not result.whole:
+                note = f" [{result.note}]" if result.note else ""
+                print(f"  {result.set_name}/{result.file} ({result.half}): label {result.label}, "
+                      f"read {result.read or '-'} ({result.kind}){note}")
+    if args.json_out:
+        document = {"data": str(args.data), "model": str(args.model), "workers": args.workers,
+                    "wall_seconds": round(wall, 2), "skipped": dict(skipped), "summary": summary,
+                    "results": [{**asdict(r), "seconds": round(r.seconds, 4), "kind": r.kind}
+                                for r in results]}
+        args.json_out.parent.mkdir(parents=True, exist_ok=True)
+        args.json_out.write_text(json.dumps(document, indent=1), encoding="utf-8")
+        print(f"\nwrote {args.json_out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
