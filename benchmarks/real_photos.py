@@ -4,6 +4,8 @@ Reads ``../shared/data/real_digits_dev/`` (never committed: see its README): the
 folder's crops, ``more/`` phone photos, ``numbers/`` multi-digit photos and ``scans/``
 form cells. The naive pipeline is the reference notebooks': grayscale, resize the whole
 photo to 28x28, scale to [0, 1], predict (and a variant that also inverts, for fairness).
+Beside the per-group table, the pipeline's figures are given per tune/check half
+(:mod:`benchmarks.splits`: every source, a repository or a band of scan rows, in one half).
 
 Usage::
 
@@ -21,6 +23,7 @@ from pathlib import Path
 
 
 from benchmarks.photo_robustness import naive_input
+from benchmarks.splits import HALVES, real_digits_halves
 from core.config import DEFAULT_MODEL_PATH, PROJECT_ROOT
 from core.errors import DigitImageError
 
@@ -46,6 +49,30 @@ def naive_read(classifier, data: bytes, invert: bool) -> str:
     return str(classifier.predict_image(naive_input(data, invert=invert)).digit)
 
 
+def print_halves(by_half: dict) -> None:
+    """Print the pipeline's right answers per group and tune/check half, and for the singles together.
+
+    Args:
+        by_half: ``{(group, half or "all"): [right, count]}``.
+    """
+    columns = (*HALVES, "all")
+    groups = [group for group in ("crops", "more", "numbers", "scans") if (group, "all") in by_half]
+    singles = [group for group in ("crops", "more", "scans") if group in groups]
+    if singles:
+        for half in columns:
+            parts = [by_half.get((group, half), (0, 0)) for group in singles]
+            by_half["singles", half] = [sum(right for right, _ in parts), sum(count for _, count in parts)]
+        groups.append("singles")
+    print("\nPipeline by half (benchmarks.splits: every source in one half):")
+    print(f"{'set':<10}" + "".join(f"{half:>18}" for half in columns))
+    for group in groups:
+        cells = []
+        for half in columns:
+            right, count = by_half.get((group, half), (0, 0))
+            cells.append(f"{right:>5}/{count:<5} {right / count:>6.1%}" if count else "-")
+        print(f"{group:<10}" + "".join(f"{cell:>18}" for cell in cells))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -62,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     classifier = Classifier.from_path(args.model)
     items = [item for item in load_items(args.data) if not args.only or item[0] == args.only]
     totals = defaultdict(lambda: [0, 0, 0, 0])  # right, naive right, naive-inverted right, count
+    halves = real_digits_halves(args.data)[0]
+    by_half = defaultdict(lambda: [0, 0])  # (group, half) -> pipeline right, count
     failures = []
     started = time.perf_counter()
     for group, path, expected in items:
@@ -76,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         row[1] += naive_read(classifier, data, invert=False) == expected
         row[2] += naive_read(classifier, data, invert=True) == expected
         row[3] += 1
+        for half in (halves.get(path, "?"), "all"):
+            by_half[group, half][0] += got == expected
+            by_half[group, half][1] += 1
         if got != expected:
             failures.append((group, path, expected, got))
             if args.show and reading is not None:
@@ -101,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     if "numbers" in totals:
         right, _, _, count = totals["numbers"]
         print(f"numbers read whole: {right}/{count} (target: all)")
+    print_halves(by_half)
     if args.failures:
         for group, path, expected, got in failures:
             print(f"  FAIL {group}/{path.name}: expected {expected}, read {got}")
