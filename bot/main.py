@@ -6,15 +6,19 @@ import ctypes
 import ctypes.util
 import hashlib
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from core.classifier import Classifier
-from core.config import DEFAULT_MODEL_PATH, Settings
+from core.classifier import Classifier, ModelLoadError
+from core.config import DEFAULT_MODEL_PATH, PROJECT_ROOT, Settings
 from core.registry import ModelRegistry
 
 from bot.app import ALLOWED_UPDATES, build_application
@@ -67,6 +71,28 @@ def webhook_secret(token: str) -> str:
     return hashlib.sha256(b"digitbot-webhook:" + token.encode()).hexdigest()
 
 
+#: Seconds an export of an older model version may take (TensorFlow's import is most of it).
+EXPORT_TIMEOUT = 300
+
+
+def export_in_child_process(model_path: Path) -> None:
+    """Write the ``.tflite`` export of a ``.keras`` model that has none (a version registered
+    before models were served by LiteRT), in a child process: the bot never imports TensorFlow.
+
+    Raises:
+        core.classifier.ModelLoadError: the export failed; the message carries its output.
+    """
+    logger.info("Exporting %s to LiteRT (it has no .tflite yet)", model_path)
+    try:
+        done = subprocess.run([sys.executable, "-m", "training.export", str(model_path)], capture_output=True,
+                              text=True, timeout=EXPORT_TIMEOUT, cwd=PROJECT_ROOT,
+                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ModelLoadError(f"{model_path}: cannot export it to LiteRT ({exc})") from exc
+    if done.returncode != 0:
+        raise ModelLoadError(f"{model_path}: cannot export it to LiteRT: {(done.stdout + done.stderr).strip()[-500:]}")
+
+
 def load_active_classifier(settings: Settings) -> Classifier:
     """Load the registry's active model version, setting the registry up on first use.
 
@@ -83,7 +109,9 @@ def load_active_classifier(settings: Settings) -> Classifier:
     if settings.model_path != DEFAULT_MODEL_PATH and active.source != str(settings.model_path.resolve()):
         logger.warning("DIGITBOT_MODEL=%s is not what %s serves (%s, active); it only seeds an empty registry",
                        settings.model_path, registry.root, active.name)
-    classifier = Classifier.from_path(active.model_path)
+    if not active.tflite_path.is_file():
+        export_in_child_process(active.model_path)
+    classifier = Classifier.from_path(active.tflite_path)
     logger.info("Loaded model version %s from %s (%s)", active.name, active.model_path, classifier.version)
     return classifier
 

@@ -10,6 +10,9 @@ from typing import Mapping
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = PROJECT_ROOT / "models"
 MODEL_FILENAME = "digit_cnn.keras"
+#: Every model version's serving export sits beside its ``.keras`` file with this suffix.
+TFLITE_SUFFIX = ".tflite"
+TFLITE_FILENAME = "digit_cnn.tflite"
 MODEL_CARD_FILENAME = "digit_cnn.json"
 METRICS_FILENAME = "metrics.json"
 DEFAULT_MODEL_PATH = MODELS_DIR / MODEL_FILENAME
@@ -20,6 +23,13 @@ IMAGE_SIZE = 28
 DIGIT_BOX = 20
 NUM_CLASSES = 10
 CLASS_LABELS = tuple(range(NUM_CLASSES))
+#: Index of the classifier's "not a digit" output, after the ten digits: a mark that
+#: segmentation proposed but that is no single digit (a fragment, two touching digits, a
+#: line piece, a tick, a blob). Models without it (10 outputs) are still served.
+NOT_A_DIGIT = NUM_CLASSES
+NOT_A_DIGIT_LABEL = "not a digit"
+#: Outputs of the shipped model: the ten digits and "not a digit".
+NUM_OUTPUTS = NUM_CLASSES + 1
 
 #: Environment variable naming the MNIST data (a Keras-layout .npz or a folder of IDX files).
 MNIST_ENV = "DIGITBOT_MNIST"

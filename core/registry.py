@@ -4,8 +4,10 @@ Layout of the registry folder::
 
     models/
       ACTIVE                       the active version's name, e.g. "v3" (replaced atomically)
-      v1/ v2/ v3/ ...              complete versions, each with digit_cnn.keras, digit_cnn.json
-                                   (model card), metrics.json, confusion_matrix.png, version.json
+      v1/ v2/ v3/ ...              complete versions, each with digit_cnn.keras (trained, fine-tuned
+                                   by retrains), digit_cnn.tflite (its export, served by LiteRT),
+                                   digit_cnn.json (model card), metrics.json, confusion_matrix.png,
+                                   version.json
       .candidate-<pid>-<hex>/      a version being built; renamed to vN only once complete
       .pruned-vN-<hex>/            a version being deleted; renamed away from vN before removal
       .retrain.lock                flock'ed by the process that is retraining
@@ -41,7 +43,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from core.atomic import write_json_atomic, write_text_atomic
-from core.config import DEFAULT_KEEP_REJECTED, METRICS_FILENAME, MODEL_CARD_FILENAME, MODEL_FILENAME
+from core.config import DEFAULT_KEEP_REJECTED, METRICS_FILENAME, MODEL_CARD_FILENAME, MODEL_FILENAME, TFLITE_FILENAME
 
 logger = logging.getLogger(__name__)
 
@@ -105,8 +107,13 @@ class ModelVersion:
 
     @property
     def model_path(self) -> Path:
-        """The ``.keras`` file."""
+        """The ``.keras`` file (what retraining fine-tunes)."""
         return self.path / MODEL_FILENAME
+
+    @property
+    def tflite_path(self) -> Path:
+        """The ``.tflite`` export of the same model (what serving runs with LiteRT)."""
+        return self.path / TFLITE_FILENAME
 
     @property
     def confusion_matrix_path(self) -> Path:
@@ -273,17 +280,19 @@ class ModelRegistry:
         """Write ``version.json`` into a complete candidate and rename it to the next free ``vN``.
 
         Args:
-            candidate: a directory from :meth:`candidate` holding at least ``digit_cnn.keras``.
+            candidate: a directory from :meth:`candidate` holding at least ``digit_cnn.keras``
+                and its export ``digit_cnn.tflite`` (the pair is registered together).
             status: :data:`INITIAL`, :data:`PROMOTED` or :data:`REJECTED`.
             parent: the version it was derived from.
             source: where an imported model came from.
             activate: also make it the active version (after the rename).
 
         Raises:
-            RegistryError: the candidate has no model file.
+            RegistryError: the candidate has no model file or no ``.tflite`` export.
         """
-        if not (candidate / MODEL_FILENAME).is_file():
-            raise RegistryError(f"{candidate} has no {MODEL_FILENAME}; not registering it")
+        for name in (MODEL_FILENAME, TFLITE_FILENAME):
+            if not (candidate / name).is_file():
+                raise RegistryError(f"{candidate} has no {name}; not registering it")
         info = {
             "status": status,
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -319,17 +328,24 @@ class ModelRegistry:
     def import_model(self, model_path: Path, *, status: str = INITIAL, activate: bool = False) -> ModelVersion:
         """Register a copy of a trained model and the reports beside it as a new version.
 
-        Copies ``model_path`` as ``digit_cnn.keras``, its card (``<stem>.json`` or
+        Copies ``model_path`` as ``digit_cnn.keras`` and its ``.tflite`` export beside it
+        (``<stem>.tflite``) as ``digit_cnn.tflite``, its card (``<stem>.json`` or
         ``digit_cnn.json``) and, when present, ``metrics.json`` and the report PNGs.
 
         Raises:
-            RegistryError: ``model_path`` is not a file.
+            RegistryError: ``model_path`` is not a file, or has no ``.tflite`` export beside it
+                (``python -m training.export MODEL.keras`` writes one).
         """
         model_path = Path(model_path)
         if not model_path.is_file():
             raise RegistryError(f"{model_path}: no model file to register")
+        export = model_path.with_suffix(".tflite")
+        if not export.is_file():
+            raise RegistryError(f"{model_path}: no {export.name} beside it to serve "
+                                f"(write one with `python -m training.export {model_path}`)")
         with self.candidate() as directory:
             shutil.copyfile(model_path, directory / MODEL_FILENAME)
+            shutil.copyfile(export, directory / TFLITE_FILENAME)
             for card in (model_path.with_suffix(".json"), model_path.parent / MODEL_CARD_FILENAME):
                 if card.is_file():
                     shutil.copyfile(card, directory / MODEL_CARD_FILENAME)

@@ -18,11 +18,14 @@ class DigitPrediction:
         digit: the most probable class, 0-9.
         confidence: its softmax probability, in [0, 1].
         top3: the three most probable ``(digit, probability)`` pairs, most probable first.
-        probabilities: float32 (10,), the softmax over the logits, summing to 1.
+        probabilities: float32 (10,), each digit's probability (softmax over the logits);
+            they sum to ``1 - not_a_digit``.
         image: float32 (28, 28) in [0, 1], white digit on black: what the model saw.
         bounding_box: ``(x, y, width, height)`` of the digit in the decoded photo, in pixels
             (after EXIF orientation; large JPEGs are decoded at 1/2 to 1/8 scale), or None
             when the input was already a 28x28 image.
+        not_a_digit: probability that the mark is no single digit (a fragment, touching
+            digits, a line piece, a tick), in [0, 1]; 0.0 for models without that output.
     """
 
     digit: int
@@ -31,6 +34,13 @@ class DigitPrediction:
     probabilities: np.ndarray = field(repr=False, compare=False)
     image: np.ndarray = field(repr=False, compare=False)
     bounding_box: tuple[int, int, int, int] | None = None
+    not_a_digit: float = 0.0
+
+    @property
+    def is_digit(self) -> bool:
+        """False when the model's "not a digit" output beats every digit (always True for
+        models without that output)."""
+        return self.not_a_digit <= self.confidence
 
     @property
     def low_confidence(self) -> bool:
@@ -38,11 +48,12 @@ class DigitPrediction:
         return self.confidence < LOW_CONFIDENCE
 
     def to_dict(self) -> dict:
-        """JSON-ready form: ``{"digit": 4, "confidence": 0.97, "top3": [[4, 0.97], ...]}``."""
+        """JSON-ready form: ``{"digit": 4, "confidence": 0.97, "top3": [[4, 0.97], ...], "not_a_digit": 0.01}``."""
         return {
             "digit": self.digit,
             "confidence": round(self.confidence, 4),
             "top3": [[digit, round(probability, 4)] for digit, probability in self.top3],
+            "not_a_digit": round(self.not_a_digit, 4),
         }
 
 

@@ -46,12 +46,17 @@ def shipped_classifier():
 
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory) -> Path:
-    """An untrained model of the real architecture saved to a temp .keras file (fast, no data)."""
+    """An untrained model of the real architecture (11 outputs) saved to a temp .keras file
+    with its .tflite export beside it (fast, no data)."""
     import keras
 
+    from core.config import NUM_OUTPUTS
+    from training.export import write_tflite
     from training.model import build_cnn
 
     keras.utils.set_random_seed(0)
     path = tmp_path_factory.mktemp("tiny") / "digit_cnn.keras"
-    build_cnn(width=4).save(path)
+    model = build_cnn(num_classes=NUM_OUTPUTS, width=4)
+    model.save(path)
+    write_tflite(model, path.with_suffix(".tflite"))
     return path

@@ -39,15 +39,18 @@ def write_user_samples(path: Path, count: int = 60, *, without: int | None = Non
 
 
 def write_always_model(source: Path, target: Path, digit: int = 9) -> Path:
-    """Copy of the model at ``source`` that answers ``digit`` for every image (a broken model)."""
-    import keras
+    """Copy of the model at ``source`` that answers ``digit`` for every image (a broken model),
+    with its ``.tflite`` export beside it."""
+    from training.export import write_tflite
+    from training.model import load_keras_model
 
-    model = keras.models.load_model(source, compile=False)
+    model = load_keras_model(source)
     kernel, bias = model.get_layer("logits").get_weights()
     bias[:] = -50.0
     bias[digit] = 50.0
     model.get_layer("logits").set_weights([np.zeros_like(kernel), bias])
     model.save(target)
+    write_tflite(model, Path(target).with_suffix(".tflite"))
     return target
 
 

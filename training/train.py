@@ -25,7 +25,10 @@ from core.config import (
     MODEL_CARD_FILENAME,
     MODEL_FILENAME,
     MODELS_DIR,
+    NOT_A_DIGIT_LABEL,
+    NUM_CLASSES,
     PROJECT_ROOT,
+    TFLITE_FILENAME,
 )
 from core.preprocessing import to_model_input
 from training.augment import AugmentConfig
@@ -123,7 +126,7 @@ def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, augme
 
 
 def predict_probabilities(model, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
-    """Softmax probabilities float32 (N, 10) of uint8 (N, 28, 28) images, via core's softmax."""
+    """Softmax probabilities float32 (N, K) of uint8 (N, 28, 28) images, via core's softmax (K = 10 or 11)."""
     from core.classifier import softmax
 
     logits = model.predict(to_model_input(images), batch_size=batch_size, verbose=0)
@@ -232,15 +235,24 @@ def build_metrics(model, evaluation: Evaluation, data: MnistData, config: TrainC
     }
 
 
-def model_card(metrics: dict) -> dict:
-    """The small JSON beside the model that ``core`` checks when it loads the model."""
+def model_card(metrics: dict, num_outputs: int = NUM_CLASSES, temperature: float = 1.0) -> dict:
+    """The small JSON beside the model that ``core`` checks when it loads the model.
+
+    Args:
+        metrics: the contents of ``metrics.json``.
+        num_outputs: the model's logits per image: 10, or 11 with "not a digit".
+        temperature: divides the logits before the softmax when serving (> 0; 1.0 = none),
+            fitted on held-out real digits by ``benchmarks.calibration``.
+    """
+    labels = list(CLASS_LABELS) + ([NOT_A_DIGIT_LABEL] if num_outputs > NUM_CLASSES else [])
     return {
         "format": "digitbot-model/1",
         "input_shape": [IMAGE_SIZE, IMAGE_SIZE, 1],
         "input_range": [0.0, 1.0],
         "polarity": "white ink on black",
         "output": "logits",
-        "class_labels": list(CLASS_LABELS),
+        "class_labels": labels,
+        "temperature": temperature,
         "test_accuracy": metrics["test_accuracy"],
         "parameters": metrics["parameters"],
         "data_sha256": metrics["data_sha256"],
@@ -251,18 +263,26 @@ def model_card(metrics: dict) -> dict:
 
 def write_artifacts(model, data: MnistData, config: TrainConfig, history: dict, seconds: float,
                     out_dir: Path, evaluation: Evaluation | None = None,
-                    extra_metrics: dict | None = None) -> TrainResult:
+                    extra_metrics: dict | None = None, temperature: float = 1.0) -> TrainResult:
     """Evaluate on the test set and write every artifact into ``out_dir``, each atomically.
 
-    Files: ``digit_cnn.keras``, ``digit_cnn.json`` (model card), ``metrics.json``,
-    ``confusion_matrix.png``, ``training_curves.png``, ``misclassified.png``. Reports are
-    written first and the model last, so an interrupted run leaves the previous model
+    Files: ``digit_cnn.keras``, ``digit_cnn.tflite`` (what serving runs, checked against the
+    Keras model on the whole test set: same argmax, probabilities within 1e-4),
+    ``digit_cnn.json`` (model card), ``metrics.json``, ``confusion_matrix.png``,
+    ``training_curves.png``, ``misclassified.png``. Reports and the export are written
+    first and the ``.keras`` model last, so an interrupted run leaves the previous model
     file intact (never a partial one).
 
     Args:
         evaluation: the model's scores on ``data``'s test set if already computed.
         extra_metrics: more keys for ``metrics.json`` (e.g. a retrain's before/after figures).
+        temperature: the serving temperature recorded in the model card.
+
+    Raises:
+        training.export.ExportError: the ``.tflite`` export failed or disagrees with the model.
     """
+    from training.export import check_parity, write_tflite
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if evaluation is None:
@@ -276,8 +296,12 @@ def write_artifacts(model, data: MnistData, config: TrainConfig, history: dict, 
         plot_confusion_matrix(evaluation.confusion_matrix, out_dir / "confusion_matrix.png")
         plot_training_curves(history, out_dir / "training_curves.png")
         plot_misclassified(data.x_test, data.y_test, evaluation, out_dir / "misclassified.png")
+        lite = write_tflite(model, out_dir / TFLITE_FILENAME)
+        metrics["tflite"] = {"file": TFLITE_FILENAME, "size_bytes": lite.stat().st_size,
+                             "parity": check_parity(model, lite, data.x_test)}
         write_json_atomic(out_dir / METRICS_FILENAME, metrics)
-        write_json_atomic(out_dir / MODEL_CARD_FILENAME, model_card(metrics))
+        write_json_atomic(out_dir / MODEL_CARD_FILENAME,
+                          model_card(metrics, int(model.output_shape[-1]), temperature))
     return TrainResult(model_path=model_target, metrics_path=out_dir / METRICS_FILENAME, metrics=metrics)
 
 
@@ -302,10 +326,10 @@ def train(data_path: str | Path | None = None, out_dir: str | Path = MODELS_DIR,
 def evaluate_saved_model(model_path: str | Path, data_path: str | Path | None = None,
                          report_dir: Path | None = None) -> tuple[Evaluation, MnistData]:
     """Evaluate a saved ``.keras`` model on the MNIST test set; optionally write its plots."""
-    import keras
+    from training.model import load_keras_model
 
     data = load_mnist(data_path)
-    model = keras.models.load_model(model_path, compile=False)
+    model = load_keras_model(model_path)
     evaluation = evaluate_probabilities(predict_probabilities(model, data.x_test), data.y_test)
     if report_dir is not None:
         plot_confusion_matrix(evaluation.confusion_matrix, Path(report_dir) / "confusion_matrix.png")

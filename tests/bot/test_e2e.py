@@ -16,7 +16,7 @@ import re
 import numpy as np
 import pytest
 
-from core.config import Settings
+from core.config import NOT_A_DIGIT_LABEL, Settings
 from core.errors import NoDigitFoundError, UnreadableImageError
 from core.registry import INITIAL, PROMOTED, ModelRegistry
 
@@ -343,7 +343,8 @@ def always_model_version(registry: ModelRegistry, tiny_model_path, directory, di
     """Register a model answering ``digit`` to everything, with a model card; returns the version's name."""
     directory.mkdir()
     write_always_model(tiny_model_path, directory / "digit_cnn.keras", digit=digit)
-    card = {"input_shape": [28, 28, 1], "class_labels": list(range(10)), "output": "logits", "test_accuracy": 0.1}
+    card = {"input_shape": [28, 28, 1], "class_labels": [*range(10), NOT_A_DIGIT_LABEL], "output": "logits",
+            "test_accuracy": 0.1}
     (directory / "digit_cnn.json").write_text(json.dumps(card))
     return registry.import_model(directory / "digit_cnn.keras", **commit).name
 

@@ -28,6 +28,7 @@ def make_admin(context):
 def fake_version(registry, status, accuracy):
     with registry.candidate() as directory:
         (directory / "digit_cnn.keras").write_bytes(b"fake")
+        (directory / "digit_cnn.tflite").write_bytes(b"fake export")
         (directory / "metrics.json").write_text(json.dumps({"test_accuracy": accuracy}))
         return registry.commit(directory, status=status, activate=status != REJECTED)
 

@@ -28,7 +28,8 @@ def test_tiny_model_shapes_and_threads(tiny_model_path):
     classifier = Classifier.from_path(tiny_model_path)
     images = np.random.default_rng(0).random((300, 28, 28), dtype=np.float32)
     batch = classifier.predict_probabilities(images)
-    assert batch.shape == (300, 10)
+    assert batch.shape == (300, 11)
+    assert classifier.num_outputs == 11
     with ThreadPoolExecutor(4) as pool:
         singles = list(pool.map(lambda image: classifier.predict_probabilities(image[None])[0], images[:20]))
     np.testing.assert_allclose(np.stack(singles), batch[:20], atol=1e-4)
@@ -42,10 +43,13 @@ def test_tiny_model_shapes_and_threads(tiny_model_path):
 def test_missing_and_corrupt_model_files(tmp_path):
     with pytest.raises(ModelLoadError, match="no model file"):
         Classifier.from_path(tmp_path / "absent.keras")
-    broken = tmp_path / "broken.keras"
-    broken.write_bytes(b"not a zip")
+    broken = tmp_path / "broken.tflite"
+    broken.write_bytes(b"not a flatbuffer")
     with pytest.raises(ModelLoadError, match="cannot load"):
         Classifier.from_path(broken)
+    (tmp_path / "keras_only.keras").write_bytes(b"PK")
+    with pytest.raises(ModelLoadError, match="training.export"):
+        Classifier.from_path(tmp_path / "keras_only.keras")
 
 
 def test_shifted_and_scaled_digit_reads_the_same(shipped_classifier, mnist_sample):

@@ -15,6 +15,7 @@ from core.registry import (
     INITIAL,
     PROMOTED,
     REJECTED,
+    RegistryError,
     ModelRegistry,
     RegistryBusyError,
     UnknownVersionError,
@@ -27,6 +28,7 @@ def fake_model_dir(directory, accuracy=0.9):
     """A folder with a (fake) model file, card and metrics, as training writes them."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "digit_cnn.keras").write_bytes(b"not really a model")
+    (directory / "digit_cnn.tflite").write_bytes(b"not really its export")
     (directory / "digit_cnn.json").write_text(json.dumps({"test_accuracy": accuracy}))
     (directory / "metrics.json").write_text(json.dumps({"test_accuracy": accuracy}))
     return directory / "digit_cnn.keras"
@@ -43,11 +45,25 @@ def test_first_use_registers_the_shipped_model(tmp_path):
     active = registry.ensure_active(DEFAULT_MODEL_PATH)
     assert (active.name, active.status) == ("v1", INITIAL)
     assert active.model_path.read_bytes() == DEFAULT_MODEL_PATH.read_bytes()
+    assert active.tflite_path.read_bytes() == DEFAULT_MODEL_PATH.with_suffix(".tflite").read_bytes()
     assert active.confusion_matrix_path.is_file()
     assert json.loads((active.path / "digit_cnn.json").read_text())["version"] == "v1"  # Classifier.version
     assert active.test_accuracy == json.loads((DEFAULT_MODEL_PATH.parent / "metrics.json").read_text())["test_accuracy"]
     assert registry.ensure_active(DEFAULT_MODEL_PATH) == active  # idempotent
     assert [v.name for v in registry.versions()] == ["v1"]
+
+
+def test_a_model_is_registered_only_with_its_tflite_export(tmp_path):
+    registry = ModelRegistry(tmp_path / "models")
+    seed = fake_model_dir(tmp_path / "seed")
+    seed.with_suffix(".tflite").unlink()
+    with pytest.raises(RegistryError, match="training.export"):
+        registry.import_model(seed)
+    with pytest.raises(RegistryError, match="digit_cnn.tflite"):
+        with registry.candidate() as directory:
+            (directory / "digit_cnn.keras").write_bytes(b"model without its export")
+            registry.commit(directory, status=PROMOTED)
+    assert registry.versions() == [] and not [p for p in registry.root.iterdir() if p.name.startswith(".cand")]
 
 
 def test_activate_and_roll_back(tmp_path):

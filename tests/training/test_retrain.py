@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+from types import SimpleNamespace
 from unittest.mock import MagicMock
 
 import numpy as np
@@ -129,6 +130,7 @@ def test_killed_retrain_leaves_the_active_model_untouched(tmp_path, kill_at):
 def fake_version(registry, status, activate=False):
     with registry.candidate() as directory:
         (directory / "digit_cnn.keras").write_bytes(b"fake")
+        (directory / "digit_cnn.tflite").write_bytes(b"fake export")
         (directory / "metrics.json").write_text(json.dumps({"test_accuracy": 0.99}))
         return registry.commit(directory, status=status, activate=activate)
 
@@ -147,11 +149,14 @@ def fake_training(monkeypatch):
 
     accuracies: list[float] = []
 
-    def write_artifacts(model, data, config, history, seconds, out_dir, evaluation=None, extra_metrics=None):
+    def write_artifacts(model, data, config, history, seconds, out_dir, evaluation=None, extra_metrics=None,
+                        temperature=1.0):
         (out_dir / "digit_cnn.keras").write_bytes(b"fake")
+        (out_dir / "digit_cnn.tflite").write_bytes(b"fake export")
         (out_dir / "metrics.json").write_text(json.dumps({"test_accuracy": 0.9, **(extra_metrics or {})}))
 
-    monkeypatch.setattr(keras.models, "load_model", lambda path, compile=False: "model")
+    # A stand-in for a 10-output model (no "not a digit" output: no synthetic non-digits added).
+    monkeypatch.setattr(keras.models, "load_model", lambda path, compile=False: SimpleNamespace(output_shape=(None, 10)))
     monkeypatch.setattr(training.train, "fit", lambda data, config, extra, **kwargs: (kwargs["initial_model"], {}, 0.1))
     monkeypatch.setattr(training.train, "write_artifacts", write_artifacts)
     monkeypatch.setattr(training.retrain, "_scores", lambda model, data, holdout: (Scores(accuracies.pop(0)), None))
