@@ -89,8 +89,9 @@ def render_confusion_matrix_png(matrix, title: str = "Confusion matrix") -> byte
     object-oriented API (no pyplot state), so it is safe in worker threads.
 
     Args:
-        matrix: integer counts, shape (K, K), rows the true digit and columns the prediction
-            (a nested list or an array).
+        matrix: integer counts, shape (K, K) or (K, K + 1), rows the true digit and columns
+            the prediction (a nested list or an array); an extra last column counts the
+            digits the model called "not a digit".
         title: the first part of the title; the accuracy and image count are appended.
 
     Returns:
@@ -107,6 +108,8 @@ def render_confusion_matrix_png(matrix, title: str = "Confusion matrix") -> byte
         square=True, linewidths=0.5, linecolor="#dddddd", ax=axes, annot_kws={"size": 9},
     )
     accuracy = np.trace(counts) / max(1, counts.sum())
+    if counts.shape[1] > counts.shape[0]:
+        axes.set_xticklabels([*map(str, range(counts.shape[0])), "none"])
     axes.set_title(f"{title} — accuracy {accuracy:.2%} on {counts.sum():,} images")
     axes.set_xlabel("Predicted digit")
     axes.set_ylabel("True digit")

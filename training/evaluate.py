@@ -18,7 +18,8 @@ class Evaluation:
     Attributes:
         accuracy: fraction correct, in [0, 1].
         loss: mean cross-entropy in nats.
-        confusion_matrix: int64 (10, 10); rows are true digits, columns predictions.
+        confusion_matrix: int64 (10, K); rows are true digits, columns predictions (K = 11
+            for a model with the "not a digit" output, its last column).
         precision, recall, f1: float64 (10,), per digit, in [0, 1] (0 where undefined).
         support: int64 (10,), test images per digit.
         predictions: int64 (N,), the predicted digits.
@@ -48,9 +49,14 @@ class Evaluation:
         }
 
 
-def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: int = NUM_CLASSES) -> np.ndarray:
-    """Count (true, predicted) pairs: int64 (num_classes, num_classes), rows = true labels."""
-    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: int = NUM_CLASSES,
+                     num_predicted: int | None = None) -> np.ndarray:
+    """Count (true, predicted) pairs: int64 (num_classes, num_predicted), rows = true labels.
+
+    ``num_predicted`` (default ``num_classes``) may be larger: a model with the "not a
+    digit" output has an eleventh column for the digits it rejected.
+    """
+    matrix = np.zeros((num_classes, num_predicted or num_classes), dtype=np.int64)
     np.add.at(matrix, (labels.astype(np.int64), predictions.astype(np.int64)), 1)
     return matrix
 
@@ -58,17 +64,20 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: i
 def evaluate_probabilities(probabilities: np.ndarray, labels: np.ndarray) -> Evaluation:
     """Score softmax outputs against labels.
 
+    A model with the "not a digit" output (11 columns) is scored on the digits: a digit it
+    calls "not a digit" is an error, counted in the confusion matrix's eleventh column.
+
     Args:
-        probabilities: float (N, 10), rows summing to 1.
+        probabilities: float (N, 10) or (N, 11), rows summing to 1.
         labels: integer (N,), values 0-9.
     """
     labels = labels.astype(np.int64)
     predictions = probabilities.argmax(axis=1)
     picked = probabilities[np.arange(len(labels)), labels]
     loss = float(-np.mean(np.log(np.clip(picked, 1e-12, 1.0))))
-    matrix = confusion_matrix(labels, predictions, probabilities.shape[1])
+    matrix = confusion_matrix(labels, predictions, NUM_CLASSES, probabilities.shape[1])
     true_positive = np.diag(matrix).astype(np.float64)
-    predicted = matrix.sum(axis=0).astype(np.float64)
+    predicted = matrix[:, :NUM_CLASSES].sum(axis=0).astype(np.float64)
     support = matrix.sum(axis=1)
     precision = np.divide(true_positive, predicted, out=np.zeros_like(true_positive), where=predicted > 0)
     recall = np.divide(true_positive, support, out=np.zeros_like(true_positive), where=support > 0)

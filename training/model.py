@@ -77,3 +77,102 @@ def compile_model(model, learning_rate, label_smoothing: float = 0.0, use_ema: b
     optimizer = keras.optimizers.Adam(learning_rate, use_ema=use_ema, ema_momentum=ema_momentum)
     model.compile(optimizer=optimizer, loss=loss, metrics=[metric])
     return model
+
+
+_LOG_AVERAGE_LAYER = None
+
+
+def _register_serializable(cls):
+    import keras
+
+    return keras.saving.register_keras_serializable(package="digitbot")(cls)
+
+
+def log_average_probabilities_layer():
+    """The Keras layer class that averages members' softmax outputs and returns their log.
+
+    Its output ``log(mean_i softmax(logits_i))`` is a valid logits vector: softmax of it is
+    exactly the members' average probability (the ensemble's prediction; Lakshminarayanan
+    et al. 2017 average probabilities, not logits). Registered as ``digitbot>LogAverageProbabilities``
+    so saved ensembles load in training code; serving runs the ``.tflite`` export instead.
+    """
+    global _LOG_AVERAGE_LAYER
+    if _LOG_AVERAGE_LAYER is not None:
+        return _LOG_AVERAGE_LAYER
+    import keras
+
+    @_register_serializable
+    class LogAverageProbabilities(keras.layers.Layer):
+        def call(self, member_logits):
+            probabilities = [keras.ops.softmax(logits, axis=-1) for logits in member_logits]
+            mean = keras.ops.mean(keras.ops.stack(probabilities, axis=0), axis=0)
+            return keras.ops.log(keras.ops.maximum(mean, 1e-12))
+
+    _LOG_AVERAGE_LAYER = LogAverageProbabilities
+    return LogAverageProbabilities
+
+
+def build_ensemble(members: list, name: str = "digit_ensemble"):
+    """Combine trained classifiers into one model whose output is the ensemble's logits.
+
+    Args:
+        members: ``keras.Model`` s, each mapping (N, 28, 28, 1) float32 to (N, C) logits
+            with the same C; each is renamed ``member_<i>`` and kept as a sub-model.
+
+    Returns:
+        A ``keras.Model`` (N, 28, 28, 1) -> (N, C): ``log`` of the members' mean softmax
+        probability (see :func:`log_average_probabilities_layer`).
+    """
+    import keras
+
+    inputs = keras.Input(shape=members[0].input_shape[1:], name="image")
+    outputs = []
+    for index, member in enumerate(members):
+        member.name = f"member_{index}"
+        outputs.append(member(inputs))
+    logits = log_average_probabilities_layer()(name="logits")(outputs)
+    return keras.Model(inputs, logits, name=name)
+
+
+def widen_classifier(model, num_classes: int, new_bias: float = -2.0):
+    """A copy of a trained CNN with more output classes: old logits kept, new ones start low.
+
+    Used to add the "not a digit" class to a 10-class model before fine-tuning it.
+
+    Args:
+        model: a model from :func:`build_cnn` (its last layer a ``Dense`` named "logits").
+        num_classes: outputs of the new model, >= the old count.
+        new_bias: initial bias of the added classes (their logits start well below the old ones).
+
+    Returns:
+        A new ``keras.Model`` sharing the old model's feature layers.
+    """
+    import keras
+    import numpy as np
+
+    old = model.get_layer("logits")
+    kernel, bias = old.get_weights()
+    features = old.input
+    dense = keras.layers.Dense(num_classes, name="logits")
+    logits = dense(features)
+    rng = np.random.default_rng(0)
+    extra = num_classes - kernel.shape[1]
+    dense.set_weights([
+        np.concatenate([kernel, rng.normal(0, 0.02, (kernel.shape[0], extra)).astype(np.float32)], axis=1),
+        np.concatenate([bias, np.full(extra, new_bias, np.float32)]),
+    ])
+    return keras.Model(model.inputs, logits, name=model.name)
+
+
+def load_keras_model(path):
+    """Load a saved ``.keras`` model (single CNN or ensemble) without compiling it.
+
+    Registers the ensemble's custom layer first, so ensembles load in a fresh process.
+
+    Raises:
+        ValueError, OSError: the file is not a loadable Keras archive.
+    """
+    import keras
+
+    log_average_probabilities_layer()
+    return keras.models.load_model(path, compile=False)

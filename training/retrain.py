@@ -44,6 +44,8 @@ from core.config import (
     DEFAULT_RETRAIN_LEARNING_RATE,
     DEFAULT_SEED,
     IMAGE_SIZE,
+    MODEL_CARD_FILENAME,
+    NOT_A_DIGIT,
     NUM_CLASSES,
     REGISTRY_DIRNAME,
     ConfigError,
@@ -252,6 +254,33 @@ def _scores(model, data: MnistData, holdout: UserSamples):
     return Scores(evaluation.accuracy, user_accuracy, len(holdout)), evaluation
 
 
+def _with_non_digits(extra: tuple[np.ndarray, np.ndarray, np.ndarray], model, data: MnistData,
+                     mnist_count: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Add synthetic non-digits (:mod:`training.nondigits`) to a retrain's extra samples, so
+    fine-tuning keeps the "not a digit" output: as many as the original recipe's share of
+    the MNIST images trained on, filtered by the model being fine-tuned."""
+    from training.ensemble import NON_DIGIT_TRAIN
+    from training.nondigits import make_non_digits
+    from training.train import predict_probabilities
+
+    count = max(1, round(NON_DIGIT_TRAIN * mnist_count / 60000))
+    non_digits = make_non_digits(data.x_train, count, seed=seed,
+                                 reference=lambda images: predict_probabilities(model, images))
+    images, labels, weights = extra
+    return (np.concatenate([images.reshape(-1, IMAGE_SIZE, IMAGE_SIZE), non_digits]),
+            np.concatenate([labels.astype(np.uint8), np.full(count, NOT_A_DIGIT, np.uint8)]),
+            np.concatenate([weights.astype(np.float32), np.ones(count, np.float32)]))
+
+
+def _temperature(version: ModelVersion) -> float:
+    """The serving temperature in a version's model card (1.0 when it names none)."""
+    try:
+        card = json.loads((version.path / MODEL_CARD_FILENAME).read_text(encoding="utf-8"))
+        return float(card.get("temperature", 1.0))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 1.0
+
+
 def _progress_callback(progress: Progress, epochs: int):
     """A Keras callback turning training into ``step``/``epoch`` progress events with an ETA."""
     import keras
@@ -315,8 +344,7 @@ def retrain(registry: ModelRegistry, data_path: str | Path | None = None, user_s
         core.registry.RegistryBusyError: another retrain holds the lock.
         training.data.DatasetError: MNIST or the user samples cannot be read.
     """
-    import keras
-
+    from training.model import load_keras_model
     from training.train import TrainConfig, fit, write_artifacts
 
     config = config or RetrainConfig()
@@ -335,12 +363,14 @@ def retrain(registry: ModelRegistry, data_path: str | Path | None = None, user_s
         progress({"event": "start", "base": base.name, "epochs": config.epochs, "mnist_samples": mnist_count,
                   "user_samples": len(train_users), "user_holdout": len(holdout), "user_weight": round(weight, 2)})
 
-        model = keras.models.load_model(base.model_path, compile=False)
+        model = load_keras_model(base.model_path)
         before, _ = _scores(model, data, holdout)
         train_config = TrainConfig(epochs=config.epochs, batch_size=config.batch_size,
                                    learning_rate=config.learning_rate, seed=config.seed,
                                    max_samples=config.max_samples)
         extra = (train_users.images, train_users.labels, np.full(len(train_users), weight, np.float32))
+        if model.output_shape[-1] > NUM_CLASSES:
+            extra = _with_non_digits(extra, model, data, mnist_count, config.seed)
         steps = math.ceil(mnist_count / config.batch_size) * config.epochs
         # Average the weights over about the last tenth of the run (a fixed 0.999 would keep
         # a short fine-tune's result close to where it started).
@@ -363,7 +393,7 @@ def retrain(registry: ModelRegistry, data_path: str | Path | None = None, user_s
         }
         with registry.candidate() as directory:
             write_artifacts(model, data, train_config, history, seconds, directory, evaluation=evaluation,
-                            extra_metrics={"retrain": summary})
+                            extra_metrics={"retrain": summary}, temperature=_temperature(base))
             version = registry.commit(directory, status=PROMOTED if decision.promote else REJECTED,
                                       parent=base.name, activate=decision.promote)
         pruned = _prune(registry, config.keep_rejected, base)

@@ -1,0 +1,98 @@
+"""The ensemble's parts: synthetic non-digits, elastic distortion, the joined model, its LiteRT export."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.config import NOT_A_DIGIT, NUM_OUTPUTS
+
+
+def test_non_digits_are_normalised_marks_of_every_kind(mnist_sample):
+    from training.nondigits import make_non_digits
+
+    x, _ = mnist_sample
+    images = make_non_digits(x, 120, seed=3)
+    assert images.shape == (120, 28, 28) and images.dtype == np.uint8
+    assert (images.reshape(120, -1).max(axis=1) > 128).all()  # every image holds a mark
+    # Normalised as serving does: the ink's center of mass near the middle, inside a 20 px box.
+    rows, columns = np.indices((28, 28))
+    ink = images.astype(np.float64)
+    centre_rows = (ink * rows).sum(axis=(1, 2)) / ink.sum(axis=(1, 2))
+    assert np.median(np.abs(centre_rows - 13.5)) < 1.0
+    np.testing.assert_array_equal(make_non_digits(x, 120, seed=3), images)  # seeded
+
+
+def test_reference_filter_drops_look_alikes(mnist_sample):
+    from training.nondigits import make_non_digits
+
+    x, _ = mnist_sample
+    calls = []
+
+    def sure_of_everything(images):
+        calls.append(len(images))
+        probabilities = np.zeros((len(images), 10), np.float32)
+        probabilities[:, 1] = 1.0
+        return probabilities
+
+    images = make_non_digits(x, 60, seed=1, reference=sure_of_everything)
+    assert calls and len(images) == 60  # filtered kinds are all dropped; the others fill the count
+
+
+def test_elastic_distortion_moves_ink_but_keeps_it():
+    from training.augment import elastic_distort
+
+    image = np.zeros((2, 28, 28), np.uint8)
+    image[:, 6:22, 12:16] = 255
+    distorted = elastic_distort(image, seed=0)
+    assert distorted.shape == image.shape and distorted.dtype == np.uint8
+    assert not np.array_equal(distorted[0], image[0]) and not np.array_equal(distorted[0], distorted[1])
+    assert 0.6 < distorted[0].sum() / image[0].sum() < 1.4
+
+
+@pytest.fixture(scope="module")
+def tiny_members():
+    import keras
+
+    from training.model import build_cnn
+
+    keras.utils.set_random_seed(1)
+    return [build_cnn(num_classes=NUM_OUTPUTS, width=4), build_cnn(num_classes=NUM_OUTPUTS, width=6)]
+
+
+def test_ensemble_outputs_log_of_mean_probability(tiny_members, mnist_sample, tmp_path):
+    from core.classifier import softmax
+    from training.model import build_ensemble, load_keras_model
+
+    images = mnist_sample[0][:16].astype(np.float32)[..., None] / 255.0
+    members = [member.predict(images, verbose=0) for member in tiny_members]
+    ensemble = build_ensemble(tiny_members)
+    logits = ensemble.predict(images, verbose=0)
+    assert logits.shape == (16, NUM_OUTPUTS)
+    np.testing.assert_allclose(softmax(logits), np.mean([softmax(m) for m in members], axis=0), atol=1e-5)
+    ensemble.save(tmp_path / "ensemble.keras")
+    reloaded = load_keras_model(tmp_path / "ensemble.keras")
+    np.testing.assert_allclose(reloaded.predict(images, verbose=0), logits, atol=1e-5)
+
+
+def test_widened_classifier_keeps_the_digits_logits(tiny_members, mnist_sample):
+    from training.model import build_cnn, widen_classifier
+
+    narrow = build_cnn(width=4)
+    images = mnist_sample[0][:8].astype(np.float32)[..., None] / 255.0
+    wide = widen_classifier(narrow, NUM_OUTPUTS)
+    before, after = narrow.predict(images, verbose=0), wide.predict(images, verbose=0)
+    assert after.shape == (8, NUM_OUTPUTS)
+    np.testing.assert_allclose(after[:, :NOT_A_DIGIT], before, atol=1e-5)
+
+
+def test_tflite_export_agrees_with_keras(tiny_members, mnist_sample, tmp_path):
+    from core.classifier import Classifier
+    from training.export import check_parity, write_tflite
+    from training.model import build_ensemble
+
+    ensemble = build_ensemble(tiny_members)
+    path = write_tflite(ensemble, tmp_path / "digit_cnn.tflite")
+    report = check_parity(ensemble, path, mnist_sample[0])
+    assert report["same_argmax"] and report["max_probability_difference"] <= 1e-4 and report["images"] == 500
+    assert Classifier.from_path(path).num_outputs == NUM_OUTPUTS

@@ -1,0 +1,170 @@
+"""Train the shipped classifier: an ensemble of CNNs with a "not a digit" output, saved as one model.
+
+Each member is a :func:`training.model.build_cnn` with 11 outputs (digits 0-9 and
+:data:`core.config.NOT_A_DIGIT`), trained on the MNIST training digits plus synthetic
+non-digits (:mod:`training.nondigits`). Members differ in seed, width and augmentation
+(some see part of their digits elastically distorted, Simard et al. 2003), which is what
+makes an ensemble more accurate and better calibrated than its members (Lakshminarayanan
+et al. 2017; Ovadia et al. 2019). :func:`training.model.build_ensemble` joins them into one
+Keras model whose output is the log of the members' mean probability, exported to
+``.tflite`` for serving.
+
+Usage::
+
+    python -m training.ensemble --data ../shared/data/mnist.npz [--out models] [--epochs 12]
+                                [--warm-start models/digit_cnn.keras]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from core.config import DEFAULT_SEED, MODELS_DIR, NOT_A_DIGIT, NUM_OUTPUTS
+from training.data import MnistData, load_mnist
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    """How one member is trained.
+
+    Attributes:
+        seed: seeds its initial weights, data order and augmentation.
+        width: filters of its first block (see :func:`training.model.build_cnn`).
+        elastic_fraction: share of its training digits replaced by an elastically distorted
+            copy, in [0, 1].
+        warm_start: when True and a warm-start model is given, the member starts from that
+            trained 10-class model (widened to 11 outputs) and is fine-tuned for
+            ``warm_epochs`` instead of trained from scratch.
+    """
+
+    seed: int
+    width: int = 32
+    elastic_fraction: float = 0.0
+    warm_start: bool = False
+
+
+#: The shipped recipe: three members differing in seed, width and augmentation.
+DEFAULT_MEMBERS = (
+    MemberSpec(seed=DEFAULT_SEED, width=32, elastic_fraction=0.0, warm_start=True),
+    MemberSpec(seed=DEFAULT_SEED + 1, width=32, elastic_fraction=0.5),
+    MemberSpec(seed=DEFAULT_SEED + 2, width=40, elastic_fraction=0.5),
+)
+#: Synthetic non-digits added to each member's training data (about one digit class's worth
+#: and a half) and, drawn from the *test* digits, held out to measure the "not a digit" output.
+NON_DIGIT_TRAIN = 8000
+NON_DIGIT_TEST = 2000
+DEFAULT_EPOCHS = 12
+WARM_EPOCHS = 3
+
+
+def reference_classifier(path: Path | None):
+    """A probability function from a saved Keras model (for filtering look-alike non-digits), or None."""
+    if path is None or not Path(path).is_file():
+        return None
+    import keras
+
+    from core.classifier import softmax
+    from core.preprocessing import to_model_input
+
+    model = keras.models.load_model(path, compile=False)
+    return lambda images: softmax(model.predict(to_model_input(images), batch_size=512, verbose=0))
+
+
+def non_digit_sets(data: MnistData, reference, seed: int = DEFAULT_SEED) -> tuple[np.ndarray, np.ndarray]:
+    """``(train, test)`` uint8 (K, 28, 28) non-digits: from training digits, and from test digits."""
+    from training.nondigits import make_non_digits
+
+    train = make_non_digits(data.x_train, NON_DIGIT_TRAIN, seed=seed, reference=reference)
+    test = make_non_digits(data.x_test, NON_DIGIT_TEST, seed=seed + 1, reference=reference)
+    return train, test
+
+
+def train_member(spec: MemberSpec, data: MnistData, non_digits: np.ndarray, epochs: int,
+                 warm_start: Path | None = None, verbose: int | str = 2):
+    """Train one member; returns ``(model, history, seconds)``.
+
+    Args:
+        spec: the member's recipe.
+        data: MNIST (the test set is not used).
+        non_digits: uint8 (K, 28, 28), added with label :data:`NOT_A_DIGIT`.
+        epochs: epochs from scratch (a warm-started member gets :data:`WARM_EPOCHS`).
+        warm_start: a trained 10-class ``.keras`` model for members with ``warm_start``.
+    """
+    import keras
+
+    from training.augment import elastic_distort
+    from training.model import build_cnn, widen_classifier
+    from training.train import TrainConfig, fit
+
+    keras.utils.set_random_seed(spec.seed)
+    x_train = data.x_train
+    if spec.elastic_fraction > 0:
+        rng = np.random.default_rng(spec.seed)
+        chosen = np.flatnonzero(rng.random(len(x_train)) < spec.elastic_fraction)
+        x_train = x_train.copy()
+        x_train[chosen] = elastic_distort(x_train[chosen], seed=spec.seed)
+    member_data = replace(data, x_train=x_train)
+    extra = (non_digits, np.full(len(non_digits), NOT_A_DIGIT, np.uint8), np.ones(len(non_digits), np.float32))
+    config = TrainConfig(epochs=epochs, seed=spec.seed)
+    if spec.warm_start and warm_start is not None:
+        base = keras.models.load_model(warm_start, compile=False)
+        model = widen_classifier(base, NUM_OUTPUTS)
+        config = replace(config, epochs=WARM_EPOCHS, learning_rate=5e-4)
+    else:
+        model = build_cnn(num_classes=NUM_OUTPUTS, width=spec.width)
+    return fit(member_data, config, extra=extra, initial_model=model, verbose=verbose)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=None, help="MNIST .npz or IDX folder")
+    parser.add_argument("--out", type=Path, default=MODELS_DIR, help="where the artifacts go")
+    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="epochs per member from scratch")
+    parser.add_argument("--warm-start", type=Path, default=None,
+                        help="a trained 10-class .keras model the first member is fine-tuned from")
+    parser.add_argument("--members", type=int, default=len(DEFAULT_MEMBERS), help="how many of the recipe's members")
+    parser.add_argument("--work", type=Path, default=None, help="folder for each member's checkpoint")
+    args = parser.parse_args(argv)
+
+    from training.model import build_ensemble
+
+    data = load_mnist(args.data)
+    work = args.work or (args.out / ".ensemble-work")
+    work.mkdir(parents=True, exist_ok=True)
+    reference = reference_classifier(args.warm_start or (MODELS_DIR / "digit_cnn.keras"))
+    train_nd, test_nd = non_digit_sets(data, reference)
+    np.savez_compressed(work / "non_digits.npz", train=train_nd, test=test_nd)
+    import keras
+
+    members, histories, total = [], [], 0.0
+    for index, spec in enumerate(DEFAULT_MEMBERS[: args.members]):
+        checkpoint = work / f"member_{index}.keras"
+        if checkpoint.is_file():
+            print(f"member {index}: reusing {checkpoint}", flush=True)
+            members.append(keras.models.load_model(checkpoint, compile=False))
+            histories.append({})
+            continue
+        started = time.perf_counter()
+        model, history, seconds = train_member(spec, data, train_nd, args.epochs, args.warm_start)
+        model.save(checkpoint)
+        members.append(model)
+        histories.append(history)
+        total += seconds
+        print(f"member {index}: {spec} trained in {time.perf_counter() - started:.0f} s", flush=True)
+    ensemble = build_ensemble(members)
+    ensemble.save(work / "ensemble.keras")
+    from training.ensemble_report import write_ensemble_artifacts
+
+    write_ensemble_artifacts(ensemble, data, test_nd, histories, total, args.out,
+                             recipe=[spec.__dict__ for spec in DEFAULT_MEMBERS[: args.members]],
+                             epochs=args.epochs, warm_start=args.warm_start)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
