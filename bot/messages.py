@@ -71,7 +71,7 @@ READ_WHAT = (
 )
 
 NOT_AN_IMAGE_DOCUMENT = (
-    "That file isn't a picture I can read. Please send a photo (or a JPEG/PNG image) "
+    "That file isn't a picture I can read. Please send a photo (or a JPEG, PNG, HEIC, WebP or GIF image) "
     "of digits written on paper."
 )
 

@@ -4,7 +4,8 @@ lines (rulings removed), segmentation (the digits found) and normalisation (as M
 # The chain, each step a function on NumPy arrays (its stage module in brackets):
 #
 # 1. decode_image (decode) - bytes to a grayscale uint8 photo, EXIF orientation applied,
-#    with size limits checked from the header before any pixel is decoded.
+#    transparency composited over white or black (flatten_alpha), with size limits checked
+#    from the header before any pixel is decoded.
 # 2. to_working_size (decode) - scale so the long side is between 320 and 1024 px.
 # 3. ink_map (ink) - detect polarity, estimate the paper's background (a grey-level
 #    closing on a small copy), divide it out, so shadows and uneven light vanish:
@@ -23,13 +24,17 @@ lines (rulings removed), segmentation (the digits found) and normalisation (as M
 # segment_photo (segmentation) runs steps 2-8; preprocess_bytes runs 1-8.
 
 from core.preprocessing.decode import (
+    ALPHA_MODES,
     MAX_BYTES,
     MAX_PIXELS,
     MIN_SIDE,
+    OPAQUE_PAPER,
+    PILLOW_FORMATS,
     SUPPORTED_FORMATS,
     WORKING_MAX,
     WORKING_MIN,
     decode_image,
+    flatten_alpha,
     probe_image,
     to_working_size,
 )
@@ -81,8 +86,9 @@ from core.preprocessing.segmentation import _Blob as _Blob
 
 __all__ = [
     # decode
-    "MAX_BYTES", "MAX_PIXELS", "MIN_SIDE", "SUPPORTED_FORMATS", "WORKING_MAX", "WORKING_MIN",
-    "decode_image", "probe_image", "to_working_size",
+    "ALPHA_MODES", "MAX_BYTES", "MAX_PIXELS", "MIN_SIDE", "OPAQUE_PAPER", "PILLOW_FORMATS",
+    "SUPPORTED_FORMATS", "WORKING_MAX", "WORKING_MIN",
+    "decode_image", "flatten_alpha", "probe_image", "to_working_size",
     # ink
     "BLUR_CORE_LEVEL", "CORE_WHOLE", "MAX_SHARPENED_MARKS", "THICK_RADIUS_RATIO",
     "binarize", "ink_map", "is_light_on_dark", "sharpen_thick_marks",

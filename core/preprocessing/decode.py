@@ -1,14 +1,19 @@
-"""Photo bytes to a grayscale array: size limits checked from the header, decoding with EXIF
-orientation, scaling to working size."""
+"""Photo bytes to a grayscale array: size limits checked from the header, decoding (first frame,
+EXIF orientation, transparency flattened), scaling to working size."""
 
 from __future__ import annotations
 
 import io
+from functools import cache
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from core.errors import ImageTooLargeError, ImageTooSmallError, UnreadableImageError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 #: Largest photo we decode, in pixels (a 48 MP phone photo is 8000 x 6000).
 MAX_PIXELS = 64_000_000
@@ -16,8 +21,14 @@ MAX_PIXELS = 64_000_000
 MAX_BYTES = 25 * 1024 * 1024
 #: Smallest side in pixels that can hold a digit.
 MIN_SIDE = 8
-#: Formats we read (Pillow's names); MPO is the multi-picture JPEG some phones write.
-SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF"})
+#: Formats we read (Pillow's names); MPO is the multi-picture JPEG some phones write, HEIF
+#: (Pillow's name for HEIC too) an iPhone's photos, through the ``pillow-heif`` plugin.
+SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF", "GIF", "HEIF"})
+#: Formats decoded by Pillow rather than OpenCV: HEIF, which OpenCV cannot read, and GIF,
+#: whose transparent colour OpenCV does not report.
+PILLOW_FORMATS = frozenset({"GIF", "HEIF"})
+#: Pillow modes with an alpha channel (``P`` images keep theirs in ``info["transparency"]``).
+ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 #: Working resolution: long side between these, in pixels.
 WORKING_MIN, WORKING_MAX = 320, 1024
 
@@ -33,8 +44,16 @@ def probe_image(data: bytes) -> tuple[str, int, int]:
         ImageTooLargeError: more than :data:`MAX_BYTES` bytes or :data:`MAX_PIXELS` pixels.
         ImageTooSmallError: a side shorter than :data:`MIN_SIDE` pixels.
     """
+    fmt, width, height, _ = _probe(data)
+    return fmt, width, height
+
+
+def _probe(data: bytes) -> tuple[str, int, int, bool]:
+    """:func:`probe_image`, also telling whether the header announces transparency (an alpha
+    channel, or a transparent palette colour); same errors."""
     from PIL import Image, UnidentifiedImageError
 
+    _register_heif_opener()
     if not data:
         raise UnreadableImageError("That file is empty.", detail="0 bytes")
     if len(data) > MAX_BYTES:
@@ -42,6 +61,7 @@ def probe_image(data: bytes) -> tuple[str, int, int]:
     try:
         with Image.open(io.BytesIO(data)) as image:
             fmt, (width, height) = image.format or "", image.size
+            transparent = _has_transparency(image)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise UnreadableImageError(detail=f"not an image: {exc}") from exc
     except Image.DecompressionBombError as exc:  # Pillow's own guard, above ~179 MP
@@ -58,7 +78,23 @@ def probe_image(data: bytes) -> tuple[str, int, int]:
         )
     if min(width, height) < MIN_SIDE:
         raise ImageTooSmallError(detail=f"{width}x{height}")
-    return fmt, width, height
+    return fmt, width, height, transparent
+
+
+@cache
+def _register_heif_opener() -> bool:
+    """Teach Pillow to open HEIF/HEIC (``pillow-heif``), once; False when it is not installed."""
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        return False
+    register_heif_opener()
+    return True
+
+
+def _has_transparency(image: Image.Image) -> bool:
+    """Whether a Pillow image (header read) may have pixels that are not fully opaque."""
+    return image.mode in ALPHA_MODES or "transparency" in image.info
 
 
 def decode_image(data: bytes) -> np.ndarray:
@@ -66,10 +102,13 @@ def decode_image(data: bytes) -> np.ndarray:
 
     Large JPEGs are decoded at 1/2, 1/4 or 1/8 scale by libjpeg's DCT scaling (much
     faster than decoding at full size and shrinking); the result is never smaller than
-    about 600 px on its long side.
+    about 600 px on its long side. Of an animated GIF (or WebP, or a HEIF sequence) only
+    the first frame is read. An image with transparent pixels is composited over white or
+    black, whichever its marks stand out on (:func:`flatten_alpha`); one whose alpha
+    channel is opaque throughout is decoded as if it had none.
 
     Args:
-        data: JPEG, PNG, WebP, BMP or TIFF bytes.
+        data: JPEG, PNG, WebP, BMP, TIFF, GIF or HEIF/HEIC bytes.
 
     Returns:
         uint8 (H, W), values 0-255.
@@ -79,7 +118,7 @@ def decode_image(data: bytes) -> np.ndarray:
         ImageTooLargeError: over :data:`MAX_BYTES` or :data:`MAX_PIXELS`.
         ImageTooSmallError: a side under :data:`MIN_SIDE` pixels.
     """
-    fmt, width, height = probe_image(data)
+    fmt, width, height, transparent = _probe(data)
     if fmt in ("JPEG", "MPO") and b"\xff\xd9" not in data[-4096:]:
         # libjpeg pads a truncated file with grey and only warns; refuse it instead.
         raise UnreadableImageError("That photo seems cut off (the file is incomplete).", detail="no JPEG EOI marker")
@@ -91,8 +130,13 @@ def decode_image(data: bytes) -> np.ndarray:
             if long_side / factor >= 600:
                 flag = reduced
                 break
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    image = cv2.imdecode(buffer, flag)
+    image = None
+    if fmt in PILLOW_FORMATS:
+        image = _decode_with_pillow(data)
+    elif transparent:  # None when every pixel is opaque: then OpenCV decodes it, as before
+        image = _decode_with_pillow(data, only_if_transparent=True)
+    if image is None:
+        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flag)
     if image is None:
         image = _decode_with_pillow(data)
     if image is None or image.size == 0:
@@ -102,16 +146,72 @@ def decode_image(data: bytes) -> np.ndarray:
     return image
 
 
-def _decode_with_pillow(data: bytes) -> np.ndarray | None:
-    """Fallback decoder for files OpenCV refuses (some TIFF and WebP variants)."""
+def _decode_with_pillow(data: bytes, only_if_transparent: bool = False) -> np.ndarray | None:
+    """Decode with Pillow: the formats of :data:`PILLOW_FORMATS`, images with transparent
+    pixels, and files OpenCV refuses (some TIFF and WebP variants).
+
+    The first frame, EXIF orientation applied, transparent pixels composited
+    (:func:`flatten_alpha`).
+
+    Returns:
+        uint8 (H, W); None when the data cannot be decoded, or, with ``only_if_transparent``,
+        when no pixel is less than fully opaque (OpenCV's decoding then stands).
+    """
     from PIL import Image, ImageOps
 
     try:
         with Image.open(io.BytesIO(data)) as image:
             image = ImageOps.exif_transpose(image)
+            if _has_transparency(image):
+                gray_alpha = np.asarray(image.convert("RGBA").convert("LA"))
+                gray, alpha = gray_alpha[..., 0], gray_alpha[..., 1]
+                if int(alpha.min()) < 255:
+                    return flatten_alpha(gray, alpha)
+            if only_if_transparent:
+                return None
             return np.asarray(image.convert("L"))
     except (OSError, ValueError, SyntaxError):
         return None
+
+
+#: Share of a picture that must be opaque (alpha-weighted) for :func:`flatten_alpha` to take
+#: its opaque pixels for paper rather than for the strokes.
+OPAQUE_PAPER = 0.5
+
+
+def flatten_alpha(gray: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Composite a grey image with transparency over white or black, so its marks stand out.
+
+    A drawing app exports strokes on a fully transparent background whose hidden colour is
+    arbitrary: often black, like black strokes, so dropping the alpha channel leaves a black
+    page. When less than :data:`OPAQUE_PAPER` of the picture is opaque, the opaque pixels are
+    the strokes, and the background is chosen to contrast with them: white under dark strokes
+    (their alpha-weighted mean luminance under 128), black under light ones. When most of it
+    is opaque, the opaque pixels are mostly paper, and the background matches them (white
+    under light paper), so a photo with transparent corners gets no dark frame. Semi-
+    transparent (anti-aliased) edges blend: ``gray * a + background * (1 - a)``, ``a = alpha
+    / 255`` (straight, not premultiplied, alpha, as PNG, WebP and GIF store it). A picture
+    transparent throughout is white.
+
+    Args:
+        gray: uint8 (H, W), the luminance of the colour channels.
+        alpha: uint8 (H, W), 0 (transparent) to 255 (opaque).
+
+    Returns:
+        uint8 (H, W), values 0-255.
+    """
+    weights = alpha.astype(np.float64)
+    total = float(weights.sum())
+    if total == 0.0:
+        return np.full(gray.shape, 255, np.uint8)
+    light = float((gray * weights).sum()) / total >= 128
+    mostly_opaque = total / (255.0 * alpha.size) >= OPAQUE_PAPER
+    # Mostly transparent: the opaque pixels are strokes, contrast with them. Mostly opaque:
+    # they are paper, match it.
+    background = 255 if light == mostly_opaque else 0
+    alpha32 = alpha.astype(np.uint32)
+    blended = (gray.astype(np.uint32) * alpha32 + background * (255 - alpha32) + 127) // 255
+    return blended.astype(np.uint8)
 
 
 def to_working_size(gray: np.ndarray) -> tuple[np.ndarray, float]:

@@ -66,7 +66,9 @@ def ink_map(gray: np.ndarray) -> tuple[np.ndarray, bool]:
     # The closing is a max filter, so grainy paper sits a little below its "background":
     # take the paper's typical level (the median pixel is paper) as zero ink.
     floor = float(np.median(ink[::4, ::4]))
-    if floor > 0:
+    if floor >= 1.0:
+        ink = np.zeros_like(ink)  # a black page: nothing stands out from the "paper" (and no 0 / 0)
+    elif floor > 0:
         ink = np.clip((ink - floor) / (1.0 - floor), 0.0, 1.0)
     return ink, inverted
 
