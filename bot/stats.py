@@ -28,6 +28,10 @@ class ModelReport:
         created_at: when the model was trained (UTC), or None.
         parameters: number of weights, or None.
         size_bytes: size of the model file, or None.
+        sure_right: how often answers said >= 90 % sure were right on real handwritten digits
+            held out from all tuning (``metrics.json`` "calibration", the check half of
+            ``benchmarks.calibration``), in [0, 1], or None.
+        sure_count: how many such answers that was measured on, or None.
     """
 
     test_accuracy: float | None = None
@@ -37,6 +41,8 @@ class ModelReport:
     created_at: datetime | None = None
     parameters: int | None = None
     size_bytes: int | None = None
+    sure_right: float | None = None
+    sure_count: int | None = None
 
 
 def load_model_report(model_path: Path, card: dict | None = None) -> ModelReport | None:
@@ -67,6 +73,8 @@ def load_model_report(model_path: Path, card: dict | None = None) -> ModelReport
         if isinstance(values, dict) and "recall" in values
     }
     accuracy = metrics.get("test_accuracy", card.get("test_accuracy"))
+    calibrated = (metrics.get("calibration") or {}).get("check_calibrated") or {}
+    sure_right, sure_count = calibrated.get("said_90_right"), calibrated.get("said_90_count")
     size = metrics.get("model_size_bytes")
     if size is None and model_path.is_file():
         size = model_path.stat().st_size
@@ -78,6 +86,8 @@ def load_model_report(model_path: Path, card: dict | None = None) -> ModelReport
         created_at=parse_utc_time(metrics.get("created_at") or card.get("created_at")),
         parameters=metrics.get("parameters", card.get("parameters")),
         size_bytes=size,
+        sure_right=float(sure_right) if isinstance(sure_right, (int, float)) else None,
+        sure_count=int(sure_count) if isinstance(sure_count, int) else None,
     )
 
 

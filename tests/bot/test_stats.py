@@ -44,3 +44,20 @@ def test_no_picture_without_matrix(tmp_path):
     (tmp_path / "metrics.json").write_text(json.dumps({"test_accuracy": 0.9}))
     model_path = tmp_path / "digit_cnn.keras"
     assert confusion_matrix_png(model_path, load_model_report(model_path)) is None
+
+
+def test_report_says_how_often_confident_answers_are_right(tmp_path):
+    from datetime import datetime, timezone
+
+    from bot.messages import format_stats
+
+    model_path = write_metrics(tmp_path)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    metrics["calibration"] = {"check_calibrated": {"said_90_right": 0.9931, "said_90_count": 697}}
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
+    report = load_model_report(model_path)
+    assert (report.sure_right, report.sure_count) == (0.9931, 697)
+    text = format_stats(report, 3, datetime(2026, 12, 4, tzinfo=timezone.utc))
+    assert "When I say I'm 90 % sure or more, I'm right 99.3 % of the time (measured on 697 real" in text
+    assert "90 % sure" not in format_stats(load_model_report(write_metrics(tmp_path / "plain")), 3,
+                                           datetime(2026, 12, 4, tzinfo=timezone.utc))
