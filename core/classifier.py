@@ -27,6 +27,11 @@ from core.errors import NoDigitFoundError
 from core.results import DigitPrediction, PhotoReading
 
 
+#: A mark is re-cut by recognition (:mod:`core.preprocessing.hypotheses`) when it reads below
+#: this confidence, reads "not a digit", or is wider than :data:`RECUT_WIDTH_RATIO` of its height.
+RECUT_BELOW = 0.9
+RECUT_WIDTH_RATIO = 0.8
+
 #: Confidence above which a mark is read as a digit even when it is not shaped like pen
 #: strokes (:func:`core.preprocessing.looks_like_pen_strokes`): a marker's blotted digit.
 SURE_OF_A_SHAPE = 0.99
@@ -107,12 +112,16 @@ def _predictions_from_probabilities(probabilities: np.ndarray, images: np.ndarra
 
 def _keep_marks(segmentation, keep: list[int]):
     """The segmentation with only the marks at ``keep`` (its per-mark lists stay aligned)."""
+    dropped = len(segmentation.working_boxes) - len(keep)
+    note = f"{dropped} mark{'s' if dropped > 1 else ''} read as not a digit, left out"
     return dataclasses.replace(
         segmentation,
         boxes=[segmentation.boxes[i] for i in keep],
         working_boxes=[segmentation.working_boxes[i] for i in keep],
         digit_images=segmentation.digit_images[keep],
         pen_like=[segmentation.pen_like[i] for i in keep],
+        crops=[segmentation.crops[i] for i in keep] if segmentation.crops else [],
+        notes=segmentation.notes + (note,),
     )
 
 
@@ -251,11 +260,19 @@ class Classifier:
         """Classify one float32 (28, 28) image in [0, 1], white digit on black."""
         return self.predict_images(np.asarray(image, dtype=np.float32)[np.newaxis])[0]
 
+    def _log_best_digit(self, images: np.ndarray) -> np.ndarray:
+        """float64 (N,): log of each image's most probable digit's probability (the hypotheses' score)."""
+        digits = self.predict_probabilities(images)[:, :NUM_CLASSES]
+        return np.log(np.clip(digits.max(axis=1), 1e-12, 1.0))
+
     def read_photo_with_steps(self, data: bytes):
         """Decode, segment and classify a photo; also return the preprocessing steps.
 
-        Marks the model judges "not a digit" (that output above every digit's probability)
-        are left out of the reading and of the returned segmentation.
+        Marks that read unsure, read "not a digit", or are wide for their height are re-cut
+        by recognition (:func:`core.preprocessing.hypotheses.recut`: two touching digits are
+        read as two). Marks the model then still judges "not a digit" (that output above
+        every digit's probability) are left out of the reading and of the returned
+        segmentation.
 
         Returns:
             ``(PhotoReading, core.preprocessing.Segmentation)``.
@@ -266,10 +283,19 @@ class Classifier:
             NoDigitFoundError when every mark is judged not a digit.
         """
         from core.preprocessing import decode_image, segment_photo
+        from core.preprocessing.hypotheses import recut
 
         photo = decode_image(data)
         segmentation = segment_photo(photo)
         predictions = self.predict_images(segmentation.digit_images, boxes=list(segmentation.boxes))
+        unsure = [index for index, (prediction, (_, _, width, height))
+                  in enumerate(zip(predictions, segmentation.working_boxes))
+                  if not prediction.is_digit or prediction.confidence < RECUT_BELOW
+                  or width > RECUT_WIDTH_RATIO * height]
+        recut_segmentation = recut(segmentation, unsure, self._log_best_digit)
+        if recut_segmentation is not segmentation:
+            segmentation = recut_segmentation
+            predictions = self.predict_images(segmentation.digit_images, boxes=list(segmentation.boxes))
         if not any(pen or prediction.confidence >= SURE_OF_A_SHAPE
                    for pen, prediction in zip(segmentation.pen_like, predictions)):
             # Every mark is shaped unlike pen strokes (a wedge, a filled patch, a texture) and

@@ -63,10 +63,11 @@ def render_steps_png(reading: PhotoReading, segmentation: Segmentation) -> bytes
         axes.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
         axes.set_title(title, fontsize=9)
         axes.axis("off")
-    if segmentation.tilt:
+    notes = ([f"line tilted {abs(segmentation.tilt):.0f}°: each digit turned upright"] if segmentation.tilt else [])
+    notes += list(segmentation.notes)
+    if notes:
         # Under the boxes (a second title line would run into the figure's title).
-        axes.text(0.5, -0.03, f"line tilted {abs(segmentation.tilt):.0f}°: each digit turned upright",
-                  transform=axes.transAxes, ha="center", va="top", fontsize=8)
+        axes.text(0.5, -0.03, "\n".join(notes), transform=axes.transAxes, ha="center", va="top", fontsize=8)
     digit_axes = np.atleast_1d(bottom.subplots(rows_of_digits, columns)).ravel()
     for axes in digit_axes:
         axes.axis("off")

@@ -39,6 +39,10 @@ class Segmentation:
         tilt: degrees the text line rises (negative) or falls (positive) from left to right
             in the image, by which each digit was turned upright (:func:`text_line_tilt`);
             0.0 when the line is level or too short to tell.
+        crops: per digit, uint8 (h, w) in {0, 255}: its own strokes inside its working box,
+            before turning upright (what :mod:`core.preprocessing.hypotheses` re-cuts).
+        notes: what recognition decided about the marks, in words for "What I saw" (e.g.
+            "a mark cut into 3 digits by recognition"); empty when it changed nothing.
     """
 
     gray: np.ndarray
@@ -51,6 +55,8 @@ class Segmentation:
     inverted: bool = False
     pen_like: list[bool] = field(default_factory=list)
     tilt: float = 0.0
+    crops: list[np.ndarray] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -678,6 +684,13 @@ def rotate_mask(mask: np.ndarray, degrees: float) -> np.ndarray:
 # The whole chain
 
 
+def photo_box(working_box: tuple[int, int, int, int], scale: float) -> tuple[int, int, int, int]:
+    """A box ``(x, y, w, h)`` in working-size pixels as pixels of the decoded photo (``scale``:
+    working size / decoded size); width and height at least 1."""
+    x, y, w, h = working_box
+    return int(x / scale), int(y / scale), max(1, int(round(w / scale))), max(1, int(round(h / scale)))
+
+
 def segment_photo(gray: np.ndarray) -> Segmentation:
     """Find and normalise every digit in a grayscale photo.
 
@@ -706,20 +719,20 @@ def segment_photo(gray: np.ndarray) -> Segmentation:
     components = cv2.connectedComponentsWithStats(mask, connectivity=8)
     sharpened = sharpen_thick_marks(mask, ink, components)
     blobs, labels, kept = find_digit_boxes(sharpened, ink, shown, components if sharpened is mask else None)
-    images, boxes, working_boxes, pen_like = [], [], [], []
+    images, boxes, working_boxes, pen_like, crops = [], [], [], [], []
     tilt = text_line_tilt(blobs)
     for blob in blobs:
         # Only the digit's own strokes: a neighbour's may reach into its box (a tilted line).
         crop = np.where(np.isin(labels[blob.y:blob.y2, blob.x:blob.x2], blob.labels), 255, 0).astype(np.uint8)
+        crops.append(crop)
         images.append(normalize_digit(rotate_mask(crop, tilt) if tilt else crop))
         pen_like.append(looks_like_pen_strokes(crop))
         working_boxes.append((blob.x, blob.y, blob.w, blob.h))
-        boxes.append((int(blob.x / scale), int(blob.y / scale), max(1, int(round(blob.w / scale))),
-                      max(1, int(round(blob.h / scale)))))
+        boxes.append(photo_box((blob.x, blob.y, blob.w, blob.h), scale))
     return Segmentation(
         gray=shown, ink=ink, mask=kept, boxes=boxes, working_boxes=working_boxes,
         digit_images=np.stack(images).astype(np.float32), scale=scale, inverted=inverted, pen_like=pen_like,
-        tilt=tilt,
+        tilt=tilt, crops=crops,
     )
 
 

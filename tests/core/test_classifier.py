@@ -104,3 +104,19 @@ def test_photo_like_fixtures(shipped_classifier):
             got = "none"
         right += got == row["label"]
     assert right >= len(rows) - 1, f"only {right} of {len(rows)} photo fixtures read right"
+
+
+def test_marks_read_as_not_a_digit_are_left_out(tiny_model_path, tmp_path):
+    from retrain_data import write_always_model
+
+    from core.config import NOT_A_DIGIT
+
+    photo = to_jpeg(place_digits(paper(), [handwritten(4), handwritten(7)], height=160, left=200, top=200))
+    rejecting = Classifier.from_path(write_always_model(tiny_model_path, tmp_path / "none.keras", digit=NOT_A_DIGIT))
+    with pytest.raises(NoDigitFoundError):
+        rejecting.read_photo(photo)
+    threes = Classifier.from_path(write_always_model(tiny_model_path, tmp_path / "threes.keras", digit=3))
+    reading, segmentation = threes.read_photo_with_steps(photo)
+    assert reading.number == "33" and all(d.not_a_digit < 1e-6 and d.is_digit for d in reading.digits)
+    assert reading.to_dict()["digits"][0]["not_a_digit"] == 0.0
+    assert len(segmentation.crops) == len(segmentation.working_boxes) == 2
