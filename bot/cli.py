@@ -15,13 +15,30 @@ def _quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+DEFAULT_EPOCHS = 30  # --single; the ensemble's members default to training.ensemble.DEFAULT_EPOCHS
+
+
 def cmd_train(args: argparse.Namespace) -> int:
-    """Train on MNIST and write the model and its reports."""
+    """Train on MNIST and write the model and its reports (the ensemble, or one CNN with --single)."""
     _quiet_tensorflow()
     from training.data import DatasetError
+
+    if not args.single:
+        from training.ensemble import DEFAULT_EPOCHS as ENSEMBLE_EPOCHS
+        from training.ensemble import main as train_ensemble
+
+        argv = ["--out", str(args.out), "--epochs", str(args.epochs or ENSEMBLE_EPOCHS)]
+        argv += ["--data", str(args.data)] if args.data else []
+        argv += ["--warm-start", str(args.warm_start)] if args.warm_start else []
+        try:
+            return train_ensemble(argv)
+        except DatasetError as exc:
+            print(f"digitbot train: {exc}", file=sys.stderr)
+            return 2
     from training.train import TrainConfig, train
 
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, max_samples=args.max_samples)
+    config = TrainConfig(epochs=args.epochs or DEFAULT_EPOCHS, batch_size=args.batch_size, seed=args.seed,
+                         max_samples=args.max_samples)
     try:
         result = train(args.data, args.out, config)
     except DatasetError as exc:
@@ -190,13 +207,17 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     data_help = "MNIST .npz or folder of IDX files (default: $DIGITBOT_MNIST, else the Keras download)"
-    train = commands.add_parser("train", help="train the CNN on MNIST and write models/")
+    train = commands.add_parser("train", help="train the ensemble (or one CNN) on MNIST and write models/")
     train.add_argument("--data", type=Path, help=data_help)
-    train.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help=f"maximum epochs (default {DEFAULT_EPOCHS})")
+    train.add_argument("--epochs", type=int, default=None,
+                       help=f"epochs per member from scratch (default 12; with --single {DEFAULT_EPOCHS})")
+    train.add_argument("--single", action="store_true",
+                       help="one 10-class CNN, as shipped before the ensemble (no 'not a digit' output)")
+    train.add_argument("--warm-start", type=Path, help="ensemble: fine-tune the first member from this 10-class .keras")
     train.add_argument("--out", type=Path, default=MODELS_DIR, help="output folder (default: models/)")
     train.add_argument("--batch-size", type=int, default=128)
     train.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    train.add_argument("--max-samples", type=int, help="train on at most N images (quick trials)")
+    train.add_argument("--max-samples", type=int, help="--single: train on at most N images (quick trials)")
     train.set_defaults(handler=cmd_train)
 
     evaluate = commands.add_parser("evaluate", help="evaluate a model on the MNIST test set")
