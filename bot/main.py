@@ -112,7 +112,7 @@ def load_active_classifier(settings: Settings) -> Classifier:
     if not active.tflite_path.is_file():
         export_in_child_process(active.model_path)
     classifier = Classifier.from_path(active.tflite_path)
-    logger.info("Loaded model version %s from %s (%s)", active.name, active.model_path, classifier.version)
+    logger.info("Loaded model version %s from %s (%s)", active.name, active.tflite_path, classifier.version)
     return classifier
 
 

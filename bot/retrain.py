@@ -293,7 +293,8 @@ async def sync_with_registry(services: BotServices, state: RetrainState) -> bool
     registry = registry_of(services)
     active = await services.run_blocking(registry.active)
     served = services.classifier.path
-    if active is None or (served is not None and Path(served).resolve() == active.model_path.resolve()):
+    # A version is served from its .tflite and retrained from its .keras: the folder names it.
+    if active is None or (served is not None and Path(served).resolve().parent == active.path.resolve()):
         return False
     try:
         classifier = await services.run_blocking(state.load_classifier, active.model_path)

@@ -105,7 +105,7 @@ async def test_admin_retrain_promotes_while_photos_keep_being_answered(api, tmp_
         registry = ModelRegistry(settings.registry_dir)
         assert registry.active().name == "v2"
         served = get_services(application).classifier
-        assert served is not first and served.path == registry.get("v2").model_path
+        assert served is not first and served.path == registry.get("v2").tflite_path
 
         api.send_command(USER, "model")
         (listing,) = await api.next_messages(USER)

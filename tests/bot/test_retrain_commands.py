@@ -199,6 +199,8 @@ async def test_a_switch_by_another_process_is_followed(context):
     assert await retrain.sync_with_registry(services, state)
     assert services.classifier is loaded
     assert not await retrain.sync_with_registry(services, state)  # already served
+    loaded.path = second.tflite_path  # what a real Classifier serves: the same version, not a switch
+    assert not await retrain.sync_with_registry(services, state)
 
 
 async def test_a_retrain_nobody_follows_is_killed(context):
