@@ -27,11 +27,6 @@ from core.errors import NoDigitFoundError
 from core.results import DigitPrediction, PhotoReading
 
 
-#: A mark is re-cut by recognition (:mod:`core.preprocessing.hypotheses`) when it reads below
-#: this confidence, reads "not a digit", or is wider than :data:`RECUT_WIDTH_RATIO` of its height.
-RECUT_BELOW = 0.9
-RECUT_WIDTH_RATIO = 0.8
-
 #: Confidence above which a mark is read as a digit even when it is not shaped like pen
 #: strokes (:func:`core.preprocessing.looks_like_pen_strokes`): a marker's blotted digit.
 SURE_OF_A_SHAPE = 0.99
@@ -268,11 +263,10 @@ class Classifier:
     def read_photo_with_steps(self, data: bytes):
         """Decode, segment and classify a photo; also return the preprocessing steps.
 
-        Marks that read unsure, read "not a digit", or are wide for their height are re-cut
-        by recognition (:func:`core.preprocessing.hypotheses.recut`: two touching digits are
-        read as two). Marks the model then still judges "not a digit" (that output above
-        every digit's probability) are left out of the reading and of the returned
-        segmentation.
+        Marks the model judges "not a digit" (that output above every digit's probability)
+        are re-cut by recognition (:func:`core.preprocessing.hypotheses.recut`: two touching
+        digits are read as two); marks it still judges so are left out of the reading and
+        of the returned segmentation.
 
         Returns:
             ``(PhotoReading, core.preprocessing.Segmentation)``.
@@ -288,11 +282,10 @@ class Classifier:
         photo = decode_image(data)
         segmentation = segment_photo(photo)
         predictions = self.predict_images(segmentation.digit_images, boxes=list(segmentation.boxes))
-        unsure = [index for index, (prediction, (_, _, width, height))
-                  in enumerate(zip(predictions, segmentation.working_boxes))
-                  if not prediction.is_digit or prediction.confidence < RECUT_BELOW
-                  or width > RECUT_WIDTH_RATIO * height]
-        recut_segmentation = recut(segmentation, unsure, self._log_best_digit)
+        # Only marks the model calls "not a digit" are re-cut: re-cutting wide or unsure marks
+        # too read fewer real numbers whole (benchmarks.real_numbers, both halves).
+        rejected = [index for index, prediction in enumerate(predictions) if not prediction.is_digit]
+        recut_segmentation = recut(segmentation, rejected, self._log_best_digit)
         if recut_segmentation is not segmentation:
             segmentation = recut_segmentation
             predictions = self.predict_images(segmentation.digit_images, boxes=list(segmentation.boxes))

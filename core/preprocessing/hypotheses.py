@@ -10,8 +10,8 @@ Proc. IEEE 80(7), 1992, and Oliveira et al., "Automatic recognition of handwritt
 strings", IEEE TPAMI 24(11), 2002). The pieces between cuts are the *primitives*; every run
 of consecutive primitives is a candidate digit. The reading is the left-to-right path of
 candidates whose digits are most probable together: the path maximising the sum of
-``log P(best digit)`` less a penalty for each digit more or fewer than the mark's width
-suggests (:data:`COUNT_PENALTY`), found exactly by dynamic programming over the cut
+``log P(best digit)`` less a penalty for each digit beyond what the mark's width can hold
+(:data:`COUNT_PENALTY`), found exactly by dynamic programming over the cut
 positions and the digit count (the whole mark is one of the paths, so a cut is only made
 when the pieces read better).
 """
@@ -40,11 +40,12 @@ MAX_CUT_INK = 0.45
 #: Longest run of primitives one digit may span.
 MAX_SPAN = 4
 #: Typical width of a handwritten digit over its height (MNIST's digits, 1s aside, measure
-#: about 0.6 in their 20-px box): a mark of width w and height h is expected to hold
-#: ``w / (DIGIT_ASPECT * h)`` digits.
+#: about 0.6 in their 20-px box): a mark of width w and height h holds at most about
+#: ``ceil(w / (DIGIT_ASPECT * h))`` digits.
 DIGIT_ASPECT = 0.6
-#: Log-probability taken from a path per digit more or fewer than the mark's width suggests:
+#: Log-probability taken from a path per digit beyond what the mark's width can hold:
 #: vertical slices of one slanted stroke read as 1s, and this keeps them from winning.
+#: Fewer digits are not penalised (a wide 0 is one digit, however wide).
 COUNT_PENALTY = 0.5
 
 
@@ -156,8 +157,8 @@ def best_split(crop: np.ndarray, score: Callable[[np.ndarray], np.ndarray], tilt
             better = candidates > best[end, 1:]
             best[end, 1:][better] = candidates[better]
             back[end, 1:][better] = index
-    expected = crop.shape[1] / (DIGIT_ASPECT * crop.shape[0])
-    totals = best[count] - COUNT_PENALTY * np.abs(np.arange(count + 1) - expected)
+    allowed = max(1, int(np.ceil(crop.shape[1] / (DIGIT_ASPECT * crop.shape[0]))))
+    totals = best[count] - COUNT_PENALTY * np.maximum(0, np.arange(count + 1) - allowed)
     digits = int(np.argmax(totals))
     path: list[int] = []
     end = count
@@ -179,7 +180,7 @@ def recut(segmentation: Segmentation, marks: list[int], score: Callable[[np.ndar
 
     Args:
         segmentation: from :func:`core.preprocessing.segment_photo` (with its ``crops``).
-        marks: indices of the marks worth re-cutting (wide, unsure or "not a digit").
+        marks: indices of the marks worth re-cutting (those read "not a digit").
         score: as for :func:`best_split`.
 
     Returns:
