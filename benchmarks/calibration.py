@@ -12,8 +12,10 @@ fit, reports what users would meet:
   percentage points;
 - how often answers said >= 90 % (and >= 99 %) sure are right.
 
-``--write`` records T and these figures in the model card (``digit_cnn.json``: what serving
-applies) and ``metrics.json`` beside the model.
+The fitted T is adopted only if the check half's ECE does not get worse with it (tune on
+half, judge on the other half); otherwise the model needs none and T = 1 is kept.
+``--write`` records the adopted T and these figures in the model card (``digit_cnn.json``:
+what serving applies) and ``metrics.json`` beside the model.
 
 Usage::
 
@@ -152,12 +154,17 @@ def main(argv: list[str] | None = None) -> int:
     temperature = fit_temperature(tune_logits, tune_labels)
     report = {"fitted_on": "real_digits_dev tune half", "temperature": round(temperature, 4)}
     for name, logits, labels in (("tune", tune_logits, tune_labels), ("check", check_logits, check_labels)):
-        for label, value in (("T=1", 1.0), (f"T={temperature:.2f}", temperature)):
+        for kind, value in (("raw", 1.0), ("calibrated", temperature)):
             figures = scores(logits, labels, value)
-            print(_line(f"{name} half, {label}", figures))
-            report[f"{name}_{'raw' if value == 1.0 else 'calibrated'}"] = {
+            print(_line(f"{name} half, T={value:.2f}", figures))
+            report[f"{name}_{kind}"] = {
                 key: (round(v, 5) if isinstance(v, float) else v) for key, v in figures.items()}
-    print(f"fitted temperature {temperature:.3f} (served now: {served_temperature:.3f})")
+    adopted = temperature if report["check_calibrated"]["ece_points"] <= report["check_raw"]["ece_points"] else 1.0
+    report["adopted_temperature"] = round(adopted, 4)
+    report["check_served"] = report["check_calibrated"] if adopted != 1.0 else report["check_raw"]
+    verdict = "adopted" if adopted != 1.0 else "not adopted: it makes the check half's ECE worse, so T = 1"
+    print(f"fitted temperature {temperature:.3f} on the tune half, {verdict} (served now: {served_temperature:.3f})")
+    temperature = adopted
     if args.write:
         model_dir = Path(args.model).parent
         card_path = model_dir / MODEL_CARD_FILENAME

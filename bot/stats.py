@@ -29,8 +29,8 @@ class ModelReport:
         parameters: number of weights, or None.
         size_bytes: size of the model file, or None.
         sure_right: how often answers said >= 90 % sure were right on real handwritten digits
-            held out from all tuning (``metrics.json`` "calibration", the check half of
-            ``benchmarks.calibration``), in [0, 1], or None.
+            held out from all tuning (``metrics.json`` "calibration": the check half of
+            ``benchmarks.calibration`` at the served temperature), in [0, 1], or None.
         sure_count: how many such answers that was measured on, or None.
     """
 
@@ -73,7 +73,7 @@ def load_model_report(model_path: Path, card: dict | None = None) -> ModelReport
         if isinstance(values, dict) and "recall" in values
     }
     accuracy = metrics.get("test_accuracy", card.get("test_accuracy"))
-    calibrated = (metrics.get("calibration") or {}).get("check_calibrated") or {}
+    calibrated = (metrics.get("calibration") or {}).get("check_served") or {}
     sure_right, sure_count = calibrated.get("said_90_right"), calibrated.get("said_90_count")
     size = metrics.get("model_size_bytes")
     if size is None and model_path.is_file():

@@ -53,7 +53,7 @@ def test_report_says_how_often_confident_answers_are_right(tmp_path):
 
     model_path = write_metrics(tmp_path)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    metrics["calibration"] = {"check_calibrated": {"said_90_right": 0.9931, "said_90_count": 697}}
+    metrics["calibration"] = {"check_served": {"said_90_right": 0.9931, "said_90_count": 697}}
     (tmp_path / "metrics.json").write_text(json.dumps(metrics))
     report = load_model_report(model_path)
     assert (report.sure_right, report.sure_count) == (0.9931, 697)
