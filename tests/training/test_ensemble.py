@@ -96,3 +96,24 @@ def test_tflite_export_agrees_with_keras(tiny_members, mnist_sample, tmp_path):
     report = check_parity(ensemble, path, mnist_sample[0])
     assert report["same_argmax"] and report["max_probability_difference"] <= 1e-4 and report["images"] == 500
     assert Classifier.from_path(path).num_outputs == NUM_OUTPUTS
+
+
+def test_parity_forgives_only_ties(tmp_path):
+    import keras
+
+    from training.export import ExportError, check_parity, write_tflite
+    from training.model import build_cnn
+
+    keras.utils.set_random_seed(2)
+    model = build_cnn(num_classes=NUM_OUTPUTS, width=4)
+    kernel, bias = model.get_layer("logits").get_weights()
+    model.get_layer("logits").set_weights([np.zeros_like(kernel), np.zeros_like(bias)])  # every class tied
+    path = write_tflite(model, tmp_path / "tied.tflite")
+    images = np.random.default_rng(0).integers(0, 256, (20, 28, 28), dtype=np.uint8)
+    assert check_parity(model, path, images)["same_argmax"]
+    bias[3] = 5.0  # the export now answers 3 where the Keras model clearly does not
+    other = build_cnn(num_classes=NUM_OUTPUTS, width=4)
+    other.set_weights(model.get_weights())
+    other.get_layer("logits").set_weights([np.zeros_like(kernel), bias])
+    with pytest.raises(ExportError, match="disagrees"):
+        check_parity(model, write_tflite(other, tmp_path / "other.tflite"), images)
