@@ -304,7 +304,7 @@ class Classifier:
         return reading, segmentation
 
     def read_photo(self, data: bytes) -> PhotoReading:
-        """Read the digits in a photo's bytes (JPEG, PNG, WebP, BMP, TIFF), left to right.
+        """Read the digits in a photo's bytes (JPEG, PNG, WebP, BMP, TIFF, GIF, HEIF/HEIC), left to right.
 
         Raises:
             core.errors.DigitImageError subclasses, as :meth:`read_photo_with_steps`.

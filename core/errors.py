@@ -25,7 +25,7 @@ class UnreadableImageError(DigitImageError):
     """The bytes are empty, truncated, corrupt, or not an image format we read."""
 
     default_message = "That file isn't an image I can open (it may be corrupt or another kind of file)."
-    default_tip = "Send a photo (JPEG, PNG, WebP, BMP or TIFF) of a digit written on paper."
+    default_tip = "Send a photo (JPEG, PNG, HEIC, WebP, GIF, BMP or TIFF) of a digit written on paper."
 
 
 class ImageTooLargeError(DigitImageError):
