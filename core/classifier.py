@@ -58,11 +58,20 @@ def read_model_card(model_path: Path) -> dict:
     return {}
 
 
+_delegate_announced = False
+
+
 @contextlib.contextmanager
 def _native_stderr_silenced() -> Iterator[None]:
-    """Send file descriptor 2 to /dev/null for the block: LiteRT's C++ runtime prints an
-    "INFO: Created TensorFlow Lite XNNPACK delegate" line when its first interpreter runs,
-    which no Python logging setting reaches. Used only while loading a model."""
+    """Send file descriptor 2 to /dev/null for the block, the first time in the process:
+    LiteRT's C++ runtime prints an "INFO: Created TensorFlow Lite XNNPACK delegate" line
+    once, when its first interpreter runs, and no Python logging setting reaches it. Later
+    loads (a hot swap on a worker thread while others log) leave stderr alone."""
+    global _delegate_announced
+    if _delegate_announced:
+        yield
+        return
+    _delegate_announced = True
     try:
         saved = os.dup(2)
     except OSError:  # no stderr at all: nothing to silence
