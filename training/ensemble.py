@@ -69,12 +69,11 @@ def reference_classifier(path: Path | None):
     """A probability function from a saved Keras model (for filtering look-alike non-digits), or None."""
     if path is None or not Path(path).is_file():
         return None
-    import keras
-
     from core.classifier import softmax
     from core.preprocessing import to_model_input
+    from training.model import load_keras_model
 
-    model = keras.models.load_model(path, compile=False)
+    model = load_keras_model(path)  # the shipped model is itself an ensemble
     return lambda images: softmax(model.predict(to_model_input(images), batch_size=512, verbose=0))
 
 
