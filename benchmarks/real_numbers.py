@@ -205,12 +205,21 @@ def print_report(results: list[Result], summary: dict, skipped: Counter, data: P
     print(f"wall-clock: {wall / max(1, len(results)) * 1000:.1f} ms per image over {workers} thread(s)")
     print("\nFailure kinds (all halves):")
     for name, halves in summary.items():
-        counts = halves["all"]
-        misses = counts["count"] - counts["whole"]
-        parts = [f"{kind} {counts[kind]}" for kind in FAILURE_KINDS]
-        parts[0] += f" (nothing read {counts['nothing_read']})"
-        crashes = f"; crashes {counts['crashes']}" if counts["crashes"] else ""
-        print(f"  {name:<11} {misses:>5} misses: " + ", ".join(parts) + crashes)
+        print(format_failure_kinds(f"{name:<11} ", halves["all"], 5))
+
+
+def format_failure_kinds(name: str, counts: dict, width: int) -> str:
+    """One line: ``"  cheques     740 misses: lost digits 241 (nothing read 23), ..."``.
+
+    Args:
+        name: the row's label, already padded.
+        counts: a :func:`tally` of the row's results.
+        width: columns for the number of misses.
+    """
+    parts = [f"{kind} {counts[kind]}" for kind in FAILURE_KINDS]
+    parts[0] += f" (nothing read {counts['nothing_read']})"
+    crashes = f"; crashes {counts['crashes']}" if counts["crashes"] else ""
+    return f"  {name}{counts['count'] - counts['whole']:>{width}} misses: " + ", ".join(parts) + crashes
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,7 +45,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmarks.real_numbers import FAILURE_KINDS, Result, format_share, read_number, tally
+from benchmarks.real_numbers import Result, format_failure_kinds, format_share, read_number, tally
 from benchmarks.synth_photos import (
     DEFAULT_MNIST,
     DIGIT_HEIGHT_RANGE,
@@ -274,11 +274,7 @@ def print_report(results: list[Result], contacts: list[bool], model: str, seeds:
         print(f"{variant:<22}" + "".join(f"{cell:>16}" for cell in cells))
     print("\nFailure kinds:")
     for variant, group in by_variant.items():
-        counts = tally(group)
-        parts = [f"{kind} {counts[kind]}" for kind in FAILURE_KINDS]
-        parts[0] += f" (nothing read {counts['nothing_read']})"
-        crashes = f"; crashes {counts['crashes']}" if counts["crashes"] else ""
-        print(f"  {variant:<22}{counts['count'] - counts['whole']:>4} misses: " + ", ".join(parts) + crashes)
+        print(format_failure_kinds(f"{variant:<22}", tally(group), 4))
 
 
 def main(argv: list[str] | None = None) -> int:
