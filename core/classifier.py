@@ -159,7 +159,9 @@ class Classifier:
             with _native_stderr_silenced():
                 self._interpreter = Interpreter(model_content=model_content, num_threads=threads)
                 self._interpreter.allocate_tensors()
-                self._interpreter.invoke()  # creates the XNNPACK delegate, which announces itself
+                # The first run creates the XNNPACK delegate (which announces itself), so the
+                # first user does not pay for its set-up.
+                self._interpreter.invoke()
         except (ValueError, RuntimeError) as exc:
             raise ModelLoadError(f"{path or 'model'}: LiteRT cannot load it ({exc})") from exc
         (input_detail,) = self._interpreter.get_input_details()
@@ -172,8 +174,6 @@ class Classifier:
                                  f"expected (28, 28, 1) to (10,) or (11,)")
         self.temperature = float(self.card.get("temperature", 1.0))
         self._batch = 1
-        # Run once now, so the first user does not pay for the delegate's set-up.
-        self.predict_logits(np.zeros((1, IMAGE_SIZE, IMAGE_SIZE), np.float32))
 
     @classmethod
     def from_path(cls, path: str | Path = DEFAULT_MODEL_PATH, num_threads: int | None = None) -> "Classifier":

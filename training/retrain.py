@@ -44,7 +44,6 @@ from core.config import (
     DEFAULT_RETRAIN_LEARNING_RATE,
     DEFAULT_SEED,
     IMAGE_SIZE,
-    MODEL_CARD_FILENAME,
     NOT_A_DIGIT,
     NUM_CLASSES,
     REGISTRY_DIRNAME,
@@ -273,11 +272,12 @@ def _with_non_digits(extra: tuple[np.ndarray, np.ndarray, np.ndarray], model, da
 
 
 def _temperature(version: ModelVersion) -> float:
-    """The serving temperature in a version's model card (1.0 when it names none)."""
+    """The serving temperature in a version's model card (1.0 when it names none or is unreadable)."""
+    from core.classifier import ModelLoadError, read_model_card
+
     try:
-        card = json.loads((version.path / MODEL_CARD_FILENAME).read_text(encoding="utf-8"))
-        return float(card.get("temperature", 1.0))
-    except (OSError, ValueError, TypeError, AttributeError):
+        return float(read_model_card(version.model_path).get("temperature", 1.0))
+    except (ModelLoadError, TypeError, ValueError):
         return 1.0
 
 

@@ -226,3 +226,15 @@ def test_rejected_versions_kept_come_from_the_option_else_the_environment():
     assert config_from_args(parser.parse_args(["--keep-rejected", "1"]), environ=environ)[3].keep_rejected == 1
     with pytest.raises(ConfigError, match="--keep-rejected"):
         config_from_args(parser.parse_args(["--keep-rejected", "0"]), environ={})
+
+
+def test_a_candidate_keeps_its_base_serving_temperature(tmp_path):
+    from core.registry import ModelVersion
+    from training.retrain import _temperature
+
+    version = ModelVersion(name="v1", number=1, path=tmp_path)
+    assert _temperature(version) == 1.0  # no card
+    (tmp_path / "digit_cnn.json").write_text(json.dumps({"temperature": 1.3}))
+    assert _temperature(version) == 1.3
+    (tmp_path / "digit_cnn.json").write_text("{broken")
+    assert _temperature(version) == 1.0
