@@ -1,0 +1,46 @@
+"""Synthetic number lines for the number reader: shapes, labels, variety, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.reader import LINE_HEIGHT, LINE_WIDTH, MAX_LENGTH
+from training.number_lines import CANVAS_HEIGHT, DigitBank, make_line, make_lines
+
+
+def _bank(mnist_sample) -> DigitBank:
+    images, labels = mnist_sample
+    return DigitBank.from_images(images, labels)
+
+
+def test_bank_groups_cropped_digits_by_label(mnist_sample):
+    bank = _bank(mnist_sample)
+    assert [len(crops) > 0 for crops in bank.by_label] == [True] * 10
+    crop = bank.by_label[1][0]
+    assert crop.dtype == np.float32 and crop.max() <= 1.0
+    # cropped to the bounding box: ink touches every side
+    assert crop[0].max() > 0 and crop[-1].max() > 0 and crop[:, 0].max() > 0 and crop[:, -1].max() > 0
+
+
+def test_make_line_draws_the_number_it_names(mnist_sample):
+    bank = _bank(mnist_sample)
+    rng = np.random.default_rng(0)
+    for length in (1, 5, MAX_LENGTH):
+        ink, text = make_line(rng, bank, length=length)
+        assert len(text) == length and text.isdigit()
+        assert ink.dtype == np.float32 and ink.ndim == 2
+        assert 0.0 <= ink.min() and ink.max() <= 1.0 and ink.max() > 0.2
+        # the digits take a good share of the band's height; the line is wider the longer the number
+        assert ink.shape[0] >= CANVAS_HEIGHT * 0.3 and ink.shape[1] > ink.shape[0] * 0.3 * length
+
+
+def test_make_lines_targets_hold_digit_plus_one_then_blank_padding(mnist_sample):
+    lines, targets, texts = make_lines(_bank(mnist_sample), 40, seed=5)
+    assert lines.shape == (40, LINE_HEIGHT, LINE_WIDTH) and lines.dtype == np.uint8
+    assert targets.shape == (40, MAX_LENGTH)
+    for target, text in zip(targets, texts):
+        assert list(target[:len(text)]) == [int(c) + 1 for c in text]
+        assert not target[len(text):].any()
+    assert len({len(text) for text in texts}) >= 5  # lengths vary
+    again, _, texts_again = make_lines(_bank(mnist_sample), 40, seed=5)
+    assert np.array_equal(lines, again) and texts == texts_again  # deterministic per seed

@@ -1,0 +1,241 @@
+"""Train the number reader (:mod:`core.reader`) on synthetic lines and export it for LiteRT.
+
+The network is a CRNN (Shi, Bai and Yao 2015) trained with the CTC loss (Graves et al.
+2006): five 3x3 convolutions (batch-normalised, ReLU) with max pooling reduce the (32, 256)
+line to 64 time steps of 256 features; a dense layer and two residual 1-D convolutions
+(kernel 5) give each step the context of its neighbours; a dense layer gives 11 logits
+(the blank, then the digits 0-9). About 0.5 M parameters, 2 MB as ``.tflite``.
+
+Data: lines of MNIST *training* digits from :mod:`training.number_lines`, generated once
+per run in worker processes; a held-out set of lines from other random seeds measures
+how many lines are read exactly. Writes, atomically, beside each other:
+
+- ``models/number_reader.keras``: the Keras model (for further training);
+- ``models/number_reader.tflite``: what serving runs (:class:`core.reader.NumberReader`),
+  checked against the Keras model on the held-out lines (same reading; logits within
+  a tolerance);
+- ``models/number_reader.json``: its card (data, epochs, held-out accuracy, time).
+
+Usage::
+
+    python -m training.reader --data ../shared/data/mnist.npz [--lines 120000] [--epochs 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from core.atomic import atomic_path
+from core.config import MODELS_DIR
+from core.reader import (
+    LINE_HEIGHT,
+    LINE_WIDTH,
+    MAX_LENGTH,
+    READER_CLASSES,
+    TIME_STEPS,
+    ctc_greedy_decode,
+)
+
+READER_KERAS = "number_reader.keras"
+READER_TFLITE = "number_reader.tflite"
+READER_CARD = "number_reader.json"
+#: Largest difference in softmax probability allowed between the Keras model and its export.
+PARITY_TOLERANCE = 1e-4
+
+
+def build_reader(seed: int = 0):
+    """The CRNN: float32 (N, 32, 256, 1) lines in [0, 1] to logits (N, 64, 11)."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((LINE_HEIGHT, LINE_WIDTH, 1), name="line")
+    x = inputs
+    # The full-resolution layers are the costly ones on a CPU: a strided convolution and no
+    # batch normalisation there.
+    x = layers.Conv2D(16, 3, strides=2, padding="same", activation="relu")(x)
+    for filters, pool in ((32, (2, 2)), (48, (2, 1)), (64, None), (80, (2, 1))):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+        if pool:
+            x = layers.MaxPooling2D(pool)(x)
+    # (N, 2, 64, 80) -> (N, 64, 160): one feature vector per 4-pixel column strip.
+    x = layers.Permute((2, 1, 3))(x)
+    x = layers.Reshape((TIME_STEPS, -1))(x)
+    x = layers.Dense(128, activation="relu")(x)
+    x = layers.Dropout(0.2)(x)
+    for _ in range(2):
+        y = layers.Conv1D(128, 3, padding="same", activation="relu")(x)
+        y = layers.Dropout(0.1)(y)
+        x = layers.Add()([x, y])
+    outputs = layers.Dense(READER_CLASSES, name="logits")(x)
+    return keras.Model(inputs, outputs, name="number_reader")
+
+
+def ctc_loss(y_true, y_pred):
+    """CTC loss per line: targets int (N, 12) holding digit + 1, 0 after the end; logits (N, 64, 11)."""
+    from keras import ops
+
+    targets = ops.cast(y_true, "int32")
+    target_length = ops.sum(ops.cast(targets > 0, "int32"), axis=1)
+    output_length = ops.full((ops.shape(y_pred)[0],), TIME_STEPS, dtype="int32")
+    return ops.ctc_loss(targets, y_pred, target_length, output_length, mask_index=0)
+
+
+def _lines_job(args: tuple[np.ndarray, np.ndarray, int, int]):
+    from training.number_lines import DigitBank, make_lines
+
+    images, labels, count, seed = args
+    return make_lines(DigitBank.from_images(images, labels), count, seed)
+
+
+def generate(images: np.ndarray, labels: np.ndarray, count: int, seed: int, workers: int):
+    """``count`` synthetic lines made in ``workers`` processes (see :func:`training.number_lines.make_lines`)."""
+    shares = [count // workers + (1 if index < count % workers else 0) for index in range(workers)]
+    jobs = [(images, labels, share, seed * 1000 + index) for index, share in enumerate(shares) if share]
+    if workers == 1:
+        parts = [_lines_job(job) for job in jobs]
+    else:
+        with ProcessPoolExecutor(workers) as pool:
+            parts = list(pool.map(_lines_job, jobs))
+    return (np.concatenate([part[0] for part in parts]), np.concatenate([part[1] for part in parts]),
+            [text for part in parts for text in part[2]])
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def exact_match(logits: np.ndarray, texts: list[str]) -> float:
+    """Share of lines whose best-path reading equals the text, for logits (N, 64, 11)."""
+    probabilities = softmax(logits)
+    return float(np.mean([ctc_greedy_decode(row).text == text for row, text in zip(probabilities, texts)]))
+
+
+def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_size: int,
+          seed: int, workers: int, learning_rate: float) -> dict:
+    """Generate the lines, train, export and write the three artifacts; returns the card."""
+    import keras
+    import tensorflow as tf
+
+    from training.data import load_mnist
+    from training.export import tflite_bytes
+
+    started = time.time()
+    mnist = load_mnist(data_path)
+    x, y, texts = generate(mnist.x_train, mnist.y_train, lines, seed, workers)
+    x_val, y_val, texts_val = generate(mnist.x_train, mnist.y_train, 4000, seed + 7919, workers)
+    generated = time.time() - started
+    print(f"generated {len(x)} + {len(x_val)} lines in {generated:.0f} s", flush=True)
+
+    def to_float(images, targets):
+        return tf.cast(images, tf.float32)[..., tf.newaxis] / 255.0, targets
+
+    dataset = (tf.data.Dataset.from_tensor_slices((x, y)).shuffle(20000, seed=seed)
+               .batch(batch_size, drop_remainder=True).map(to_float).prefetch(2))
+    val_dataset = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(512).map(to_float)
+    model = build_reader(seed)
+    steps = epochs * (len(x) // batch_size)
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.02,
+                                                      warmup_target=None, warmup_steps=0)
+    model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=5.0), loss=ctc_loss)
+    x_val_float = x_val.astype(np.float32)[..., np.newaxis] / 255.0
+
+    class ExactMatch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            accuracy = exact_match(self.model.predict(x_val_float, batch_size=512, verbose=0), texts_val)
+            logs["val_exact"] = accuracy
+            print(f"epoch {epoch + 1}: held-out lines read exactly {accuracy:.2%}", flush=True)
+
+    history = model.fit(dataset, epochs=epochs, validation_data=val_dataset, callbacks=[ExactMatch()], verbose=2)
+    keras_logits = model.predict(x_val_float, batch_size=512, verbose=0)
+    accuracy = exact_match(keras_logits, texts_val)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out_dir / READER_KERAS) as temporary:
+        model.save(temporary)
+    content = tflite_bytes(model)
+    parity = check_reader_parity(content, x_val_float[:1000], keras_logits[:1000])
+    with atomic_path(out_dir / READER_TFLITE) as temporary:
+        temporary.write_bytes(content)
+    card = {
+        "name": "number_reader",
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "input_shape": [LINE_HEIGHT, LINE_WIDTH, 1],
+        "output_shape": [TIME_STEPS, READER_CLASSES],
+        "output": "logits",
+        "class_labels": ["blank", *[str(digit) for digit in range(10)]],
+        "max_length": MAX_LENGTH,
+        "training_data": f"{len(x)} synthetic lines of MNIST training digits (training.number_lines), "
+                         f"seed {seed}; MNIST {mnist.source} sha256 {mnist.sha256[:16]}",
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "parameters": int(model.count_params()),
+        "held_out_lines": len(x_val),
+        "held_out_exact": round(accuracy, 4),
+        "loss_per_epoch": [round(float(value), 4) for value in history.history["loss"]],
+        "val_exact_per_epoch": [round(float(value), 4) for value in history.history.get("val_exact", [])],
+        "tflite_parity": parity,
+        "training_seconds": round(time.time() - started, 1),
+        "generation_seconds": round(generated, 1),
+    }
+    with atomic_path(out_dir / READER_CARD) as temporary:
+        temporary.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    return card
+
+
+def check_reader_parity(content: bytes, lines: np.ndarray, keras_logits: np.ndarray) -> dict:
+    """Run the export with LiteRT on ``lines`` (N, 32, 256, 1) and compare with the Keras logits.
+
+    Raises:
+        training.export.ExportError: a line reads differently, or a probability differs
+            by more than :data:`PARITY_TOLERANCE`.
+    """
+    from core.reader import NumberReader
+    from training.export import ExportError
+
+    reader = NumberReader(content)
+    served = np.concatenate([reader.probabilities(lines[start:start + 256]) for start in range(0, len(lines), 256)])
+    expected = softmax(keras_logits)
+    difference = float(np.abs(served - expected).max())
+    same = sum(ctc_greedy_decode(a).text == ctc_greedy_decode(b).text for a, b in zip(served, expected))
+    if same != len(lines) or difference > PARITY_TOLERANCE:
+        raise ExportError(f"the LiteRT export differs from the Keras model: {len(lines) - same} lines read "
+                          f"differently, largest probability difference {difference:.2e}")
+    return {"lines": len(lines), "same_reading": same, "max_probability_difference": difference}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Train the number reader on synthetic lines of MNIST training digits.")
+    parser.add_argument("--data", default=None, help="MNIST .npz or IDX folder (default: $DIGITBOT_MNIST or keras)")
+    parser.add_argument("--out", type=Path, default=MODELS_DIR, help="folder for the three files (default: models/)")
+    parser.add_argument("--lines", type=int, default=120_000, help="synthetic training lines")
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--workers", type=int, default=max(1, min(4, os.cpu_count() or 1)))
+    args = parser.parse_args(argv)
+    card = train(args.data, args.out, args.lines, args.epochs, args.batch_size, args.seed, args.workers,
+                 args.learning_rate)
+    print(f"held-out synthetic lines read exactly: {card['held_out_exact']:.2%}; "
+          f"{card['parameters']} parameters; {card['training_seconds'] / 60:.1f} min; "
+          f"wrote {args.out / READER_TFLITE}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
