@@ -20,7 +20,8 @@ COPY pyproject.toml README.md ./
 COPY core ./core
 COPY bot ./bot
 COPY training ./training
-RUN pip install -e .
+RUN pip install -e . \
+    && pybabel compile -d bot/locales -D digitbot
 
 # The shipped model: digit_cnn.keras, its card, metrics.json, confusion_matrix.png.
 COPY models ./models

@@ -5,8 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 MNIST  ?= ../shared/data/mnist.npz
 PORT   ?= 8080
+# The bot's languages: a .po per language (in git), compiled to a .mo beside it (not in git).
+LOCALES := bot/locales
+MO      := $(patsubst %.po,%.mo,$(wildcard $(LOCALES)/*/LC_MESSAGES/digitbot.po))
+READY   := $(STAMP) $(MO)
 
-.PHONY: help setup playground test run train retrain evaluate predict benchmarks
+.PHONY: help setup playground test run train retrain evaluate predict benchmarks messages
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -17,15 +21,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-setup: $(STAMP)  ## create .venv and install digitbot with its test tools
+$(LOCALES)/%/LC_MESSAGES/digitbot.mo: $(LOCALES)/%/LC_MESSAGES/digitbot.po $(STAMP)
+	$(BIN)/pybabel compile -l $* -i $< -o $@
 
-playground: $(STAMP)  ## try the bot without Telegram: a chat page on http://127.0.0.1:8080/ (or PORT=...)
+setup: $(READY)  ## create .venv, install digitbot with its test tools, compile the languages' catalogs
+
+messages: $(STAMP)  ## after changing the bot's texts: extract them into $(LOCALES)/digitbot.pot and update each .po
+	$(BIN)/pybabel extract --project=digitbot --copyright-holder="the digitbot authors" \
+		--add-comments=Translators: --add-location=file --sort-by-file --output-file=$(LOCALES)/digitbot.pot bot
+	$(BIN)/pybabel update --input-file=$(LOCALES)/digitbot.pot --output-dir=$(LOCALES) --domain=digitbot \
+		--ignore-obsolete
+
+playground: $(READY)  ## try the bot without Telegram: a chat page on http://127.0.0.1:8080/ (or PORT=...)
 	$(BIN)/digitbot playground --port $(PORT)
 
-test: $(STAMP)  ## run the whole test suite
+test: $(READY)  ## run the whole test suite
 	$(BIN)/python -m pytest -q
 
-run: $(STAMP)  ## start the Telegram bot (needs TELEGRAM_BOT_TOKEN; see README)
+run: $(READY)  ## start the Telegram bot (needs TELEGRAM_BOT_TOKEN; see README)
 	$(BIN)/digitbot run
 
 train: $(STAMP)  ## retrain the shipped model into models/ from $(MNIST)
