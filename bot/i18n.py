@@ -153,7 +153,7 @@ def load_translations(code: str) -> gettext.NullTranslations:
         from babel.messages.pofile import read_po
 
         with open(po_path, "rb") as source:
-            catalog = read_po(source, locale=code)
+            catalog = read_po(source, locale=code, abort_invalid=True)
         buffer = io.BytesIO()
         write_mo(buffer, catalog)  # fuzzy entries left out, as `pybabel compile` does
         buffer.seek(0)
@@ -219,14 +219,15 @@ def from_accept_language(header: str | None) -> Language:
     """
     ranked = []
     for position, part in enumerate((header or "").split(",")):
-        tag, _, parameters = part.strip().partition(";")
+        tag, *parameters = [piece.strip() for piece in part.split(";")]
         quality = 1.0
-        weight = re.fullmatch(r"\s*q\s*=\s*([0-9.]+)\s*", parameters) if parameters else None
-        if weight:
-            try:
-                quality = float(weight.group(1))
-            except ValueError:
-                continue
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0  # a malformed weight: skip the language rather than guess
         if tag and quality > 0:
             ranked.append((-quality, position, tag))
     for _, _, tag in sorted(ranked):
