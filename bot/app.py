@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
@@ -19,7 +20,7 @@ from telegram.ext import (
 
 from core.config import Settings
 
-from bot import addressing, callbacks, handlers, messages, retrain
+from bot import addressing, callbacks, handlers, i18n, messages, retrain
 from bot.context import BotServices, PhotoClassifier, get_services, store_services
 from bot.errors import error_handler
 from bot.ratelimit import BotLimits
@@ -79,6 +80,7 @@ def build_application(settings: Settings, classifier: PhotoClassifier, *, limits
     application.add_handler(CommandHandler("model", retrain.on_model, filters=_NEW))
     application.add_handler(CommandHandler("retrain", retrain.on_retrain, filters=_NEW))
     application.add_handler(CommandHandler("rollback", retrain.on_rollback, filters=_NEW))
+    application.add_handler(CommandHandler("language", handlers.on_language, filters=_NEW))
     application.add_handler(CommandHandler("forgetme", handlers.on_forget_me, filters=_NEW))
     application.add_handler(CommandHandler("read", handlers.on_read, filters=_NEW))
     # Groups: "@bot" in reply to someone's photo reads that photo, as /read does.
@@ -97,6 +99,7 @@ def build_application(settings: Settings, classifier: PhotoClassifier, *, limits
         (callbacks.WRONG, handlers.on_wrong),
         (callbacks.FIX, handlers.on_fix),
         (callbacks.BACK, handlers.on_back),
+        (callbacks.LANGUAGE, handlers.on_language_button),
     ):
         application.add_handler(CallbackQueryHandler(callback, pattern=callbacks.PATTERNS[action]))
     application.add_handler(CallbackQueryHandler(handlers.on_unknown_button))
@@ -112,7 +115,7 @@ def _file_url_for(base_url: str | None) -> str | None:
 
 
 async def post_init(application: Application) -> None:
-    """Open the feedback store under ``settings.home``, register the command menu, watch the model registry.
+    """Open the feedback store under ``settings.home``, register the command menus, watch the model registry.
 
     Raises:
         bot.store.StoreError: the database cannot be opened or migrated (the bot does not start).
@@ -120,10 +123,26 @@ async def post_init(application: Application) -> None:
     services = get_services(application)
     services.store = await services.run_db(FeedbackStore.open, services.settings.home / DATABASE_FILENAME)
     logger.info("Feedback store %s (schema version %s)", services.store.path, SCHEMA_VERSION)
-    await application.bot.set_my_commands([BotCommand(command, text) for command, text in messages.COMMANDS])
-    await application.bot.set_my_commands([BotCommand(command, text) for command, text in messages.GROUP_COMMANDS],
-                                          scope=BotCommandScopeAllGroupChats())
+    await set_command_menus(application)
     retrain.watch_registry(application)
+
+
+async def set_command_menus(application: Application) -> None:
+    """Register the command menus, in private chats and in groups, in every language the bot speaks.
+
+    English is registered without a ``language_code``, so it is also the menu of everyone whose
+    language the bot does not speak; each other language for its two-letter code (Telegram shows
+    the ``pt`` menu to ``pt-br`` users too).
+    """
+    requests = []
+    for lang in i18n.supported():
+        language_code = lang.menu_code or None
+        requests.append(application.bot.set_my_commands(
+            [BotCommand(command, text) for command, text in messages.commands(lang)], language_code=language_code))
+        requests.append(application.bot.set_my_commands(
+            [BotCommand(command, text) for command, text in messages.group_commands(lang)],
+            scope=BotCommandScopeAllGroupChats(), language_code=language_code))
+    await asyncio.gather(*requests)
 
 
 async def post_stop(application: Application) -> None:

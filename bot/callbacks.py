@@ -9,7 +9,9 @@ without touching existing ones:
   feedback store);
 - ``fix:<reading id>-<labels>``: a keypad tap; ``labels`` are the true digits chosen so far,
   left to right, the tapped one last (at most 16 digits, ``core.preprocessing.MAX_DIGITS``);
-- ``back:<reading id>``: leave the keypad for the Right/Wrong buttons.
+- ``back:<reading id>``: leave the keypad for the Right/Wrong buttons;
+- ``lang:<code>``: /language's choice (a code of ``bot.i18n.CODES``, or ``auto`` to follow
+  Telegram's language again).
 
 The feedback flow is stateless: everything a tap needs is in its callback data or the store.
 """
@@ -20,7 +22,8 @@ import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import messages
+from bot import i18n, messages
+from bot.i18n import Language
 
 #: "What I saw": send the preprocessing steps of a reading. Argument: the photo's id in the chat cache.
 SAW = "saw"
@@ -32,6 +35,10 @@ WRONG = "wrong"
 FIX = "fix"
 #: Back from the keypad to Right/Wrong. Argument: the stored reading's id.
 BACK = "back"
+#: /language's buttons. Argument: a language's code, or :data:`FOLLOW_TELEGRAM`.
+LANGUAGE = "lang"
+#: The /language argument that drops the user's choice.
+FOLLOW_TELEGRAM = "auto"
 
 
 def callback_data(action: str, argument: str) -> str:
@@ -51,9 +58,9 @@ def pattern(action: str, argument: str = r"[\w-]+") -> re.Pattern[str]:
     return re.compile(rf"^{re.escape(action)}:({argument})$")
 
 
-def saw_button(photo_id: str) -> InlineKeyboardButton:
+def saw_button(lang: Language, photo_id: str) -> InlineKeyboardButton:
     """The "What I saw" button for a photo in the chat's cache."""
-    return InlineKeyboardButton(messages.SAW_BUTTON, callback_data=callback_data(SAW, photo_id))
+    return InlineKeyboardButton(messages.saw_button(lang), callback_data=callback_data(SAW, photo_id))
 
 
 def saw_button_of(markup: InlineKeyboardMarkup | None) -> InlineKeyboardButton | None:
@@ -73,14 +80,14 @@ def _with_saw(
 
 
 def feedback_keyboard(
-    reading_id: int | None, saw: InlineKeyboardButton | None
+    lang: Language, reading_id: int | None, saw: InlineKeyboardButton | None
 ) -> InlineKeyboardMarkup | None:
     """Right/Wrong (when the reading is stored, ``reading_id`` not None) above "What I saw" (if any)."""
     rows = []
     if reading_id is not None:
         rows.append([
-            InlineKeyboardButton(messages.RIGHT_BUTTON, callback_data=callback_data(RIGHT, str(reading_id))),
-            InlineKeyboardButton(messages.WRONG_BUTTON, callback_data=callback_data(WRONG, str(reading_id))),
+            InlineKeyboardButton(messages.right_button(lang), callback_data=callback_data(RIGHT, str(reading_id))),
+            InlineKeyboardButton(messages.wrong_button(lang), callback_data=callback_data(WRONG, str(reading_id))),
         ])
     return _with_saw(rows, saw)
 
@@ -92,6 +99,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     WRONG: pattern(WRONG, r"[0-9]+"),
     FIX: pattern(FIX, r"[0-9]+-[0-9]+"),
     BACK: pattern(BACK, r"[0-9]+"),
+    LANGUAGE: pattern(LANGUAGE),
 }
 
 #: The feedback flow's actions: cheap taps (a database look-up each) that come in runs, one per digit
@@ -104,12 +112,12 @@ def is_feedback(data: str | None) -> bool:
     return data is not None and any(PATTERNS[action].match(data) for action in FEEDBACK_ACTIONS)
 
 
-def reading_keyboard(photo_id: str, reading_id: int | None = None) -> InlineKeyboardMarkup:
+def reading_keyboard(lang: Language, photo_id: str, reading_id: int | None = None) -> InlineKeyboardMarkup:
     """The buttons under a reading: Right/Wrong if it is stored, then "What I saw"."""
-    return feedback_keyboard(reading_id, saw_button(photo_id))
+    return feedback_keyboard(lang, reading_id, saw_button(lang, photo_id))
 
 
-def keypad(reading_id: int, labels: str, saw: InlineKeyboardButton | None) -> InlineKeyboardMarkup:
+def keypad(lang: Language, reading_id: int, labels: str, saw: InlineKeyboardButton | None) -> InlineKeyboardMarkup:
     """Digits 0-9 for the next digit after ``labels`` (the true digits chosen so far), Back, "What I saw".
 
     Raises:
@@ -121,7 +129,7 @@ def keypad(reading_id: int, labels: str, saw: InlineKeyboardButton | None) -> In
         InlineKeyboardButton(str(digit), callback_data=callback_data(FIX, f"{reading_id}-{labels}{digit}"))
         for digit in range(10)
     ]
-    back = InlineKeyboardButton(messages.BACK_BUTTON, callback_data=callback_data(BACK, str(reading_id)))
+    back = InlineKeyboardButton(messages.back_button(lang), callback_data=callback_data(BACK, str(reading_id)))
     return _with_saw([digits[:5], digits[5:], [back]], saw)
 
 
@@ -129,3 +137,26 @@ def parse_fix(argument: str) -> tuple[int, str] | None:
     """``"12-47"`` -> ``(12, "47")``: a keypad tap's reading id and labels; None if malformed."""
     match = re.fullmatch(r"([0-9]+)-([0-9]+)", argument)
     return (int(match.group(1)), match.group(2)) if match else None
+
+
+def language_keyboard(lang: Language, chosen: bool) -> InlineKeyboardMarkup:
+    """/language's buttons: each language by its own name, two a row, then "as in Telegram".
+
+    The language in use is marked ✅ when the user chose it, else the "as in Telegram" button is.
+
+    Args:
+        lang: the language in use (the last button's label is in it).
+        chosen: whether the user chose ``lang`` (False: it follows Telegram's settings).
+    """
+    def label(text: str, marked: bool) -> str:
+        return f"✅ {text}" if marked else text
+
+    buttons = [
+        InlineKeyboardButton(label(language.name, chosen and language.code == lang.code),
+                             callback_data=callback_data(LANGUAGE, language.code))
+        for language in i18n.supported()
+    ]
+    rows = [buttons[index:index + 2] for index in range(0, len(buttons), 2)]
+    rows.append([InlineKeyboardButton(label(messages.language_follow_telegram_button(lang), not chosen),
+                                      callback_data=callback_data(LANGUAGE, FOLLOW_TELEGRAM))])
+    return InlineKeyboardMarkup(rows)

@@ -1,9 +1,11 @@
-"""Typed access to what handlers share: the classifier, the feedback store, the worker threads, per-chat readings."""
+"""Typed access to what handlers share: the classifier, the feedback store, the worker threads, per-chat
+readings, each user's language."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import secrets
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -16,14 +18,20 @@ from telegram.ext import ContextTypes
 from core.config import Settings
 from core.results import PhotoReading
 
+from bot import i18n
+from bot.i18n import Language
 from bot.ratelimit import Allowance, BotLimits, TokenBucket
-from bot.store import FeedbackStore
+from bot.store import FeedbackStore, StoreError
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 _SERVICES_KEY = "services"
 _READINGS_KEY = "readings"
 _BUCKET_KEYS = {Allowance.UPDATES: "rate_bucket", Allowance.TAPS: "tap_bucket"}
+#: ``user_data`` key of the user's /language choice as last read from the store (None: no choice).
+_LANGUAGE_KEY = "language"
 
 
 class PhotoClassifier(Protocol):
@@ -156,3 +164,47 @@ def get_rate_bucket(
     if bucket is None:
         bucket = context.user_data[key] = get_services(context).limits.bucket(allowance)
     return bucket
+
+
+async def chosen_language(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> str | None:
+    """The language code the user chose with /language, or None: from ``user_data``, read from
+    the store once per user and process.
+
+    A store that cannot be read counts as no choice this time (logged) and is asked again next time.
+    """
+    if _LANGUAGE_KEY in context.user_data:
+        return context.user_data[_LANGUAGE_KEY]
+    services = get_services(context)
+    if services.store is None:
+        return None
+    try:
+        choice = await services.run_db(services.store.language_of, user_id)
+    except StoreError:
+        logger.exception("Could not read the language of user %s; following their Telegram settings", user_id)
+        return None
+    context.user_data[_LANGUAGE_KEY] = choice
+    return choice
+
+
+def remember_language(context: ContextTypes.DEFAULT_TYPE, choice: str | None) -> None:
+    """Note in ``user_data`` the language the user just chose (or None, no choice), as now stored."""
+    context.user_data[_LANGUAGE_KEY] = choice
+
+
+def forget_language(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Drop the user's language from ``user_data`` (after /forgetme); the store is asked again next time."""
+    context.user_data.pop(_LANGUAGE_KEY, None)
+
+
+async def get_language(update: Any, context: ContextTypes.DEFAULT_TYPE) -> Language:
+    """The language to answer ``update`` in: the sender's /language choice, else their Telegram
+    ``language_code`` (``bot.i18n.from_language_code``), else English.
+
+    Never raises: a missing user, an unknown stored code or an unreadable store give the next
+    best language.
+    """
+    user = getattr(update, "effective_user", None)
+    if user is None:
+        return i18n.english()
+    chosen = i18n.find(await chosen_language(context, user.id))
+    return chosen or i18n.from_language_code(getattr(user, "language_code", None))

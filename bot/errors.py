@@ -12,8 +12,10 @@ from telegram import Update
 from telegram.error import NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
-from bot import messages
-from bot.context import get_services
+from bot import i18n, messages
+from bot.context import get_language, get_services
+from bot.i18n import Language
+from bot.store import StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +61,8 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
 
     Network trouble while polling is logged briefly: PTB retries with back-off by itself.
     Anything else is logged with its traceback and the update id, the chat (if any) gets
-    a short apology, and the admins (``settings.admin_ids``) an alert, at most one a minute.
+    a short apology in the sender's language, and the admins (``settings.admin_ids``) an alert,
+    at most one a minute, each in the language they chose with /language (else English).
     Failing to send either message is logged, never raised.
     """
     error = context.error
@@ -70,7 +73,12 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
     logger.error("Update %s caused an error", update_id, exc_info=error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
-            await context.bot.send_message(update.effective_chat.id, messages.SOMETHING_WENT_WRONG)
+            lang = await get_language(update, context)
+        except Exception:  # whatever broke the update must not also stop the apology
+            logger.warning("Could not tell the language of update %s", update_id, exc_info=True)
+            lang = i18n.english()
+        try:
+            await context.bot.send_message(update.effective_chat.id, messages.something_went_wrong(lang))
         except TelegramError as send_error:
             logger.warning("Could not apologise for update %s: %s", update_id, send_error)
     await alert_admins(context, update_id, error)
@@ -89,14 +97,26 @@ async def alert_admins(context: ContextTypes.DEFAULT_TYPE, update_id: int | None
     suppressed = get_admin_alerts(context).take()
     if suppressed is None:
         return
-    text = messages.format_admin_error_alert(
-        update_id, type(error).__name__ if error is not None else "unknown error", _where(error), suppressed
-    )
+    error_type, where = type(error).__name__ if error is not None else "unknown error", _where(error)
     for admin_id in sorted(admin_ids):
+        text = messages.format_admin_error_alert(await _admin_language(context, admin_id), update_id, error_type,
+                                                 where, suppressed)
         try:
             await context.bot.send_message(admin_id, text)
         except TelegramError as send_error:  # e.g. an admin who never started the bot
             logger.warning("Could not alert admin %s about update %s: %s", admin_id, update_id, send_error)
+
+
+async def _admin_language(context: ContextTypes.DEFAULT_TYPE, admin_id: int) -> Language:
+    """The language admin ``admin_id`` chose with /language, else English (an alert comes
+    with no update of theirs to tell their Telegram language)."""
+    try:
+        services = get_services(context)
+        if services.store is None:
+            return i18n.english()
+        return i18n.find(await services.run_db(services.store.language_of, admin_id)) or i18n.english()
+    except (KeyError, AttributeError, StoreError, RuntimeError):  # no services, or the store is closed
+        return i18n.english()
 
 
 def _admin_ids(context: ContextTypes.DEFAULT_TYPE) -> frozenset[int]:

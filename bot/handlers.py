@@ -9,23 +9,27 @@ from telegram import InlineKeyboardMarkup, Message, Update, User
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from core.errors import DigitImageError, ImageTooLargeError
-from core.visualize import render_steps_png
-
-from bot import addressing, callbacks, messages
+from core.errors import DigitImageError
 from core.results import PhotoReading
 
+from bot import addressing, callbacks, i18n, messages
 from bot.context import (
     BotServices,
     PhotoClassifier,
     RememberedPhoto,
+    chosen_language,
+    forget_language,
     forget_photos,
+    get_language,
     get_rate_bucket,
     get_services,
     is_admin,
     recall_photo,
+    remember_language,
     remember_photo,
 )
+from bot.i18n import Language
+from bot.pictures import render_steps_png
 from bot.ratelimit import Allowance
 from bot.stats import confusion_matrix_png, load_model_report
 from bot.store import FeedbackStatus, StoreError, StoredReading
@@ -50,10 +54,11 @@ async def limit_rate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     if not bucket.warned:
         bucket.warned = True
+        lang = await get_language(update, context)
         if update.callback_query:
-            await update.callback_query.answer(messages.SLOW_DOWN_TAPS)
+            await update.callback_query.answer(messages.slow_down_taps(lang))
         elif update.effective_message:
-            await update.effective_message.reply_text(messages.SLOW_DOWN)
+            await update.effective_message.reply_text(messages.slow_down(lang))
     raise ApplicationHandlerStop
 
 
@@ -65,18 +70,18 @@ def allowance_of(update: Update) -> Allowance:
 
 async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start: greet and explain."""
-    await update.effective_message.reply_text(messages.START)
+    await update.effective_message.reply_text(messages.start_text(await get_language(update, context)))
 
 
 async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/help, and any command the bot does not know: tips and the command list (admins: theirs too)."""
     admin = is_admin(get_services(context).settings, update.effective_user)
-    await update.effective_message.reply_text(messages.ADMIN_HELP if admin else messages.HELP)
+    await update.effective_message.reply_text(messages.help_text(await get_language(update, context), admin=admin))
 
 
 async def on_other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Text, stickers, voice...: point the user at sending a photo."""
-    await update.effective_message.reply_text(messages.SEND_A_PHOTO)
+    await update.effective_message.reply_text(messages.send_a_photo(await get_language(update, context)))
 
 
 async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -96,7 +101,7 @@ async def on_read(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """
     source = addressing.image_of(update.effective_message.reply_to_message)
     if source is None:
-        await update.effective_message.reply_text(messages.READ_WHAT)
+        await update.effective_message.reply_text(messages.read_what(await get_language(update, context)))
         return
     await read_and_reply(update, context, picture_of(source), source=source)
 
@@ -112,7 +117,7 @@ def picture_of(message: Message) -> RememberedPhoto:
 
 async def on_other_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A PDF, ZIP or other non-image file: ask for a photo instead."""
-    await update.effective_message.reply_text(messages.NOT_AN_IMAGE_DOCUMENT)
+    await update.effective_message.reply_text(messages.not_an_image_document(await get_language(update, context)))
 
 
 async def read_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, photo: RememberedPhoto,
@@ -124,6 +129,7 @@ async def read_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, pho
             a photo); the answer replies to it and its sender owns the reading.
     """
     services = get_services(context)
+    lang = await get_language(update, context)  # the asker's: in a group, who sent /read
     message = source or update.effective_message
     owner = (source.from_user if source is not None else None) or update.effective_user
     classifier = services.classifier  # a /retrain or /rollback may swap it meanwhile: store who read it
@@ -132,14 +138,14 @@ async def read_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, pho
         reading = await services.run_blocking(classifier.read_photo, data)
     except DigitImageError as error:
         logger.debug("Unreadable picture in update %s: %s", update.update_id, error.detail or error)
-        await message.reply_text(messages.format_image_error(error))
+        await message.reply_text(messages.format_image_error(lang, error))
         return
     services.photos_read += 1
     photo_id = remember_photo(context, photo)
     stored = await record_reading(update, services, reading, classifier.version, owner)
     await message.reply_text(
-        messages.format_reading(reading),
-        reply_markup=callbacks.reading_keyboard(photo_id, stored.reading_id if stored else None),
+        messages.format_reading(lang, reading),
+        reply_markup=callbacks.reading_keyboard(lang, photo_id, stored.reading_id if stored else None),
     )
 
 
@@ -169,19 +175,20 @@ async def record_reading(
 async def on_saw(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The "What I saw" button: send the picture of the preprocessing steps for that reading."""
     query = update.callback_query
+    lang = await get_language(update, context)
     photo = recall_photo(context, context.match.group(1))
     if photo is None:
-        await query.answer(messages.SAW_EXPIRED, show_alert=True)
+        await query.answer(messages.saw_expired(lang), show_alert=True)
         return
     await query.answer()
     services = get_services(context)
     try:
         data = await download(context, photo)
-        png = await services.run_blocking(steps_png, services.classifier, data)
+        png = await services.run_blocking(steps_png, services.classifier, data, lang)
     except DigitImageError as error:
-        await update.effective_chat.send_message(messages.format_image_error(error))
+        await update.effective_chat.send_message(messages.format_image_error(lang, error))
         return
-    await update.effective_chat.send_photo(png, caption=messages.SAW_CAPTION)
+    await update.effective_chat.send_photo(png, caption=messages.saw_caption(lang))
 
 
 async def on_right(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -193,24 +200,25 @@ async def on_wrong(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """"Wrong": ask for the first digit with a keypad (nothing is stored until the last digit)."""
     reading = await feedback_reading(update, context, int(context.match.group(1)))
     if reading is not None:
-        await show_keypad(update, reading, "")
+        await show_keypad(update, await get_language(update, context), reading, "")
 
 
 async def on_fix(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A keypad digit: ask for the next digit, or store the answer once every digit is given."""
     query = update.callback_query
+    lang = await get_language(update, context)
     parsed = callbacks.parse_fix(context.match.group(1))
     if parsed is None:
-        await query.answer(messages.FEEDBACK_OUTDATED)
+        await query.answer(messages.feedback_outdated(lang))
         return
     reading_id, labels = parsed
     reading = await feedback_reading(update, context, reading_id)
     if reading is None:
         return
     if len(labels) > len(reading.digits):
-        await query.answer(messages.FEEDBACK_OUTDATED)
+        await query.answer(messages.feedback_outdated(lang))
     elif len(labels) < len(reading.digits):
-        await show_keypad(update, reading, labels)
+        await show_keypad(update, lang, reading, labels)
     else:
         await save_feedback(update, context, reading_id, labels=[int(label) for label in labels])
 
@@ -223,23 +231,24 @@ async def on_back(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     await query.answer()
     text, markup = _shown(query)
+    lang = await get_language(update, context)
     await edit_reply(query, messages.strip_prompt(text),
-                     callbacks.feedback_keyboard(reading.reading_id, callbacks.saw_button_of(markup)))
+                     callbacks.feedback_keyboard(lang, reading.reading_id, callbacks.saw_button_of(markup)))
 
 
 async def on_unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A button whose data no handler knows (an older bot's, or a forged one): say so, change nothing."""
-    await update.callback_query.answer(messages.FEEDBACK_OUTDATED)
+    await update.callback_query.answer(messages.feedback_outdated(await get_language(update, context)))
 
 
-async def show_keypad(update: Update, reading: StoredReading, labels: str) -> None:
-    """Ask for digit ``len(labels)`` of ``reading`` with the 0-9 keypad."""
+async def show_keypad(update: Update, lang: Language, reading: StoredReading, labels: str) -> None:
+    """Ask for digit ``len(labels)`` of ``reading`` with the 0-9 keypad, in ``lang``."""
     query = update.callback_query
     await query.answer()
     text, markup = _shown(query)
-    prompt = messages.keypad_prompt(len(labels), reading.number)
+    prompt = messages.keypad_prompt(lang, len(labels), reading.number)
     await edit_reply(query, messages.with_prompt(text, prompt),
-                     callbacks.keypad(reading.reading_id, labels, callbacks.saw_button_of(markup)))
+                     callbacks.keypad(lang, reading.reading_id, labels, callbacks.saw_button_of(markup)))
 
 
 async def feedback_reading(
@@ -253,7 +262,7 @@ async def feedback_reading(
         reading = None if store is None else await services.run_db(store.reading, reading_id)
     except StoreError:
         logger.exception("Could not read reading %s", reading_id)
-        await query.answer(messages.FEEDBACK_UNAVAILABLE)
+        await query.answer(messages.feedback_unavailable(await get_language(update, context)))
         return None
     if reading is None:
         status = FeedbackStatus.MISSING
@@ -263,7 +272,7 @@ async def feedback_reading(
         status = FeedbackStatus.DUPLICATE
     else:
         return reading
-    await query.answer(messages.FEEDBACK_REFUSALS[status])
+    await query.answer(messages.feedback_refusal(await get_language(update, context), status))
     return None
 
 
@@ -272,24 +281,25 @@ async def save_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE, read
     """Store the answer (None: as read) once, then show it under the reading; refusals only get a toast."""
     services = get_services(context)
     query = update.callback_query
+    lang = await get_language(update, context)
     if services.store is None:
-        await query.answer(messages.FEEDBACK_MISSING)
+        await query.answer(messages.feedback_missing(lang))
         return
     try:
         status, reading = await services.run_db(services.store.record_feedback, reading_id,
                                                 update.effective_user.id, labels)
     except StoreError:
         logger.exception("Could not store feedback on reading %s", reading_id)
-        await query.answer(messages.FEEDBACK_UNAVAILABLE)
+        await query.answer(messages.feedback_unavailable(lang))
         return
     if status is not FeedbackStatus.STORED:
-        await query.answer(messages.FEEDBACK_REFUSALS[status])
+        await query.answer(messages.feedback_refusal(lang, status))
         return
-    await query.answer(messages.FEEDBACK_THANKS)
+    await query.answer(messages.feedback_thanks(lang))
     text, markup = _shown(query)
-    done = messages.format_feedback_done(reading.number, "".join(map(str, reading.labels)))
+    done = messages.format_feedback_done(lang, reading.number, "".join(map(str, reading.labels)))
     await edit_reply(query, f"{messages.strip_prompt(text)}\n\n{done}".lstrip(),
-                     callbacks.feedback_keyboard(None, callbacks.saw_button_of(markup)))
+                     callbacks.feedback_keyboard(lang, None, callbacks.saw_button_of(markup)))
 
 
 def _shown(query) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -307,27 +317,34 @@ async def edit_reply(query, text: str, markup: InlineKeyboardMarkup | None) -> N
 
 
 async def on_forget_me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/forgetme: delete every reading, digit image and answer stored about the sender."""
+    """/forgetme: delete every reading, digit image and answer stored about the sender, and their language.
+
+    The answer is in the language the user had when they asked; from then on the bot follows
+    their Telegram settings.
+    """
     services = get_services(context)
     message = update.effective_message
+    lang = await get_language(update, context)
     if services.store is None or update.effective_user is None:
-        await message.reply_text(messages.FORGET_UNAVAILABLE)
+        await message.reply_text(messages.forget_unavailable(lang))
         return
     user_id = update.effective_user.id
     try:
-        deleted = await services.run_db(services.store.forget_user, user_id)
+        forgotten = await services.run_db(services.store.forget_user, user_id)
     except StoreError:
         logger.exception("/forgetme failed")
-        await message.reply_text(messages.FORGET_UNAVAILABLE)
+        await message.reply_text(messages.forget_unavailable(lang))
         return
+    forget_language(context)
     if update.effective_chat.id == user_id:  # a private chat: its photo cache is the user's alone
         forget_photos(context)
-    await message.reply_text(messages.format_forgotten(deleted))
+    await message.reply_text(messages.format_forgotten(lang, forgotten.readings, forgotten.language))
 
 
 async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stats: the serving model's quality and confusion matrix, photos read since start, feedback on it."""
     services = get_services(context)
+    lang = await get_language(update, context)
     classifier = services.classifier  # one model's report and feedback, even if a rollback swaps it meanwhile
     model_path = Path(classifier.path or services.settings.model_path)
     report = await services.run_blocking(load_model_report, model_path, classifier.card)
@@ -338,30 +355,71 @@ async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         except StoreError:
             logger.exception("Could not read the live figures for /stats")
     message = update.effective_message
-    await message.reply_text(messages.format_stats(report, services.photos_read, services.started_at, live))
-    png = await services.run_blocking(confusion_matrix_png, model_path, report)
+    await message.reply_text(messages.format_stats(lang, report, services.photos_read, services.started_at, live))
+    png = await services.run_blocking(confusion_matrix_png, model_path, report, lang)
     if png is not None:
-        await message.reply_photo(png, caption=messages.CONFUSION_MATRIX_CAPTION)
+        await message.reply_photo(png, caption=messages.confusion_matrix_caption(lang))
 
 
 async def download(context: ContextTypes.DEFAULT_TYPE, photo: RememberedPhoto) -> bytes:
     """Fetch a file's bytes from Telegram, refusing files above the 20 MB bot limit first.
 
     Raises:
-        ImageTooLargeError: the file is larger than Telegram lets bots download.
+        bot.messages.FileTooBigError: the file is larger than Telegram lets bots download.
     """
     if photo.file_size and photo.file_size > messages.MAX_DOWNLOAD_BYTES:
-        user_message, tip = messages.format_file_too_big(photo.file_size)
-        raise ImageTooLargeError(user_message, tip=tip, detail=f"file_size={photo.file_size}")
+        raise messages.FileTooBigError(photo.file_size)
     telegram_file = await context.bot.get_file(photo.file_id)
     return bytes(await telegram_file.download_as_bytearray())
 
 
-def steps_png(classifier: PhotoClassifier, data: bytes) -> bytes:
-    """Read the photo again and draw its preprocessing steps as a PNG (blocking; for a worker thread).
+def steps_png(classifier: PhotoClassifier, data: bytes, lang: Language) -> bytes:
+    """Read the photo again and draw its preprocessing steps as a PNG, labelled in ``lang``
+    (blocking; for a worker thread).
 
     Raises:
         DigitImageError: as ``Classifier.read_photo``.
     """
     reading, segmentation = classifier.read_photo_with_steps(data)
-    return render_steps_png(reading, segmentation)
+    return render_steps_png(reading, segmentation, lang)
+
+
+async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/language: which language the bot speaks with the sender and why, with a button per language."""
+    lang = await get_language(update, context)
+    chosen = await _has_chosen(update, context)
+    await update.effective_message.reply_text(messages.language_menu(lang, chosen),
+                                              reply_markup=callbacks.language_keyboard(lang, chosen))
+
+
+async def on_language_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A /language button: store the tapper's choice (or drop it for "as in Telegram") and confirm in the
+    language now in use; in a private chat the menu is redrawn in it too."""
+    query = update.callback_query
+    argument = context.match.group(1)
+    choice = i18n.find(argument)
+    if choice is None and argument != callbacks.FOLLOW_TELEGRAM:  # a language this bot no longer speaks
+        await query.answer(messages.feedback_outdated(await get_language(update, context)))
+        return
+    services = get_services(context)
+    code = choice.code if choice is not None else None
+    try:
+        if services.store is None:
+            raise StoreError("the feedback store is not open")
+        await services.run_db(services.store.set_language, update.effective_user.id, code)
+    except StoreError:
+        logger.exception("Could not store the language of user %s", update.effective_user.id)
+        await query.answer(messages.feedback_unavailable(await get_language(update, context)))
+        return
+    remember_language(context, code)
+    lang = await get_language(update, context)
+    await query.answer(messages.language_chosen(lang, chosen=choice is not None))
+    if update.effective_chat is not None and update.effective_chat.type == "private":
+        await edit_reply(query, messages.language_menu(lang, choice is not None),
+                         callbacks.language_keyboard(lang, choice is not None))
+
+
+async def _has_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """True when the sender chose a (still supported) language with /language."""
+    user = update.effective_user
+    return user is not None and i18n.find(await chosen_language(context, user.id)) is not None

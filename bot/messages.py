@@ -1,84 +1,161 @@
-"""Every text the bot sends, as constants and pure formatting functions."""
+"""Every text the bot sends, as pure functions of a :class:`bot.i18n.Language` and the data shown.
+
+Each text is an English msgid passed to ``lang.gettext`` or ``lang.ngettext`` with named
+``{placeholders}``, which ``make messages`` extracts into ``bot/locales/digitbot.pot``; numbers
+and percentages go through ``lang.number`` and ``lang.percent`` (``98.7 %``, ``98,7 %``). A
+comment starting ``Translators:`` just above a call reaches the translators with the text.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
-from core.errors import DigitImageError, NoDigitFoundError
+from core.errors import (
+    DigitImageError,
+    ImageTooLargeError,
+    ImageTooSmallError,
+    NoDigitFoundError,
+    UnreadableImageError,
+)
 from core.registry import INITIAL, PROMOTED, REJECTED, ModelVersion
 from core.results import DigitPrediction, PhotoReading
 
+from bot.i18n import Language
 from bot.stats import ModelReport
 from bot.store import FeedbackStatus, LiveStats
 
-#: The command menu registered with ``set_my_commands``: ``(command, description)``.
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("start", "What this bot does"),
-    ("help", "How to take a good photo, and the commands"),
-    ("stats", "How accurate the model is, and its confusion matrix"),
-    ("model", "The model versions, and which one is active"),
-    ("forgetme", "Delete everything I stored about you"),
-)
+#: The commands of the menu in private chats (``set_my_commands``), in order; see :func:`commands`.
+COMMAND_NAMES = ("start", "help", "stats", "model", "language", "forgetme")
 
-#: The command menu in group chats (``BotCommandScopeAllGroupChats``): /read first, no /start.
-GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
-    ("read", "Reply to a photo with /read and I'll read it"),
-    *(command for command in COMMANDS if command[0] != "start"),
-)
+#: Starts the keypad's question appended to a reading's text; :func:`strip_prompt` removes it.
+PROMPT_MARK = "\n\n👉 "
 
-#: Commands only admins (``DIGITBOT_ADMIN_IDS``) may use; listed in /help for them only.
-ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
-    ("retrain", "Retrain on MNIST and users' corrections; promoted only if it is no worse"),
-    ("rollback", "Switch back to the previous model version, or to /rollback VERSION"),
-)
-
-HELP = (
-    "I read handwritten digits from photos. ✍️📷\n"
-    "\n"
-    "Write a digit, or a number of a few digits, on paper and send me a photo of it. "
-    "I'll tell you what I read and how sure I am.\n"
-    "\n"
-    "For a good photo:\n"
-    "• dark pen or marker on plain white paper;\n"
-    "• fill a good part of the picture with the writing;\n"
-    "• even light, no strong shadows;\n"
-    "• leave a little space between digits.\n"
-    "\n"
-    "You can send it as a photo or as an image file. Tap “What I saw” under my answer "
-    "to see how I cut the picture up, and “Right” or “Wrong” to tell me how I did.\n"
-    "\n"
-    "I keep the small 28×28 digit images I read (never your photo) and your answers, "
-    "to learn from them. /forgetme deletes them.\n"
-    "\n"
-    "In a group I only speak when asked: mention me in a photo's caption, reply to one of my "
-    "messages with a photo, or reply to someone's photo with /read.\n"
-    "\n"
-    "Commands:\n"
-    + "\n".join(f"/{command} — {description}" for command, description in COMMANDS)
-)
-
-START = "Hi! " + HELP
-
-ADMIN_HELP = HELP + "\n\nAdmin commands:\n" + "\n".join(
-    f"/{command} — {description}" for command, description in ADMIN_COMMANDS
-)
-
-SEND_A_PHOTO = "Send me a photo of a handwritten digit or number and I'll read it. (/help for tips)"
-
-READ_WHAT = (
-    "Reply to a photo of handwritten digits with /read and I'll read it. "
-    "In a group you can also mention me in the photo's caption."
-)
-
-NOT_AN_IMAGE_DOCUMENT = (
-    "That file isn't a picture I can read. Please send a photo (or a JPEG, PNG, HEIC, WebP or GIF image) "
-    "of digits written on paper."
-)
-
-SOMETHING_WENT_WRONG = "Sorry, something went wrong on my side. Please try again in a moment."
+#: Telegram bots may download files of at most this many bytes.
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 
 
-def format_admin_error_alert(update_id: int | None, error_type: str, where: str | None, suppressed: int) -> str:
+class FileTooBigError(ImageTooLargeError):
+    """A file above Telegram's 20 MB bot download limit, refused before downloading.
+
+    Attributes:
+        num_bytes: the file's size as Telegram reported it.
+    """
+
+    def __init__(self, num_bytes: int) -> None:
+        super().__init__(detail=f"file_size={num_bytes}")
+        self.num_bytes = num_bytes
+
+
+# ----------------------------------------------------------------- commands and help
+
+
+def commands(lang: Language) -> tuple[tuple[str, str], ...]:
+    """The command menu registered with ``set_my_commands``: ``(command, description)``, in :data:`COMMAND_NAMES` order."""
+    descriptions = {
+        "start": lang.gettext("What this bot does"),
+        "help": lang.gettext("How to take a good photo, and the commands"),
+        "stats": lang.gettext("How accurate the model is, and its confusion matrix"),
+        "model": lang.gettext("The model versions, and which one is active"),
+        "language": lang.gettext("Choose the language I speak with you"),
+        "forgetme": lang.gettext("Delete everything I stored about you"),
+    }
+    return tuple((command, descriptions[command]) for command in COMMAND_NAMES)
+
+
+def group_commands(lang: Language) -> tuple[tuple[str, str], ...]:
+    """The command menu in group chats (``BotCommandScopeAllGroupChats``): /read first, no /start."""
+    return (
+        ("read", lang.gettext("Reply to a photo with /read and I'll read it")),
+        *(command for command in commands(lang) if command[0] != "start"),
+    )
+
+
+def admin_commands(lang: Language) -> tuple[tuple[str, str], ...]:
+    """Commands only admins (``DIGITBOT_ADMIN_IDS``) may use; listed in /help for them only."""
+    return (
+        ("retrain", lang.gettext("Retrain on MNIST and users' corrections; promoted only if it is no worse")),
+        # Translators: VERSION stands for a version name such as v2; translate the word.
+        ("rollback", lang.gettext("Switch back to the previous model version, or to /rollback VERSION")),
+    )
+
+
+def _command_lines(command_list: tuple[tuple[str, str], ...]) -> str:
+    return "\n".join(f"/{command} — {description}" for command, description in command_list)
+
+
+def help_text(lang: Language, *, admin: bool = False) -> str:
+    """/help: what the bot does, photo tips, what it keeps, groups, the commands (admins: theirs too)."""
+    paragraphs = [
+        lang.gettext("I read handwritten digits from photos. ✍️📷"),
+        lang.gettext("Write a digit, or a number of a few digits, on paper and send me a photo of it. "
+                     "I'll tell you what I read and how sure I am."),
+        lang.gettext("For a good photo:\n"
+                     "• dark pen or marker on plain white paper;\n"
+                     "• fill a good part of the picture with the writing;\n"
+                     "• even light, no strong shadows;\n"
+                     "• leave a little space between digits."),
+        lang.gettext("You can send it as a photo or as an image file. Tap “{saw}” under my answer "
+                     "to see how I cut the picture up, and “{right}” or “{wrong}” to tell me how I did.",
+                     saw=saw_button(lang), right=_bare(right_button(lang)), wrong=_bare(wrong_button(lang))),
+        lang.gettext("I keep the small 28×28 digit images I read (never your photo) and your answers, "
+                     "to learn from them. /forgetme deletes them."),
+        lang.gettext("In a group I only speak when asked: mention me in a photo's caption, reply to one of my "
+                     "messages with a photo, or reply to someone's photo with /read."),
+        lang.gettext("Commands:") + "\n" + _command_lines(commands(lang)),
+    ]
+    if admin:
+        paragraphs.append(lang.gettext("Admin commands:") + "\n" + _command_lines(admin_commands(lang)))
+    return "\n\n".join(paragraphs)
+
+
+def start_text(lang: Language) -> str:
+    """/start: a greeting, then the help."""
+    return lang.gettext("Hi!") + " " + help_text(lang)
+
+
+def _bare(label: str) -> str:
+    """A button's label without its leading emoji: ``"✅ Right"`` -> ``"Right"``."""
+    return re.sub(r"^\W+\s", "", label)
+
+
+# ----------------------------------------------------------------- short replies
+
+
+def send_a_photo(lang: Language) -> str:
+    """The answer to text, stickers and the like: send a photo."""
+    return lang.gettext("Send me a photo of a handwritten digit or number and I'll read it. (/help for tips)")
+
+
+def read_what(lang: Language) -> str:
+    """/read without a photo to read: how to ask."""
+    return lang.gettext("Reply to a photo of handwritten digits with /read and I'll read it. "
+                        "In a group you can also mention me in the photo's caption.")
+
+
+def not_an_image_document(lang: Language) -> str:
+    """A PDF, ZIP or other file that is no image."""
+    return lang.gettext("That file isn't a picture I can read. Please send a photo (or a JPEG, PNG, HEIC, "
+                        "WebP or GIF image) of digits written on paper.")
+
+
+def something_went_wrong(lang: Language) -> str:
+    """The apology after an unexpected error."""
+    return lang.gettext("Sorry, something went wrong on my side. Please try again in a moment.")
+
+
+def slow_down(lang: Language) -> str:
+    """The one warning to a user who sends too much at once."""
+    return lang.gettext("You're sending a lot at once! Please wait a few seconds before the next photo. ⏳")
+
+
+def slow_down_taps(lang: Language) -> str:
+    """:func:`slow_down`, as the toast for a button tap."""
+    return lang.gettext("Lots of taps at once! Please wait a few seconds, then tap again. ⏳")
+
+
+def format_admin_error_alert(lang: Language, update_id: int | None, error_type: str, where: str | None,
+                             suppressed: int) -> str:
     """The admins' alert about an unexpected error: ids and places only, no user data, no token.
 
     Args:
@@ -87,215 +164,229 @@ def format_admin_error_alert(update_id: int | None, error_type: str, where: str 
         where: ``path:line in function`` in the bot's code, if known.
         suppressed: earlier errors not alerted because an alert had just gone out.
     """
-    lines = [f"⚠️ Unexpected error ({error_type}) " + (f"in update {update_id}" if update_id is not None
-                                                      else "outside an update")]
+    if update_id is not None:
+        lines = [lang.gettext("⚠️ Unexpected error ({error}) in update {update}", error=error_type, update=update_id)]
+    else:
+        lines = [lang.gettext("⚠️ Unexpected error ({error}) outside an update", error=error_type)]
     if where:
-        lines.append(f"at {where}")
+        # Translators: {place} is a place in the code, like "bot/handlers.py:12 in on_photo".
+        lines.append(lang.gettext("at {place}", place=where))
     if suppressed:
-        lines.append(f"{suppressed} more error(s) since the last alert.")
-    lines.append("Details are in the bot's log.")
+        lines.append(lang.ngettext("{count} more error since the last alert.",
+                                   "{count} more errors since the last alert.", suppressed))
+    lines.append(lang.gettext("Details are in the bot's log."))
     return "\n".join(lines)
 
-SLOW_DOWN = "You're sending a lot at once! Please wait a few seconds before the next photo. ⏳"
-#: The same, as the toast for a button tap.
-SLOW_DOWN_TAPS = "Lots of taps at once! Please wait a few seconds, then tap again. ⏳"
 
-SAW_BUTTON = "What I saw"
-
-SAW_EXPIRED = "I no longer have that photo. Please send it again."
-
-SAW_CAPTION = "What I saw: your photo, the ink I found, the boxes I cut, and each 28×28 digit I read."
-
-RIGHT_BUTTON = "✅ Right"
-WRONG_BUTTON = "❌ Wrong"
-BACK_BUTTON = "↩️ Back"
-
-#: Toasts (``answerCallbackQuery`` texts) for the feedback buttons.
-FEEDBACK_THANKS = "Thanks! 🙏"
-FEEDBACK_DUPLICATE = "You already told me about this one. Thanks!"
-FEEDBACK_MISSING = "I no longer have this reading (it may have been deleted with /forgetme)."
-FEEDBACK_NOT_YOURS = "Only the person who sent this photo can tell me if I got it right. Send your own and I'll read it too! 🙂"
-FEEDBACK_UNAVAILABLE = "Sorry, I can't save that right now. Please try again later."
-FEEDBACK_OUTDATED = "These buttons are out of date. Please send the photo again."
-#: The toast when a feedback tap changes nothing, by what the store said.
-FEEDBACK_REFUSALS = {
-    FeedbackStatus.DUPLICATE: FEEDBACK_DUPLICATE,
-    FeedbackStatus.MISSING: FEEDBACK_MISSING,
-    FeedbackStatus.NOT_OWNER: FEEDBACK_NOT_YOURS,
-}
-
-#: Starts the keypad's question appended to a reading's text; :func:`strip_prompt` removes it.
-PROMPT_MARK = "\n\n👉 "
-
-FORGOTTEN = "Done: I deleted everything I had stored about you ({readings})."
-NOTHING_TO_FORGET = "I have nothing stored about you."
-FORGET_UNAVAILABLE = "Sorry, I can't reach my records right now, so nothing was deleted. Please try again later."
-
-STATS_NO_MODEL_REPORT = "I have no metrics for the current model."
-
-CONFUSION_MATRIX_CAPTION = (
-    "Confusion matrix on the MNIST test set: rows are the true digits, columns what I answered."
-)
-
-#: Telegram bots may download files of at most this many bytes.
-MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
-
-FILE_TOO_BIG = "That file is {size}: Telegram only lets me download files up to 20 MB."
-FILE_TOO_BIG_TIP = "Send it as a photo (Telegram shrinks it for you) or as a smaller image."
+# ----------------------------------------------------------------- buttons and toasts
 
 
-def format_percent(probability: float) -> str:
-    """Format a probability in [0, 1] as ``"98.7 %"``; never claims 100 % or 0 %.
+def saw_button(lang: Language) -> str:
+    """The label of the button that shows the preprocessing steps."""
+    return lang.gettext("What I saw")
 
-    Examples:
-        >>> format_percent(0.9871)
-        '98.7 %'
-        >>> format_percent(0.99999)
-        '99.9 %'
-        >>> format_percent(0.00001)
-        '<0.1 %'
+
+def saw_expired(lang: Language) -> str:
+    """"What I saw" on a photo the bot no longer has."""
+    return lang.gettext("I no longer have that photo. Please send it again.")
+
+
+def saw_caption(lang: Language) -> str:
+    """The caption of the "What I saw" picture."""
+    return lang.gettext("What I saw: your photo, the ink I found, the boxes I cut, and each 28×28 digit I read.")
+
+
+def right_button(lang: Language) -> str:
+    """The label of the button confirming a reading."""
+    return lang.gettext("✅ Right")
+
+
+def wrong_button(lang: Language) -> str:
+    """The label of the button that opens the keypad to correct a reading."""
+    return lang.gettext("❌ Wrong")
+
+
+def back_button(lang: Language) -> str:
+    """The label of the keypad's way back to Right/Wrong."""
+    return lang.gettext("↩️ Back")
+
+
+def feedback_thanks(lang: Language) -> str:
+    """The toast when feedback is stored."""
+    return lang.gettext("Thanks! 🙏")
+
+
+def feedback_missing(lang: Language) -> str:
+    """The toast when the reading is gone (or was never stored)."""
+    return lang.gettext("I no longer have this reading (it may have been deleted with /forgetme).")
+
+
+def feedback_unavailable(lang: Language) -> str:
+    """The toast when the database cannot be reached."""
+    return lang.gettext("Sorry, I can't save that right now. Please try again later.")
+
+
+def feedback_outdated(lang: Language) -> str:
+    """The toast for a button whose data the bot no longer understands."""
+    return lang.gettext("These buttons are out of date. Please send the photo again.")
+
+
+def feedback_refusal(lang: Language, status: FeedbackStatus) -> str:
+    """The toast when a feedback tap changes nothing, by what the store said (duplicate, missing, not yours)."""
+    if status is FeedbackStatus.DUPLICATE:
+        return lang.gettext("You already told me about this one. Thanks!")
+    if status is FeedbackStatus.NOT_OWNER:
+        return lang.gettext("Only the person who sent this photo can tell me if I got it right. "
+                            "Send your own and I'll read it too! 🙂")
+    return feedback_missing(lang)
+
+
+# ----------------------------------------------------------------- readings
+
+
+def format_percent(lang: Language, probability: float) -> str:
+    """A probability in [0, 1] as ``"98.7 %"`` (``"98,7 %"`` in German...); never claims 100 % or 0 %.
+
+    Examples (English):
+        0.9871 -> ``'98.7 %'``; 0.99999 -> ``'99.9 %'``; 0.00001 -> ``'<0.1 %'``
     """
     if probability < 0.0005:
-        return "<0.1 %"
-    return f"{min(probability, 0.999) * 100:.1f} %"
+        return "<" + lang.percent(0.001)
+    return lang.percent(min(probability, 0.999))
 
 
-def format_size(num_bytes: int) -> str:
-    """Format a byte count for people: ``"1.6 MB"``, ``"512 kB"``, ``"12 bytes"``."""
+def format_size(lang: Language, num_bytes: int) -> str:
+    """A byte count for people: ``"1.6 MB"``, ``"512 kB"``, ``"12 bytes"``."""
     if num_bytes >= 1024 * 1024:
-        return f"{num_bytes / (1024 * 1024):.1f} MB"
+        return lang.gettext("{size} MB", size=lang.number(num_bytes / (1024 * 1024), 1))
     if num_bytes >= 1024:
-        return f"{num_bytes / 1024:.0f} kB"
-    return f"{num_bytes} bytes"
+        return lang.gettext("{size} kB", size=lang.number(num_bytes / 1024))
+    return lang.ngettext("{count} byte", "{count} bytes", num_bytes)
 
 
-def _article(digit: int) -> str:
-    """``"an"`` before 8 ("an eight"), ``"a"`` before the other digits."""
-    return "an" if digit == 8 else "a"
-
-
-def _runners_up(prediction: DigitPrediction) -> str:
+def _runners_up(lang: Language, prediction: DigitPrediction) -> str:
     """``"next: 1 at 0.9 %"``, adding the third guess only when it is at least 1 %."""
     guesses = [
-        f"{digit} at {format_percent(probability)}"
+        # Translators: one runner-up of a reading, e.g. "1 at 0.9 %".
+        lang.gettext("{digit} at {percent}", digit=digit, percent=format_percent(lang, probability))
         for rank, (digit, probability) in enumerate(prediction.top3[1:])
         if rank == 0 or probability >= 0.01
     ]
-    return "next: " + ", ".join(guesses) if guesses else "nothing else came close"
+    if not guesses:
+        return lang.gettext("nothing else came close")
+    # Translators: {guesses} lists the runners-up, e.g. "1 at 0.9 %, 2 at 0.3 %".
+    return lang.gettext("next: {guesses}", guesses=", ".join(guesses))
 
 
-def format_digit(prediction: DigitPrediction) -> str:
+def format_digit(lang: Language, prediction: DigitPrediction) -> str:
     """One digit with its confidence and runners-up: ``"7 — 98.7 % sure (next: 1 at 0.9 %)"``."""
     mark = " ?" if prediction.low_confidence else ""
-    return (
-        f"{prediction.digit}{mark} — {format_percent(prediction.confidence)} sure "
-        f"({_runners_up(prediction)})"
-    )
+    # Translators: {digit} is the digit read (with " ?" when unsure), {percent} how sure, e.g. "98.7 %",
+    # and {runners_up} the next guesses, e.g. "next: 1 at 0.9 %".
+    return lang.gettext("{digit} — {percent} sure ({runners_up})", digit=f"{prediction.digit}{mark}",
+                        percent=format_percent(lang, prediction.confidence),
+                        runners_up=_runners_up(lang, prediction))
 
 
-def format_reading(reading: PhotoReading) -> str:
+def format_reading(lang: Language, reading: PhotoReading) -> str:
     """The reply to a photo: the number, each digit's confidence and runners-up.
 
     A low-confidence reading says so plainly and suggests a better photo.
 
     Args:
+        lang: the language to answer in.
         reading: the digits, left to right (the classifier raises rather than return none;
             an empty reading still gets the "no digit found" answer).
     """
     if not reading.digits:
-        return format_image_error(NoDigitFoundError())
+        return format_image_error(lang, NoDigitFoundError())
+    better_photo = lang.gettext("A closer, sharper photo in even light would help.")
     if len(reading.digits) == 1:
         (prediction,) = reading.digits
         if prediction.low_confidence:
-            return (
-                f"I think it's {_article(prediction.digit)} {prediction.digit}, but I'm not sure: only "
-                f"{format_percent(prediction.confidence)} ({_runners_up(prediction)}).\n"
-                "A closer, sharper photo in even light would help."
-            )
-        return f"It's {_article(prediction.digit)} {format_digit(prediction)}"
-    lines = [f"I read {reading.number}"]
-    lines += [f"• {format_digit(prediction)}" for prediction in reading.digits]
+            values = dict(digit=prediction.digit, percent=format_percent(lang, prediction.confidence),
+                          runners_up=_runners_up(lang, prediction))
+            if prediction.digit == 8:
+                # Translators: the text for 8, which takes "an" in English; the same as for the other digits.
+                unsure = lang.gettext("I think it's an {digit}, but I'm not sure: only {percent} ({runners_up}).",
+                                      **values)
+            else:
+                # Translators: {percent} is how sure, e.g. "55.0 %"; {runners_up} like "next: 4 at 40.5 %".
+                unsure = lang.gettext("I think it's a {digit}, but I'm not sure: only {percent} ({runners_up}).",
+                                      **values)
+            return unsure + "\n" + better_photo
+        if prediction.digit == 8:
+            # Translators: the text for 8, which takes "an" in English; the same as for the other digits.
+            return lang.gettext("It's an {reading}", reading=format_digit(lang, prediction))
+        # Translators: {reading} is like "7 — 98.7 % sure (next: 1 at 0.9 %)".
+        return lang.gettext("It's a {reading}", reading=format_digit(lang, prediction))
+    lines = [lang.gettext("I read {number}", number=reading.number)]
+    lines += [f"• {format_digit(lang, prediction)}" for prediction in reading.digits]
     if reading.low_confidence:
-        lines.append(
-            "I'm not sure about the digits marked ?. "
-            "A closer, sharper photo in even light would help."
-        )
+        lines.append(lang.gettext("I'm not sure about the digits marked ?.") + " " + better_photo)
     return "\n".join(lines)
 
 
-def format_image_error(error: DigitImageError) -> str:
-    """The reply when a picture cannot be read: the error's friendly message and its tip."""
-    return f"{error.user_message}\n{error.tip}" if error.tip else error.user_message
+def image_error_texts(lang: Language, error: DigitImageError) -> tuple[str, str]:
+    """``(message, tip)`` for a picture that cannot be read; the tip may be empty.
 
-
-def format_file_too_big(num_bytes: int) -> tuple[str, str]:
-    """``(user_message, tip)`` for a file above Telegram's 20 MB bot download limit."""
-    return FILE_TOO_BIG.format(size=format_size(num_bytes)), FILE_TOO_BIG_TIP
-
-
-STATS_SURE = ("When I say I'm 90 % sure or more, I'm right {right:.1f} % of the time "
-              "(measured on {count:,} real handwritten digits I was never tuned on).")
-
-
-def format_stats(
-    report: ModelReport | None, photos_read: int, started_at: datetime, live: LiveStats | None = None
-) -> str:
-    """The /stats text: model quality and size, training date, photos read since start, live feedback.
-
-    Args:
-        report: the active model's metrics, or None when it has none.
-        photos_read: photos successfully read since the bot started.
-        started_at: when the bot started (timezone-aware).
-        live: figures from users' feedback on the model now serving (``FeedbackStore.live_stats``
-            of its version), or None to leave them out (no store).
+    ``core`` raises its errors with English texts; the bot says the same in the user's
+    language, telling the cases apart by the error's class and its ``detail``. An error this
+    does not know gets its class's general text, never English in another language's reply.
     """
-    lines = []
-    if report is None:
-        lines.append(STATS_NO_MODEL_REPORT)
-    else:
-        if report.test_accuracy is not None:
-            images = f" on {report.test_images:,} MNIST test images" if report.test_images else ""
-            lines.append(f"Test accuracy: {report.test_accuracy * 100:.2f} %{images}")
-        if report.sure_right is not None and report.sure_count:
-            lines.append(STATS_SURE.format(right=report.sure_right * 100, count=report.sure_count))
-        if report.recall:
-            lines.append("Recall per digit (how often each true digit is read right):")
-            lines.append(
-                "  ".join(f"{digit}: {recall * 100:.1f} %" for digit, recall in sorted(report.recall.items()))
-            )
-        details = []
-        if report.created_at:
-            details.append(f"trained {report.created_at:%Y-%m-%d %H:%M} UTC")
-        if report.parameters:
-            details.append(f"{report.parameters:,} parameters")
-        if report.size_bytes:
-            details.append(format_size(report.size_bytes))
-        if details:
-            lines.append("Model: " + ", ".join(details))
-    since = started_at.astimezone(timezone.utc)
-    lines.append(f"Photos read since {since:%Y-%m-%d %H:%M} UTC: {photos_read:,}")
-    if live is not None:
-        lines += format_live_stats(live)
-    return "\n".join(lines)
+    if isinstance(error, FileTooBigError):
+        return (lang.gettext("That file is {size}: Telegram only lets me download files up to 20 MB.",
+                             size=format_size(lang, error.num_bytes)),
+                lang.gettext("Send it as a photo (Telegram shrinks it for you) or as a smaller image."))
+    detail = error.detail or ""
+    if isinstance(error, UnreadableImageError):
+        tip = lang.gettext("Send a photo (JPEG, PNG, HEIC, WebP, GIF, BMP or TIFF) of a digit written on paper.")
+        if detail == "0 bytes":
+            return lang.gettext("That file is empty."), tip
+        if detail == "no JPEG EOI marker":
+            return lang.gettext("That photo seems cut off (the file is incomplete)."), tip
+        if detail.startswith("format "):
+            image_format = detail.removeprefix("format ").strip()
+            if image_format:
+                return lang.gettext("I can't read {format} images.", format=image_format), tip
+            return lang.gettext("I can't read this kind of image."), tip
+        return lang.gettext("That file isn't an image I can open (it may be corrupt or another kind of file)."), tip
+    if isinstance(error, ImageTooLargeError):
+        tip = lang.gettext("Send a normal phone photo; anything up to about 40 megapixels works.")
+        size = re.fullmatch(r"(\d+)x(\d+)", detail)
+        if size:
+            return (lang.gettext("That image is too large ({width} x {height} pixels) for me to read.",
+                                 width=size.group(1), height=size.group(2)), tip)
+        return lang.gettext("That image is too large for me to read."), tip
+    if isinstance(error, ImageTooSmallError):
+        return (lang.gettext("That image is too small to hold a readable digit."),
+                lang.gettext("Photograph the digit so it fills a good part of the picture."))
+    if isinstance(error, NoDigitFoundError):
+        return (lang.gettext("I couldn't find a handwritten digit in that picture."),
+                lang.gettext("Write the digit in dark ink on plain paper, fill a good part of the frame with it, "
+                             "and take the photo in even light."))
+    return lang.gettext("I couldn't read that image."), ""
 
 
-def _plural(count: int, singular: str, plural: str | None = None) -> str:
-    """``"1 photo"``, ``"2 photos"``, ``"1,234 photos"``."""
-    return f"{count:,} {singular if count == 1 else plural or singular + 's'}"
+def format_image_error(lang: Language, error: DigitImageError) -> str:
+    """The reply when a picture cannot be read: what went wrong, then the tip (see :func:`image_error_texts`)."""
+    message, tip = image_error_texts(lang, error)
+    return f"{message}\n{tip}" if tip else message
 
 
-def keypad_prompt(position: int, predicted: str) -> str:
+# ----------------------------------------------------------------- feedback
+
+
+def keypad_prompt(lang: Language, position: int, predicted: str) -> str:
     """The keypad's question for digit ``position`` (0-based) of the ``predicted`` number.
 
-    Examples:
-        >>> keypad_prompt(0, "7")
-        'Which digit is it?'
-        >>> keypad_prompt(1, "427")
-        'Digit 2 of 3 (I read 2): which is it?'
+    Examples (English):
+        ``(0, "7")`` -> ``'Which digit is it?'``; ``(1, "427")`` -> ``'Digit 2 of 3 (I read 2): which is it?'``
     """
     if len(predicted) == 1:
-        return "Which digit is it?"
-    return f"Digit {position + 1} of {len(predicted)} (I read {predicted[position]}): which is it?"
+        return lang.gettext("Which digit is it?")
+    return lang.gettext("Digit {position} of {total} (I read {digit}): which is it?",
+                        position=position + 1, total=len(predicted), digit=predicted[position])
 
 
 def with_prompt(text: str, prompt: str) -> str:
@@ -308,193 +399,374 @@ def strip_prompt(text: str) -> str:
     return text.split(PROMPT_MARK, 1)[0]
 
 
-def format_feedback_done(predicted: str, labels: str) -> str:
+def format_feedback_done(lang: Language, predicted: str, labels: str) -> str:
     """The line added under a reading once the user answered.
 
-    Examples:
-        >>> format_feedback_done("7", "7")
-        '✅ Confirmed, thanks!'
-        >>> format_feedback_done("7", "1")
-        '✏️ Corrected: 7 → 1, thanks!'
+    Examples (English):
+        ``("7", "7")`` -> ``'✅ Confirmed, thanks!'``; ``("7", "1")`` -> ``'✏️ Corrected: 7 → 1, thanks!'``
     """
     if predicted == labels:
-        return "✅ Confirmed, thanks!"
-    return f"✏️ Corrected: {predicted} → {labels}, thanks!"
+        return lang.gettext("✅ Confirmed, thanks!")
+    return lang.gettext("✏️ Corrected: {predicted} → {labels}, thanks!", predicted=predicted, labels=labels)
 
 
-def format_forgotten(readings: int) -> str:
-    """The /forgetme answer after deleting ``readings`` stored photo readings."""
-    if readings == 0:
-        return NOTHING_TO_FORGET
-    return FORGOTTEN.format(readings=_plural(readings, "photo reading"))
+def format_forgotten(lang: Language, readings: int, language_choice: bool = False) -> str:
+    """The /forgetme answer after deleting ``readings`` stored photo readings and, if
+    ``language_choice``, the user's choice of language."""
+    if readings and language_choice:
+        return lang.ngettext(
+            "Done: I deleted everything I had stored about you ({count} photo reading and your choice of language).",
+            "Done: I deleted everything I had stored about you ({count} photo readings and your choice of language).",
+            readings)
+    if readings:
+        return lang.ngettext("Done: I deleted everything I had stored about you ({count} photo reading).",
+                             "Done: I deleted everything I had stored about you ({count} photo readings).", readings)
+    if language_choice:
+        return lang.gettext("Done: I deleted everything I had stored about you (your choice of language).")
+    return lang.gettext("I have nothing stored about you.")
 
 
-def format_live_stats(live: LiveStats) -> list[str]:
+def forget_unavailable(lang: Language) -> str:
+    """/forgetme when the database cannot be reached: nothing was deleted."""
+    return lang.gettext("Sorry, I can't reach my records right now, so nothing was deleted. Please try again later.")
+
+
+# ----------------------------------------------------------------- /language
+
+
+def language_menu(lang: Language, chosen: bool) -> str:
+    """The /language text: which language the bot speaks with the user, and why; then "choose".
+
+    Args:
+        lang: the language in use (the text is in it).
+        chosen: True when the user chose it with /language, False when it follows Telegram's settings.
+    """
+    if chosen:
+        current = lang.gettext("I speak {language} with you, as you chose.", language=lang.name)
+    else:
+        current = lang.gettext("I speak {language} with you, following your Telegram settings.", language=lang.name)
+    return current + "\n" + lang.gettext("Choose the language I speak with you:")
+
+
+def language_follow_telegram_button(lang: Language) -> str:
+    """The /language button that drops the user's choice: follow Telegram's language again."""
+    return lang.gettext("🌐 As in Telegram")
+
+
+def language_chosen(lang: Language, chosen: bool) -> str:
+    """The toast after a /language tap, in the language now in use.
+
+    Args:
+        chosen: True for a language the user picked, False for "as in Telegram".
+    """
+    if chosen:
+        return lang.gettext("From now on I speak {language} with you.", language=lang.name)
+    return lang.gettext("From now on I follow your Telegram settings: {language}.", language=lang.name)
+
+
+# ----------------------------------------------------------------- /stats
+
+
+def confusion_matrix_caption(lang: Language) -> str:
+    """The caption of the /stats confusion matrix."""
+    return lang.gettext("Confusion matrix on the MNIST test set: rows are the true digits, columns what I answered.")
+
+
+def _utc(moment: datetime) -> str:
+    """``"2026-01-02 03:04 UTC"``: the same in every language."""
+    return f"{moment.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC"
+
+
+def format_stats(
+    lang: Language, report: ModelReport | None, photos_read: int, started_at: datetime, live: LiveStats | None = None
+) -> str:
+    """The /stats text: model quality and size, training date, photos read since start, live feedback.
+
+    Args:
+        lang: the language to answer in.
+        report: the active model's metrics, or None when it has none.
+        photos_read: photos successfully read since the bot started.
+        started_at: when the bot started (timezone-aware).
+        live: figures from users' feedback on the model now serving (``FeedbackStore.live_stats``
+            of its version), or None to leave them out (no store).
+    """
+    lines = []
+    if report is None:
+        lines.append(lang.gettext("I have no metrics for the current model."))
+    else:
+        if report.test_accuracy is not None:
+            accuracy = lang.percent(report.test_accuracy, 2)
+            if report.test_images:
+                lines.append(lang.ngettext("Test accuracy: {accuracy} on {count} MNIST test image",
+                                           "Test accuracy: {accuracy} on {count} MNIST test images",
+                                           report.test_images, accuracy=accuracy))
+            else:
+                lines.append(lang.gettext("Test accuracy: {accuracy}", accuracy=accuracy))
+        if report.sure_right is not None and report.sure_count:
+            lines.append(lang.ngettext(
+                "When I say I'm {threshold} sure or more, I'm right {right} of the time "
+                "(measured on {count} real handwritten digit I was never tuned on).",
+                "When I say I'm {threshold} sure or more, I'm right {right} of the time "
+                "(measured on {count} real handwritten digits I was never tuned on).",
+                report.sure_count, threshold=lang.percent(0.9, 0), right=lang.percent(report.sure_right)))
+        if report.recall:
+            lines.append(lang.gettext("Recall per digit (how often each true digit is read right):"))
+            lines.append("  ".join(f"{digit}: {lang.percent(recall)}" for digit, recall in sorted(report.recall.items())))
+        details = []
+        if report.created_at:
+            details.append(lang.gettext("trained {date}", date=_utc(report.created_at)))
+        if report.parameters:
+            details.append(lang.ngettext("{count} parameter", "{count} parameters", report.parameters))
+        if report.size_bytes:
+            details.append(format_size(lang, report.size_bytes))
+        if details:
+            lines.append(lang.gettext("Model: {details}", details=", ".join(details)))
+    lines.append(lang.gettext("Photos read since {date}: {count}", date=_utc(started_at),
+                              count=lang.number(photos_read)))
+    if live is not None:
+        lines += format_live_stats(lang, live)
+    return "\n".join(lines)
+
+
+def format_live_stats(lang: Language, live: LiveStats) -> list[str]:
     """The /stats lines about users' feedback: answers confirmed and corrected, live accuracy, confusions.
 
     The figures are those of ``live.model_version`` (the model now serving), named in the
     first line; when other versions have feedback too, a last line gives the accuracy over
     all of them, for comparison. Before any feedback on this model, the first line says so.
     """
-    model = "" if live.model_version is None else f" on this model ({live.model_version})"
+    version = live.model_version
+    buttons = dict(right=right_button(lang), wrong=wrong_button(lang))
     if live.digits_checked == 0:
-        lines = [f"No feedback{model} yet: tap ✅ Right or ❌ Wrong under my answers."]
+        if version is None:
+            lines = [lang.gettext("No feedback yet: tap {right} or {wrong} under my answers.", **buttons)]
+        else:
+            lines = [lang.gettext("No feedback on this model ({version}) yet: tap {right} or {wrong} under my answers.",
+                                  version=version, **buttons)]
     else:
-        lines = [
-            f"Feedback from users{model}: {_plural(live.confirmed_answers, 'answer')} confirmed, "
-            f"{live.corrected_answers:,} corrected",
-            f"Live accuracy: {live.accuracy * 100:.1f} % of {_plural(live.digits_checked, 'digit')} checked",
-        ]
+        corrected = lang.number(live.corrected_answers)
+        if version is None:
+            first = lang.ngettext("Feedback from users: {count} answer confirmed, {corrected} corrected",
+                                  "Feedback from users: {count} answers confirmed, {corrected} corrected",
+                                  live.confirmed_answers, corrected=corrected)
+        else:
+            first = lang.ngettext(
+                "Feedback from users on this model ({version}): {count} answer confirmed, {corrected} corrected",
+                "Feedback from users on this model ({version}): {count} answers confirmed, {corrected} corrected",
+                live.confirmed_answers, version=version, corrected=corrected)
+        lines = [first, lang.ngettext("Live accuracy: {accuracy} of {count} digit checked",
+                                      "Live accuracy: {accuracy} of {count} digits checked",
+                                      live.digits_checked, accuracy=lang.percent(live.accuracy))]
         if live.confusions:
-            lines.append(
-                "Most common mix-ups: "
-                + ", ".join(f"{true} read as {predicted} ({count}×)"
-                            for true, predicted, count in live.confusions)
-            )
+            mix_ups = ", ".join(
+                # Translators: a mistake and how often it was made, e.g. "1 read as 7 (2×)".
+                lang.gettext("{true} read as {predicted} ({count}×)", true=true, predicted=predicted,
+                             count=lang.number(count))
+                for true, predicted, count in live.confusions)
+            lines.append(lang.gettext("Most common mix-ups: {mix_ups}", mix_ups=mix_ups))
     if live.other_versions_checked:
-        lines.append(
-            f"All model versions: {live.accuracy_all_versions * 100:.1f} % "
-            f"of {_plural(live.digits_checked_all_versions, 'digit')} checked"
-        )
+        lines.append(lang.ngettext("All model versions: {accuracy} of {count} digit checked",
+                                   "All model versions: {accuracy} of {count} digits checked",
+                                   live.digits_checked_all_versions,
+                                   accuracy=lang.percent(live.accuracy_all_versions)))
     return lines
 
 
-ADMIN_ONLY = "Sorry, only the bot's admins can do that."
-
-RETRAIN_STARTING = "🛠 Retraining: collecting the samples and starting…"
-
-RETRAIN_ALREADY_RUNNING = "A retrain is already running. Its status message shows how far it is."
-
-RETRAIN_NO_RESULT = "the training process ended without a result"
-
-ROLLBACK_WHILE_RETRAINING = "A retrain is running; roll back after it has finished."
-
-ROLLBACK_NOTHING_OLDER = "There is no older usable version to roll back to. /model lists the versions."
+# ----------------------------------------------------------------- /retrain, /model, /rollback
 
 
-def format_duration(seconds: float) -> str:
+def admin_only(lang: Language) -> str:
+    """An admin command from someone else."""
+    return lang.gettext("Sorry, only the bot's admins can do that.")
+
+
+def retrain_starting(lang: Language) -> str:
+    """The retrain's status message before the child reports."""
+    return lang.gettext("🛠 Retraining: collecting the samples and starting…")
+
+
+def retrain_already_running(lang: Language) -> str:
+    """/retrain while one runs."""
+    return lang.gettext("A retrain is already running. Its status message shows how far it is.")
+
+
+def retrain_no_result(lang: Language) -> str:
+    """Why a retrain failed when its process ended with no report."""
+    return lang.gettext("the training process ended without a result")
+
+
+def rollback_while_retraining(lang: Language) -> str:
+    """/rollback while a retrain runs."""
+    return lang.gettext("A retrain is running; roll back after it has finished.")
+
+
+def rollback_nothing_older(lang: Language) -> str:
+    """/rollback with no older usable version."""
+    return lang.gettext("There is no older usable version to roll back to. /model lists the versions.")
+
+
+def format_duration(lang: Language, seconds: float) -> str:
     """A rough duration for people: ``"40 s"``, ``"3 min 10 s"``, ``"1 h 5 min"``."""
     seconds = max(0, round(seconds))
     if seconds < 60:
-        return f"{seconds} s"
+        return lang.gettext("{seconds} s", seconds=seconds)
     if seconds < 3600:
         minutes, rest = divmod(seconds, 60)
-        return f"{minutes} min {rest} s" if minutes < 10 and rest else f"{minutes} min"
+        if minutes < 10 and rest:
+            return lang.gettext("{minutes} min {seconds} s", minutes=minutes, seconds=rest)
+        return lang.gettext("{minutes} min", minutes=minutes)
     hours, rest = divmod(seconds, 3600)
-    return f"{hours} h {rest // 60} min"
+    return lang.gettext("{hours} h {minutes} min", hours=hours, minutes=rest // 60)
 
 
-def _accuracy(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.2f} %"
+def _accuracy(lang: Language, value: float | None) -> str:
+    return "—" if value is None else lang.percent(value, 2)
 
 
-def format_retrain_progress(start: dict, event: dict, last_epoch: dict | None = None) -> str:
+def format_retrain_progress(lang: Language, start: dict, event: dict, last_epoch: dict | None = None) -> str:
     """The status message while a retrain runs.
 
     Args:
+        lang: the language of the admin who started it.
         start: the retrain's ``start`` event (base version, sample counts), or {} before it.
         event: the latest progress event (``start``, ``step``, ``epoch`` or ``evaluating``).
         last_epoch: the latest ``epoch`` event, whose validation accuracy stays on show.
     """
-    lines = ["🛠 Retraining"]
-    if start:
-        lines[0] += (f" from {start['base']}: {start['mnist_samples']:,} MNIST images + "
-                     f"{start['user_samples']:,} user samples")
+    if not start:
+        lines = [lang.gettext("🛠 Retraining")]
+    else:
+        values = dict(base=start["base"], mnist=lang.number(start["mnist_samples"]),
+                      user=lang.number(start["user_samples"]))
         if start["user_samples"]:
-            lines[0] += f" (each counted {start['user_weight']:g}×)"
-        lines.append(f"{start['user_holdout']:,} user samples held out to judge the result.")
+            lines = [lang.gettext("🛠 Retraining from {base}: {mnist} MNIST images + {user} user samples "
+                                  "(each counted {weight}×)", weight=f"{start['user_weight']:g}", **values)]
+        else:
+            lines = [lang.gettext("🛠 Retraining from {base}: {mnist} MNIST images + {user} user samples", **values)]
+        lines.append(lang.ngettext("{count} user sample held out to judge the result.",
+                                   "{count} user samples held out to judge the result.", start["user_holdout"]))
     kind = event.get("event")
     if kind == "start":
-        lines.append(f"Epoch 1 of {event['epochs']} under way…")
+        lines.append(lang.gettext("Epoch 1 of {epochs} under way…", epochs=event["epochs"]))
     if last_epoch:
-        lines.append(f"Epoch {last_epoch['epoch']} of {last_epoch['epochs']} done: validation accuracy "
-                     f"{_accuracy(last_epoch.get('val_accuracy'))}.")
+        lines.append(lang.gettext("Epoch {epoch} of {epochs} done: validation accuracy {accuracy}.",
+                                  epoch=last_epoch["epoch"], epochs=last_epoch["epochs"],
+                                  accuracy=_accuracy(lang, last_epoch.get("val_accuracy"))))
     if kind == "step":
-        lines.append(f"Epoch {event['epoch']} of {event['epochs']} under way: "
-                     f"{event['fraction'] * 100:.0f} % of the run done.")
+        lines.append(lang.gettext("Epoch {epoch} of {epochs} under way: {percent} of the run done.",
+                                  epoch=event["epoch"], epochs=event["epochs"],
+                                  percent=lang.percent(event["fraction"], 0)))
     elif kind == "evaluating":
-        lines.append("Training done; comparing the new model with the active one…")
+        lines.append(lang.gettext("Training done; comparing the new model with the active one…"))
     if kind in ("step", "epoch") and event.get("eta_seconds") is not None and event["fraction"] < 1:
-        lines.append(f"About {format_duration(event['eta_seconds'])} left.")
+        lines.append(lang.gettext("About {duration} left.", duration=format_duration(lang, event["eta_seconds"])))
     return "\n".join(lines)
 
 
-def format_retrain_result(done: dict) -> str:
+def format_retrain_result(lang: Language, done: dict) -> str:
     """The final status: promoted or not, with the before/after figures (``done`` event of the retrain)."""
     before, after = done["before"], done["after"]
     if done["promoted"]:
-        lines = [f"✅ New model {done['version']} promoted: I'm using it now (was {done['base']})."]
+        lines = [lang.gettext("✅ New model {version} promoted: I'm using it now (was {base}).",
+                              version=done["version"], base=done["base"])]
     else:
-        lines = [f"❌ New model {done['version']} not promoted: I keep using {done['base']}."]
-    lines.append(f"MNIST test accuracy: {_accuracy(before['mnist_accuracy'])} → {_accuracy(after['mnist_accuracy'])}")
+        lines = [lang.gettext("❌ New model {version} not promoted: I keep using {base}.",
+                              version=done["version"], base=done["base"])]
+    lines.append(lang.gettext("MNIST test accuracy: {before} → {after}",
+                              before=_accuracy(lang, before["mnist_accuracy"]),
+                              after=_accuracy(lang, after["mnist_accuracy"])))
     if after.get("user_holdout"):
-        lines.append(f"Held-out user samples ({after['user_holdout']:,}): "
-                     f"{_accuracy(before['user_accuracy'])} → {_accuracy(after['user_accuracy'])}")
+        lines.append(lang.gettext("Held-out user samples ({count}): {before} → {after}",
+                                  count=lang.number(after["user_holdout"]),
+                                  before=_accuracy(lang, before["user_accuracy"]),
+                                  after=_accuracy(lang, after["user_accuracy"])))
     else:
-        lines.append("Held-out user samples: none yet.")
-    lines.append("Rule: MNIST may drop by at most 0.1 point, the user samples not at all.")
-    lines.append(f"Took {format_duration(done['seconds'])}.")
+        lines.append(lang.gettext("Held-out user samples: none yet."))
+    lines.append(lang.gettext("Rule: MNIST may drop by at most {points} point, the user samples not at all.",
+                              points=lang.number(0.1, 1)))
+    lines.append(lang.gettext("Took {duration}.", duration=format_duration(lang, done["seconds"])))
     if done.get("pruned"):
-        lines.append(f"Deleted old rejected versions to save space: {', '.join(done['pruned'])}.")
+        lines.append(lang.gettext("Deleted old rejected versions to save space: {versions}.",
+                                  versions=", ".join(done["pruned"])))
     return "\n".join(lines)
 
 
-def format_retrain_failed(reason: str) -> str:
-    """The status when a retrain could not finish; the active model is unchanged."""
-    return f"⚠️ The retrain failed: {reason}\nThe active model is unchanged."
+def format_retrain_failed(lang: Language, reason: str) -> str:
+    """The status when a retrain could not finish; the active model is unchanged.
+
+    Args:
+        reason: why, in a few words (the training process's own message is in English).
+    """
+    return lang.gettext("⚠️ The retrain failed: {reason}\nThe active model is unchanged.", reason=reason)
 
 
-def format_retrain_exit(returncode: int) -> str:
+def format_retrain_exit(lang: Language, returncode: int) -> str:
     """Why a retrain process ended without a result, from its exit status."""
     if returncode < 0:
-        return f"the training process was stopped (signal {-returncode})"
-    return f"the training process exited with status {returncode} (see retrain.log in the bot's home)"
+        return lang.gettext("the training process was stopped (signal {signal})", signal=-returncode)
+    return lang.gettext("the training process exited with status {status} (see retrain.log in the bot's home)",
+                        status=returncode)
 
 
-def format_confusion_caption(version: str) -> str:
+def format_confusion_caption(lang: Language, version: str) -> str:
     """Caption of a new version's confusion matrix."""
-    return f"Confusion matrix of {version} on the MNIST test set: rows true digits, columns answers."
+    return lang.gettext("Confusion matrix of {version} on the MNIST test set: rows true digits, columns answers.",
+                        version=version)
 
 
-def format_model_versions(versions: list[ModelVersion], active: str | None, keep_rejected: int | None = None) -> str:
+def format_model_versions(lang: Language, versions: list[ModelVersion], active: str | None,
+                          keep_rejected: int | None = None) -> str:
     """/model: one line per version, newest first, the active one marked.
 
     Args:
+        lang: the language to answer in.
         versions: the registry's versions, oldest first.
         active: the active version's name, or None.
         keep_rejected: how many rejected versions a retrain keeps; when given and some are
             listed, a last line says that older ones are deleted.
     """
     if not versions:
-        return "No model versions are registered yet."
-    labels = {INITIAL: "first model", PROMOTED: "retrained", REJECTED: "retrained, not promoted"}
-    lines = ["Model versions (▶ = in use):"]
+        return lang.gettext("No model versions are registered yet.")
+    labels = {INITIAL: lang.gettext("first model"), PROMOTED: lang.gettext("retrained"),
+              REJECTED: lang.gettext("retrained, not promoted")}
+    lines = [lang.gettext("Model versions (▶ = in use):")]
     for version in reversed(versions):
-        parts = [f"MNIST {_accuracy(version.test_accuracy)}"]
+        parts = [lang.gettext("MNIST {accuracy}", accuracy=_accuracy(lang, version.test_accuracy))]
         if version.user_holdout:
-            parts.append(f"user samples {_accuracy(version.user_accuracy)} of {version.user_holdout:,}")
+            parts.append(lang.gettext("user samples {accuracy} of {count}",
+                                      accuracy=_accuracy(lang, version.user_accuracy),
+                                      count=lang.number(version.user_holdout)))
         trained = version.trained_at or version.created_at
         if trained:
-            parts.append(f"trained {trained:%Y-%m-%d %H:%M} UTC")
+            parts.append(lang.gettext("trained {date}", date=_utc(trained)))
         parts.append(labels.get(version.status, version.status))
         mark = "▶" if version.name == active else "  "
         lines.append(f"{mark} {version.name}: " + ", ".join(parts))
     if keep_rejected is not None and any(version.status == REJECTED for version in versions):
-        lines.append(f"Of the versions not promoted, each retrain keeps the newest {keep_rejected} "
-                     "(and the one in use) and deletes older ones.")
+        lines.append(lang.ngettext(
+            "Of the versions not promoted, each retrain keeps the newest {count} (and the one in use) "
+            "and deletes older ones.",
+            "Of the versions not promoted, each retrain keeps the newest {count} (and the one in use) "
+            "and deletes older ones.",
+            keep_rejected))
     return "\n".join(lines)
 
 
-def format_rolled_back(version: ModelVersion) -> str:
+def format_rolled_back(lang: Language, version: ModelVersion) -> str:
     """After /rollback: which version is now in use."""
-    return f"Switched to {version.name} (MNIST {_accuracy(version.test_accuracy)}). I'm using it now."
+    return lang.gettext("Switched to {version} (MNIST {accuracy}). I'm using it now.",
+                        version=version.name, accuracy=_accuracy(lang, version.test_accuracy))
 
 
-def format_already_active(name: str) -> str:
+def format_already_active(lang: Language, name: str) -> str:
     """/rollback to the version already in use."""
-    return f"{name} is already the model in use."
+    return lang.gettext("{version} is already the model in use.", version=name)
 
 
-def format_unknown_version(detail: str) -> str:
+def format_unknown_version(lang: Language, name: str) -> str:
     """/rollback to a version that does not exist."""
-    return f"I can't switch to that: {detail}. /model lists the versions."
+    return lang.gettext("There is no model version {version}. /model lists the versions.", version=name)
+
+
+def format_cannot_switch(lang: Language, detail: str) -> str:
+    """/rollback that the registry refused; ``detail`` is its (English, technical) reason."""
+    return lang.gettext("I can't switch to that: {detail}. /model lists the versions.", detail=detail)

@@ -29,7 +29,8 @@ from core.config import PROJECT_ROOT, Settings
 from core.registry import ModelRegistry, RegistryBusyError, RegistryError, UnknownVersionError
 
 from bot import messages
-from bot.context import BotServices, PhotoClassifier, get_services, is_admin
+from bot.context import BotServices, PhotoClassifier, get_language, get_services, is_admin
+from bot.i18n import Language
 
 logger = logging.getLogger(__name__)
 
@@ -111,34 +112,38 @@ def _child_environment() -> dict[str, str]:
     return environment
 
 
-async def _admin_and_idle(update: Update, context: ContextTypes.DEFAULT_TYPE, busy_text: str) -> RetrainState | None:
-    """The retrain state when the sender is an admin and no retrain runs; else answer why not, and None."""
+async def _admin_and_idle(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: Language,
+                          busy_text: Callable[[Language], str]) -> RetrainState | None:
+    """The retrain state when the sender is an admin and no retrain runs; else answer why not (in
+    ``lang``; ``busy_text`` while a retrain runs), and None."""
     if not is_admin(get_services(context).settings, update.effective_user):
-        await update.effective_message.reply_text(messages.ADMIN_ONLY)
+        await update.effective_message.reply_text(messages.admin_only(lang))
         return None
     state = get_retrain_state(context.bot_data)
     if state.busy:
-        await update.effective_message.reply_text(busy_text)
+        await update.effective_message.reply_text(busy_text(lang))
         return None
     return state
 
 
 async def on_retrain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/retrain (admins): start a retrain unless one is running; progress edits one status message."""
-    state = await _admin_and_idle(update, context, messages.RETRAIN_ALREADY_RUNNING)
+    """/retrain (admins): start a retrain unless one is running; progress edits one status message,
+    in the language of the admin who asked."""
+    lang = await get_language(update, context)
+    state = await _admin_and_idle(update, context, lang, messages.retrain_already_running)
     if state is None:
         return
     services = get_services(context)
     message = update.effective_message
     state.busy = True  # before any await: a second /retrain handled concurrently must see it
     try:
-        status = await message.reply_text(messages.RETRAIN_STARTING)
+        status = await message.reply_text(messages.retrain_starting(lang))
     except BaseException:
         state.busy = False
         raise
     # A plain task, not application.create_task: Application.stop() waits for those, and a
     # stopping bot must end the retrain instead (see stop_retrain).
-    state.task = asyncio.get_running_loop().create_task(_run(services, state, status))
+    state.task = asyncio.get_running_loop().create_task(_run(services, state, status, lang))
 
 
 async def _edit(status: Message, text: str) -> None:
@@ -161,15 +166,15 @@ async def _export_user_samples(services: BotServices) -> Path | None:
     return path
 
 
-async def _run(services: BotServices, state: RetrainState, status: Message) -> None:
-    """Run the child, relay its progress, then report and (if promoted) hot-swap. Never raises."""
+async def _run(services: BotServices, state: RetrainState, status: Message, lang: Language) -> None:
+    """Run the child, relay its progress, then report in ``lang`` and (if promoted) hot-swap. Never raises."""
     try:
-        done = await _run_child(services, state, status)
+        done = await _run_child(services, state, status, lang)
         if state.stopping:
             return
         if done is None or done.get("event") != "done":
-            reason = (done or {}).get("message") or messages.RETRAIN_NO_RESULT
-            await _edit(status, messages.format_retrain_failed(reason))
+            reason = (done or {}).get("message") or messages.retrain_no_result(lang)
+            await _edit(status, messages.format_retrain_failed(lang, reason))
             return
         if done.get("pruned"):  # the child logs to retrain.log; say it in the bot's log too
             logger.info("The retrain deleted old rejected model versions: %s", ", ".join(done["pruned"]))
@@ -182,21 +187,21 @@ async def _run(services: BotServices, state: RetrainState, status: Message) -> N
                 raise
             services.classifier = classifier  # in-flight readings keep the old object
             logger.info("Now serving model version %s", done["version"])
-        await _edit(status, messages.format_retrain_result(done))
+        await _edit(status, messages.format_retrain_result(lang, done))
         picture = Path(done["confusion_matrix"])
         if picture.is_file():
             png = await services.run_blocking(picture.read_bytes)
-            await status.reply_photo(png, caption=messages.format_confusion_caption(done["version"]))
+            await status.reply_photo(png, caption=messages.format_confusion_caption(lang, done["version"]))
     except Exception as error:  # a plain task: nobody else would see this
         logger.error("Retrain failed", exc_info=error)
         if not state.stopping:
-            await _edit(status, messages.format_retrain_failed(f"{type(error).__name__}: {error}"))
+            await _edit(status, messages.format_retrain_failed(lang, f"{type(error).__name__}: {error}"))
     finally:
         state.process = None
         state.busy = False
 
 
-async def _run_child(services: BotServices, state: RetrainState, status: Message) -> dict | None:
+async def _run_child(services: BotServices, state: RetrainState, status: Message, lang: Language) -> dict | None:
     """Start ``training.retrain``, edit the status per progress line; return its last event.
 
     If relaying fails, the child is killed: a retrain nobody follows must not promote anything.
@@ -213,7 +218,7 @@ async def _run_child(services: BotServices, state: RetrainState, status: Message
             )
             logger.info("Retrain started (pid %d); its log is %s", process.pid, home / LOG_FILENAME)
             try:
-                last_event = await _relay_progress(process, status)
+                last_event = await _relay_progress(process, status, lang)
                 returncode = await process.wait()
             except BaseException:
                 if process.returncode is None:
@@ -225,11 +230,11 @@ async def _run_child(services: BotServices, state: RetrainState, status: Message
             user_samples.unlink(missing_ok=True)
     logger.info("Retrain exited with status %s", returncode)
     if returncode != 0 and (last_event is None or last_event.get("event") != "error"):
-        return {"event": "error", "message": messages.format_retrain_exit(returncode)}
+        return {"event": "error", "message": messages.format_retrain_exit(lang, returncode)}
     return last_event
 
 
-async def _relay_progress(process: asyncio.subprocess.Process, status: Message) -> dict | None:
+async def _relay_progress(process: asyncio.subprocess.Process, status: Message, lang: Language) -> dict | None:
     """Read the child's JSON lines until it closes stdout, editing the status (throttled); return the last."""
     assert process.stdout is not None
     last_event: dict | None = None
@@ -253,7 +258,7 @@ async def _relay_progress(process: asyncio.subprocess.Process, status: Message) 
             now = time.monotonic()
             if now - last_edit >= EDIT_INTERVAL or kind == "evaluating":
                 last_edit = now
-                await _edit(status, messages.format_retrain_progress(start, event, last_epoch))
+                await _edit(status, messages.format_retrain_progress(lang, start, event, last_epoch))
     return last_event
 
 
@@ -330,14 +335,15 @@ async def on_model(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     versions = await services.run_blocking(registry.versions)
     active = await services.run_blocking(registry.active)
     await update.effective_message.reply_text(
-        messages.format_model_versions(versions, active.name if active else None,
+        messages.format_model_versions(await get_language(update, context), versions, active.name if active else None,
                                        keep_rejected=services.settings.retrain_keep_rejected)
     )
 
 
 async def on_rollback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/rollback [VERSION] (admins): switch to VERSION, by default the previous version, without a restart."""
-    state = await _admin_and_idle(update, context, messages.ROLLBACK_WHILE_RETRAINING)
+    lang = await get_language(update, context)
+    state = await _admin_and_idle(update, context, lang, messages.rollback_while_retraining)
     if state is None:
         return
     services = get_services(context)
@@ -346,28 +352,30 @@ async def on_rollback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     try:
         target = await services.run_blocking(_rollback_target, registry, context.args or [])
     except UnknownVersionError as error:
-        await message.reply_text(messages.format_unknown_version(str(error)))
+        name = context.args[0] if context.args else None
+        await message.reply_text(messages.format_unknown_version(lang, name) if name
+                                 else messages.format_cannot_switch(lang, str(error)))
         return
     if target is None:
-        await message.reply_text(messages.ROLLBACK_NOTHING_OLDER)
+        await message.reply_text(messages.rollback_nothing_older(lang))
         return
     active = await services.run_blocking(registry.active)
     if active is not None and active.name == target.name:
-        await message.reply_text(messages.format_already_active(target.name))
+        await message.reply_text(messages.format_already_active(lang, target.name))
         return
     # Load first, switch after: a model that cannot be loaded never becomes active.
     classifier = await services.run_blocking(state.load_classifier, target.model_path)
     try:
         await services.run_blocking(_activate_unless_retraining, registry, target.name)
     except RegistryBusyError:  # `digitbot retrain` runs on the same registry
-        await message.reply_text(messages.ROLLBACK_WHILE_RETRAINING)
+        await message.reply_text(messages.rollback_while_retraining(lang))
         return
     except RegistryError as error:
-        await message.reply_text(messages.format_unknown_version(str(error)))
+        await message.reply_text(messages.format_cannot_switch(lang, str(error)))
         return
     services.classifier = classifier
     logger.info("Rolled back to model version %s", target.name)
-    await message.reply_text(messages.format_rolled_back(target))
+    await message.reply_text(messages.format_rolled_back(lang, target))
 
 
 def _rollback_target(registry: ModelRegistry, args: list[str]):

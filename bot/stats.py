@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -10,6 +11,9 @@ from pathlib import Path
 
 from core.config import METRICS_FILENAME
 from core.registry import parse_utc_time
+
+from bot import i18n
+from bot.i18n import Language
 
 logger = logging.getLogger(__name__)
 
@@ -91,19 +95,32 @@ def load_model_report(model_path: Path, card: dict | None = None) -> ModelReport
     )
 
 
-def confusion_matrix_png(model_path: Path, report: ModelReport | None) -> bytes | None:
-    """The confusion matrix picture for the model: the shipped PNG, else one rendered from metrics.
+def confusion_matrix_png(model_path: Path, report: ModelReport | None, lang: Language | None = None) -> bytes | None:
+    """The confusion matrix picture for the model, labelled in ``lang`` (default English).
 
-    Blocking (file I/O, maybe Matplotlib): call it off the event loop.
+    Drawn from the metrics' matrix (once per matrix and language; later calls are served from
+    memory); without a matrix, or when it cannot be drawn (logged), the picture shipped beside
+    the model (``confusion_matrix.png``, English). Blocking (file I/O, maybe Matplotlib): call
+    it off the event loop.
 
     Returns:
-        PNG bytes, or None when there is neither a picture nor a matrix.
+        PNG bytes, or None when there is neither a matrix nor a picture.
     """
+    if report is not None and report.confusion_matrix:
+        try:
+            matrix = tuple(tuple(int(count) for count in row) for row in report.confusion_matrix)
+            return _rendered_confusion_matrix(matrix, (lang or i18n.english()).code)
+        except Exception:  # a malformed matrix in metrics.json: fall back on the shipped picture
+            logger.warning("Cannot draw the confusion matrix of %s", model_path, exc_info=True)
     shipped = model_path.parent / CONFUSION_MATRIX_FILENAME
     if shipped.is_file():
         return shipped.read_bytes()
-    if report is not None and report.confusion_matrix:
-        from core.visualize import render_confusion_matrix_png  # matplotlib only when needed
-
-        return render_confusion_matrix_png(report.confusion_matrix)
     return None
+
+
+@functools.lru_cache(maxsize=16)
+def _rendered_confusion_matrix(matrix: tuple[tuple[int, ...], ...], code: str) -> bytes:
+    """The confusion matrix picture in language ``code``, drawn once per matrix and language."""
+    from bot.pictures import render_confusion_matrix_png  # matplotlib only when needed
+
+    return render_confusion_matrix_png(matrix, i18n.get(code))

@@ -1,13 +1,15 @@
 """The feedback store: every reading the bot answered and what users said about it, in SQLite.
 
-One file, ``<DIGITBOT_HOME>/feedback.sqlite3``, in WAL mode with foreign keys on. Three tables:
+One file, ``<DIGITBOT_HOME>/feedback.sqlite3``, in WAL mode with foreign keys on. Four tables:
 
 - ``readings``: one row per photo read (time UTC, user id, chat id, model version);
 - ``predictions``: one row per digit of a reading (position left to right, predicted digit,
   confidence, and the 28x28 image the model saw as 784 uint8 bytes, white ink on black);
   never the user's photo;
 - ``feedback``: at most one row per prediction (the true label, and whether the user
-  confirmed the answer or corrected it).
+  confirmed the answer or corrected it);
+- ``languages``: the language each user chose with /language (users who never chose have no
+  row: the bot follows their Telegram settings).
 
 The schema version lives in ``PRAGMA user_version``; :data:`MIGRATIONS` lists the steps from
 an empty file to the current schema, and :meth:`FeedbackStore.open` applies the missing ones.
@@ -68,6 +70,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # /stats reads the feedback on the model now serving: reach its readings without a full scan.
     ("CREATE INDEX readings_by_model_version ON readings (model_version)",),
+    # /language: the language a user chose (a code of bot.i18n.CODES), until /forgetme.
+    (
+        """CREATE TABLE languages (
+            user_id INTEGER PRIMARY KEY,
+            language TEXT NOT NULL,
+            chosen_at TEXT NOT NULL
+        )""",
+    ),
 )
 
 #: The schema version this code reads and writes.
@@ -85,6 +95,19 @@ class FeedbackStatus(enum.Enum):
     DUPLICATE = "duplicate"  #: the reading already had feedback; nothing changed
     MISSING = "missing"  #: no such reading (never stored, or forgotten); nothing changed
     NOT_OWNER = "not_owner"  #: someone other than the photo's sender answered; nothing changed
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """What :meth:`FeedbackStore.forget_user` deleted.
+
+    Attributes:
+        readings: how many photo readings (with their digits and feedback).
+        language: whether a choice of language was deleted too.
+    """
+
+    readings: int = 0
+    language: bool = False
 
 
 @dataclass(frozen=True)
@@ -357,25 +380,42 @@ class FeedbackStore:
             )
         return FeedbackStatus.STORED, replace(reading, labels=tuple(labels))
 
-    def forget_user(self, user_id: int) -> int:
-        """Delete every reading, prediction, image and feedback of ``user_id``.
+    def forget_user(self, user_id: int) -> Forgotten:
+        """Delete every reading, prediction, image and feedback of ``user_id``, and their choice of language.
 
         Returns:
-            How many readings were deleted (0 if none).
+            What was deleted.
 
         Raises:
             StoreError: the delete failed (nothing is deleted).
         """
         with self._transaction() as connection:
             deleted = connection.execute("DELETE FROM readings WHERE user_id = ?", (user_id,)).rowcount
-        if deleted:
+            language = connection.execute("DELETE FROM languages WHERE user_id = ?", (user_id,)).rowcount
+        if deleted or language:
             # WAL keeps old pages until a checkpoint: write them back so the data leaves the log.
             with self._lock:
                 try:
                     self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 except sqlite3.Error as error:
                     raise StoreError(f"{self.path}: {error}") from error
-        return deleted
+        return Forgotten(readings=deleted, language=bool(language))
+
+    def set_language(self, user_id: int, language: str | None) -> None:
+        """Store the language ``user_id`` chose (a code such as ``"de"``), or with None forget it.
+
+        Raises:
+            StoreError: the write failed (the earlier choice stays).
+        """
+        with self._transaction() as connection:
+            if language is None:
+                connection.execute("DELETE FROM languages WHERE user_id = ?", (user_id,))
+            else:
+                connection.execute(
+                    "INSERT INTO languages (user_id, language, chosen_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (user_id) DO UPDATE SET language = excluded.language, chosen_at = excluded.chosen_at",
+                    (user_id, language, _now()),
+                )
 
     # ----------------------------------------------------------------- reading
 
@@ -401,6 +441,16 @@ class FeedbackStore:
             prediction_ids=tuple(prediction_id for prediction_id, _, _ in rows),
             labels=None if any(label is None for label in labels) else labels,
         )
+
+    def language_of(self, user_id: int) -> str | None:
+        """The language code ``user_id`` chose with /language, or None if they never chose one.
+
+        Raises:
+            StoreError: the read failed.
+        """
+        with self._transaction(write=False) as connection:
+            row = connection.execute("SELECT language FROM languages WHERE user_id = ?", (user_id,)).fetchone()
+        return None if row is None else row[0]
 
     def reading(self, reading_id: int) -> StoredReading | None:
         """The reading ``reading_id`` with its feedback, or None if there is none (or it was forgotten).

@@ -9,8 +9,10 @@ from bot_fakes import TOKEN, make_message_update
 from telegram import Message, Update
 from telegram.ext import ApplicationHandlerStop
 
-from bot import addressing, handlers, messages
+from bot import addressing, handlers, i18n, messages
 from bot.local_api import LocalBotApi, SentMessage
+
+EN = i18n.english()
 
 GROUP, ALICE, BOB = -100777, 2001, 2002
 BOT = SimpleNamespace(id=int(TOKEN.split(":")[0]), username=LocalBotApi.bot_username)
@@ -140,5 +142,5 @@ async def test_read_reads_the_replied_photo_for_its_sender(context, store, fake_
 async def test_read_without_a_replied_photo_explains(context):
     update = make_message_update(text="/read")
     await handlers.on_read(update, context)
-    update.effective_message.reply_text.assert_awaited_once_with(messages.READ_WHAT)
+    update.effective_message.reply_text.assert_awaited_once_with(messages.read_what(EN))
     context.bot.get_file.assert_not_awaited()

@@ -10,6 +10,10 @@ from bot.context import get_classifier
 from bot.errors import error_handler
 from bot.ratelimit import BotLimits
 
+from bot import i18n
+
+EN = i18n.english()
+
 
 def test_build_registers_photo_callback_and_error_handlers(settings, fake_classifier):
     application = build_application(settings, fake_classifier)
@@ -59,10 +63,15 @@ async def test_post_init_opens_the_store_and_post_shutdown_closes_it(settings, f
     services = get_services(application)
     with patch.object(type(application.bot), "set_my_commands", AsyncMock()) as set_my_commands:  # no network
         await post_init(application)
-    private, groups = set_my_commands.await_args_list  # the default menu, and the groups' one (with /read)
-    assert [command.command for command in private.args[0]] == [command for command, _ in messages.COMMANDS]
+    # Per language: the private chats' menu and the groups' one (with /read first); English for everyone else.
+    menus = {(call.kwargs.get("language_code"), "scope" in call.kwargs): call for call in set_my_commands.await_args_list}
+    assert set(menus) == {(code, groups) for code in (None, "ru", "es", "de", "pt") for groups in (False, True)}
+    private, groups = menus[None, False], menus[None, True]
+    assert [command.command for command in private.args[0]] == [command for command, _ in messages.commands(EN)]
     assert [command.command for command in groups.args[0]][0] == "read"
     assert groups.kwargs["scope"] == BotCommandScopeAllGroupChats()
+    german = [command.description for command in menus["de", False].args[0]]
+    assert german == [description for _, description in messages.commands(i18n.get("de"))]
     store = services.store
     assert store.schema_version >= 1 and store.path == settings.home / "feedback.sqlite3"
     await post_shutdown(application)

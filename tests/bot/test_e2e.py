@@ -20,17 +20,19 @@ from core.config import NOT_A_DIGIT_LABEL, Settings
 from core.errors import NoDigitFoundError, UnreadableImageError
 from core.registry import INITIAL, PROMOTED, ModelRegistry
 
-from bot import callbacks, messages
+from bot import callbacks, i18n, messages
 from bot.app import build_application
 from bot.context import get_services
 from bot.local_api import LocalBotApi, SentMessage
 from bot.log import configure_logging
 from bot.main import load_active_classifier, running
 from bot.ratelimit import BotLimits
-from bot.store import DATABASE_FILENAME, FeedbackStore
+from bot.store import DATABASE_FILENAME, FeedbackStatus, FeedbackStore
 
 from bot_fakes import TINY_PDF, TOKEN, FakeClassifier, blank_photo, digit_photo, png_of
 from retrain_data import write_always_model
+
+EN = i18n.english()
 
 pytestmark = pytest.mark.e2e
 
@@ -81,7 +83,7 @@ async def tap(api: LocalBotApi, reply: SentMessage, label: str) -> str | None:
     """
     edits = reply.edits
     answer = await api.callback_answer(api.press_button(USER, reply, button(reply, label)))
-    assert answer.text != messages.SLOW_DOWN_TAPS, f"the tap on {label!r} was rate limited"
+    assert answer.text != messages.slow_down_taps(EN), f"the tap on {label!r} was rate limited"
     if reply.edits == edits:  # not edited yet (next_edit waits for one more edit than there is now)
         await api.next_edit(reply)
     return answer.text
@@ -90,28 +92,28 @@ async def tap(api: LocalBotApi, reply: SentMessage, label: str) -> str | None:
 async def test_start_registers_commands_and_greets(api, bot):
     api.send_command(USER, "start")
     (reply,) = await api.next_messages(USER)
-    assert reply.text == messages.START
-    assert [command["command"] for command in api.commands] == ["start", "help", "stats", "model", "forgetme"]
+    assert reply.text == messages.start_text(EN)
+    assert [command["command"] for command in api.commands] == ["start", "help", "stats", "model", "language", "forgetme"]
 
 
 async def test_text_and_unknown_command_get_hints(api, bot):
     api.send_text(USER, "hello")
     api.send_command(USER, "frobnicate")
     first, second = await api.next_messages(USER, count=2)
-    assert {first.text, second.text} == {messages.SEND_A_PHOTO, messages.HELP}
+    assert {first.text, second.text} == {messages.send_a_photo(EN), messages.help_text(EN)}
 
 
 async def test_photo_of_a_digit_is_read(api, bot, classifier):
     api.send_photo(USER, expect(classifier, digit_photo("7"), "7"))
     (reply,) = await api.next_messages(USER)
     assert reply.text.startswith("It's a 7 — ")
-    assert [label for label, _ in reply.buttons] == [messages.RIGHT_BUTTON, messages.WRONG_BUTTON, messages.SAW_BUTTON]
+    assert [label for label, _ in reply.buttons] == [messages.right_button(EN), messages.wrong_button(EN), messages.saw_button(EN)]
 
 
 async def test_what_i_saw_sends_the_steps_picture(api, bot, real_model):
     api.send_photo(USER, digit_photo("5"))
     (reply,) = await api.next_messages(USER)
-    query_id = api.press_button(USER, reply, button(reply, messages.SAW_BUTTON))
+    query_id = api.press_button(USER, reply, button(reply, messages.saw_button(EN)))
     (steps,) = await api.next_messages(USER, timeout=20)
     assert steps.method == "sendPhoto"
     assert steps.photo.startswith(b"\x89PNG")
@@ -135,7 +137,7 @@ async def test_image_sent_as_document(api, bot, classifier):
 async def test_pdf_document_gets_send_a_photo(api, bot):
     api.send_document(USER, TINY_PDF, file_name="digits.pdf", mime_type="application/pdf")
     (reply,) = await api.next_messages(USER)
-    assert reply.text == messages.NOT_AN_IMAGE_DOCUMENT
+    assert reply.text == messages.not_an_image_document(EN)
     assert "getFile" not in api.requests
 
 
@@ -143,13 +145,13 @@ async def test_corrupt_jpeg_gets_friendly_explanation(api, bot):
     corrupt = b"\xff\xd8\xff\xe0" + os.urandom(5000)
     api.send_document(USER, corrupt, file_name="broken.jpg", mime_type="image/jpeg")
     (reply,) = await api.next_messages(USER)
-    assert reply.text == messages.format_image_error(UnreadableImageError())
+    assert reply.text == messages.format_image_error(EN, UnreadableImageError())
 
 
 async def test_blank_page_says_no_digit(api, bot, classifier):
     api.send_photo(USER, expect(classifier, blank_photo(), NoDigitFoundError()))
     (reply,) = await api.next_messages(USER)
-    assert reply.text == messages.format_image_error(NoDigitFoundError())
+    assert reply.text == messages.format_image_error(EN, NoDigitFoundError())
 
 
 async def test_file_over_20_mb_is_refused_before_download(api, bot):
@@ -189,7 +191,7 @@ async def test_server_errors_do_not_break_the_bot(api, bot, classifier):
     api.fail_next(1, methods={"sendMessage"})  # the answer itself fails: the error handler apologises
     api.send_photo(USER, photo)
     (apology,) = await api.next_messages(USER)
-    assert apology.text == messages.SOMETHING_WENT_WRONG
+    assert apology.text == messages.something_went_wrong(EN)
 
     api.send_photo(USER, photo)
     (reply,) = await api.next_messages(USER)
@@ -222,15 +224,15 @@ async def test_wrong_then_a_digit_corrects_the_reply_and_survives_a_restart(api,
         (reply,) = await api.next_messages(USER)
         original, predicted = reply.text, read_digit(reply)
         label = (predicted + 1) % 10
-        api.press_button(USER, reply, button(reply, messages.WRONG_BUTTON))
+        api.press_button(USER, reply, button(reply, messages.wrong_button(EN)))
         await api.next_edit(reply)
         assert reply.text == original + messages.PROMPT_MARK + "Which digit is it?"
-        assert [text for text, _ in reply.buttons] == [*map(str, range(10)), messages.BACK_BUTTON, messages.SAW_BUTTON]
+        assert [text for text, _ in reply.buttons] == [*map(str, range(10)), messages.back_button(EN), messages.saw_button(EN)]
         query_id = api.press_button(USER, reply, button(reply, str(label)))
         await api.next_edit(reply)
         assert reply.text == f"{original}\n\n✏️ Corrected: {predicted} → {label}, thanks!"
-        assert reply.buttons == [(messages.SAW_BUTTON, button(reply, messages.SAW_BUTTON))]
-        assert (await api.callback_answer(query_id)).text == messages.FEEDBACK_THANKS
+        assert reply.buttons == [(messages.saw_button(EN), button(reply, messages.saw_button(EN)))]
+        assert (await api.callback_answer(query_id)).text == messages.feedback_thanks(EN)
     assert (settings.home / "feedback.sqlite3").is_file()
 
     async with running(build_application(settings, classifier), poll_timeout=5):  # a restart
@@ -245,11 +247,11 @@ async def test_double_tap_on_right_stores_one_answer(api, bot, classifier):
     api.send_photo(USER, expect(classifier, digit_photo("3"), "3"))
     (reply,) = await api.next_messages(USER)
     original = reply.text
-    first = api.press_button(USER, reply, button(reply, messages.RIGHT_BUTTON))
-    second = api.press_button(USER, reply, button(reply, messages.RIGHT_BUTTON))
+    first = api.press_button(USER, reply, button(reply, messages.right_button(EN)))
+    second = api.press_button(USER, reply, button(reply, messages.right_button(EN)))
     await api.next_edit(reply)
     answers = {(await api.callback_answer(query_id)).text for query_id in (first, second)}
-    assert answers == {messages.FEEDBACK_THANKS, messages.FEEDBACK_DUPLICATE}
+    assert answers == {messages.feedback_thanks(EN), messages.feedback_refusal(EN, FeedbackStatus.DUPLICATE)}
     assert (reply.edits, reply.text) == (1, original + "\n\n✅ Confirmed, thanks!")
     api.send_command(USER, "stats")
     text, _ = await api.next_messages(USER, count=2, timeout=20)
@@ -260,15 +262,15 @@ async def test_double_tap_on_right_stores_one_answer(api, bot, classifier):
 async def test_forgetme_deletes_the_feedback(api, bot, classifier):
     api.send_photo(USER, expect(classifier, digit_photo("42"), "42"))
     (reply,) = await api.next_messages(USER)
-    api.press_button(USER, reply, button(reply, messages.RIGHT_BUTTON))
+    api.press_button(USER, reply, button(reply, messages.right_button(EN)))
     await api.next_edit(reply)
     api.send_photo(USER, expect(classifier, digit_photo("5"), "5"))
     (unanswered,) = await api.next_messages(USER)
     api.send_command(USER, "forgetme")
     (done,) = await api.next_messages(USER)
     assert done.text == "Done: I deleted everything I had stored about you (2 photo readings)."
-    late = api.press_button(USER, unanswered, button(unanswered, messages.RIGHT_BUTTON))
-    assert (await api.callback_answer(late)).text == messages.FEEDBACK_MISSING
+    late = api.press_button(USER, unanswered, button(unanswered, messages.right_button(EN)))
+    assert (await api.callback_answer(late)).text == messages.feedback_missing(EN)
     assert unanswered.edits == 0
     api.send_command(USER, "stats")
     text, _ = await api.next_messages(USER, count=2, timeout=20)
@@ -287,14 +289,14 @@ async def test_correcting_a_long_number_tap_by_tap_is_not_rate_limited(api, sett
         labels = "".join(str((int(digit) + 1) % 10) for digit in read)  # every digit wrong
         # The photo, Wrong and a tap per digit, in about a second: more than the photos' allowance.
         assert 1 + 1 + len(labels) > limits.user_burst
-        wrong = callbacks.PATTERNS[callbacks.WRONG].match(button(reply, messages.WRONG_BUTTON))
+        wrong = callbacks.PATTERNS[callbacks.WRONG].match(button(reply, messages.wrong_button(EN)))
         reading_id = int(wrong.group(1))
 
-        await tap(api, reply, messages.WRONG_BUTTON)
+        await tap(api, reply, messages.wrong_button(EN))
         toasts = [await tap(api, reply, label) for label in labels]
 
         assert reply.text == f"{original}\n\n✏️ Corrected: {read} → {labels}, thanks!"
-        assert toasts[-1] == messages.FEEDBACK_THANKS
+        assert toasts[-1] == messages.feedback_thanks(EN)
         services = get_services(application)
         stored = await services.run_db(services.store.reading, reading_id)
         assert stored.labels == tuple(map(int, labels))
@@ -328,7 +330,7 @@ async def test_stats_figures_are_those_of_the_serving_model(api, settings, class
         ]
         api.send_photo(USER, expect(classifier, digit_photo("7"), "7"))
         (reply,) = await api.next_messages(USER)
-        await tap(api, reply, messages.RIGHT_BUTTON)
+        await tap(api, reply, messages.right_button(EN))
         api.send_command(USER, "stats")
         text, _ = await api.next_messages(USER, count=2, timeout=20)
     # The older model's mix-ups stay out of the serving model's figures.
@@ -355,9 +357,9 @@ async def finish_reading(api, photo: str, answer: str | None = None) -> str:
     (reply,) = await api.next_messages(USER)
     text = reply.text
     if answer is None:
-        await tap(api, reply, messages.RIGHT_BUTTON)
+        await tap(api, reply, messages.right_button(EN))
     else:
-        await tap(api, reply, messages.WRONG_BUTTON)
+        await tap(api, reply, messages.wrong_button(EN))
         await tap(api, reply, answer)
     return text
 
@@ -440,9 +442,9 @@ async def test_group_ignores_chatter_photos_and_other_bots_commands(api, bot, cl
     # The bot answers what is addressed to it, so its silence above is not a dead bot.
     api.send_command(ALICE, f"help{AT_BOT}", chat_id=group)
     (reply,) = await api.next_messages(group)
-    assert reply.text == messages.HELP
+    assert reply.text == messages.help_text(EN)
     await assert_silent(api, group, after=last_seq(api, group))
-    assert [event.data["text"] for event in bot_events(api, group) if event.kind == "message"] == [messages.HELP]
+    assert [event.data["text"] for event in bot_events(api, group) if event.kind == "message"] == [messages.help_text(EN)]
     assert "getFile" not in api.requests  # the unaddressed photo was not even downloaded
 
 
@@ -463,7 +465,7 @@ async def test_group_photo_captioned_read_command_is_read(api, bot, classifier, 
 async def test_group_photo_in_reply_to_the_bot_is_read(api, bot, classifier, group):
     api.send_text(ALICE, f"{AT_BOT} can you read digits?", chat_id=group)
     (hint,) = await api.next_messages(group)
-    assert hint.text == messages.SEND_A_PHOTO
+    assert hint.text == messages.send_a_photo(EN)
     api.send_photo(ALICE, expect(classifier, digit_photo("4"), "4"), chat_id=group, reply_to=hint)
     (reply,) = await api.next_messages(group)
     assert read_digit(reply) == 4
@@ -474,7 +476,7 @@ async def test_group_text_in_reply_to_the_bot_gets_the_hint(api, bot, classifier
     (reading,) = await api.next_messages(group)
     api.send_text(BOB, "nice one", chat_id=group, reply_to=reading)
     (hint,) = await api.next_messages(group)
-    assert hint.text == messages.SEND_A_PHOTO
+    assert hint.text == messages.send_a_photo(EN)
 
 
 async def test_group_read_in_reply_to_a_photo_reads_it_for_its_sender(api, bot, classifier, group):
@@ -484,11 +486,11 @@ async def test_group_read_in_reply_to_a_photo_reads_it_for_its_sender(api, bot, 
     assert read_digit(reply) == 9
     assert reply.payload["reply_to_message"]["message_id"] == photo["message_id"]
     # The reading is Bob's: Alice may not answer for him, Bob may.
-    refused = await api.callback_answer(api.press_button(ALICE, reply, button(reply, messages.RIGHT_BUTTON)))
-    assert refused.text == messages.FEEDBACK_NOT_YOURS
+    refused = await api.callback_answer(api.press_button(ALICE, reply, button(reply, messages.right_button(EN))))
+    assert refused.text == messages.feedback_refusal(EN, FeedbackStatus.NOT_OWNER)
     assert reply.edits == 0
-    thanked = await api.callback_answer(api.press_button(BOB, reply, button(reply, messages.RIGHT_BUTTON)))
-    assert thanked.text == messages.FEEDBACK_THANKS
+    thanked = await api.callback_answer(api.press_button(BOB, reply, button(reply, messages.right_button(EN))))
+    assert thanked.text == messages.feedback_thanks(EN)
     await api.next_edit(reply)
     assert "Confirmed" in reply.text
 
@@ -503,15 +505,15 @@ async def test_group_mention_in_reply_to_a_photo_reads_it(api, bot, classifier, 
 async def test_group_read_without_a_photo_explains(api, bot, group):
     api.send_command(ALICE, f"read{AT_BOT}", chat_id=group)
     (reply,) = await api.next_messages(group)
-    assert reply.text == messages.READ_WHAT
+    assert reply.text == messages.read_what(EN)
 
 
 async def test_group_unknown_command_for_the_bot_gets_help_and_the_menu_has_read(api, bot, group):
     api.send_command(ALICE, f"frobnicate{AT_BOT}", chat_id=group)
     (reply,) = await api.next_messages(group)
-    assert reply.text == messages.HELP
+    assert reply.text == messages.help_text(EN)
     assert [command["command"] for command in api.commands_for(ALICE, group)] == [
-        command for command, _ in messages.GROUP_COMMANDS]
+        command for command, _ in messages.group_commands(EN)]
     assert api.commands_for(ALICE)[0]["command"] == "start"  # the private menu is unchanged
 
 
@@ -521,7 +523,7 @@ async def test_private_chat_still_answers_everything(api, bot, classifier, group
     api.send_command(USER, "frobnicate")
     replies = await api.next_messages(USER, count=3)
     texts = {reply.text for reply in replies}
-    assert {messages.SEND_A_PHOTO, messages.HELP} < texts
-    (reading,) = [reply for reply in replies if reply.text not in (messages.SEND_A_PHOTO, messages.HELP)]
+    assert {messages.send_a_photo(EN), messages.help_text(EN)} < texts
+    (reading,) = [reply for reply in replies if reply.text not in (messages.send_a_photo(EN), messages.help_text(EN))]
     assert read_digit(reading) == 8
     assert all("reply_to_message" not in reply.payload for reply in replies)  # no quoting in private

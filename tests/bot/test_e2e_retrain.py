@@ -14,7 +14,7 @@ from retrain_data import FIXTURE, write_always_model, write_mnist
 from core.config import Settings
 from core.registry import ModelRegistry
 
-from bot import messages
+from bot import i18n, messages
 from bot.context import get_services
 from bot.local_api import LocalBotApi
 from bot.main import load_active_classifier, running
@@ -22,6 +22,8 @@ from bot.app import build_application
 from bot.ratelimit import BotLimits
 from bot.retrain import get_retrain_state
 from bot.store import DATABASE_FILENAME, FeedbackStore
+
+EN = i18n.english()
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -73,7 +75,7 @@ async def test_admin_retrain_promotes_while_photos_keep_being_answered(api, tmp_
     async with running(application, poll_timeout=5):
         api.send_command(USER, "retrain")
         (refusal,) = await api.next_messages(USER)
-        assert refusal.text == messages.ADMIN_ONLY
+        assert refusal.text == messages.admin_only(EN)
 
         api.send_command(ADMIN, "retrain")
         (status,) = await api.next_messages(ADMIN)
@@ -94,7 +96,7 @@ async def test_admin_retrain_promotes_while_photos_keep_being_answered(api, tmp_
 
         api.send_command(ADMIN, "retrain")
         (busy,) = await api.next_messages(ADMIN)
-        assert busy.text == messages.RETRAIN_ALREADY_RUNNING
+        assert busy.text == messages.retrain_already_running(EN)
 
         (matrix,) = await api.next_messages(ADMIN, timeout=90)
         assert matrix.method == "sendPhoto" and matrix.photo.startswith(b"\x89PNG") and "v2" in matrix.text

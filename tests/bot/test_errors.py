@@ -6,9 +6,11 @@ import logging
 from bot_fakes import TOKEN, make_message_update
 from telegram.error import Forbidden, NetworkError
 
-from bot import messages
+from bot import i18n, messages
 from bot.context import get_services
 from bot.errors import AdminAlerts, error_handler, get_admin_alerts
+
+EN = i18n.english()
 
 ADMINS = frozenset({5, 6})
 
@@ -37,7 +39,7 @@ async def test_admins_get_one_alert_with_ids_and_place_but_no_message_or_token(c
     context.error = raise_here(RuntimeError(f"user 42 wrote 'my secret' via https://api/bot{TOKEN}/getFile"))
     await error_handler(make_message_update(update_id=77), context)
 
-    assert sent_to(context, 42) == [messages.SOMETHING_WENT_WRONG]
+    assert sent_to(context, 42) == [messages.something_went_wrong(EN)]
     alerts = sent_to(context, 5)
     assert alerts == sent_to(context, 6) and len(alerts) == 1
     assert "update 77" in alerts[0] and "RuntimeError" in alerts[0]
@@ -59,7 +61,7 @@ async def test_alerts_are_rate_limited_and_count_what_was_held_back(context):
     await error_handler(make_message_update(update_id=4), context)
     latest = sent_to(context, 5)[-1]
     assert len(sent_to(context, 5)) == 2
-    assert "update 4" in latest and "ValueError" in latest and "2 more error(s)" in latest
+    assert "update 4" in latest and "ValueError" in latest and "2 more errors since the last alert." in latest
     assert get_admin_alerts(context).suppressed == 0
 
 
@@ -87,7 +89,7 @@ async def test_polling_network_trouble_and_no_admins_send_no_alert(context):
     with_admins(context, frozenset())
     context.error = RuntimeError("boom")
     await error_handler(make_message_update(update_id=3), context)
-    context.bot.send_message.assert_awaited_once_with(42, messages.SOMETHING_WENT_WRONG)
+    context.bot.send_message.assert_awaited_once_with(42, messages.something_went_wrong(EN))
 
 
 async def test_error_outside_an_update_still_alerts(context):

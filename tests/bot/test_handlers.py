@@ -7,8 +7,10 @@ from bot_fakes import digit_photo, make_callback_update, make_message_update
 
 from core.errors import NoDigitFoundError
 
-from bot import callbacks, handlers, messages
+from bot import callbacks, handlers, i18n, messages
 from bot.context import get_services, recall_photo
+
+EN = i18n.english()
 
 
 async def test_photo_is_read_from_its_largest_size(context, fake_classifier):
@@ -27,7 +29,7 @@ async def test_reply_button_points_at_the_remembered_photo(context):
     await handlers.on_photo(update, context)
     markup = update.effective_message.reply_text.await_args.kwargs["reply_markup"]
     button = callbacks.saw_button_of(markup)
-    assert button.text == messages.SAW_BUTTON
+    assert button.text == messages.saw_button(EN)
     photo_id = callbacks.pattern(callbacks.SAW).match(button.callback_data).group(1)
     assert recall_photo(context, photo_id).file_id == "p0"
 
@@ -37,7 +39,7 @@ async def test_unreadable_photo_gets_error_message_and_tip(context, fake_classif
     fake_classifier.expect(b"junk", NoDigitFoundError())
     update = make_message_update(photo_sizes=[4])
     await handlers.on_photo(update, context)
-    update.effective_message.reply_text.assert_awaited_once_with(messages.format_image_error(NoDigitFoundError()))
+    update.effective_message.reply_text.assert_awaited_once_with(messages.format_image_error(EN, NoDigitFoundError()))
     assert get_services(context).photos_read == 0
 
 
@@ -59,14 +61,14 @@ async def test_what_i_saw_sends_the_steps_picture(context):
         await handlers.on_saw(press, context)
     steps.assert_called_once()
     press.callback_query.answer.assert_awaited_once_with()
-    press.effective_chat.send_photo.assert_awaited_once_with(b"\x89PNG steps", caption=messages.SAW_CAPTION)
+    press.effective_chat.send_photo.assert_awaited_once_with(b"\x89PNG steps", caption=messages.saw_caption(EN))
 
 
 async def test_what_i_saw_after_expiry_answers_gracefully(context):
     press = make_callback_update("saw:deadbeef")
     context.match = re.match(callbacks.pattern(callbacks.SAW), press.callback_query.data)
     await handlers.on_saw(press, context)
-    press.callback_query.answer.assert_awaited_once_with(messages.SAW_EXPIRED, show_alert=True)
+    press.callback_query.answer.assert_awaited_once_with(messages.saw_expired(EN), show_alert=True)
     press.effective_chat.send_photo.assert_not_awaited()
 
 
@@ -92,4 +94,4 @@ async def test_error_handler_logs_update_id_and_apologises(context, caplog):
     context.error = RuntimeError("boom")
     await error_handler(update, context)
     assert "Update 77 caused an error" in caplog.text and "boom" in caplog.text
-    context.bot.send_message.assert_awaited_once_with(42, messages.SOMETHING_WENT_WRONG)
+    context.bot.send_message.assert_awaited_once_with(42, messages.something_went_wrong(EN))

@@ -5,21 +5,23 @@ from datetime import datetime, timezone
 
 from bot_fakes import make_prediction, make_reading
 
-from core.errors import NoDigitFoundError
+from core.errors import DigitImageError, NoDigitFoundError
 from core.results import PhotoReading
 
-from bot import messages
+from bot import i18n, messages
 from bot.stats import ModelReport
 from bot.store import LiveStats
+
+EN = i18n.english()
 
 
 def test_single_confident_digit_names_runner_up():
     reading = PhotoReading(digits=(make_prediction(7, 0.987, runner_up=1),))
-    assert messages.format_reading(reading) == "It's a 7 — 98.7 % sure (next: 1 at 1.2 %)"
+    assert messages.format_reading(EN, reading) == "It's a 7 — 98.7 % sure (next: 1 at 1.2 %)"
 
 
 def test_several_digits_read_as_a_number_with_one_line_each():
-    text = messages.format_reading(make_reading("42"))
+    text = messages.format_reading(EN, make_reading("42"))
     assert text.splitlines() == [
         "I read 42",
         "• 4 — 98.7 % sure (next: 5 at 1.2 %)",
@@ -29,30 +31,30 @@ def test_several_digits_read_as_a_number_with_one_line_each():
 
 def test_low_confidence_single_digit_says_so():
     reading = PhotoReading(digits=(make_prediction(9, 0.55, runner_up=4),))
-    text = messages.format_reading(reading)
+    text = messages.format_reading(EN, reading)
     assert text.startswith("I think it's a 9, but I'm not sure: only 55.0 % (next: 4 at 40.5 %")
     assert "photo" in text.splitlines()[-1]
 
 
 def test_low_confidence_digit_in_a_number_is_marked():
     reading = PhotoReading(digits=(make_prediction(1), make_prediction(8, 0.6)))
-    lines = messages.format_reading(reading).splitlines()
+    lines = messages.format_reading(EN, reading).splitlines()
     assert lines[2].startswith("• 8 ? — 60.0 % sure")
     assert lines[-1].startswith("I'm not sure about the digits marked ?")
 
 
 def test_percentages_never_claim_certainty():
-    assert [messages.format_percent(p) for p in (0.99999, 0.5, 0.0001)] == ["99.9 %", "50.0 %", "<0.1 %"]
+    assert [messages.format_percent(EN, p) for p in (0.99999, 0.5, 0.0001)] == ["99.9 %", "50.0 %", "<0.1 %"]
 
 
 def test_image_error_shows_message_and_tip():
     error = NoDigitFoundError()
-    assert messages.format_image_error(error) == f"{error.user_message}\n{error.tip}"
-    assert messages.format_image_error(NoDigitFoundError("Nothing here.", tip="")) == "Nothing here."
+    assert messages.format_image_error(EN, error) == f"{error.user_message}\n{error.tip}"
+    assert messages.format_image_error(EN, DigitImageError()) == "I couldn't read that image."
 
 
 def test_file_too_big_names_the_size():
-    message, tip = messages.format_file_too_big(25 * 1024 * 1024)
+    message, tip = messages.image_error_texts(EN, messages.FileTooBigError(25 * 1024 * 1024))
     assert message.startswith("That file is 25.0 MB")
     assert tip
 
@@ -62,7 +64,7 @@ def test_stats_text_lists_accuracy_recall_model_and_count():
         test_accuracy=0.9912, test_images=10000, recall={d: 0.99 for d in range(10)},
         created_at=datetime(2026, 1, 2, 3, 4, tzinfo=timezone.utc), parameters=141098, size_bytes=1_700_000,
     )
-    text = messages.format_stats(report, photos_read=12, started_at=datetime(2026, 1, 3, tzinfo=timezone.utc))
+    text = messages.format_stats(EN, report, photos_read=12, started_at=datetime(2026, 1, 3, tzinfo=timezone.utc))
     assert text.splitlines() == [
         "Test accuracy: 99.12 % on 10,000 MNIST test images",
         "Recall per digit (how often each true digit is read right):",
@@ -73,33 +75,33 @@ def test_stats_text_lists_accuracy_recall_model_and_count():
 
 
 def test_stats_without_report_still_counts_photos():
-    text = messages.format_stats(None, photos_read=0, started_at=datetime(2026, 1, 3, tzinfo=timezone.utc))
-    assert text.splitlines()[0] == messages.STATS_NO_MODEL_REPORT
+    text = messages.format_stats(EN, None, photos_read=0, started_at=datetime(2026, 1, 3, tzinfo=timezone.utc))
+    assert text.splitlines()[0] == "I have no metrics for the current model."
 
 
 def test_help_lists_every_command():
-    assert all(f"/{command}" in messages.HELP for command, _ in messages.COMMANDS)
+    assert all(f"/{command}" in messages.help_text(EN) for command, _ in messages.commands(EN))
 
 
 def test_empty_reading_says_no_digit_found():
-    assert messages.format_reading(PhotoReading(digits=())) == messages.format_image_error(NoDigitFoundError())
+    assert messages.format_reading(EN, PhotoReading(digits=())) == messages.format_image_error(EN, NoDigitFoundError())
 
 
 def test_eight_takes_an():
     reading = PhotoReading(digits=(make_prediction(8, 0.95, runner_up=3),))
-    assert messages.format_reading(reading).startswith("It's an 8 — 95.0 % sure")
+    assert messages.format_reading(EN, reading).startswith("It's an 8 — 95.0 % sure")
 
 
 def test_live_stats_lines():
-    assert messages.format_live_stats(LiveStats()) == ["No feedback yet: tap ✅ Right or ❌ Wrong under my answers."]
+    assert messages.format_live_stats(EN, LiveStats()) == ["No feedback yet: tap ✅ Right or ❌ Wrong under my answers."]
     live = LiveStats(confirmed_answers=1, corrected_answers=2, digits_checked=4, digits_right=1,
                      confusions=((1, 7, 2), (4, 9, 1)), digits_checked_all_versions=4, digits_right_all_versions=1)
-    assert messages.format_live_stats(live) == [
+    assert messages.format_live_stats(EN, live) == [
         "Feedback from users: 1 answer confirmed, 2 corrected",
         "Live accuracy: 25.0 % of 4 digits checked",
         "Most common mix-ups: 1 read as 7 (2×), 4 read as 9 (1×)",
     ]
-    text = messages.format_stats(None, photos_read=3, started_at=datetime(2026, 1, 3, tzinfo=timezone.utc), live=live)
+    text = messages.format_stats(EN, None, photos_read=3, started_at=datetime(2026, 1, 3, tzinfo=timezone.utc), live=live)
     assert text.splitlines()[-3] == "Feedback from users: 1 answer confirmed, 2 corrected"
 
 
@@ -107,28 +109,28 @@ def test_live_stats_name_the_serving_version_and_compare_with_all_versions():
     only_this = LiveStats(model_version="v3", confirmed_answers=2, corrected_answers=1, digits_checked=3,
                           digits_right=2, confusions=((1, 7, 1),),
                           digits_checked_all_versions=3, digits_right_all_versions=2)
-    assert messages.format_live_stats(only_this) == [
+    assert messages.format_live_stats(EN, only_this) == [
         "Feedback from users on this model (v3): 2 answers confirmed, 1 corrected",
         "Live accuracy: 66.7 % of 3 digits checked",
         "Most common mix-ups: 1 read as 7 (1×)",
     ]
     with_older = dataclasses.replace(only_this, digits_checked_all_versions=1204, digits_right_all_versions=1100)
-    assert messages.format_live_stats(with_older) == [
-        *messages.format_live_stats(only_this),
+    assert messages.format_live_stats(EN, with_older) == [
+        *messages.format_live_stats(EN, only_this),
         "All model versions: 91.4 % of 1,204 digits checked",
     ]
-    text = messages.format_stats(None, photos_read=3, started_at=datetime(2026, 1, 3, tzinfo=timezone.utc),
+    text = messages.format_stats(EN, None, photos_read=3, started_at=datetime(2026, 1, 3, tzinfo=timezone.utc),
                                  live=with_older)
-    assert text.splitlines()[-4:] == messages.format_live_stats(with_older)
+    assert text.splitlines()[-4:] == messages.format_live_stats(EN, with_older)
 
 
 def test_live_stats_before_any_feedback_on_the_serving_version():
     nothing = LiveStats(model_version="v3")
-    assert messages.format_live_stats(nothing) == [
+    assert messages.format_live_stats(EN, nothing) == [
         "No feedback on this model (v3) yet: tap ✅ Right or ❌ Wrong under my answers.",
     ]
     older_only = LiveStats(model_version="v3", digits_checked_all_versions=1, digits_right_all_versions=1)
-    assert messages.format_live_stats(older_only) == [
+    assert messages.format_live_stats(EN, older_only) == [
         "No feedback on this model (v3) yet: tap ✅ Right or ❌ Wrong under my answers.",
         "All model versions: 100.0 % of 1 digit checked",
     ]
@@ -136,18 +138,18 @@ def test_live_stats_before_any_feedback_on_the_serving_version():
 
 def test_keypad_prompt_is_replaced_and_stripped():
     reading = "I read 42\n• 4 — 99.0 % sure (next: 9 at 0.9 %)\n• 2 — 98.0 % sure (next: 7 at 1.0 %)"
-    first = messages.with_prompt(reading, messages.keypad_prompt(0, "42"))
-    second = messages.with_prompt(first, messages.keypad_prompt(1, "42"))
+    first = messages.with_prompt(reading, messages.keypad_prompt(EN, 0, "42"))
+    second = messages.with_prompt(first, messages.keypad_prompt(EN, 1, "42"))
     assert second == reading + "\n\n👉 Digit 2 of 2 (I read 2): which is it?"
     assert messages.strip_prompt(second) == messages.strip_prompt(reading) == reading
 
 
 def test_feedback_and_forget_texts():
-    assert messages.format_feedback_done("42", "42") == "✅ Confirmed, thanks!"
-    assert messages.format_feedback_done("42", "47") == "✏️ Corrected: 42 → 47, thanks!"
-    assert messages.format_forgotten(0) == messages.NOTHING_TO_FORGET
-    assert messages.format_forgotten(1) == "Done: I deleted everything I had stored about you (1 photo reading)."
-    assert "/forgetme" in messages.HELP and "never your photo" in messages.HELP
+    assert messages.format_feedback_done(EN, "42", "42") == "✅ Confirmed, thanks!"
+    assert messages.format_feedback_done(EN, "42", "47") == "✏️ Corrected: 42 → 47, thanks!"
+    assert messages.format_forgotten(EN, 0) == messages.format_forgotten(EN, 0)
+    assert messages.format_forgotten(EN, 1) == "Done: I deleted everything I had stored about you (1 photo reading)."
+    assert "/forgetme" in messages.help_text(EN) and "never your photo" in messages.help_text(EN)
 
 
 def test_model_versions_show_training_date_status_and_the_active_one():
@@ -163,12 +165,13 @@ def test_model_versions_show_training_date_status_and_the_active_one():
         ModelVersion("v2", 2, Path("v2"), "rejected", created_at=datetime(2026, 11, 24, 9, 30, tzinfo=utc),
                      test_accuracy=0.9931, user_accuracy=0.9, user_holdout=40),
     ]
-    text = messages.format_model_versions(versions, active="v1")
+    text = messages.format_model_versions(EN, versions, active="v1")
     lines = text.splitlines()
     assert lines[1] == "   v2: MNIST 99.31 %, user samples 90.00 % of 40, trained 2026-11-24 09:30 UTC, retrained, not promoted"
     assert lines[2] == "▶ v1: MNIST 99.60 %, trained 2026-11-22 07:15 UTC, first model"
     assert len(lines) == 3  # without keep_rejected, no word on retention
-    lines = messages.format_model_versions(versions, active="v1", keep_rejected=2).splitlines()
+    lines = messages.format_model_versions(EN, versions, active="v1", keep_rejected=2).splitlines()
     assert lines[3] == ("Of the versions not promoted, each retrain keeps the newest 2 (and the one in use) "
                         "and deletes older ones.")
-    assert len(messages.format_model_versions(versions[:1], active="v1", keep_rejected=2).splitlines()) == 2
+    assert len(messages.format_model_versions(EN, versions[:1], active="v1", keep_rejected=2).splitlines()) == 2
+

@@ -16,8 +16,10 @@ import httpx
 import pytest
 from bot_fakes import digit_photo, png_of
 
-from bot import messages
+from bot import i18n, messages
 from bot.playground import HEADLESS_CHROMIUM_ARGS, USER_ID, run_playground, serving
+
+EN = i18n.english()
 
 pytestmark = pytest.mark.e2e
 
@@ -97,7 +99,7 @@ async def test_page_and_chat_api(playground, real_model):
         reply = bot_messages(events)[0]
         assert reply["text"].startswith("It's a 7")
         buttons = [button for row in reply["reply_markup"]["inline_keyboard"] for button in row]
-        data = next(button["callback_data"] for button in buttons if button["text"] == messages.SAW_BUTTON)
+        data = next(button["callback_data"] for button in buttons if button["text"] == messages.saw_button(EN))
 
         wrong = await client.post(
             f"{url}api/callback",
@@ -199,13 +201,13 @@ async def test_browser_conversation(real_model, playground):
             assert await page.locator(".msg.out img.photo").count() == 1
 
             # Feedback: "Right" answers with a toast and edits the reading in place (its Right/Wrong go).
-            await answer.locator(".key", has_text=messages.RIGHT_BUTTON).click()
-            await page.locator("#toast", has_text=messages.FEEDBACK_THANKS).wait_for()
+            await answer.locator(".key", has_text=messages.right_button(EN)).click()
+            await page.locator("#toast", has_text=messages.feedback_thanks(EN)).wait_for()
             await answer.locator(".meta .edited").wait_for()
-            assert await answer.locator(".key", has_text=messages.WRONG_BUTTON).count() == 0
+            assert await answer.locator(".key", has_text=messages.wrong_button(EN)).count() == 0
             assert await page.locator(".msg").count() == 2
 
-            await answer.locator(".key", has_text=messages.SAW_BUTTON).click()
+            await answer.locator(".key", has_text=messages.saw_button(EN)).click()
             steps = page.locator(".msg.in img.photo").first
             await steps.wait_for()
             assert await steps.evaluate("(image) => image.decode().then(() => image.naturalWidth)") > 0

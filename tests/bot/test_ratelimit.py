@@ -8,9 +8,11 @@ from telegram.ext import ApplicationHandlerStop
 
 from core.preprocessing import MAX_DIGITS
 
-from bot import handlers, messages
+from bot import handlers, i18n, messages
 from bot.context import get_services
 from bot.ratelimit import Allowance, BotLimits, TokenBucket
+
+EN = i18n.english()
 
 #: One of each feedback tap: Right, Wrong, two keypad digits, Back.
 FEEDBACK_TAPS = ("right:7", "wrong:7", "fix:7-4", "fix:7-42", "back:7")
@@ -119,7 +121,7 @@ async def test_rate_limit_warns_once_then_drops_silently(context, limits):
     assert await passed(burst, context) == [True] * limits.user_burst
     warned, dropped = make_message_update(), make_message_update()
     assert await passed([warned, dropped], context) == [False, False]
-    warned.effective_message.reply_text.assert_awaited_once_with(messages.SLOW_DOWN)
+    warned.effective_message.reply_text.assert_awaited_once_with(messages.slow_down(EN))
     dropped.effective_message.reply_text.assert_not_awaited()
 
 
@@ -146,6 +148,6 @@ async def test_a_flood_of_taps_is_limited_with_one_warning(context, limits):
     for tap in taps[: limits.tap_burst]:
         tap.callback_query.answer.assert_not_awaited()  # let through: their handlers answer them
     warned, *dropped = taps[limits.tap_burst:]
-    warned.callback_query.answer.assert_awaited_once_with(messages.SLOW_DOWN_TAPS)
+    warned.callback_query.answer.assert_awaited_once_with(messages.slow_down_taps(EN))
     for tap in dropped:
         tap.callback_query.answer.assert_not_awaited()

@@ -13,8 +13,10 @@ from bot_fakes import FakeClassifier, make_message_update
 
 from core.registry import PROMOTED, REJECTED, ModelRegistry
 
-from bot import messages, retrain
+from bot import i18n, messages, retrain
 from bot.context import get_services
+
+EN = i18n.english()
 
 ADMIN = 42  # the user id of make_message_update's updates
 
@@ -37,7 +39,7 @@ async def test_non_admin_retrain_is_refused_and_nothing_starts(context):
     update = make_message_update(text="/retrain")
     with patch.object(retrain.asyncio, "create_subprocess_exec", AsyncMock()) as launch:
         await retrain.on_retrain(update, context)
-    update.effective_message.reply_text.assert_awaited_once_with(messages.ADMIN_ONLY)
+    update.effective_message.reply_text.assert_awaited_once_with(messages.admin_only(EN))
     launch.assert_not_awaited()
     state = retrain.get_retrain_state(context.bot_data)
     assert not state.busy and state.task is None
@@ -48,7 +50,7 @@ async def test_second_retrain_while_one_runs_is_told_so(context):
     retrain.get_retrain_state(context.bot_data).busy = True
     update = make_message_update(text="/retrain")
     await retrain.on_retrain(update, context)
-    update.effective_message.reply_text.assert_awaited_once_with(messages.RETRAIN_ALREADY_RUNNING)
+    update.effective_message.reply_text.assert_awaited_once_with(messages.retrain_already_running(EN))
 
 
 def test_child_command_carries_the_budget(settings, tmp_path):
@@ -89,13 +91,14 @@ async def test_model_lists_versions_and_rollback_switches_back(context):
     update = make_message_update(text="/rollback v2")
     with registry.retrain_lock():  # as if `digitbot retrain` were running on this registry
         await retrain.on_rollback(update, context)
-    update.effective_message.reply_text.assert_awaited_once_with(messages.ROLLBACK_WHILE_RETRAINING)
+    update.effective_message.reply_text.assert_awaited_once_with(messages.rollback_while_retraining(EN))
     assert registry.active().name == "v1"
 
     context.args = ["v9"]
     update = make_message_update(text="/rollback v9")
     await retrain.on_rollback(update, context)
-    assert "no model version 'v9'" in update.effective_message.reply_text.await_args.args[0]
+    assert update.effective_message.reply_text.await_args.args[0] == (
+        "There is no model version v9. /model lists the versions.")
     assert registry.active().name == "v1"
 
 
@@ -103,37 +106,37 @@ async def test_non_admin_rollback_is_refused(context):
     update = make_message_update(text="/rollback v1")
     context.args = ["v1"]
     await retrain.on_rollback(update, context)
-    update.effective_message.reply_text.assert_awaited_once_with(messages.ADMIN_ONLY)
+    update.effective_message.reply_text.assert_awaited_once_with(messages.admin_only(EN))
 
 
 def test_result_text_gives_before_and_after_either_way():
     done = {"version": "v4", "base": "v3", "promoted": True, "seconds": 200,
             "before": {"mnist_accuracy": 0.996, "user_accuracy": 0.9, "user_holdout": 50},
             "after": {"mnist_accuracy": 0.9958, "user_accuracy": 0.94, "user_holdout": 50}}
-    text = messages.format_retrain_result(done)
+    text = messages.format_retrain_result(EN, done)
     assert text.startswith("✅ New model v4 promoted")
     assert "99.60 % → 99.58 %" in text and "(50): 90.00 % → 94.00 %" in text and "3 min 20 s" in text
-    text = messages.format_retrain_result({**done, "promoted": False})
+    text = messages.format_retrain_result(EN, {**done, "promoted": False})
     assert text.startswith("❌ New model v4 not promoted: I keep using v3")
     assert "Deleted" not in text
-    text = messages.format_retrain_result({**done, "promoted": False, "pruned": ["v1", "v2"]})
+    text = messages.format_retrain_result(EN, {**done, "promoted": False, "pruned": ["v1", "v2"]})
     assert text.endswith("Deleted old rejected versions to save space: v1, v2.")
 
 
 def test_progress_text_shows_epoch_accuracy_and_time_left():
     start = {"base": "v1", "mnist_samples": 60000, "user_samples": 300, "user_weight": 20.0, "user_holdout": 70}
     event = {"event": "epoch", "epoch": 1, "epochs": 3, "val_accuracy": 0.9961, "fraction": 0.333, "eta_seconds": 130}
-    text = messages.format_retrain_progress(start, event, last_epoch=event)
+    text = messages.format_retrain_progress(EN, start, event, last_epoch=event)
     assert "60,000 MNIST images + 300 user samples (each counted 20×)" in text
     assert "Epoch 1 of 3 done: validation accuracy 99.61 %" in text and "About 2 min 10 s left." in text
     step = {"event": "step", "epoch": 2, "epochs": 3, "fraction": 0.5, "eta_seconds": 100}
-    text = messages.format_retrain_progress(start, step, last_epoch=event)
+    text = messages.format_retrain_progress(EN, start, step, last_epoch=event)
     assert "Epoch 1 of 3 done: validation accuracy 99.61 %" in text and "Epoch 2 of 3 under way: 50 %" in text
 
 
 def test_help_lists_admin_commands_for_admins_only():
-    assert "/model" in messages.HELP and "/retrain" not in messages.HELP
-    assert "/retrain" in messages.ADMIN_HELP and "/rollback" in messages.ADMIN_HELP
+    assert "/model" in messages.help_text(EN) and "/retrain" not in messages.help_text(EN)
+    assert "/retrain" in messages.help_text(EN, admin=True) and "/rollback" in messages.help_text(EN, admin=True)
 
 
 async def admin_retrain_running(context, child: list[str]):
@@ -180,7 +183,7 @@ async def test_promoted_version_that_cannot_be_loaded_is_switched_back(context):
     status.edit_text = AsyncMock()
     served = services.classifier
     with patch.object(retrain, "_run_child", AsyncMock(return_value=done)):
-        await retrain._run(services, state, status)
+        await retrain._run(services, state, status, EN)
     assert registry.active().name == "v1" and services.classifier is served
     assert "corrupt archive" in status.edit_text.await_args.args[0]
     assert not state.busy
@@ -229,7 +232,7 @@ async def test_retrain_report_names_the_versions_it_deleted(context, caplog):
     status = MagicMock()
     status.edit_text = AsyncMock()
     with patch.object(retrain, "_run_child", AsyncMock(return_value=done)), caplog.at_level("INFO", "bot.retrain"):
-        await retrain._run(services, state, status)
+        await retrain._run(services, state, status, EN)
     text = status.edit_text.await_args.args[0]
     assert text.startswith("❌ New model v2 not promoted")
     assert "Deleted old rejected versions to save space: v0." in text

@@ -11,6 +11,7 @@ from bot.store import (
     SCHEMA_VERSION,
     FeedbackStatus,
     FeedbackStore,
+    Forgotten,
     StoreError,
     image_to_bytes,
 )
@@ -83,7 +84,7 @@ def test_version_1_database_migrates_keeping_its_rows(path):
     connection.commit()
     connection.close()
     with FeedbackStore.open(path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 2
+        assert store.schema_version == SCHEMA_VERSION == 3
         indexes = {name for (name,) in store._connection.execute(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'readings'")}
         assert "readings_by_model_version" in indexes
@@ -159,8 +160,8 @@ def test_forget_user_deletes_only_their_rows_and_ids_are_not_reused(path):
         bob = read(store, "4", user_id=BOB)
         store.record_feedback(alice[0].reading_id, ALICE, [1, 7])
         store.record_feedback(bob.reading_id, BOB)
-        assert store.forget_user(ALICE) == 2
-        assert store.forget_user(ALICE) == 0
+        assert store.forget_user(ALICE) == Forgotten(readings=2, language=False)
+        assert store.forget_user(ALICE) == Forgotten(readings=0, language=False)
         assert [store.reading(r.reading_id) for r in alice] == [None, None]
         assert store.reading(bob.reading_id).labels == (4,)
         counts = [store._connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
@@ -169,6 +170,23 @@ def test_forget_user_deletes_only_their_rows_and_ids_are_not_reused(path):
         assert store.record_feedback(alice[1].reading_id, ALICE) == (FeedbackStatus.MISSING, None)
         # Bob's reading was the newest; a new one must not take a forgotten id.
         assert read(store, "9").reading_id > bob.reading_id
+
+
+def test_language_choice_is_kept_replaced_and_forgotten(path):
+    with FeedbackStore.open(path) as store:
+        assert store.language_of(ALICE) is None
+        store.set_language(ALICE, "ru")
+        store.set_language(BOB, "de")
+        store.set_language(ALICE, "es")
+        assert (store.language_of(ALICE), store.language_of(BOB)) == ("es", "de")
+        store.set_language(BOB, None)  # "as in Telegram"
+        assert store.language_of(BOB) is None
+        assert store.forget_user(ALICE) == Forgotten(readings=0, language=True)
+        assert store.language_of(ALICE) is None
+    with FeedbackStore.open(path) as store:  # a choice survives a restart; a forgotten one stays gone
+        store.set_language(BOB, "pt_BR")
+    with FeedbackStore.open(path) as store:
+        assert (store.language_of(ALICE), store.language_of(BOB)) == (None, "pt_BR")
 
 
 def test_live_stats_count_answers_digits_and_confusions(path):
