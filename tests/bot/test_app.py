@@ -72,6 +72,7 @@ async def test_post_init_opens_the_store_and_post_shutdown_closes_it(settings, f
     assert groups.kwargs["scope"] == BotCommandScopeAllGroupChats()
     german = [command.description for command in menus["de", False].args[0]]
     assert german == [description for _, description in messages.commands(i18n.get("de"))]
+    assert german[0] == "Was dieser Bot kann"
     store = services.store
     assert store.schema_version >= 1 and store.path == settings.home / "feedback.sqlite3"
     await post_shutdown(application)

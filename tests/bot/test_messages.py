@@ -1,8 +1,10 @@
 """Reply texts: pure functions of readings, errors and model reports."""
 
 import dataclasses
+import io
 from datetime import datetime, timezone
 
+import pytest
 from bot_fakes import make_prediction, make_reading
 
 from core.errors import DigitImageError, NoDigitFoundError
@@ -175,3 +177,35 @@ def test_model_versions_show_training_date_status_and_the_active_one():
                         "and deletes older ones.")
     assert len(messages.format_model_versions(EN, versions[:1], active="v1", keep_rejected=2).splitlines()) == 2
 
+
+def _image(size: tuple[int, int], fmt: str, mode: str = "L") -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new(mode, size, 255).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+#: Bytes that ``core`` refuses, one for each of its ways of saying why.
+UNREADABLE = {
+    "empty": b"",
+    "not an image": b"%PDF-1.4 not a picture",
+    "cut off": _image((64, 64), "JPEG")[:-200],
+    "unsupported format": _image((64, 64), "PPM"),
+    "too many pixels": _image((10_000, 7_000), "PNG", "1"),
+    "too small": _image((4, 4), "PNG"),
+    "no digit": _image((200, 200), "PNG"),
+}
+
+
+@pytest.mark.parametrize("case", list(UNREADABLE))
+def test_image_errors_from_core_say_the_same_in_english_and_differ_in_other_languages(case):
+    from core.preprocessing import preprocess_bytes
+
+    with pytest.raises(DigitImageError) as raised:
+        preprocess_bytes(UNREADABLE[case])
+    error = raised.value
+    assert messages.format_image_error(EN, error) == f"{error.user_message}\n{error.tip}"
+    for code in ("ru", "es", "de", "pt_BR"):
+        message, tip = messages.image_error_texts(i18n.get(code), error)
+        assert message and tip and message != error.user_message and tip != error.tip
