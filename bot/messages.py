@@ -51,7 +51,8 @@ class FileTooBigError(ImageTooLargeError):
 
 
 def commands(lang: Language) -> tuple[tuple[str, str], ...]:
-    """The command menu registered with ``set_my_commands``: ``(command, description)``, in :data:`COMMAND_NAMES` order."""
+    """The command menu registered with ``set_my_commands``: ``(command, description)``, in
+    :data:`COMMAND_NAMES` order."""
     descriptions = {
         "start": lang.gettext("What this bot does"),
         "help": lang.gettext("How to take a good photo, and the commands"),
@@ -511,7 +512,8 @@ def format_stats(
                 report.sure_count, threshold=lang.percent(0.9, 0), right=lang.percent(report.sure_right)))
         if report.recall:
             lines.append(lang.gettext("Recall per digit (how often each true digit is read right):"))
-            lines.append("  ".join(f"{digit}: {lang.percent(recall)}" for digit, recall in sorted(report.recall.items())))
+            lines.append("  ".join(f"{digit}: {lang.percent(recall)}"
+                                   for digit, recall in sorted(report.recall.items())))
         details = []
         if report.created_at:
             details.append(lang.gettext("trained {date}", date=_utc(report.created_at)))
@@ -541,8 +543,9 @@ def format_live_stats(lang: Language, live: LiveStats) -> list[str]:
         if version is None:
             lines = [lang.gettext("No feedback yet: tap {right} or {wrong} under my answers.", **buttons)]
         else:
-            lines = [lang.gettext("No feedback on this model ({version}) yet: tap {right} or {wrong} under my answers.",
-                                  version=version, **buttons)]
+            lines = [lang.gettext(
+                "No feedback on this model ({version}) yet: tap {right} or {wrong} under my answers.",
+                version=version, **buttons)]
     else:
         corrected = lang.number(live.corrected_answers)
         if version is None:

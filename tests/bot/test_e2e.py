@@ -93,7 +93,8 @@ async def test_start_registers_commands_and_greets(api, bot):
     api.send_command(USER, "start")
     (reply,) = await api.next_messages(USER)
     assert reply.text == messages.start_text(EN)
-    assert [command["command"] for command in api.commands] == ["start", "help", "stats", "model", "language", "forgetme"]
+    assert [command["command"] for command in api.commands] == [
+        "start", "help", "stats", "model", "language", "forgetme"]
 
 
 async def test_text_and_unknown_command_get_hints(api, bot):
@@ -107,7 +108,8 @@ async def test_photo_of_a_digit_is_read(api, bot, classifier):
     api.send_photo(USER, expect(classifier, digit_photo("7"), "7"))
     (reply,) = await api.next_messages(USER)
     assert reply.text.startswith("It's a 7 — ")
-    assert [label for label, _ in reply.buttons] == [messages.right_button(EN), messages.wrong_button(EN), messages.saw_button(EN)]
+    assert [label for label, _ in reply.buttons] == [
+        messages.right_button(EN), messages.wrong_button(EN), messages.saw_button(EN)]
 
 
 async def test_what_i_saw_sends_the_steps_picture(api, bot, real_model):
@@ -227,7 +229,8 @@ async def test_wrong_then_a_digit_corrects_the_reply_and_survives_a_restart(api,
         api.press_button(USER, reply, button(reply, messages.wrong_button(EN)))
         await api.next_edit(reply)
         assert reply.text == original + messages.PROMPT_MARK + "Which digit is it?"
-        assert [text for text, _ in reply.buttons] == [*map(str, range(10)), messages.back_button(EN), messages.saw_button(EN)]
+        assert [text for text, _ in reply.buttons] == [
+            *map(str, range(10)), messages.back_button(EN), messages.saw_button(EN)]
         query_id = api.press_button(USER, reply, button(reply, str(label)))
         await api.next_edit(reply)
         assert reply.text == f"{original}\n\n✏️ Corrected: {predicted} → {label}, thanks!"
@@ -444,7 +447,8 @@ async def test_group_ignores_chatter_photos_and_other_bots_commands(api, bot, cl
     (reply,) = await api.next_messages(group)
     assert reply.text == messages.help_text(EN)
     await assert_silent(api, group, after=last_seq(api, group))
-    assert [event.data["text"] for event in bot_events(api, group) if event.kind == "message"] == [messages.help_text(EN)]
+    assert [event.data["text"] for event in bot_events(api, group) if event.kind == "message"] == [
+        messages.help_text(EN)]
     assert "getFile" not in api.requests  # the unaddressed photo was not even downloaded
 
 

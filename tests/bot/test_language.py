@@ -73,7 +73,8 @@ async def test_a_chosen_language_is_stored_and_beats_telegrams(context, store):
     update.callback_query.answer.assert_awaited_once_with("Ab jetzt spreche ich Deutsch mit dir.")
     edit = update.callback_query.edit_message_text.await_args
     assert edit.args[0].startswith("Ich spreche Deutsch mit dir, so wie du es gewählt hast.")
-    marked = [button.text for row in edit.kwargs["reply_markup"].inline_keyboard for button in row if "✅" in button.text]
+    keyboard = edit.kwargs["reply_markup"].inline_keyboard
+    marked = [button.text for row in keyboard for button in row if "✅" in button.text]
     assert marked == ["✅ Deutsch"]
     later = message_from("ru")
     await handlers.on_help(later, context)
