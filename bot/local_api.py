@@ -345,9 +345,10 @@ class LocalBotApi:
 
         The narrowest scope that has commands wins: ``chat`` (this chat), then
         ``all_private_chats`` (``all_group_chats`` in a group), then ``default``; the user's
-        language before no language.
+        language before no language. Menus are registered per two-letter language, so a
+        ``pt-br`` user sees the ``pt`` menu.
         """
-        language = self._user(user_id).get("language_code", "")
+        language = str(self._user(user_id).get("language_code") or "").lower().replace("_", "-").split("-")[0]
         chat_id = user_id if chat_id is None else chat_id
         this_chat = json.dumps({"type": "chat", "chat_id": chat_id}, sort_keys=True)
         scopes = (this_chat, "all_group_chats" if chat_id in self._groups else "all_private_chats", "default")
@@ -581,6 +582,10 @@ class LocalBotApi:
             if remaining <= 0:
                 raise TimeoutError(describe())
             await self._new_message.wait(remaining)
+
+    def set_user_language(self, user_id: int, language_code: str) -> None:
+        """Set the ``language_code`` (e.g. ``"pt-br"``) of user ``user_id``, as their Telegram app reports it."""
+        self._user(user_id)["language_code"] = language_code
 
     # ----------------------------------------------------------------- internals: users and files
 
