@@ -137,6 +137,15 @@ async def test_commands_by_scope_and_negative_offset(api, client):
     status, invalid = await call(client, api, "setMyCommands", commands=[{"command": "Stats!", "description": "x"}])
     assert (status, invalid["description"]) == (400, "Bad Request: BOT_COMMAND_INVALID")
 
+    # Menus per two-letter language: a pt-br user sees the "pt" one; a language without one gets the default.
+    portuguese = [{"command": "start", "description": "Começar"}]
+    await call(client, api, "setMyCommands", commands=portuguese, language_code="pt")
+    api.set_user(7, "João", language_code="pt-br")
+    api.set_user(8, "Claire")
+    api.set_user_language(8, "fr")
+    assert (api.commands_for(7), api.commands_for(8)) == (portuguese, default)
+    assert (await call(client, api, "getMyCommands", language_code="pt"))[1]["result"] == portuguese
+
     for text in ("one", "two", "three"):
         api.send_text(1, text)
     _, last = await call(client, api, "getUpdates", offset=-1)
