@@ -2,7 +2,9 @@
 
 Routes (added to :class:`bot.local_api.LocalBotApi`'s HTTP server, so one port serves both):
 
-- ``GET /`` and ``/static/...``: the page (plain HTML, CSS and JavaScript from ``static/``).
+- ``GET /`` and ``/static/...``: the page (HTML, CSS and JavaScript from ``static/``). The page is in
+  the language of the browser (``Accept-Language``) or the one picked in its selector (a cookie),
+  and so is the Telegram user it plays: its ``language_code`` is set from it on every page load.
 - ``GET /api/updates?after=<seq>&timeout=<s>``: long poll for the chat's events after ``seq``
   (the user's messages, the bot's messages, edits, deletions, chat actions and callback
   answers; see :class:`bot.local_api.ChatEvent`), with the bot's status (polling or not),
@@ -10,6 +12,7 @@ Routes (added to :class:`bot.local_api.LocalBotApi`'s HTTP server, so one port s
 - ``POST /api/messages``: the user sends ``{"text": ...}`` (JSON), or a ``file`` (multipart):
   images go as photos, re-encoded the way Telegram's apps send them, anything else as a document.
 - ``POST /api/callback``: the user taps ``{"message_id": ..., "callback_data": ...}``.
+- ``POST /api/language``: the selector picks ``{"language": "<code of bot.i18n.CODES>"}``.
 - ``GET /files/<file_id>``: a file from the chat (a photo the bot sent, the user's upload).
 
 POSTs must carry the ``X-Playground`` header: a browser only sends a custom header
@@ -20,6 +23,7 @@ the person visits cannot post into the chat.
 from __future__ import annotations
 
 import asyncio
+import html
 import io
 import json
 import mimetypes
@@ -27,8 +31,12 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+import tornado.escape
+import tornado.template
 import tornado.web
 
+from bot import i18n
+from bot.i18n import Language
 from bot.local_api import ChatEvent, LocalBotApi
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -41,6 +49,75 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_WAIT = 30.0
 #: Tells the page when the server was restarted (event numbers start again, the chat is new).
 _INSTANCE = secrets.token_hex(6)
+#: The cookie that keeps the language picked in the page's selector.
+LANGUAGE_COOKIE = "digitbot-language"
+
+
+def page_texts(lang: Language) -> dict[str, str]:
+    """The page's own words in ``lang``, by key: for the HTML template and, as JSON, for ``app.js``.
+
+    ``{placeholders}`` are filled in by the page (``{help}``, ``{stats}``, ``{command}``, ``{error}``).
+    """
+    return {
+        "title": lang.gettext("digitbot playground"),
+        "connecting": lang.gettext("connecting…"),
+        "language": lang.gettext("Language"),
+        "language_title": lang.gettext("The language of your Telegram app: the bot speaks it unless you "
+                                       "choose another with /language"),
+        "badge": lang.gettext("playground · no Telegram"),
+        "badge_title": lang.gettext("The real bot, running on this machine against a local Bot API server"),
+        "conversation": lang.gettext("Conversation with digitbot"),
+        "about": lang.gettext("About the playground"),
+        "intro_title": lang.gettext("digitbot reads handwritten digits"),
+        "intro": lang.gettext("This is the real bot, running on your machine. Write a digit or a number on paper, "
+                              "take a photo and send it: attach it with the clip, drop it here, paste it, or on a "
+                              "phone take it with the camera button."),
+        # Translators: {help} and {stats} become the commands /help and /stats.
+        "intro_commands": lang.gettext("Type {help} for photo tips and {stats} for the model's accuracy."),
+        "start": lang.gettext("Start"),
+        "commands": lang.gettext("Bot commands"),
+        "attach_title": lang.gettext("Send a photo or an image file"),
+        "attach": lang.gettext("Send a photo"),
+        "camera": lang.gettext("Take a photo"),
+        "placeholder": lang.gettext("Message or /command"),
+        "message": lang.gettext("Message"),
+        "send": lang.gettext("Send"),
+        "send_title": lang.gettext("Send (Enter)"),
+        "drop": lang.gettext("Drop the photo to send it"),
+        "ok": lang.gettext("OK"),
+        "disconnected": lang.gettext("disconnected: is digitbot playground still running?"),
+        "you": lang.gettext("You"),
+        "bot": lang.gettext("Bot"),
+        "your_photo": lang.gettext("Your photo"),
+        "bot_photo": lang.gettext("Photo from the bot"),
+        "file": lang.gettext("file"),
+        "unsupported": lang.gettext("(unsupported message)"),
+        "edited": lang.gettext("edited"),
+        "buttons": lang.gettext("Buttons"),
+        "not_available": lang.gettext("Not available in the playground"),
+        # Translators: the tooltip of a command in a message; {command} is like /help.
+        "send_command": lang.gettext("Send {command}"),
+        "typing": lang.gettext("typing…"),
+        "online": lang.gettext("bot · online"),
+        "starting": lang.gettext("starting…"),
+        # Translators: {error} says why, e.g. "HTTP 500".
+        "not_sent": lang.gettext("Not sent: {error}"),
+    }
+
+
+def render_page(lang: Language) -> bytes:
+    """The chat page (``static/index.html``, a tornado template) in ``lang``."""
+    texts = page_texts(lang)
+    commands = html.escape(texts["intro_commands"]).format(help="<code>/help</code>", stats="<code>/stats</code>")
+    template = tornado.template.Template((STATIC_DIR / "index.html").read_text(encoding="utf-8"),
+                                         name="index.html", autoescape="xhtml_escape")
+    return template.generate(lang=lang, t=texts, intro_commands=commands, languages=i18n.supported(),
+                             json_encode=tornado.escape.json_encode)
+
+
+def telegram_language_code(lang: Language) -> str:
+    """The ``language_code`` Telegram reports for a user of an app in ``lang``: ``"ru"``, ``"pt-br"``."""
+    return lang.tag.lower()
 
 
 def telegram_photo(data: bytes) -> bytes | None:
@@ -70,11 +147,12 @@ def chat_routes(user_id: int) -> list[tuple]:
     """
     options = {"user_id": user_id}
     return [
-        (r"/", _PageHandler),
+        (r"/", _PageHandler, options),
         (r"/static/(.*)", _StaticHandler, {"path": str(STATIC_DIR)}),
         (r"/api/updates", _UpdatesHandler, options),
         (r"/api/messages", _SendHandler, options),
         (r"/api/callback", _CallbackHandler, options),
+        (r"/api/language", _LanguageHandler, options),
         (r"/files/([\w-]+)", _FileHandler),
     ]
 
@@ -121,12 +199,17 @@ class _Handler(tornado.web.RequestHandler):
 
 class _PageHandler(_Handler):
     def get(self) -> None:
+        picked = self.get_cookie(LANGUAGE_COOKIE)
+        lang = i18n.find(picked) or i18n.from_accept_language(self.request.headers.get("Accept-Language"))
+        # The person at the page is a Telegram user whose app speaks the page's language.
+        self.api.set_user_language(self.user_id, telegram_language_code(lang))
         self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Content-Language", lang.tag)
         self.set_header(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'",
         )
-        self.finish((STATIC_DIR / "index.html").read_bytes())
+        self.finish(render_page(lang))
 
 
 class _StaticHandler(tornado.web.StaticFileHandler):
@@ -199,6 +282,20 @@ class _CallbackHandler(_Handler):
         except ValueError:
             raise tornado.web.HTTPError(400, "the message has no such button") from None
         self.reply({"ok": True, "callback_query_id": query_id})
+
+
+class _LanguageHandler(_Handler):
+    def post(self) -> None:
+        try:
+            code = json.loads(self.request.body or b"{}").get("language")
+        except (ValueError, AttributeError):
+            raise tornado.web.HTTPError(400, "body is not a JSON object") from None
+        lang = i18n.find(code)
+        if lang is None:
+            raise tornado.web.HTTPError(400, f"language must be one of {', '.join(i18n.CODES)}")
+        self.api.set_user_language(self.user_id, telegram_language_code(lang))
+        self.set_cookie(LANGUAGE_COOKIE, lang.code, path="/", samesite="Strict", expires_days=365)
+        self.reply({"ok": True, "language": lang.code})
 
 
 class _FileHandler(_Handler):

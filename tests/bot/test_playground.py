@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -18,6 +20,7 @@ from bot_fakes import digit_photo, png_of
 
 from bot import i18n, messages
 from bot.playground import HEADLESS_CHROMIUM_ARGS, USER_ID, run_playground, serving
+from bot.playground.web import LANGUAGE_COOKIE, page_texts
 
 EN = i18n.english()
 
@@ -121,6 +124,55 @@ async def test_page_and_chat_api(playground, real_model):
         assert (await client.get(url + steps["photo_url"].lstrip("/"))).headers["Content-Type"] == "image/png"
 
 
+def page_language(page: httpx.Response) -> tuple[str, dict]:
+    """The page's ``<html lang>`` and the texts it hands to app.js."""
+    lang = re.search(r'<html lang="([\w-]+)">', page.text).group(1)
+    texts = re.search(r'<script type="application/json" id="texts">(.*?)</script>', page.text, re.S).group(1)
+    return lang, json.loads(texts)
+
+
+async def ask(client: httpx.AsyncClient, url: str, text: str) -> dict:
+    """Send ``text`` from the page; returns the bot's first answer (a Bot API message)."""
+    after = (await client.get(f"{url}api/updates", params={"after": 0, "timeout": 0})).json()["events"]
+    after = after[-1]["seq"] if after else 0
+    assert (await client.post(f"{url}api/messages", json={"text": text}, headers=HEADERS)).json()["ok"]
+    return bot_messages(await events_until(client, url, after, lambda events: bot_messages(events)))[0]
+
+
+async def test_page_and_bot_follow_the_browsers_language_and_the_selector(playground):
+    url = playground.url
+    spanish, german = i18n.get("es"), i18n.get("de")
+    async with httpx.AsyncClient(timeout=30) as client:
+        page = await client.get(url, headers={"Accept-Language": "es-ES,es;q=0.9,en;q=0.8"})
+        assert page.headers["Content-Language"] == "es"
+        assert page_language(page) == ("es", page_texts(spanish))
+        assert "<title>digitbot: zona de pruebas</title>" in page.text
+        assert '<option value="es" lang="es" selected>Español</option>' in page.text
+        assert "<p>Escribe <code>/help</code> para ver consejos sobre las fotos" in page.text
+        # The person at the page is a Telegram user whose app speaks the page's language.
+        assert (await ask(client, url, "/help"))["text"] == messages.help_text(spanish, admin=True)  # an admin
+        updates = (await client.get(f"{url}api/updates", params={"after": 0, "timeout": 0})).json()
+        assert updates["bot"]["commands"][0]["description"] == "Qué hace este bot"
+
+        # The selector: a cookie, and the Telegram user's language, whatever the browser says.
+        chosen = await client.post(f"{url}api/language", json={"language": "de"}, headers=HEADERS)
+        assert chosen.json() == {"ok": True, "language": "de"}
+        assert f"{LANGUAGE_COOKIE}=de" in chosen.headers["Set-Cookie"]
+        page = await client.get(url, headers={"Accept-Language": "es"})
+        assert page_language(page) == ("de", page_texts(german))
+        assert (await ask(client, url, "/help"))["text"] == messages.help_text(german, admin=True)
+
+        for body in ({"language": "fr"}, {"language": None}, [1], "not json"):
+            content = body if isinstance(body, str) else json.dumps(body)
+            refused = await client.post(f"{url}api/language", content=content, headers=HEADERS)
+            assert refused.status_code == 400
+        assert (await client.post(f"{url}api/language", json={"language": "ru"})).status_code == 403
+        client.cookies.set(LANGUAGE_COOKIE, "tlh")  # not a language of the selector: the browser's counts
+        assert page_language(await client.get(url, headers={"Accept-Language": "ru, en"}))[0] == "ru"
+        client.cookies.clear()
+        assert page_language(await client.get(url, headers={"Accept-Language": "fr"}))[0] == "en"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -218,6 +270,35 @@ async def test_browser_conversation(real_model, playground):
             matrix = page.locator(".msg.in img.photo[alt^='Confusion matrix']")
             await matrix.wait_for()
             assert await matrix.evaluate("(image) => image.decode().then(() => image.naturalWidth)") > 0
+        finally:
+            await browser.close()
+
+
+async def test_browser_in_spanish_then_german_from_the_selector(playground):
+    """Headless Chromium set to Spanish: the page and the bot speak Spanish; the selector switches both to German."""
+    async_api = pytest.importorskip("playwright.async_api", reason="needs Playwright for Python")
+    executable = chromium_path()
+    async with async_api.async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=executable, args=list(HEADLESS_CHROMIUM_ARGS))
+        try:
+            context = await browser.new_context(locale="es-ES", viewport={"width": 800, "height": 900})
+            page = await context.new_page()
+            page.set_default_timeout(20_000)
+            await page.goto(playground.url)
+            await page.locator("#status.online").wait_for()
+            assert await page.get_attribute("#text", "placeholder") == "Mensaje o /comando"
+            await page.locator("#commands .chip[title='Qué hace este bot']").wait_for()
+
+            await page.click("#start")
+            await page.locator(".msg.in", has_text="¡Hola! Leo dígitos escritos a mano").wait_for()
+
+            await page.select_option("#language", "de")  # the page reloads in German
+            await page.locator("#text[placeholder='Nachricht oder /Befehl']").wait_for()
+            assert await page.get_attribute("html", "lang") == "de"
+            await page.fill("#text", "/help")
+            await page.press("#text", "Enter")
+            await page.locator(".msg.in", has_text="Ich lese handgeschriebene Ziffern auf Fotos").wait_for()
+            await page.locator("#status.online", has_text="Bot · online").wait_for()
         finally:
             await browser.close()
 

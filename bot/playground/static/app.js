@@ -1,9 +1,13 @@
 // digitbot playground: a small chat client for the local Bot API server's /api endpoints.
 // It renders what the bot sends (texts with entities, photos, inline keyboards), applies edits
 // and deletions in place, and sends the user's texts, commands, photos and button presses.
+// Its own words come in the page's language (#texts, filled in by the server from the catalogs).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+const T = JSON.parse($("texts").textContent);
+const LANG = document.documentElement.lang || undefined;
+const fill = (text, values) => text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? values[name] : whole));
 const chat = $("chat");
 const list = $("messages");
 const statusLine = $("status");
@@ -52,7 +56,7 @@ async function poll() {
     } catch (error) {
       failures += 1;
       botOnline = false;
-      updateStatus("disconnected: is digitbot playground still running?");
+      updateStatus(T.disconnected);
       await sleep(Math.min(5000, 500 * failures));
     }
   }
@@ -117,7 +121,7 @@ function addMessage(message) {
   $("intro").hidden = true;
   const nearBottom = chat.scrollHeight - chat.scrollTop - chat.clientHeight < 120;
   const date = new Date(message.date * 1000);
-  const day = date.toLocaleDateString(undefined, { weekday: "long", month: "long", day: "numeric" });
+  const day = date.toLocaleDateString(LANG, { weekday: "long", month: "long", day: "numeric" });
   if (day !== lastDay) {
     lastDay = day;
     const divider = document.createElement("div");
@@ -136,7 +140,7 @@ function renderMessage(message) {
   const element = document.createElement("article");
   element.className = `msg ${own ? "out" : "in"}`;
   element.dataset.messageId = message.message_id;
-  element.setAttribute("aria-label", own ? "You" : message.from?.first_name || "Bot");
+  element.setAttribute("aria-label", own ? T.you : message.from?.first_name || T.bot);
 
   const bubble = document.createElement("div");
   bubble.className = "bubble";
@@ -151,7 +155,7 @@ function renderMessage(message) {
     const image = document.createElement("img");
     image.className = "photo";
     image.src = imageUrl;
-    image.alt = message.caption || (own ? "Your photo" : "Photo from the bot");
+    image.alt = message.caption || (own ? T.your_photo : T.bot_photo);
     const size = message.photo?.at(-1);
     if (size?.width && size?.height) {
       image.width = size.width;
@@ -165,7 +169,7 @@ function renderMessage(message) {
   } else if (message.document) {
     const documentLine = document.createElement("div");
     documentLine.className = "document";
-    documentLine.textContent = message.document.file_name || "file";
+    documentLine.textContent = message.document.file_name || T.file;
     bubble.append(documentLine);
   }
   const text = message.text ?? message.caption;
@@ -181,7 +185,7 @@ function renderMessage(message) {
   if (!text && !imageUrl && !message.document) {
     const body = document.createElement("div");
     body.className = "text";
-    body.textContent = "(unsupported message)";
+    body.textContent = T.unsupported;
     bubble.append(body);
   }
   const meta = document.createElement("span");
@@ -189,7 +193,7 @@ function renderMessage(message) {
   if (message.edit_date) {
     const edited = document.createElement("span");
     edited.className = "edited";
-    edited.textContent = "edited";
+    edited.textContent = T.edited;
     meta.append(edited);
   }
   meta.append(clock(message.edit_date || message.date));
@@ -205,14 +209,14 @@ function renderMessage(message) {
 }
 
 function clock(unixSeconds) {
-  return new Date(unixSeconds * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return new Date(unixSeconds * 1000).toLocaleTimeString(LANG, { hour: "2-digit", minute: "2-digit" });
 }
 
 function renderKeyboard(messageId, rows) {
   const keyboard = document.createElement("div");
   keyboard.className = "keyboard";
   keyboard.setAttribute("role", "group");
-  keyboard.setAttribute("aria-label", "Buttons");
+  keyboard.setAttribute("aria-label", T.buttons);
   for (const row of rows) {
     const line = document.createElement("div");
     line.className = "row";
@@ -230,7 +234,7 @@ function renderKeyboard(messageId, rows) {
           key.addEventListener("click", () => pressButton(messageId, button.callback_data, key));
         } else {
           key.disabled = true;
-          key.title = "Not available in the playground";
+          key.title = T.not_available;
         }
       }
       key.className = "key";
@@ -293,7 +297,7 @@ function entityElement(entity, value) {
       element = document.createElement("a");
       element.className = "command";
       element.href = "#";
-      element.title = `Send ${value}`;
+      element.title = fill(T.send_command, { command: value });
       element.addEventListener("click", (event) => { event.preventDefault(); sendText(value); });
       break;
     case "spoiler":
@@ -329,13 +333,13 @@ function updateStatus(problem) {
     statusLine.textContent = problem;
     statusLine.classList.add("offline");
   } else if (Date.now() < typingUntil) {
-    statusLine.textContent = "typing…";
+    statusLine.textContent = T.typing;
     statusLine.classList.add("typing");
   } else if (botOnline) {
-    statusLine.textContent = "bot · online";
+    statusLine.textContent = T.online;
     statusLine.classList.add("online");
   } else {
-    statusLine.textContent = "starting…";
+    statusLine.textContent = T.starting;
   }
 }
 
@@ -377,7 +381,7 @@ async function sendText(text) {
   try {
     await post("/api/messages", { headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text }) });
   } catch (error) {
-    showToast(`Not sent: ${error.message}`);
+    showToast(fill(T.not_sent, { error: error.message }));
   }
 }
 
@@ -388,7 +392,7 @@ async function sendFile(file) {
   try {
     await post("/api/messages", { body: form });
   } catch (error) {
-    showToast(`Not sent: ${error.message}`);
+    showToast(fill(T.not_sent, { error: error.message }));
   }
 }
 
@@ -404,7 +408,7 @@ async function pressButton(messageId, callbackData, key) {
     setTimeout(() => key.removeAttribute("aria-busy"), 15000);
   } catch (error) {
     key.removeAttribute("aria-busy");
-    showToast(`Not sent: ${error.message}`);
+    showToast(fill(T.not_sent, { error: error.message }));
   }
 }
 
@@ -448,6 +452,15 @@ for (const input of [$("file"), $("camera")]) {
   });
 }
 $("start").addEventListener("click", () => sendText("/start"));
+// The language of "your Telegram app": the page reloads in it, and the bot follows it (unless /language says otherwise).
+$("language").addEventListener("change", async (event) => {
+  try {
+    await post("/api/language", { headers: { "Content-Type": "application/json" }, body: JSON.stringify({ language: event.target.value }) });
+    location.reload();
+  } catch (error) {
+    showToast(fill(T.not_sent, { error: error.message }));
+  }
+});
 
 // Drag and drop anywhere on the page.
 let dragDepth = 0;
