@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from babel import Locale
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import NumberPattern, parse_pattern
 
 logger = logging.getLogger(__name__)
 
@@ -116,8 +116,7 @@ class Language:
             value: the number.
             decimals: digits after the decimal separator, always shown.
         """
-        pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-        return format_decimal(value, format=pattern, locale=self.locale)
+        return _number_pattern(decimals, percent=False).apply(value, self.locale)
 
     def percent(self, fraction: float, decimals: int = 1) -> str:
         """A fraction in [0, 1] as a percentage: ``"98.7 %"`` in English, ``"98,7 %"`` in the others.
@@ -126,8 +125,14 @@ class Language:
             fraction: 0.987 for 98.7 %.
             decimals: digits after the decimal separator, always shown.
         """
-        pattern = "#,##0" + ("." + "0" * decimals if decimals else "") + " %"
-        return format_percent(fraction, format=pattern, locale=self.locale)
+        return _number_pattern(decimals, percent=True).apply(fraction, self.locale)
+
+
+@functools.cache
+def _number_pattern(decimals: int, percent: bool) -> NumberPattern:
+    """Babel's pattern for a number with ``decimals`` digits after the separator (``"98.7 %"`` if
+    ``percent``), parsed once: parsing is most of the time of formatting a number."""
+    return parse_pattern("#,##0" + ("." + "0" * decimals if decimals else "") + (" %" if percent else ""))
 
 
 def catalog_path(code: str, suffix: str = ".po") -> Path:
