@@ -26,7 +26,7 @@ $(LOCALES)/%/LC_MESSAGES/digitbot.mo: $(LOCALES)/%/LC_MESSAGES/digitbot.po $(STA
 
 setup: $(READY)  ## create .venv, install digitbot with its test tools, compile the languages' catalogs
 
-messages: $(STAMP)  ## after changing the bot's texts: extract them into $(LOCALES)/digitbot.pot and update each .po
+messages: $(STAMP)  ## after changing the bot's texts: extract them into bot/locales/digitbot.pot, update each .po
 	$(BIN)/pybabel extract --project=digitbot --copyright-holder="the digitbot authors" \
 		--add-comments=Translators: --add-location=file --sort-by-file --output-file=$(LOCALES)/digitbot.pot bot
 	$(BIN)/pybabel update --input-file=$(LOCALES)/digitbot.pot --output-dir=$(LOCALES) --domain=digitbot \

@@ -65,7 +65,8 @@ async def test_post_init_opens_the_store_and_post_shutdown_closes_it(settings, f
         await post_init(application)
     # Per language: the private chats' menu and the groups' one (with /read first); English for everyone else.
     menus = {(call.kwargs.get("language_code"), "scope" in call.kwargs): call for call in set_my_commands.await_args_list}
-    assert set(menus) == {(code, groups) for code in (None, "ru", "es", "de", "pt") for groups in (False, True)}
+    codes = [language.menu_code or None for language in i18n.supported()]
+    assert set(menus) == {(code, groups) for code in codes for groups in (False, True)} and len(menus) == 10
     private, groups = menus[None, False], menus[None, True]
     assert [command.command for command in private.args[0]] == [command for command, _ in messages.commands(EN)]
     assert [command.command for command in groups.args[0]][0] == "read"
