@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -125,8 +124,14 @@ def exact_match(logits: np.ndarray, texts: list[str]) -> float:
 
 
 def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_size: int,
-          seed: int, workers: int, learning_rate: float) -> dict:
-    """Generate the lines, train, export and write the three artifacts; returns the card."""
+          seed: int, workers: int, learning_rate: float, resume: Path | None = None,
+          held_out: int = 4000) -> dict:
+    """Generate the lines, train, export and write the three artifacts; returns the card.
+
+    With ``resume`` (a ``number_reader.keras``), training continues from that model on
+    freshly generated lines (use another seed than the run it came from); its card's
+    epochs and training time are added to this run's.
+    """
     import keras
     import tensorflow as tf
 
@@ -136,7 +141,7 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     started = time.time()
     mnist = load_mnist(data_path)
     x, y, texts = generate(mnist.x_train, mnist.y_train, lines, seed, workers)
-    x_val, y_val, texts_val = generate(mnist.x_train, mnist.y_train, 4000, seed + 7919, workers)
+    x_val, y_val, texts_val = generate(mnist.x_train, mnist.y_train, held_out, seed + 7919, workers)
     generated = time.time() - started
     print(f"generated {len(x)} + {len(x_val)} lines in {generated:.0f} s", flush=True)
 
@@ -146,7 +151,14 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     dataset = (tf.data.Dataset.from_tensor_slices((x, y)).shuffle(20000, seed=seed)
                .batch(batch_size, drop_remainder=True).map(to_float).prefetch(2))
     val_dataset = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(512).map(to_float)
-    model = build_reader(seed)
+    earlier: dict = {}
+    if resume is not None:
+        model = keras.saving.load_model(resume, compile=False)
+        card_path = Path(resume).with_suffix(".json")
+        if card_path.is_file():
+            earlier = json.loads(card_path.read_text(encoding="utf-8"))
+    else:
+        model = build_reader(seed)
     steps = epochs * (len(x) // batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.02,
                                                       warmup_target=None, warmup_steps=0)
@@ -159,7 +171,8 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
             logs["val_exact"] = accuracy
             print(f"epoch {epoch + 1}: held-out lines read exactly {accuracy:.2%}", flush=True)
 
-    history = model.fit(dataset, epochs=epochs, validation_data=val_dataset, callbacks=[ExactMatch()], verbose=2)
+    history = model.fit(dataset, epochs=epochs, validation_data=val_dataset, callbacks=[ExactMatch()], verbose=2,
+                        shuffle=False)  # the dataset shuffles itself
     keras_logits = model.predict(x_val_float, batch_size=512, verbose=0)
     accuracy = exact_match(keras_logits, texts_val)
 
@@ -180,6 +193,9 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
         "max_length": MAX_LENGTH,
         "training_data": f"{len(x)} synthetic lines of MNIST training digits (training.number_lines), "
                          f"seed {seed}; MNIST {mnist.source} sha256 {mnist.sha256[:16]}",
+        "earlier_runs": [*earlier.get("earlier_runs", []), {key: earlier[key] for key in (
+            "training_data", "epochs", "learning_rate", "held_out_exact", "training_seconds") if key in earlier}]
+        if earlier else [],
         "epochs": epochs,
         "batch_size": batch_size,
         "learning_rate": learning_rate,
@@ -190,6 +206,8 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
         "val_exact_per_epoch": [round(float(value), 4) for value in history.history.get("val_exact", [])],
         "tflite_parity": parity,
         "training_seconds": round(time.time() - started, 1),
+        "total_training_seconds": round(time.time() - started + earlier.get("total_training_seconds",
+                                                                           earlier.get("training_seconds", 0)), 1),
         "generation_seconds": round(generated, 1),
     }
     with atomic_path(out_dir / READER_CARD) as temporary:
@@ -228,9 +246,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--workers", type=int, default=max(1, min(4, os.cpu_count() or 1)))
+    parser.add_argument("--resume", type=Path, default=None, help="continue training this number_reader.keras")
     args = parser.parse_args(argv)
     card = train(args.data, args.out, args.lines, args.epochs, args.batch_size, args.seed, args.workers,
-                 args.learning_rate)
+                 args.learning_rate, args.resume)
     print(f"held-out synthetic lines read exactly: {card['held_out_exact']:.2%}; "
           f"{card['parameters']} parameters; {card['training_seconds'] / 60:.1f} min; "
           f"wrote {args.out / READER_TFLITE}")

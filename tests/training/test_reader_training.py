@@ -1,0 +1,34 @@
+"""A tiny run of the number reader's training: the three artifacts, LiteRT parity, resuming."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from core.reader import LINE_HEIGHT, LINE_WIDTH, READER_CLASSES, TIME_STEPS, NumberReader
+from training.reader import READER_CARD, READER_KERAS, READER_TFLITE, build_reader, train
+
+
+def test_reader_maps_a_line_to_logits_per_time_step():
+    model = build_reader()
+    logits = model.predict(np.zeros((2, LINE_HEIGHT, LINE_WIDTH, 1), np.float32), verbose=0)
+    assert logits.shape == (2, TIME_STEPS, READER_CLASSES)
+
+
+def test_tiny_training_run_writes_a_servable_reader_and_resumes(full_mnist_path, tmp_path):
+    card = train(str(full_mnist_path), tmp_path, lines=128, epochs=1, batch_size=32, seed=1, workers=1,
+                 learning_rate=1e-3, held_out=64)
+    for name in (READER_KERAS, READER_TFLITE, READER_CARD):
+        assert (tmp_path / name).is_file()
+    written = json.loads((tmp_path / READER_CARD).read_text())
+    assert written["held_out_lines"] == 64 and written["epochs"] == 1 and written["earlier_runs"] == []
+    assert written["tflite_parity"]["same_reading"] == 64
+    assert written["tflite_parity"]["max_probability_difference"] <= 1e-4
+    reader = NumberReader.from_path(tmp_path / READER_TFLITE)
+    reading, probabilities, _ = reader.read_ink(np.zeros((40, 120), np.float32))
+    assert probabilities.shape == (TIME_STEPS, READER_CLASSES) and reading.text.isdigit() | (reading.text == "")
+    resumed = train(str(full_mnist_path), tmp_path, lines=64, epochs=1, batch_size=32, seed=2, workers=1,
+                    learning_rate=1e-4, resume=tmp_path / READER_KERAS, held_out=32)
+    assert len(resumed["earlier_runs"]) == 1 and resumed["earlier_runs"][0]["epochs"] == 1
+    assert resumed["total_training_seconds"] >= card["training_seconds"]
