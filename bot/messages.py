@@ -301,6 +301,19 @@ def format_reading(lang: Language, reading: PhotoReading) -> str:
     """
     if not reading.digits:
         return format_image_error(lang, NoDigitFoundError())
+    text = _format_digits(lang, reading)
+    if reading.runner_up:
+        # Translators: {runner_up} is another reading of the whole number, e.g. "1874", and {percent}
+        # how likely it is, e.g. "31.0 %". The bot reads each photo two ways (digit by digit, and the
+        # whole line at once); this line says they gave different answers.
+        text += "\n" + lang.gettext("It could also be {runner_up} ({percent}): reading digit by digit and reading "
+                                    "the whole line gave different answers.", runner_up=reading.runner_up,
+                                    percent=format_percent(lang, reading.runner_up_confidence))
+    return text
+
+
+def _format_digits(lang: Language, reading: PhotoReading) -> str:
+    """:func:`format_reading` without the runner-up line."""
     better_photo = lang.gettext("A closer, sharper photo in even light would help.")
     if len(reading.digits) == 1:
         (prediction,) = reading.digits

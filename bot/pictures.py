@@ -40,6 +40,19 @@ def segmentation_note(lang: Language, note: str) -> str:
     return note
 
 
+def reader_notes(lang: Language, reading: PhotoReading) -> list[str]:
+    """What the number reader (which reads the whole line at once) read, and which reading won, in ``lang``."""
+    if reading.line_text is None:
+        return []
+    if reading.method == "both":
+        return [lang.gettext("read as a whole line too: {number}, the same", number=reading.line_text)]
+    if reading.method == "line":
+        return [lang.gettext("read as a whole line: {number}, given; digit by digit: {other}",
+                             number=reading.line_text, other=reading.runner_up or "-")]
+    return [lang.gettext("read as a whole line: {number}; digit by digit: {other}, given",
+                         number=reading.line_text or "-", other=reading.number)]
+
+
 def render_steps_png(reading: PhotoReading, segmentation: Segmentation, lang: Language) -> bytes:
     """Render "What I saw" as a PNG, labelled in ``lang``: the photo (grayscale, polarity fixed),
     the ink mask kept, the photo with a box and the predicted digit per digit, and each 28x28
@@ -87,6 +100,7 @@ def render_steps_png(reading: PhotoReading, segmentation: Segmentation, lang: La
         notes.append(lang.gettext("line tilted {degrees}°: each digit turned upright",
                                   degrees=lang.number(abs(segmentation.tilt))))
     notes += [segmentation_note(lang, note) for note in segmentation.notes]
+    notes += reader_notes(lang, reading)
     if notes:
         # Under the boxes (a second title line would run into the figure's title).
         axes.text(0.5, -0.03, "\n".join(notes), transform=axes.transAxes, ha="center", va="top", fontsize=8)

@@ -61,15 +61,31 @@ class DigitPrediction:
 class PhotoReading:
     """Everything read from one photo.
 
+    Two readers look at a photo: the digit classifier on each mark segmentation found
+    (the per-digit path) and the number reader on the whole line (:mod:`core.reader`).
+
     Attributes:
         digits: the digits found, left to right.
         width, height: size of the decoded photo in pixels (after EXIF orientation and any
             JPEG scale-down at decoding).
+        method: which reading is given: ``"both"`` (the two readers agree), ``"digits"``
+            (the per-digit path's), ``"line"`` (the number reader's).
+        line_text: what the number reader read ("" when it read nothing), or None when it
+            was not run (no reader installed, or a single 28x28 image).
+        runner_up: the other reader's reading when the two disagree, else "".
+        runner_up_confidence: its confidence in [0, 1] (0.0 when there is none).
+        number_confidence: confidence of the whole number in [0, 1] when it is not the
+            product of the digits' (the readers disagreed), else None.
     """
 
     digits: tuple[DigitPrediction, ...]
     width: int = 0
     height: int = 0
+    method: str = "digits"
+    line_text: str | None = None
+    runner_up: str = ""
+    runner_up_confidence: float = 0.0
+    number_confidence: float | None = None
 
     @property
     def number(self) -> str:
@@ -78,14 +94,27 @@ class PhotoReading:
 
     @property
     def confidence(self) -> float:
-        """Confidence of the whole number: the product of the digits' probabilities."""
+        """Confidence of the whole number: the product of the digits' probabilities, or
+        :attr:`number_confidence` when the readers disagreed."""
+        if self.number_confidence is not None:
+            return self.number_confidence
         return float(np.prod([prediction.confidence for prediction in self.digits])) if self.digits else 0.0
 
     @property
     def low_confidence(self) -> bool:
-        """True when any digit is a low-confidence guess."""
+        """True when any digit is a low-confidence guess (see :attr:`runner_up` for the readers' disagreement)."""
         return any(prediction.low_confidence for prediction in self.digits)
 
     def to_dict(self) -> dict:
-        """JSON-ready form: ``{"number": "42", "digits": [...]}``."""
-        return {"number": self.number, "digits": [prediction.to_dict() for prediction in self.digits]}
+        """JSON-ready form: ``{"number": "42", "confidence": 0.98, "method": "both",
+        "line_reader": "42", "runner_up": null, "digits": [...]}``; ``runner_up`` is
+        ``{"number": "47", "confidence": 0.31}`` when the readers disagree."""
+        return {
+            "number": self.number,
+            "confidence": round(self.confidence, 4),
+            "method": self.method,
+            "line_reader": self.line_text,
+            "runner_up": ({"number": self.runner_up, "confidence": round(self.runner_up_confidence, 4)}
+                          if self.runner_up else None),
+            "digits": [prediction.to_dict() for prediction in self.digits],
+        }

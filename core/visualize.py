@@ -65,6 +65,14 @@ def render_steps_png(reading: PhotoReading, segmentation: Segmentation) -> bytes
         axes.axis("off")
     notes = ([f"line tilted {abs(segmentation.tilt):.0f}°: each digit turned upright"] if segmentation.tilt else [])
     notes += list(segmentation.notes)
+    if reading.line_text is not None:
+        # The number reader (core.reader) read the whole line too.
+        if reading.method == "both":
+            notes.append(f"read as a whole line too: {reading.line_text}, the same")
+        elif reading.method == "line":
+            notes.append(f"read as a whole line: {reading.line_text}, given; digit by digit: {reading.runner_up or '-'}")
+        else:
+            notes.append(f"read as a whole line: {reading.line_text or '-'}; digit by digit: {reading.number}, given")
     if notes:
         # Under the boxes (a second title line would run into the figure's title).
         axes.text(0.5, -0.03, "\n".join(notes), transform=axes.transAxes, ha="center", va="top", fontsize=8)

@@ -209,3 +209,19 @@ def test_image_errors_from_core_say_the_same_in_english_and_differ_in_other_lang
     for code in ("ru", "es", "de", "pt_BR"):
         message, tip = messages.image_error_texts(i18n.get(code), error)
         assert message and tip and message != error.user_message and tip != error.tip
+
+
+def test_readers_disagreeing_give_the_other_reading_as_runner_up():
+    reading = dataclasses.replace(make_reading("42"), method="line", line_text="42", runner_up="412",
+                                  runner_up_confidence=0.31, number_confidence=0.69)
+    lines = messages.format_reading(EN, reading).splitlines()
+    assert lines[0] == "I read 42"
+    assert lines[-1] == ("It could also be 412 (31.0 %): reading digit by digit and reading the whole line "
+                         "gave different answers.")
+    spanish = messages.format_reading(i18n.get("es"), reading)
+    assert "412 (31,0 %)" in spanish and "línea entera" in spanish
+
+
+def test_readers_agreeing_add_nothing():
+    reading = dataclasses.replace(make_reading("42"), method="both", line_text="42")
+    assert "could also be" not in messages.format_reading(EN, reading)
