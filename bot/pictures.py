@@ -1,8 +1,7 @@
 """The pictures the bot sends, labelled in the user's language: "What I saw" and the confusion matrix.
 
-They are drawn as ``core.visualize`` draws them for the command line and the training reports
-(same layout, colours and sizes), with every word and number in the user's language.
-``core`` knows no languages, so the drawing is repeated here rather than imported.
+"What I saw" is drawn by ``core.visualize`` (which knows no languages) with the texts built
+here; the confusion matrix is drawn here, like the training report's but without seaborn.
 """
 
 from __future__ import annotations
@@ -10,25 +9,16 @@ from __future__ import annotations
 import io
 import re
 
-import cv2
 import numpy as np
 
+from core import visualize
 from core.preprocessing import Segmentation
 from core.results import PhotoReading
-from core.visualize import PANEL_SIZE
 
 from bot.i18n import Language
 
 #: A note of ``core.preprocessing.hypotheses`` about a mark re-cut by recognition.
 _CUT_NOTE = re.compile(r"a mark cut into (\d+) digits by recognition")
-
-
-def _fit(image: np.ndarray, size: int = PANEL_SIZE) -> np.ndarray:
-    scale = size / max(image.shape[:2])
-    if scale >= 1:
-        return image
-    return cv2.resize(image, (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale))),
-                      interpolation=cv2.INTER_AREA)
 
 
 def segmentation_note(lang: Language, note: str) -> str:
@@ -40,26 +30,31 @@ def segmentation_note(lang: Language, note: str) -> str:
     return note
 
 
-def reader_notes(lang: Language, reading: PhotoReading) -> list[str]:
-    """What the number reader (which reads the whole line at once) read, and which reading won, in ``lang``."""
-    if reading.line_text is None:
-        return []
-    if reading.method == "both":
-        return [lang.gettext("read as a whole line too: {number}, the same", number=reading.line_text)]
-    if reading.method == "line":
-        return [lang.gettext("read as a whole line: {number}, given; digit by digit: {other}",
-                             number=reading.line_text, other=reading.runner_up or "-")]
-    return [lang.gettext("read as a whole line: {number}; digit by digit: {other}, given",
-                         number=reading.line_text or "-", other=reading.number)]
+def steps_texts(lang: Language) -> visualize.StepsTexts:
+    """The words and number formats of "What I saw" in ``lang`` (numbers with its separators)."""
+    return visualize.StepsTexts(
+        title=lang.gettext("What I saw: the 28x28 images are exactly what the model read"),
+        photo=lang.gettext("1. photo (grayscale)"),
+        ink=lang.gettext("2. ink kept (lines, specks removed)"),
+        digits_found=lambda number: lang.gettext("3. digits found: {number}", number=number),
+        tilt=lambda degrees: lang.gettext("line tilted {degrees}°: each digit turned upright",
+                                          degrees=lang.number(degrees)),
+        segmentation_note=lambda note: segmentation_note(lang, note),
+        # What the number reader (which reads the whole line at once) read, and which reading won.
+        line_same=lambda line: lang.gettext("read as a whole line too: {number}, the same", number=line),
+        line_given=lambda line, digits: lang.gettext(
+            "read as a whole line: {number}, given; digit by digit: {other}", number=line, other=digits),
+        digits_given=lambda line, digits: lang.gettext(
+            "read as a whole line: {number}; digit by digit: {other}, given", number=line, other=digits),
+        confidence=lang.percent,
+        runner_up=lambda digit, probability: f"{digit}: {lang.percent(probability, 0)}",
+    )
 
 
 def render_steps_png(reading: PhotoReading, segmentation: Segmentation, lang: Language) -> bytes:
-    """Render "What I saw" as a PNG, labelled in ``lang``: the photo (grayscale, polarity fixed),
-    the ink mask kept, the photo with a box and the predicted digit per digit, and each 28x28
-    model input with its top-3.
-
-    Uses matplotlib's object-oriented API (no pyplot state), so it is safe to call from
-    worker threads.
+    """Render "What I saw" as a PNG, labelled in ``lang``: ``core.visualize.render_steps_png``
+    (the photo, the ink mask kept, the boxes with their notes, each 28x28 model input with its
+    top-3) with :func:`steps_texts`. Safe to call from worker threads.
 
     Args:
         reading: the classifier's result for the photo.
@@ -69,53 +64,7 @@ def render_steps_png(reading: PhotoReading, segmentation: Segmentation, lang: La
     Returns:
         PNG bytes, about 1100 px wide.
     """
-    from matplotlib.figure import Figure
-
-    gray = segmentation.gray
-    boxed = cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
-    thickness = max(2, round(max(gray.shape) / 300))
-    for prediction, (x, y, w, h) in zip(reading.digits, segmentation.working_boxes):
-        color = (220, 140, 0) if prediction.low_confidence else (0, 160, 60)
-        cv2.rectangle(boxed, (x, y), (x + w, y + h), color, thickness)
-        cv2.putText(boxed, str(prediction.digit), (x, max(0, y - 2 * thickness)), cv2.FONT_HERSHEY_SIMPLEX,
-                    max(0.6, h / 60), color, thickness, cv2.LINE_AA)
-
-    digits = len(reading.digits)
-    columns = max(3, min(digits, 8))
-    rows_of_digits = int(np.ceil(digits / columns))
-    figure = Figure(figsize=(11, 4.4 + 1.9 * rows_of_digits), dpi=100)
-    # Two independent grids: three equal photo panels on top, the 28x28 inputs below.
-    top, bottom = figure.subfigures(2, 1, height_ratios=[3.2, 1.7 * rows_of_digits])
-    panels = [
-        (_fit(gray), lang.gettext("1. photo (grayscale)")),
-        (_fit(segmentation.mask), lang.gettext("2. ink kept (lines, specks removed)")),
-        (_fit(boxed), lang.gettext("3. digits found: {number}", number=reading.number)),
-    ]
-    for axes, (image, title) in zip(top.subplots(1, 3), panels):
-        axes.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
-        axes.set_title(title, fontsize=9)
-        axes.axis("off")
-    notes = []
-    if segmentation.tilt:
-        notes.append(lang.gettext("line tilted {degrees}°: each digit turned upright",
-                                  degrees=lang.number(abs(segmentation.tilt))))
-    notes += [segmentation_note(lang, note) for note in segmentation.notes]
-    notes += reader_notes(lang, reading)
-    if notes:
-        # Under the boxes (a second title line would run into the figure's title).
-        axes.text(0.5, -0.03, "\n".join(notes), transform=axes.transAxes, ha="center", va="top", fontsize=8)
-    digit_axes = np.atleast_1d(bottom.subplots(rows_of_digits, columns)).ravel()
-    for axes in digit_axes:
-        axes.axis("off")
-    for axes, prediction in zip(digit_axes, reading.digits):
-        axes.imshow(prediction.image, cmap="gray", vmin=0, vmax=1)
-        runners = ", ".join(f"{digit}: {lang.percent(probability, 0)}" for digit, probability in prediction.top3[1:])
-        axes.set_title(f"{prediction.digit} ({lang.percent(prediction.confidence)})\n{runners}", fontsize=8,
-                       color="#b06000" if prediction.low_confidence else "#006030")
-    figure.suptitle(lang.gettext("What I saw: the 28x28 images are exactly what the model read"), fontsize=10)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return visualize.render_steps_png(reading, segmentation, steps_texts(lang))
 
 
 def render_confusion_matrix_png(matrix, lang: Language) -> bytes:

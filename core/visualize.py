@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -14,6 +16,49 @@ from core.results import PhotoReading
 PANEL_SIZE = 480
 
 
+@dataclass(frozen=True)
+class StepsTexts:
+    """The words and number formats of "What I saw" (:func:`render_steps_png`); English by default.
+
+    ``core`` knows no languages: a caller that speaks another (``bot.pictures``) passes its
+    own. A text with values in it is a function that fills them in, so the caller formats
+    numbers its own way. The layout, which notes are shown when, and the colours stay in
+    :func:`render_steps_png`.
+
+    Attributes:
+        title: the figure's title.
+        photo: the first panel's title.
+        ink: the second panel's title.
+        digits_found: the number read (``"42"``) -> the third panel's title.
+        tilt: degrees the text line was tilted, > 0 -> the note that each digit was turned upright.
+        segmentation_note: one of ``Segmentation.notes`` (English) -> the note shown for it.
+        line_same: the number reader's reading -> the note when both readers read the same.
+        line_given: the number reader's reading, the digit-by-digit one (``"-"`` if none) ->
+            the note when the number reader's reading is given.
+        digits_given: the number reader's reading (``"-"`` if none), the digit-by-digit one ->
+            the note when the digit-by-digit reading is given.
+        confidence: a digit's probability in [0, 1] -> as shown after the digit (``"99.2%"``).
+        runner_up: a runner-up digit 0-9 and its probability in [0, 1] -> as listed under
+            the digit (``"9:1%"``).
+    """
+
+    title: str = "What I saw: the 28x28 images are exactly what the model read"
+    photo: str = "1. photo (grayscale)"
+    ink: str = "2. ink kept (lines, specks removed)"
+    digits_found: Callable[[str], str] = "3. digits found: {}".format
+    tilt: Callable[[float], str] = "line tilted {:.0f}°: each digit turned upright".format
+    segmentation_note: Callable[[str], str] = str
+    line_same: Callable[[str], str] = "read as a whole line too: {}, the same".format
+    line_given: Callable[[str, str], str] = "read as a whole line: {}, given; digit by digit: {}".format
+    digits_given: Callable[[str, str], str] = "read as a whole line: {}; digit by digit: {}, given".format
+    confidence: Callable[[float], str] = "{:.1%}".format
+    runner_up: Callable[[int, float], str] = "{}:{:.0%}".format
+
+
+#: The texts of "What I saw" in English, as the command line and the benchmarks show it.
+ENGLISH = StepsTexts()
+
+
 def _fit(image: np.ndarray, size: int = PANEL_SIZE) -> np.ndarray:
     scale = size / max(image.shape[:2])
     if scale >= 1:
@@ -22,10 +67,35 @@ def _fit(image: np.ndarray, size: int = PANEL_SIZE) -> np.ndarray:
                       interpolation=cv2.INTER_AREA)
 
 
-def render_steps_png(reading: PhotoReading, segmentation: Segmentation) -> bytes:
+def steps_notes(reading: PhotoReading, segmentation: Segmentation, texts: StepsTexts = ENGLISH) -> list[str]:
+    """The notes "What I saw" writes under the boxes: the line's tilt, what recognition
+    decided (``segmentation.notes``) and what the number reader read and which reading won.
+
+    Args:
+        reading: the classifier's result for the photo.
+        segmentation: the preprocessing result of the same photo.
+        texts: the words and number formats (English by default).
+
+    Returns:
+        The notes, one line each, in that order; empty when there is nothing to note.
+    """
+    notes = [texts.tilt(abs(segmentation.tilt))] if segmentation.tilt else []
+    notes += [texts.segmentation_note(note) for note in segmentation.notes]
+    if reading.line_text is not None:
+        # The number reader (core.reader) read the whole line too.
+        if reading.method == "both":
+            notes.append(texts.line_same(reading.line_text))
+        elif reading.method == "line":
+            notes.append(texts.line_given(reading.line_text, reading.runner_up or "-"))
+        else:
+            notes.append(texts.digits_given(reading.line_text or "-", reading.number))
+    return notes
+
+
+def render_steps_png(reading: PhotoReading, segmentation: Segmentation, texts: StepsTexts = ENGLISH) -> bytes:
     """Render the steps as a PNG: the photo (grayscale, polarity fixed), the ink mask kept,
-    the photo with a box and the predicted digit per digit, and each 28x28 model input
-    with its top-3.
+    the photo with a box and the predicted digit per digit (and :func:`steps_notes` under
+    it), and each 28x28 model input with its top-3.
 
     Uses matplotlib's object-oriented API (no pyplot state), so it is safe to call from
     worker threads.
@@ -33,6 +103,8 @@ def render_steps_png(reading: PhotoReading, segmentation: Segmentation) -> bytes
     Args:
         reading: the classifier's result for the photo.
         segmentation: the preprocessing result of the same photo.
+        texts: the words and number formats of the labels; the default is English
+            (``bot.pictures`` passes the user's language).
 
     Returns:
         PNG bytes, about 1100 px wide.
@@ -55,24 +127,15 @@ def render_steps_png(reading: PhotoReading, segmentation: Segmentation) -> bytes
     # Two independent grids: three equal photo panels on top, the 28x28 inputs below.
     top, bottom = figure.subfigures(2, 1, height_ratios=[3.2, 1.7 * rows_of_digits])
     panels = [
-        (_fit(gray), "1. photo (grayscale)"),
-        (_fit(segmentation.mask), "2. ink kept (lines, specks removed)"),
-        (_fit(boxed), f"3. digits found: {reading.number}"),
+        (_fit(gray), texts.photo),
+        (_fit(segmentation.mask), texts.ink),
+        (_fit(boxed), texts.digits_found(reading.number)),
     ]
     for axes, (image, title) in zip(top.subplots(1, 3), panels):
         axes.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
         axes.set_title(title, fontsize=9)
         axes.axis("off")
-    notes = ([f"line tilted {abs(segmentation.tilt):.0f}°: each digit turned upright"] if segmentation.tilt else [])
-    notes += list(segmentation.notes)
-    if reading.line_text is not None:
-        # The number reader (core.reader) read the whole line too.
-        if reading.method == "both":
-            notes.append(f"read as a whole line too: {reading.line_text}, the same")
-        elif reading.method == "line":
-            notes.append(f"read as a whole line: {reading.line_text}, given; digit by digit: {reading.runner_up or '-'}")
-        else:
-            notes.append(f"read as a whole line: {reading.line_text or '-'}; digit by digit: {reading.number}, given")
+    notes = steps_notes(reading, segmentation, texts)
     if notes:
         # Under the boxes (a second title line would run into the figure's title).
         axes.text(0.5, -0.03, "\n".join(notes), transform=axes.transAxes, ha="center", va="top", fontsize=8)
@@ -81,10 +144,10 @@ def render_steps_png(reading: PhotoReading, segmentation: Segmentation) -> bytes
         axes.axis("off")
     for axes, prediction in zip(digit_axes, reading.digits):
         axes.imshow(prediction.image, cmap="gray", vmin=0, vmax=1)
-        runners = ", ".join(f"{digit}:{probability:.0%}" for digit, probability in prediction.top3[1:])
-        axes.set_title(f"{prediction.digit} ({prediction.confidence:.1%})\n{runners}", fontsize=8,
-                       color="#b06000" if prediction.low_confidence else "#006030")
-    figure.suptitle("What I saw: the 28x28 images are exactly what the model read", fontsize=10)
+        runners = ", ".join(texts.runner_up(digit, probability) for digit, probability in prediction.top3[1:])
+        caption = f"{prediction.digit} ({texts.confidence(prediction.confidence)})\n{runners}"
+        axes.set_title(caption, fontsize=8, color="#b06000" if prediction.low_confidence else "#006030")
+    figure.suptitle(texts.title, fontsize=10)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()

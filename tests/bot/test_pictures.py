@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from bot_fakes import digit_photo
-from matplotlib.figure import Figure
+from figure_texts import texts_drawn
 
 from bot import i18n
-from bot.pictures import render_confusion_matrix_png, render_steps_png, segmentation_note
+from bot.pictures import render_confusion_matrix_png, render_steps_png, segmentation_note, steps_texts
+from core.preprocessing import Segmentation
+from core.results import PhotoReading
+from core.visualize import steps_notes
 
 
 def test_segmentation_notes_are_translated_and_unknown_ones_kept():
@@ -19,17 +23,41 @@ def test_segmentation_notes_are_translated_and_unknown_ones_kept():
     assert segmentation_note(russian, "something new") == "something new"
 
 
-def texts_drawn(monkeypatch) -> list[str]:
-    """Collect every text Matplotlib draws into figures from now on."""
-    drawn: list[str] = []
-    original = Figure.savefig
+def read_line(method: str, line_text: str | None, runner_up: str = "") -> tuple[PhotoReading, Segmentation]:
+    """A reading (no digits) of a line tilted 7.6° with a mark re-cut, as the number reader read it."""
+    empty = np.zeros((1, 1), np.uint8)
+    segmentation = Segmentation(gray=empty, ink=empty.astype(np.float32), mask=empty, tilt=7.6,
+                                notes=("a mark cut into 3 digits by recognition",))
+    return PhotoReading(digits=(), method=method, line_text=line_text, runner_up=runner_up), segmentation
 
-    def savefig(self, *args, **kwargs):
-        drawn.extend(text.get_text() for text in self.findobj(lambda artist: hasattr(artist, "get_text")))
-        return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(Figure, "savefig", savefig)
-    return drawn
+def test_what_i_saw_notes_are_in_the_language():
+    german = steps_texts(i18n.get("de"))
+    tilt_and_cut = ["Zeile um 8° geneigt: jede Ziffer aufgerichtet",
+                    "ein Zeichen per Erkennung in 3 Ziffern geteilt"]
+    assert steps_notes(*read_line("both", "42"), german) == [
+        *tilt_and_cut, "auch als ganze Zeile gelesen: 42, dasselbe"]
+    assert steps_notes(*read_line("line", "47", "42"), german) == [
+        *tilt_and_cut, "als ganze Zeile gelesen: 47, genommen; Ziffer für Ziffer: 42"]
+    digits_given = steps_notes(*read_line("digits", ""), german)[-1]
+    assert digits_given.startswith("als ganze Zeile gelesen: -; Ziffer für Ziffer:")
+    assert steps_notes(*read_line("digits", None), german) == tilt_and_cut
+
+
+@pytest.mark.parametrize(("method", "line_text", "runner_up"),
+                         [("both", "42", ""), ("line", "47", "42"), ("line", "47", ""), ("digits", "", "")])
+def test_english_notes_are_core_visualize_s(method, line_text, runner_up):
+    reading, segmentation = read_line(method, line_text, runner_up)
+    english = steps_notes(reading, segmentation, steps_texts(i18n.english()))
+    assert english == steps_notes(reading, segmentation)
+
+
+@pytest.mark.parametrize(("code", "confidence", "runner_up"),
+                         [("en", "99.2 %", "9: 1 %"), ("de", "99,2 %", "9: 1 %"), ("ru", "99,2 %", "9: 1 %")])
+def test_what_i_saw_numbers_are_in_the_language(code, confidence, runner_up):
+    texts = steps_texts(i18n.get(code))
+    assert texts.confidence(0.992) == confidence
+    assert texts.runner_up(9, 0.012) == runner_up
 
 
 def test_what_i_saw_is_labelled_in_the_language(real_model, monkeypatch):

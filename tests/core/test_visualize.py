@@ -1,0 +1,69 @@
+""""What I saw": the notes under the boxes, and the texts drawn (English unless told otherwise)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from figure_texts import texts_drawn
+
+from core.preprocessing import Segmentation
+from core.results import DigitPrediction, PhotoReading
+from core.visualize import StepsTexts, render_steps_png, steps_notes
+
+
+def photo_of_42(tilt: float = -7.6, notes: tuple[str, ...] = ("a mark cut into 2 digits by recognition",),
+                **reading_fields) -> tuple[PhotoReading, Segmentation]:
+    """A made-up reading of "42" (the 2 unsure) and its segmentation: no model needed."""
+    gray = np.full((120, 200), 230, np.uint8)
+    mask = np.zeros_like(gray)
+    segmentation = Segmentation(gray=gray, ink=mask.astype(np.float32), mask=mask, tilt=tilt, notes=notes,
+                                working_boxes=[(20, 30, 40, 60), (110, 30, 40, 60)])
+    digits = tuple(
+        DigitPrediction(digit=digit, confidence=confidence,
+                        top3=((digit, confidence), (9, 0.012), (8, 0.004)),
+                        probabilities=np.zeros(10, np.float32), image=np.zeros((28, 28), np.float32))
+        for digit, confidence in [(4, 0.992), (2, 0.55)])
+    return PhotoReading(digits=digits, **reading_fields), segmentation
+
+
+@pytest.mark.parametrize(("reading_fields", "reader_note"), [
+    ({}, []),
+    ({"method": "both", "line_text": "42"}, ["read as a whole line too: 42, the same"]),
+    ({"method": "line", "line_text": "47", "runner_up": "42"},
+     ["read as a whole line: 47, given; digit by digit: 42"]),
+    ({"method": "line", "line_text": "47"}, ["read as a whole line: 47, given; digit by digit: -"]),
+    ({"method": "digits", "line_text": ""}, ["read as a whole line: -; digit by digit: 42, given"]),
+], ids=["no-line-reader", "both", "line", "line-alone", "digits"])
+def test_notes_say_the_tilt_the_recuts_and_what_the_line_reader_read(reading_fields, reader_note):
+    reading, segmentation = photo_of_42(**reading_fields)
+    assert steps_notes(reading, segmentation) == [
+        "line tilted 8°: each digit turned upright", "a mark cut into 2 digits by recognition", *reader_note]
+
+
+def test_a_level_line_with_nothing_recut_has_no_notes():
+    assert steps_notes(*photo_of_42(tilt=0.0, notes=())) == []
+
+
+def test_what_i_saw_is_drawn_in_english_by_default(monkeypatch):
+    drawn = texts_drawn(monkeypatch)
+    png = render_steps_png(*photo_of_42(method="both", line_text="42"))
+    assert png.startswith(b"\x89PNG")
+    assert {
+        "What I saw: the 28x28 images are exactly what the model read",
+        "1. photo (grayscale)", "2. ink kept (lines, specks removed)", "3. digits found: 42",
+        "line tilted 8°: each digit turned upright\na mark cut into 2 digits by recognition\n"
+        "read as a whole line too: 42, the same",
+        "4 (99.2%)\n9:1%, 8:0%", "2 (55.0%)\n9:1%, 8:0%",
+    } <= set(drawn)
+
+
+def test_what_i_saw_is_drawn_with_the_texts_given(monkeypatch):
+    drawn = texts_drawn(monkeypatch)
+    texts = StepsTexts(
+        title="SEEN", photo="PHOTO", ink="INK", digits_found="FOUND {}".format, tilt="TILT {:.1f}".format,
+        segmentation_note=str.upper, line_same="SAME {}".format, line_given="LINE {} / {}".format,
+        digits_given="DIGITS {} / {}".format, confidence="{:.3f}".format, runner_up="{}={:.2f}".format)
+    render_steps_png(*photo_of_42(method="line", line_text="47", runner_up="42"), texts)
+    assert {"SEEN", "PHOTO", "INK", "FOUND 42", "4 (0.992)\n9=0.01, 8=0.00", "2 (0.550)\n9=0.01, 8=0.00",
+            "TILT 7.6\nA MARK CUT INTO 2 DIGITS BY RECOGNITION\nLINE 47 / 42"} <= set(drawn)
+    assert not any("What I saw" in text or "digits found" in text for text in drawn)
