@@ -84,6 +84,8 @@ def _format_reading(reading) -> str:
         runners = ", ".join(f"{digit} {probability:.1%}" for digit, probability in prediction.top3[1:])
         parts.append(f"{prediction.digit} ({prediction.confidence:.1%}; next: {runners})")
     flag = "  [low confidence]" if reading.low_confidence else ""
+    if reading.runner_up:
+        flag += f"  [or {reading.runner_up} ({reading.runner_up_confidence:.1%}): the line reader and the digits disagree]"
     return f"{reading.number}  {' '.join(parts)}{flag}"
 
 

@@ -33,6 +33,9 @@ NUM_OUTPUTS = NUM_CLASSES + 1
 
 #: Environment variable naming the MNIST data (a Keras-layout .npz or a folder of IDX files).
 MNIST_ENV = "DIGITBOT_MNIST"
+#: Environment variable naming the number reader's ``.tflite`` (:mod:`core.reader`), or
+#: ``off`` to read photos with the per-digit path alone; unset: ``models/number_reader.tflite``.
+READER_ENV = "DIGITBOT_NUMBER_READER"
 
 # Training defaults; the CLIs may override them.
 DEFAULT_EPOCHS = 30
@@ -56,6 +59,16 @@ RETRAIN_KEEP_REJECTED_ENV = "DIGITBOT_RETRAIN_KEEP_REJECTED"
 
 class ConfigError(ValueError):
     """A configuration value is missing or malformed; the message names the variable."""
+
+
+def reader_path_from_env(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The number reader named by ``DIGITBOT_NUMBER_READER``: None when it is ``off`` (or
+    ``none``, ``0``, ``false``), the shipped ``models/number_reader.tflite`` when unset or empty."""
+    environ = os.environ if environ is None else environ
+    value = environ.get(READER_ENV, "").strip()
+    if value.lower() in ("off", "none", "0", "false"):
+        return None
+    return Path(value).expanduser() if value else MODELS_DIR / "number_reader.tflite"
 
 
 def mnist_path_from_env(environ: Mapping[str, str] | None = None) -> Path | None:

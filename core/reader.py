@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from core.config import MODELS_DIR
+from core.litert import native_stderr_silenced, softmax
 
 #: Height and width of the line the reader reads, in pixels.
 LINE_HEIGHT = 32
@@ -42,7 +43,7 @@ READER_CLASSES = 11
 #: Longest number the reader is trained for.
 MAX_LENGTH = 12
 READER_FILENAME = "number_reader.tflite"
-DEFAULT_READER_PATH = MODELS_DIR / READER_FILENAME
+DEFAULT_READER_PATH = MODELS_DIR / READER_FILENAME  # also core.config.reader_path_from_env's default
 
 
 class ReaderLoadError(RuntimeError):
@@ -199,12 +200,10 @@ class NumberReader:
     def __init__(self, model_content: bytes, path: Path | None = None, num_threads: int = 1):
         from ai_edge_litert.interpreter import Interpreter
 
-        from core.classifier import _native_stderr_silenced
-
         self.path = path
         self._lock = threading.Lock()
         try:
-            with _native_stderr_silenced():
+            with native_stderr_silenced():
                 self._interpreter = Interpreter(model_content=model_content, num_threads=num_threads)
                 self._interpreter.allocate_tensors()
                 self._interpreter.invoke()
@@ -240,8 +239,6 @@ class NumberReader:
         Raises:
             ValueError: the lines have another shape.
         """
-        from core.classifier import softmax
-
         lines = np.asarray(lines, dtype=np.float32)
         if lines.ndim == 3:
             lines = lines[..., np.newaxis]

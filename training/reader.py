@@ -35,6 +35,7 @@ import numpy as np
 
 from core.atomic import atomic_path
 from core.config import MODELS_DIR
+from core.litert import softmax
 from core.reader import (
     LINE_HEIGHT,
     LINE_WIDTH,
@@ -109,12 +110,6 @@ def generate(images: np.ndarray, labels: np.ndarray, count: int, seed: int, work
             parts = list(pool.map(_lines_job, jobs))
     return (np.concatenate([part[0] for part in parts]), np.concatenate([part[1] for part in parts]),
             [text for part in parts for text in part[2]])
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)
 
 
 def exact_match(logits: np.ndarray, texts: list[str]) -> float:

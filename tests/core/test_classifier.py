@@ -115,8 +115,91 @@ def test_marks_read_as_not_a_digit_are_left_out(tiny_model_path, tmp_path):
     rejecting = Classifier.from_path(write_always_model(tiny_model_path, tmp_path / "none.keras", digit=NOT_A_DIGIT))
     with pytest.raises(NoDigitFoundError):
         rejecting.read_photo(photo)
-    threes = Classifier.from_path(write_always_model(tiny_model_path, tmp_path / "threes.keras", digit=3))
+    threes = Classifier.from_path(write_always_model(tiny_model_path, tmp_path / "threes.keras", digit=3),
+                                  reader_path=None)
     reading, segmentation = threes.read_photo_with_steps(photo)
     assert reading.number == "33" and all(d.not_a_digit < 1e-6 and d.is_digit for d in reading.digits)
     assert reading.to_dict()["digits"][0]["not_a_digit"] == 0.0
     assert len(segmentation.crops) == len(segmentation.working_boxes) == 2
+
+
+class _FakeReader:
+    """A number reader that reads ``text`` with best-path probability ``confidence`` whatever it sees."""
+
+    def __init__(self, text: str, confidence: float, hesitant: int | None = None):
+        """``hesitant``: the index of a digit the reader nearly took for a blank (0.5 vs 0.45)."""
+        from core.reader import BLANK, READER_CLASSES, TIME_STEPS
+
+        path = [BLANK] * TIME_STEPS
+        for index, character in enumerate(text):
+            path[8 + index * 6] = int(character) + 1
+        sure = confidence ** (1 / TIME_STEPS)
+        self.probabilities = np.full((TIME_STEPS, READER_CLASSES), (1 - sure) / (READER_CLASSES - 1), np.float32)
+        self.probabilities[np.arange(TIME_STEPS), path] = sure
+        if hesitant is not None:
+            step = 8 + hesitant * 6
+            self.probabilities[step] = 0.05 / (READER_CLASSES - 2)
+            self.probabilities[step, path[step]], self.probabilities[step, BLANK] = 0.5, 0.45
+
+    def read_ink(self, ink):
+        from core.reader import ctc_greedy_decode, line_input
+
+        _, x_scale = line_input(ink)
+        return ctc_greedy_decode(self.probabilities), self.probabilities, x_scale
+
+
+@pytest.fixture(scope="module")
+def photo_47():
+    return to_jpeg(place_digits(paper(), [handwritten(4), handwritten(7)], height=160, left=200, top=200))
+
+
+@pytest.fixture
+def with_reader(shipped_classifier, monkeypatch):
+    """The shipped classifier with another number reader, for one test (a copy would share,
+    and desynchronise, its LiteRT interpreter)."""
+    def install(reader):
+        monkeypatch.setattr(shipped_classifier, "reader", reader)
+        return shipped_classifier
+    return install
+
+
+def test_readers_that_agree_give_the_reading_once(shipped_classifier, with_reader, photo_47):
+    alone = Classifier.from_path(shipped_classifier.path, reader_path=None).read_photo(photo_47)
+    assert alone.number == "47" and alone.line_text is None and alone.method == "digits"
+    reading = with_reader(_FakeReader("47", 0.9)).read_photo(photo_47)
+    assert (reading.number, reading.method, reading.line_text, reading.runner_up) == ("47", "both", "47", "")
+    assert reading.confidence == pytest.approx(alone.confidence)
+    assert reading.to_dict()["runner_up"] is None and reading.to_dict()["line_reader"] == "47"
+
+
+def test_a_sure_line_reading_is_given_with_the_digits_reading_as_runner_up(shipped_classifier, with_reader, photo_47):
+    from core.visualize import render_steps_png
+
+    reading, segmentation = with_reader(_FakeReader("417", 0.9)).read_photo_with_steps(photo_47)
+    assert (reading.number, reading.method, reading.runner_up) == ("417", "line", "47")
+    digits_confidence = reading.runner_up_confidence + reading.confidence
+    assert digits_confidence == pytest.approx(1.0)  # the two readings' shares
+    assert reading.confidence < 0.9
+    assert len(segmentation.working_boxes) == len(segmentation.boxes) == 3
+    assert segmentation.digit_images.shape == (3, 28, 28)
+    xs = [box[0] for box in segmentation.working_boxes]
+    assert xs == sorted(xs)
+    for prediction in reading.digits:
+        assert prediction.probabilities.shape == (10,) and prediction.probabilities.sum() == pytest.approx(1.0)
+        assert prediction.top3[0] == (prediction.digit, pytest.approx(prediction.confidence))
+    assert reading.to_dict()["runner_up"]["number"] == "47"
+    assert render_steps_png(reading, segmentation).startswith(b"\x89PNG")
+
+
+def test_the_digits_reading_stands_when_the_line_reader_finds_it_nearly_as_likely(shipped_classifier, with_reader, photo_47):
+    reading = with_reader(_FakeReader("417", 0.6, hesitant=1)).read_photo(photo_47)
+    assert (reading.number, reading.method, reading.line_text, reading.runner_up) == ("47", "digits", "417", "417")
+    assert reading.runner_up_confidence + reading.confidence == pytest.approx(1.0)
+    # the same line reading, sure of its "1", wins
+    reading = with_reader(_FakeReader("417", 0.6)).read_photo(photo_47)
+    assert (reading.number, reading.method, reading.runner_up) == ("417", "line", "47")
+
+
+def test_a_line_reading_of_nothing_leaves_the_digits_alone(shipped_classifier, with_reader, photo_47):
+    reading = with_reader(_FakeReader("", 0.99)).read_photo(photo_47)
+    assert (reading.number, reading.method, reading.line_text, reading.runner_up) == ("47", "digits", "", "")

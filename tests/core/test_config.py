@@ -38,3 +38,13 @@ def test_commands_without_telegram_need_no_token():
     assert load_settings({}, require_token=False).token == ""
     with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN"):
         load_settings({})
+
+
+def test_number_reader_path_from_the_environment(tmp_path):
+    from core.config import MODELS_DIR, reader_path_from_env
+
+    assert reader_path_from_env({}) == MODELS_DIR / "number_reader.tflite"
+    assert reader_path_from_env({"DIGITBOT_NUMBER_READER": " "}) == MODELS_DIR / "number_reader.tflite"
+    assert reader_path_from_env({"DIGITBOT_NUMBER_READER": str(tmp_path / "r.tflite")}) == tmp_path / "r.tflite"
+    for off in ("off", "OFF", "none", "0", "false"):
+        assert reader_path_from_env({"DIGITBOT_NUMBER_READER": off}) is None
