@@ -24,7 +24,7 @@ from core.config import (
     reader_path_from_env,
 )
 from core.errors import NoDigitFoundError
-from core.litert import native_stderr_silenced, softmax
+from core.litert import load_interpreter, softmax
 from core.reader import (
     STEP_WIDTH,
     LineReading,
@@ -177,30 +177,20 @@ class Classifier:
 
     def __init__(self, model_content: bytes, path: Path | None = None, card: dict | None = None,
                  batch_size: int = 256, num_threads: int | None = None, reader: NumberReader | None = None):
-        from ai_edge_litert.interpreter import Interpreter
-
         self.path = path
         self.reader = reader
         self.card = card or {}
         self.batch_size = batch_size
         self._lock = threading.Lock()
-        threads = num_threads or min(2, os.cpu_count() or 1)
         try:
-            with native_stderr_silenced():
-                self._interpreter = Interpreter(model_content=model_content, num_threads=threads)
-                self._interpreter.allocate_tensors()
-                # The first run creates the XNNPACK delegate (which announces itself), so the
-                # first user does not pay for its set-up.
-                self._interpreter.invoke()
+            loaded = load_interpreter(model_content, num_threads or min(2, os.cpu_count() or 1))
         except (ValueError, RuntimeError) as exc:
             raise ModelLoadError(f"{path or 'model'}: LiteRT cannot load it ({exc})") from exc
-        (input_detail,) = self._interpreter.get_input_details()
-        (output_detail,) = self._interpreter.get_output_details()
-        self._input_index, self._output_index = input_detail["index"], output_detail["index"]
-        input_shape = tuple(int(size) for size in input_detail["shape"][1:])
-        self.num_outputs = int(output_detail["shape"][-1])
-        if input_shape != (IMAGE_SIZE, IMAGE_SIZE, 1) or self.num_outputs not in (NUM_CLASSES, NUM_OUTPUTS):
-            raise ModelLoadError(f"{path or 'model'}: model maps {input_shape} to ({self.num_outputs},); "
+        self._interpreter, self._input_index, self._output_index = (
+            loaded.interpreter, loaded.input_index, loaded.output_index)
+        self.num_outputs = loaded.output_shape[-1]
+        if loaded.input_shape != (IMAGE_SIZE, IMAGE_SIZE, 1) or self.num_outputs not in (NUM_CLASSES, NUM_OUTPUTS):
+            raise ModelLoadError(f"{path or 'model'}: model maps {loaded.input_shape} to ({self.num_outputs},); "
                                  f"expected (28, 28, 1) to (10,) or (11,)")
         self.temperature = float(self.card.get("temperature", 1.0))
         self._batch = 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
@@ -50,3 +51,42 @@ def native_stderr_silenced() -> Iterator[None]:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(null)
+
+
+@dataclass
+class LoadedModel:
+    """A LiteRT interpreter ready to run, and its single input's and output's details.
+
+    Attributes:
+        interpreter: ``ai_edge_litert.interpreter.Interpreter``, tensors allocated, run once.
+        input_index, output_index: tensor indices for ``set_tensor`` / ``get_tensor``.
+        input_shape, output_shape: the shapes without the batch dimension.
+    """
+
+    interpreter: object
+    input_index: int
+    output_index: int
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+
+
+def load_interpreter(model_content: bytes, num_threads: int) -> LoadedModel:
+    """Start a LiteRT interpreter on a ``.tflite`` file's bytes and run it once: the first
+    run creates the XNNPACK delegate (which announces itself on stderr, silenced here the
+    first time), so the first user does not pay for its set-up.
+
+    Raises:
+        ValueError, RuntimeError: LiteRT cannot load or run the model (callers turn these
+            into their own load errors).
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
+    with native_stderr_silenced():
+        interpreter = Interpreter(model_content=model_content, num_threads=num_threads)
+        interpreter.allocate_tensors()
+        interpreter.invoke()
+    (input_detail,) = interpreter.get_input_details()
+    (output_detail,) = interpreter.get_output_details()
+    return LoadedModel(interpreter, input_detail["index"], output_detail["index"],
+                       tuple(int(size) for size in input_detail["shape"][1:]),
+                       tuple(int(size) for size in output_detail["shape"][1:]))

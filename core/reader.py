@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from core.config import MODELS_DIR
-from core.litert import native_stderr_silenced, softmax
+from core.litert import load_interpreter, softmax
 
 #: Height and width of the line the reader reads, in pixels.
 LINE_HEIGHT = 32
@@ -198,25 +198,17 @@ class NumberReader:
     """
 
     def __init__(self, model_content: bytes, path: Path | None = None, num_threads: int = 1):
-        from ai_edge_litert.interpreter import Interpreter
-
         self.path = path
         self._lock = threading.Lock()
         try:
-            with native_stderr_silenced():
-                self._interpreter = Interpreter(model_content=model_content, num_threads=num_threads)
-                self._interpreter.allocate_tensors()
-                self._interpreter.invoke()
+            loaded = load_interpreter(model_content, num_threads)
         except (ValueError, RuntimeError) as exc:
             raise ReaderLoadError(f"{path or 'reader'}: LiteRT cannot load it ({exc})") from exc
-        (input_detail,) = self._interpreter.get_input_details()
-        (output_detail,) = self._interpreter.get_output_details()
-        self._input_index, self._output_index = input_detail["index"], output_detail["index"]
-        input_shape = tuple(int(size) for size in input_detail["shape"][1:])
-        output_shape = tuple(int(size) for size in output_detail["shape"][1:])
-        if input_shape != (LINE_HEIGHT, LINE_WIDTH, 1) or output_shape != (TIME_STEPS, READER_CLASSES):
-            raise ReaderLoadError(f"{path or 'reader'}: maps {input_shape} to {output_shape}; expected "
-                                  f"({LINE_HEIGHT}, {LINE_WIDTH}, 1) to ({TIME_STEPS}, {READER_CLASSES})")
+        self._interpreter, self._input_index, self._output_index = (
+            loaded.interpreter, loaded.input_index, loaded.output_index)
+        if loaded.input_shape != (LINE_HEIGHT, LINE_WIDTH, 1) or loaded.output_shape != (TIME_STEPS, READER_CLASSES):
+            raise ReaderLoadError(f"{path or 'reader'}: maps {loaded.input_shape} to {loaded.output_shape}; "
+                                  f"expected ({LINE_HEIGHT}, {LINE_WIDTH}, 1) to ({TIME_STEPS}, {READER_CLASSES})")
         self._batch = 1
 
     @classmethod
