@@ -6,7 +6,8 @@ line to 64 time steps of 256 features; a dense layer and two residual 1-D convol
 (kernel 5) give each step the context of its neighbours; a dense layer gives 11 logits
 (the blank, then the digits 0-9). About 0.5 M parameters, 2 MB as ``.tflite``.
 
-Data: lines of MNIST *training* digits from :mod:`training.number_lines`, generated once
+Data: lines of MNIST *training* digits from :mod:`training.number_lines` (with a continental
+copy of some 1s and 7s, :func:`training.augment.add_continental_styles`), generated once
 per run in worker processes; a held-out set of lines from other random seeds measures
 how many lines are read exactly. Writes, atomically, beside each other:
 
@@ -120,7 +121,7 @@ def exact_match(logits: np.ndarray, texts: list[str]) -> float:
 
 def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_size: int,
           seed: int, workers: int, learning_rate: float, resume: Path | None = None,
-          held_out: int = 4000) -> dict:
+          held_out: int = 4000, style_rate: float = 0.35) -> dict:
     """Generate the lines, train, export and write the three artifacts; returns the card.
 
     With ``resume`` (a ``number_reader.keras``), training continues from that model on
@@ -130,13 +131,20 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     import keras
     import tensorflow as tf
 
+    from training.augment import add_continental_styles
     from training.data import load_mnist
     from training.export import tflite_bytes
 
     started = time.time()
     mnist = load_mnist(data_path)
-    x, y, texts = generate(mnist.x_train, mnist.y_train, lines, seed, workers)
-    x_val, y_val, texts_val = generate(mnist.x_train, mnist.y_train, held_out, seed + 7919, workers)
+    # As the digit classifier's training does: MNIST's American 1s and 7s, plus a continental
+    # copy of some (flagged 1s, crossed 7s), which real European numbers are full of.
+    styled = add_continental_styles(mnist.x_train, mnist.y_train, rate=style_rate, seed=seed)
+    changed = np.flatnonzero((styled != mnist.x_train).any(axis=(1, 2)))
+    digits = np.concatenate([mnist.x_train, styled[changed]])
+    labels = np.concatenate([mnist.y_train, mnist.y_train[changed]])
+    x, y, texts = generate(digits, labels, lines, seed, workers)
+    x_val, y_val, texts_val = generate(digits, labels, held_out, seed + 7919, workers)
     generated = time.time() - started
     print(f"generated {len(x)} + {len(x_val)} lines in {generated:.0f} s", flush=True)
 
@@ -187,6 +195,7 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
         "class_labels": ["blank", *[str(digit) for digit in range(10)]],
         "max_length": MAX_LENGTH,
         "training_data": f"{len(x)} synthetic lines of MNIST training digits (training.number_lines), "
+                         f"{len(changed)} of its 1s and 7s also drawn continental (rate {style_rate}), "
                          f"seed {seed}; MNIST {mnist.source} sha256 {mnist.sha256[:16]}",
         "earlier_runs": [*earlier.get("earlier_runs", []), {key: earlier[key] for key in (
             "training_data", "epochs", "learning_rate", "held_out_exact", "training_seconds") if key in earlier}]
