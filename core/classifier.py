@@ -7,7 +7,6 @@ import json
 import os
 import threading
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -29,6 +28,7 @@ from core.reader import (
     STEP_WIDTH,
     LineReading,
     NumberReader,
+    ReaderLoadError,
     ctc_log_likelihood,
     line_region,
 )
@@ -236,8 +236,6 @@ class Classifier:
         if reader_path is READER_FROM_ENVIRONMENT:
             reader_path = reader_path_from_env()
         if reader_path is not None and Path(reader_path).is_file():
-            from core.reader import ReaderLoadError
-
             try:
                 reader = NumberReader.from_path(reader_path)
             except ReaderLoadError as exc:
