@@ -134,18 +134,19 @@ class _FakeReader:
         for index, character in enumerate(text):
             path[8 + index * 6] = int(character) + 1
         sure = confidence ** (1 / TIME_STEPS)
-        self.probabilities = np.full((TIME_STEPS, READER_CLASSES), (1 - sure) / (READER_CLASSES - 1), np.float32)
-        self.probabilities[np.arange(TIME_STEPS), path] = sure
+        probabilities = np.full((TIME_STEPS, READER_CLASSES), (1 - sure) / (READER_CLASSES - 1), np.float32)
+        probabilities[np.arange(TIME_STEPS), path] = sure
         if hesitant is not None:
             step = 8 + hesitant * 6
-            self.probabilities[step] = 0.05 / (READER_CLASSES - 2)
-            self.probabilities[step, path[step]], self.probabilities[step, BLANK] = 0.5, 0.45
+            probabilities[step] = 0.05 / (READER_CLASSES - 2)
+            probabilities[step, path[step]], probabilities[step, BLANK] = 0.5, 0.45
+        self.probabilities_per_line = probabilities
+        self.batches = []
 
-    def read_ink(self, ink):
-        from core.reader import ctc_greedy_decode, line_input
-
-        _, x_scale = line_input(ink)
-        return ctc_greedy_decode(self.probabilities), self.probabilities, x_scale
+    def probabilities(self, lines):
+        """The same softmax (64, 11) for every line of the batch (N, 32, 256)."""
+        self.batches.append(lines.shape)
+        return np.repeat(self.probabilities_per_line[np.newaxis], len(lines), axis=0)
 
 
 @pytest.fixture(scope="module")
@@ -198,6 +199,40 @@ def test_the_digits_reading_stands_when_the_line_reader_finds_it_nearly_as_likel
     # the same line reading, sure of its "1", wins
     reading = with_reader(_FakeReader("417", 0.6)).read_photo(photo_47)
     assert (reading.number, reading.method, reading.runner_up) == ("417", "line", "47")
+
+
+class _ViewsReader:
+    """A number reader that reads each view of the line as its own _FakeReader does."""
+
+    def __init__(self, *readers: _FakeReader):
+        self.readers = readers
+
+    def probabilities(self, lines):
+        assert len(lines) == len(self.readers)
+        return np.stack([reader.probabilities_per_line for reader in self.readers])
+
+
+def test_the_line_is_read_in_every_view_in_one_batch(shipped_classifier, with_reader, photo_47):
+    from core.classifier import READING_VIEWS
+    from core.reader import LINE_HEIGHT, LINE_WIDTH
+
+    reader = _FakeReader("47", 0.9)
+    with_reader(reader).read_photo(photo_47)
+    assert reader.batches == [(len(READING_VIEWS), LINE_HEIGHT, LINE_WIDTH)]
+
+
+def test_the_views_vote_by_summed_likelihood(shipped_classifier, with_reader, photo_47):
+    from core.classifier import READING_VIEWS
+
+    others = [_FakeReader("47", 0.9)] * (len(READING_VIEWS) - 1)
+    # one view sure of a digit the others do not see: the views' reading is the per-digit one
+    reading = with_reader(_ViewsReader(_FakeReader("417", 0.9), *others)).read_photo(photo_47)
+    assert (reading.number, reading.method, reading.line_text) == ("47", "both", "47")
+    # every view but the first sees a third digit: their reading wins, placed by a view that read it
+    reading, segmentation = with_reader(_ViewsReader(
+        _FakeReader("47", 0.5), *[_FakeReader("417", 0.9)] * (len(READING_VIEWS) - 1))).read_photo_with_steps(photo_47)
+    assert (reading.number, reading.method, reading.line_text, reading.runner_up) == ("417", "line", "417", "47")
+    assert len(segmentation.working_boxes) == 3
 
 
 def test_a_line_reading_of_nothing_leaves_the_digits_alone(shipped_classifier, with_reader, photo_47):
