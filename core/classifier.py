@@ -382,11 +382,12 @@ class Classifier:
         probabilities = self.reader.probabilities(np.stack([line for line, _ in inputs]))
         lines = [ctc_greedy_decode(view) for view in probabilities]
         digits_text, digits_confidence = reading.number, reading.confidence
-        scores = {text: sum(ctc_log_likelihood(view, text) for view in probabilities)
-                  for text in {digits_text} | {line.text for line in lines} if text}
         read = [line.text for line in lines if line.text]
         if not read:
             return dataclasses.replace(reading, method="digits", line_text=""), segmentation
+        if set(read) == {digits_text}:
+            return dataclasses.replace(reading, method="both", line_text=digits_text), segmentation
+        scores = {text: float(ctc_log_likelihood(probabilities, text).sum()) for text in {digits_text, *read}}
         line_text = max(read, key=lambda text: scores[text])
         if line_text == digits_text:
             return dataclasses.replace(reading, method="both", line_text=line_text), segmentation

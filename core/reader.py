@@ -158,37 +158,43 @@ def ctc_greedy_decode(probabilities: np.ndarray) -> LineReading:
     )
 
 
-def ctc_log_likelihood(probabilities: np.ndarray, text: str) -> float:
+def ctc_log_likelihood(probabilities: np.ndarray, text: str) -> float | np.ndarray:
     """log P(text | line) summed over every CTC alignment (the forward algorithm, Graves et al. 2006).
 
     Args:
-        probabilities: float (T, 11) softmax per time step; class 0 is the blank.
+        probabilities: float (T, 11) softmax per time step, or (N, T, 11) for N lines read at
+            once (the recursion runs over all of them together); class 0 is the blank.
         text: digits only, possibly "".
 
     Returns:
         The natural log of the probability, <= 0 (-inf when the text cannot be aligned,
-        e.g. longer than T allows).
+        e.g. longer than T allows): a float for one line, float64 (N,) for N.
     """
     log_p = np.log(np.clip(np.asarray(probabilities, dtype=np.float64), 1e-30, 1.0))
+    single = log_p.ndim == 2
+    if single:
+        log_p = log_p[np.newaxis]
     labels = [int(character) + 1 for character in text]
     extended = [BLANK]
     for label in labels:
         extended += [label, BLANK]
     states = len(extended)
-    alpha = np.full(states, -np.inf)
-    alpha[0] = log_p[0, BLANK]
+    alpha = np.full((len(log_p), states), -np.inf)
+    alpha[:, 0] = log_p[:, 0, BLANK]
     if states > 1:
-        alpha[1] = log_p[0, extended[1]]
+        alpha[:, 1] = log_p[:, 0, extended[1]]
     # A skip over a blank is allowed only between two different labels.
     allowed = np.array([s >= 2 and extended[s] != BLANK and extended[s] != extended[s - 2]
                         for s in range(states)])
-    for step in range(1, len(log_p)):
-        shifted1 = np.concatenate(([-np.inf], alpha))[:states]
-        shifted2 = np.concatenate(([-np.inf, -np.inf], alpha))[:states]
-        merged = np.logaddexp(alpha, shifted1)
-        merged = np.where(allowed, np.logaddexp(merged, shifted2), merged)
-        alpha = merged + log_p[step, extended]
-    return float(np.logaddexp(alpha[-1], alpha[-2]) if states > 1 else alpha[-1])
+    emissions = log_p[:, :, extended]
+    padding = np.full((len(log_p), 2), -np.inf)
+    for step in range(1, log_p.shape[1]):
+        padded = np.concatenate((padding, alpha), axis=1)
+        merged = np.logaddexp(alpha, padded[:, 1:states + 1])
+        merged = np.where(allowed, np.logaddexp(merged, padded[:, :states]), merged)
+        alpha = merged + emissions[:, step]
+    result = np.logaddexp(alpha[:, -1], alpha[:, -2]) if states > 1 else alpha[:, -1]
+    return float(result[0]) if single else result
 
 
 class NumberReader:

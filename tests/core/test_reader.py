@@ -91,6 +91,17 @@ def test_ctc_log_likelihood_sums_every_alignment(text):
     assert np.exp(ctc_log_likelihood(probabilities, text)) == pytest.approx(expected, rel=1e-6)
 
 
+@pytest.mark.parametrize("text", ["", "7", "33", "4071"])
+def test_ctc_log_likelihood_of_a_batch_is_each_line_s(text):
+    rng = np.random.default_rng(5)
+    logits = rng.normal(size=(3, 12, READER_CLASSES))
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=2, keepdims=True)
+    batch = ctc_log_likelihood(probabilities, text)
+    assert batch.shape == (3,)
+    assert batch == pytest.approx([ctc_log_likelihood(line, text) for line in probabilities], rel=1e-12)
+    assert isinstance(ctc_log_likelihood(probabilities[0], text), float)
+
+
 def test_ctc_log_likelihood_of_an_impossible_text_is_minus_infinity():
     probabilities = _probabilities_for([BLANK, 2, BLANK])
     assert ctc_log_likelihood(probabilities, "1111") == -np.inf
