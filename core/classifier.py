@@ -31,9 +31,7 @@ from core.reader import (
     LineReading,
     NumberReader,
     ReaderLoadError,
-    ctc_greedy_decode,
     ctc_log_likelihood,
-    line_input,
     line_region,
 )
 from core.results import DigitPrediction, PhotoReading
@@ -378,9 +376,9 @@ class Classifier:
         ink = segmentation.ink
         regions = [line_region(segmentation.working_boxes, ink.shape, margin_x, margin_y)
                    for margin_x, margin_y in READING_VIEWS]
-        inputs = [line_input(ink[y0:y1, x0:x1]) for x0, y0, x1, y1 in regions]
-        probabilities = self.reader.probabilities(np.stack([line for line, _ in inputs]))
-        lines = [ctc_greedy_decode(view) for view in probabilities]
+        views = self.reader.read_crops([ink[y0:y1, x0:x1] for x0, y0, x1, y1 in regions])
+        lines = [line for line, _, _ in views]
+        probabilities = np.stack([view_probabilities for _, view_probabilities, _ in views])
         digits_text, digits_confidence = reading.number, reading.confidence
         read = [line.text for line in lines if line.text]
         if not read:
@@ -393,16 +391,16 @@ class Classifier:
             return dataclasses.replace(reading, method="both", line_text=line_text), segmentation
         view = next(index for index, line in enumerate(lines) if line.text == line_text)
         line = lines[view]
-        use_line = not digits_text or (
-            scores[digits_text] < scores[line_text] - LIKELIHOOD_MARGIN * len(READING_VIEWS))
+        use_line = scores[digits_text] < scores[line_text] - LIKELIHOOD_MARGIN * len(READING_VIEWS)
         total = max(line.confidence + digits_confidence, 1e-12)
         if not use_line:
             return dataclasses.replace(
                 reading, method="digits", line_text=line_text, runner_up=line_text,
                 runner_up_confidence=line.confidence / total, number_confidence=digits_confidence / total,
             ), segmentation
-        boxes = _line_digit_boxes(line, regions[view], inputs[view][1])
-        predictions = _line_predictions(line, probabilities[view], segmentation, boxes)
+        _, view_probabilities, x_scale = views[view]
+        boxes = _line_digit_boxes(line, regions[view], x_scale)
+        predictions = _line_predictions(line, view_probabilities, segmentation, boxes)
         segmentation = dataclasses.replace(
             segmentation, boxes=[p.bounding_box for p in predictions], working_boxes=boxes,
             digit_images=np.stack([p.image for p in predictions]), pen_like=[True] * len(predictions), crops=[],

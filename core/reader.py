@@ -254,15 +254,24 @@ class NumberReader:
             logits = self._interpreter.get_tensor(self._output_index).copy()
         return softmax(logits)
 
-    def read_ink(self, ink: np.ndarray) -> tuple[LineReading, np.ndarray, float]:
-        """Read one ink crop (float32 (h, w) in [0, 1]).
+    def read_crops(self, crops: list[np.ndarray]) -> list[tuple[LineReading, np.ndarray, float]]:
+        """Read ink crops (each float32 (h, w) in [0, 1], any size) in one batch.
 
         Returns:
-            ``(reading, probabilities (64, 11), x_scale)``; ``x_scale`` as :func:`line_input`.
+            Per crop, ``(reading, probabilities (64, 11), x_scale)``; ``x_scale`` as
+            :func:`line_input`.
+
+        Raises:
+            ValueError: no crops.
         """
-        line, x_scale = line_input(ink)
-        probabilities = self.probabilities(line[np.newaxis])[0]
-        return ctc_greedy_decode(probabilities), probabilities, x_scale
+        inputs = [line_input(crop) for crop in crops]
+        probabilities = self.probabilities(np.stack([line for line, _ in inputs]))
+        return [(ctc_greedy_decode(line_probabilities), line_probabilities, x_scale)
+                for line_probabilities, (_, x_scale) in zip(probabilities, inputs)]
+
+    def read_ink(self, ink: np.ndarray) -> tuple[LineReading, np.ndarray, float]:
+        """Read one ink crop (float32 (h, w) in [0, 1]), as :meth:`read_crops`."""
+        return self.read_crops([ink])[0]
 
 
 #: Margins of the line region around the digits segmentation found, in median digit heights.

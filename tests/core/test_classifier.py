@@ -13,6 +13,7 @@ from photos import arc_ending_in_a_wedge, handwritten, paper, place_digits, to_j
 
 from core.classifier import Classifier, ModelLoadError, softmax
 from core.errors import NoDigitFoundError
+from core.reader import NumberReader
 
 PHOTO_FIXTURES = Path(__file__).parent.parent / "fixtures" / "photos"
 
@@ -123,8 +124,9 @@ def test_marks_read_as_not_a_digit_are_left_out(tiny_model_path, tmp_path):
     assert len(segmentation.crops) == len(segmentation.working_boxes) == 2
 
 
-class _FakeReader:
-    """A number reader that reads ``text`` with best-path probability ``confidence`` whatever it sees."""
+class _FakeReader(NumberReader):
+    """A number reader that reads ``text`` with best-path probability ``confidence`` whatever it sees
+    (no model: only its softmax is faked)."""
 
     def __init__(self, text: str, confidence: float, hesitant: int | None = None):
         """``hesitant``: the index of a digit the reader nearly took for a blank (0.5 vs 0.45)."""
@@ -201,7 +203,7 @@ def test_the_digits_reading_stands_when_the_line_reader_finds_it_nearly_as_likel
     assert (reading.number, reading.method, reading.runner_up) == ("417", "line", "47")
 
 
-class _ViewsReader:
+class _ViewsReader(NumberReader):
     """A number reader that reads each view of the line as its own _FakeReader does."""
 
     def __init__(self, *readers: _FakeReader):
