@@ -113,15 +113,38 @@ def test_marks_read_as_not_a_digit_are_left_out(tiny_model_path, tmp_path):
     from core.config import NOT_A_DIGIT
 
     photo = to_jpeg(place_digits(paper(), [handwritten(4), handwritten(7)], height=160, left=200, top=200))
-    rejecting = Classifier.from_path(write_always_model(tiny_model_path, tmp_path / "none.keras", digit=NOT_A_DIGIT))
+    rejecting_path = write_always_model(tiny_model_path, tmp_path / "none.keras", digit=NOT_A_DIGIT)
     with pytest.raises(NoDigitFoundError):
-        rejecting.read_photo(photo)
+        Classifier.from_path(rejecting_path, reader_path=None).read_photo(photo)
     threes = Classifier.from_path(write_always_model(tiny_model_path, tmp_path / "threes.keras", digit=3),
                                   reader_path=None)
     reading, segmentation = threes.read_photo_with_steps(photo)
     assert reading.number == "33" and all(d.not_a_digit < 1e-6 and d.is_digit for d in reading.digits)
     assert reading.to_dict()["digits"][0]["not_a_digit"] == 0.0
     assert len(segmentation.crops) == len(segmentation.working_boxes) == 2
+
+
+def test_the_number_reader_reads_marks_the_classifier_rejects_only_when_sure(tiny_model_path, tmp_path, photo_47):
+    from retrain_data import write_always_model
+
+    from core.classifier import READER_ALONE_MIN_CONFIDENCE
+    from core.config import NOT_A_DIGIT
+
+    rejecting = Classifier.from_path(write_always_model(tiny_model_path, tmp_path / "none.keras", digit=NOT_A_DIGIT))
+    assert rejecting.reader is not None  # the shipped number reader
+    reading, segmentation = rejecting.read_photo_with_steps(photo_47)
+    assert (reading.number, reading.method, reading.line_text, reading.runner_up) == ("47", "line", "47", "")
+    assert READER_ALONE_MIN_CONFIDENCE <= reading.confidence <= 1.0
+    assert len(segmentation.working_boxes) == len(segmentation.boxes) == 2
+    assert segmentation.digit_images.shape == (2, 28, 28)
+    assert any("number reader read 47" in note for note in segmentation.notes)
+    unsure = READER_ALONE_MIN_CONFIDENCE * 0.9
+    rejecting.reader = _FakeReader("47", unsure)
+    with pytest.raises(NoDigitFoundError) as raised:
+        rejecting.read_photo(photo_47)
+    assert "number reader is unsure" in raised.value.detail
+    rejecting.reader = _FakeReader("47", min(1.0, READER_ALONE_MIN_CONFIDENCE * 1.1))
+    assert rejecting.read_photo(photo_47).number == "47"
 
 
 class _FakeReader(NumberReader):
