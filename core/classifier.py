@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import threading
 from pathlib import Path
@@ -19,6 +20,7 @@ from core.config import (
     NOT_A_DIGIT_LABEL,
     NUM_CLASSES,
     NUM_OUTPUTS,
+    READER_ENV,
     TFLITE_SUFFIX,
     reader_path_from_env,
 )
@@ -35,6 +37,8 @@ from core.reader import (
     line_region,
 )
 from core.results import DigitPrediction, PhotoReading
+
+logger = logging.getLogger(__name__)
 
 
 #: Confidence above which a mark is read as a digit even when it is not shaped like pen
@@ -252,12 +256,15 @@ class Classifier:
                 ``.tflite`` sibling is loaded; the ``.keras`` file itself is not read).
             num_threads: LiteRT's CPU threads (default: up to 2).
             reader_path: the number reader (:mod:`core.reader`) that reads photos' lines
-                beside the per-digit path; None, or a missing file, reads without it;
-                default: ``DIGITBOT_NUMBER_READER`` (:func:`core.config.reader_path_from_env`).
+                beside the per-digit path; None reads without it; default:
+                ``DIGITBOT_NUMBER_READER`` (:func:`core.config.reader_path_from_env`). When
+                neither names one and the shipped reader is missing, a warning is logged
+                and photos are read without it.
 
         Raises:
             ModelLoadError: the file is missing or unreadable, or its input/output shape,
-                class labels or temperature differ from what ``core`` serves.
+                class labels or temperature differ from what ``core`` serves; or the number
+                reader named (by argument or environment) is missing or unreadable.
         """
         path = tflite_path(Path(path))
         if not path.is_file():
@@ -281,12 +288,19 @@ class Classifier:
             raise ModelLoadError(f"{path}: cannot read the model ({exc})") from exc
         reader = None
         if reader_path is READER_FROM_ENVIRONMENT:
+            named = bool(os.environ.get(READER_ENV, "").strip())
             reader_path = reader_path_from_env()
+        else:
+            named = reader_path is not None
         if reader_path is not None and Path(reader_path).is_file():
             try:
                 reader = NumberReader.from_path(reader_path)
             except ReaderLoadError as exc:
                 raise ModelLoadError(str(exc)) from exc
+        elif reader_path is not None and named:
+            raise ModelLoadError(f"{reader_path}: no number reader there (set {READER_ENV}=off to read digit by digit)")
+        elif reader_path is not None:
+            logger.warning("No number reader at %s: photos are read digit by digit only", reader_path)
         classifier = cls(content, path=path, card=card, num_threads=num_threads, reader=reader)
         if card and len(card.get("class_labels", [])) != classifier.num_outputs:
             raise ModelLoadError(f"{path}: the model has {classifier.num_outputs} outputs but its card names "

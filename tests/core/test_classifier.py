@@ -53,6 +53,23 @@ def test_missing_and_corrupt_model_files(tmp_path):
         Classifier.from_path(tmp_path / "keras_only.keras")
 
 
+def test_a_named_number_reader_that_is_missing_is_an_error(shipped_classifier, tmp_path, monkeypatch, caplog):
+    absent = tmp_path / "absent_reader.tflite"
+    with pytest.raises(ModelLoadError, match="no number reader there"):
+        Classifier.from_path(shipped_classifier.path, reader_path=absent)
+    monkeypatch.setenv("DIGITBOT_NUMBER_READER", str(absent))
+    with pytest.raises(ModelLoadError, match="DIGITBOT_NUMBER_READER=off"):
+        Classifier.from_path(shipped_classifier.path)
+    monkeypatch.setenv("DIGITBOT_NUMBER_READER", "off")
+    assert Classifier.from_path(shipped_classifier.path).reader is None
+    # The shipped reader missing (a models/ folder without it): read digit by digit, and say so.
+    monkeypatch.delenv("DIGITBOT_NUMBER_READER")
+    monkeypatch.setattr("core.classifier.reader_path_from_env", lambda: absent)
+    with caplog.at_level("WARNING", logger="core.classifier"):
+        assert Classifier.from_path(shipped_classifier.path).reader is None
+    assert "No number reader at" in caplog.text and str(absent) in caplog.text
+
+
 def test_shifted_and_scaled_digit_reads_the_same(shipped_classifier, mnist_sample):
     x, y = mnist_sample
     for index in range(6):
