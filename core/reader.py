@@ -90,17 +90,15 @@ class LineReading:
             (product over time steps of the best class's softmax), in [0, 1].
         digit_confidences: per digit, the highest softmax probability it reached, in [0, 1].
         spans: per digit, the (first, last) time step it was emitted at.
-        runner_up: the most likely different reading (the best path with its least sure
-            digit step changed: that digit replaced, removed or doubled), or "" if none.
-        runner_up_confidence: its approximate probability, in [0, 1].
+
+    Other readings are scored with :func:`ctc_log_likelihood` (the classifier compares the
+    per-digit reading and every view's reading that way).
     """
 
     text: str
     confidence: float
     digit_confidences: tuple[float, ...]
     spans: tuple[tuple[int, int], ...]
-    runner_up: str = ""
-    runner_up_confidence: float = 0.0
 
 
 def _collapse(path: np.ndarray) -> tuple[str, list[tuple[int, int]]]:
@@ -118,43 +116,26 @@ def _collapse(path: np.ndarray) -> tuple[str, list[tuple[int, int]]]:
 
 
 def ctc_greedy_decode(probabilities: np.ndarray) -> LineReading:
-    """Best-path CTC decoding of one line (Graves et al. 2006), with a runner-up.
+    """Best-path CTC decoding of one line (Graves et al. 2006).
 
     Args:
-        probabilities: float32 (T, 11) softmax per time step; class 0 is the blank.
+        probabilities: float (T, 11) softmax per time step; class 0 is the blank.
 
     Returns:
-        A :class:`LineReading`. The runner-up is found by changing, at the single time step
-        where the best path is least sure, its class to the second best: the cheapest
-        alternative path that reads differently.
+        A :class:`LineReading`: the most probable class at each step, repeats then blanks
+        removed.
     """
     probabilities = np.asarray(probabilities, dtype=np.float64)
     path = probabilities.argmax(axis=1)
     best = probabilities[np.arange(len(path)), path]
-    log_confidence = float(np.log(np.clip(best, 1e-12, 1.0)).sum())
     text, spans = _collapse(path)
     digit_confidences = tuple(float(probabilities[first:last + 1, int(text[i]) + 1].max())
                               for i, (first, last) in enumerate(spans))
-    # Runner-up: try the second-best class at each step, keep the best path reading differently.
-    order = np.argsort(-probabilities, axis=1)
-    runner_up, runner_up_log = "", -np.inf
-    for step in np.argsort(best)[:8]:
-        alternative = path.copy()
-        alternative[step] = order[step, 1]
-        other, _ = _collapse(alternative)
-        if other == text:
-            continue
-        candidate_log = log_confidence - np.log(max(best[step], 1e-12)) + np.log(
-            max(probabilities[step, order[step, 1]], 1e-12))
-        if candidate_log > runner_up_log:
-            runner_up, runner_up_log = other, candidate_log
     return LineReading(
         text=text,
-        confidence=float(np.exp(log_confidence)),
+        confidence=float(np.exp(np.log(np.clip(best, 1e-12, 1.0)).sum())),
         digit_confidences=digit_confidences,
         spans=tuple(spans),
-        runner_up=runner_up,
-        runner_up_confidence=float(np.exp(runner_up_log)) if runner_up else 0.0,
     )
 
 

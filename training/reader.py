@@ -121,17 +121,21 @@ def exact_match(logits: np.ndarray, texts: list[str]) -> float:
 
 def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_size: int,
           seed: int, workers: int, learning_rate: float, resume: Path | None = None,
-          held_out: int = 4000, style_rate: float = 0.35) -> dict:
+          held_out: int = 4000, style_rate: float = 0.35, elastic_rate: float = 0.0) -> dict:
     """Generate the lines, train, export and write the three artifacts; returns the card.
 
     With ``resume`` (a ``number_reader.keras``), training continues from that model on
     freshly generated lines (use another seed than the run it came from); its card's
-    epochs and training time are added to this run's.
+    epochs and training time are added to this run's. With ``elastic_rate`` > 0, that share
+    of the training digits also gets an elastically distorted copy (Simard, Steinkraus &
+    Platt 2003; :func:`training.augment.elastic_distort`) in the training lines' digit bank:
+    more shapes of each digit than MNIST's writers drew. The held-out lines are drawn from
+    the bank without those copies, so their score compares with runs that had none.
     """
     import keras
     import tensorflow as tf
 
-    from training.augment import add_continental_styles
+    from training.augment import add_continental_styles, elastic_distort
     from training.data import load_mnist
     from training.export import tflite_bytes
 
@@ -143,7 +147,12 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     changed = np.flatnonzero((styled != mnist.x_train).any(axis=(1, 2)))
     digits = np.concatenate([mnist.x_train, styled[changed]])
     labels = np.concatenate([mnist.y_train, mnist.y_train[changed]])
-    x, y, texts = generate(digits, labels, lines, seed, workers)
+    train_digits, train_labels = digits, labels
+    distorted = np.flatnonzero(np.random.default_rng(seed + 1).random(len(digits)) < elastic_rate)
+    if len(distorted):
+        train_digits = np.concatenate([digits, elastic_distort(digits[distorted], seed=seed + 2)])
+        train_labels = np.concatenate([labels, labels[distorted]])
+    x, y, texts = generate(train_digits, train_labels, lines, seed, workers)
     x_val, y_val, texts_val = generate(digits, labels, held_out, seed + 7919, workers)
     generated = time.time() - started
     print(f"generated {len(x)} + {len(x_val)} lines in {generated:.0f} s", flush=True)
@@ -196,6 +205,7 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
         "max_length": MAX_LENGTH,
         "training_data": f"{len(x)} synthetic lines of MNIST training digits (training.number_lines), "
                          f"{len(changed)} of its 1s and 7s also drawn continental (rate {style_rate}), "
+                         f"{len(distorted)} digits also elastically distorted (rate {elastic_rate}), "
                          f"seed {seed}; MNIST {mnist.source} sha256 {mnist.sha256[:16]}",
         "earlier_runs": [*earlier.get("earlier_runs", []), {key: earlier[key] for key in (
             "training_data", "epochs", "learning_rate", "held_out_exact", "training_seconds") if key in earlier}]
@@ -251,9 +261,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--workers", type=int, default=max(1, min(4, os.cpu_count() or 1)))
     parser.add_argument("--resume", type=Path, default=None, help="continue training this number_reader.keras")
+    parser.add_argument("--elastic-rate", type=float, default=0.0,
+                        help="share of the digits that also get an elastically distorted copy (0-1)")
     args = parser.parse_args(argv)
+    if not 0.0 <= args.elastic_rate <= 1.0:
+        parser.error("--elastic-rate must be between 0 and 1")
     card = train(args.data, args.out, args.lines, args.epochs, args.batch_size, args.seed, args.workers,
-                 args.learning_rate, args.resume)
+                 args.learning_rate, args.resume, elastic_rate=args.elastic_rate)
     print(f"held-out synthetic lines read exactly: {card['held_out_exact']:.2%}; "
           f"{card['parameters']} parameters; {card['training_seconds'] / 60:.1f} min; "
           f"wrote {args.out / READER_TFLITE}")
