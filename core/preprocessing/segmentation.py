@@ -175,7 +175,8 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
     pen stroke; a thick mark stays when it sits on a line of digits, alone or with a pen
     stroke of its own digit above or below it, or when it is the only mark and fills under
     :data:`MAX_BOLD_SOLIDITY` of its convex hull, a bold digit), faint marks, and pieces of
-    ruled lines too tilted or broken for :func:`remove_lines` (:func:`_drop_line_remnants`),
+    ruled lines too tilted or broken for :func:`remove_lines` (:func:`_drop_line_remnants`,
+    :func:`_drop_broken_vertical_rules`),
     and faint hairlines running in from the border (:func:`_drop_faint_edges`).
     Groups strokes of one digit (overlapping in x, e.g. the bar of a 5, and small pieces
     that are thick only for their size, such as a 6's detached top dot:
@@ -239,6 +240,7 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
     largest = max(blob.area for blob in candidates)
     candidates = [blob for blob in candidates if blob.area >= 0.06 * largest]
     candidates = _drop_line_remnants(candidates, labels, width)
+    candidates = _drop_broken_vertical_rules(candidates, height)
     candidates = _drop_faint_edges(candidates, labels, strength)
 
     # Thickness and contrast checks on the strong candidates.
@@ -479,6 +481,29 @@ def _drop_faint_edges(candidates: list[_Blob], labels: np.ndarray, strength: dic
     typical = float(np.median([strength[id(blob)] for blob in others]))
     dropped = [blob for blob in touching if stroke(blob) < 0.5 * pen and strength[id(blob)] < 0.6 * typical]
     return [blob for blob in candidates if blob not in dropped]
+
+
+def _drop_broken_vertical_rules(candidates: list[_Blob], image_height: int) -> list[_Blob]:
+    """Drop the pieces of a vertical rule (a column's border, a paper or binding edge) that
+    broke where the scan ran light, so that :func:`remove_lines` found no long line.
+
+    The pieces are thin upright marks (at least 4 times as tall as wide) standing one above
+    another in one column (their x ranges, widened by 2 px, overlap a chain's first piece).
+    A column of at least two such pieces reaching over half the image's height, and with
+    pieces adding up to a quarter of it, is a rule: a number is written across, not down.
+    Left in, the pieces chain the digits beside them into one tall group.
+    """
+    upright = sorted((blob for blob in candidates if blob.h >= 4 * blob.w), key=lambda blob: blob.y)
+    dropped: set[int] = set()
+    for first in upright:
+        if id(first) in dropped:
+            continue
+        column = [blob for blob in upright
+                  if min(blob.x2, first.x2) + 2 > max(blob.x, first.x) - 2 and id(blob) not in dropped]
+        reach = max(blob.y2 for blob in column) - min(blob.y for blob in column)
+        if len(column) >= 2 and reach >= 0.5 * image_height and sum(blob.h for blob in column) >= 0.25 * image_height:
+            dropped.update(id(blob) for blob in column)
+    return [blob for blob in candidates if id(blob) not in dropped]
 
 
 def _drop_line_remnants(candidates: list[_Blob], labels: np.ndarray, image_width: int) -> list[_Blob]:

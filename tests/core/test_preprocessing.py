@@ -750,3 +750,22 @@ def test_longest_span_bridges_only_short_gaps():
     assert pp._longest_span(occupied, max_gap=3) == 50
     assert pp._longest_span(occupied, max_gap=10) == 85
     assert pp._longest_span(np.zeros(5, bool), max_gap=3) == 0
+
+
+def test_pieces_of_a_broken_vertical_rule_are_dropped_and_digits_kept():
+    from core.preprocessing.segmentation import _Blob, _drop_broken_vertical_rules
+
+    # A ledger cell 320 px tall: a column border broken into four pieces down its left side,
+    # a "1" and a "9" with an underline beside it (boxes as a real register cell gave them).
+    rule = [_Blob(90, 7, 5, 87, 235, [1]), _Blob(89, 114, 6, 55, 167, [2]),
+            _Blob(89, 204, 4, 46, 107, [3]), _Blob(90, 262, 4, 30, 70, [4])]
+    one, nine = _Blob(140, 112, 6, 38, 150, [5]), _Blob(155, 112, 30, 37, 269, [6])
+    underline = _Blob(132, 162, 49, 6, 149, [7])
+    kept = _drop_broken_vertical_rules([*rule, one, nine, underline], image_height=320)
+    assert kept == [one, nine, underline]
+    # One long piece (remove_lines' job), or short pieces reaching under half the height, stay.
+    assert _drop_broken_vertical_rules(rule[:1] + [one], 320) == rule[:1] + [one]
+    assert _drop_broken_vertical_rules(rule[1:3] + [one], 400) == rule[1:3] + [one]
+    # Two 1s written one above the other are not a rule unless they run down the page.
+    ones = [_Blob(100, 120, 6, 40, 150, [8]), _Blob(101, 170, 6, 40, 150, [9])]
+    assert _drop_broken_vertical_rules(ones, 320) == ones
