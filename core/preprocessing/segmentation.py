@@ -279,12 +279,27 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
         kept.append(blob)
     pieces = _pen_pieces(wide + thick, kept, inscribed_radius)
     thick = [blob for blob in thick if blob not in pieces]
+    if not any(blob.w < 3 * blob.h for blob in kept):
+        # No digit-shaped pen stroke at all: small digits written with a pen too broad for
+        # their size (a register's 0 a few pen widths across) look filled. Judge those
+        # marks as bold ones, below; the classifier then reads them only when it is sure
+        # (they are not pen-like, :func:`looks_like_pen_strokes`).
+        for blob in wide:
+            component = (labels[blob.y:blob.y2, blob.x:blob.x2] == blob.labels[0]).astype(np.uint8)
+            margin = max(4, blob.h // 4)
+            around = None if gray is None else \
+                gray[max(0, blob.y - margin):blob.y2 + margin, max(0, blob.x - margin):blob.x2 + margin]
+            if blob in pieces or (gray is not None and _is_filled_shape(
+                    component, gray[blob.y:blob.y2, blob.x:blob.x2], around)):
+                continue
+            thick.append(blob)
+            solidity[id(blob)] = _solidity(component)
     # A thick blob is a digit only when it sits on a line of at least two other digits of its
     # height, thin or thick themselves (a number written with a marker, where every digit
     # may be thick); alone, it is more likely a filled shape. A
     # thick blob that makes one digit with a pen stroke below or above it (the filled top
     # of a bold 5 and its tail) needs one such neighbour.
-    alone = not kept
+    alone = not any(blob.w < 3 * blob.h for blob in kept)
     line_height = max((blob.h for blob in kept), default=0)
     for blob in thick:
         # As for the pieces of a broken digit (:func:`_join_fragments`), the gap may be up to

@@ -769,3 +769,14 @@ def test_pieces_of_a_broken_vertical_rule_are_dropped_and_digits_kept():
     # Two 1s written one above the other are not a rule unless they run down the page.
     ones = [_Blob(100, 120, 6, 40, 150, [8]), _Blob(101, 170, 6, 40, 150, [9])]
     assert _drop_broken_vertical_rules(ones, 320) == ones
+
+
+def test_small_digits_written_bold_beside_an_underline_are_found():
+    # A register's "39" 22 px tall in a 4 px pen: both digits look filled for their size,
+    # and the underline was the only pen-stroke mark left ("marks too small").
+    page = paper(320, 220)
+    cv2.putText(page, "39", (95, 160), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 0.15, 4, cv2.LINE_AA)
+    cv2.line(page, (80, 175), (170, 176), 0.15, 2)
+    segmentation = pp.segment_photo(np.round(page * 255).astype(np.uint8))
+    assert [box[0] for box in segmentation.working_boxes] == [95, 111]
+    assert all(box[3] > 15 for box in segmentation.working_boxes)  # the digits, not the underline
