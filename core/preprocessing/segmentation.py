@@ -43,6 +43,10 @@ class Segmentation:
             before turning upright (what :mod:`core.preprocessing.hypotheses` re-cuts).
         notes: what recognition decided about the marks, in words for "What I saw" (e.g.
             "a mark cut into 3 digits by recognition"); empty when it changed nothing.
+        anchor: the connected-component label (in the photo's stroke mask, the same on
+            every run) of the stroke the text line was found from: the tallest stroke of
+            the tallest mark. When recognition rejects the line, :func:`segment_photo`
+            with ``exclude`` leaves it out and finds the next line. 0 when unknown.
     """
 
     gray: np.ndarray
@@ -57,6 +61,7 @@ class Segmentation:
     tilt: float = 0.0
     crops: list[np.ndarray] = field(default_factory=list)
     notes: tuple[str, ...] = ()
+    anchor: int = 0
 
 
 @dataclass
@@ -166,6 +171,7 @@ def _is_filled_shape(component: np.ndarray, gray_crop: np.ndarray, gray_around: 
 
 def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = None,
                      components: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None,
+                     exclude: frozenset[int] = frozenset(),
                      ) -> tuple[list[_Blob], np.ndarray, np.ndarray]:
     """Find the digits among the connected components of a stroke mask.
 
@@ -191,6 +197,7 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
         gray: uint8 (H, W), the photo, dark ink on light (for the filled-shape check), or None.
         components: ``cv2.connectedComponentsWithStats(mask, connectivity=8)`` if already
             computed, else None.
+        exclude: component labels to leave out (strokes recognition rejected).
 
     Returns:
         ``(blobs, labels, kept_mask)``: digit groups left to right, the int32 label image
@@ -210,7 +217,7 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
         raise NoDigitFoundError(detail=f"noise or texture: {count - 1} marks cover {coverage:.0%}")
     candidates: list[_Blob] = []
     for label in np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= max(20, 0.0001 * image_area)):
-        if label == 0:
+        if label == 0 or int(label) in exclude:
             continue
         x, y, w, h, area = (int(v) for v in stats[label])
         touches = x <= 1 or y <= 1 or x + w >= width - 1 or y + h >= height - 1
@@ -731,11 +738,25 @@ def photo_box(working_box: tuple[int, int, int, int], scale: float) -> tuple[int
     return int(x / scale), int(y / scale), max(1, int(round(w / scale))), max(1, int(round(h / scale)))
 
 
-def segment_photo(gray: np.ndarray) -> Segmentation:
+def _anchor(blobs: list[_Blob], labels: np.ndarray) -> int:
+    """The label of the tallest stroke of the tallest mark (see :attr:`Segmentation.anchor`)."""
+    tallest = max(blobs, key=lambda blob: blob.h)
+    region = labels[tallest.y:tallest.y2, tallest.x:tallest.x2]
+
+    def height(label: int) -> int:
+        rows = np.flatnonzero((region == label).any(axis=1))
+        return int(rows[-1] - rows[0] + 1) if len(rows) else 0
+
+    return max(tallest.labels, key=height)
+
+
+def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset()) -> Segmentation:
     """Find and normalise every digit in a grayscale photo.
 
     Args:
         gray: uint8 (H, W), any polarity, as from :func:`decode_image`.
+        exclude: strokes to leave out, by the :attr:`Segmentation.anchor` of earlier runs on
+            the same photo whose line recognition rejected.
 
     Returns:
         A :class:`Segmentation` with at least one digit image.
@@ -758,7 +779,8 @@ def segment_photo(gray: np.ndarray) -> Segmentation:
         raise NoDigitFoundError(detail="only a region along the border (a table or a finger)")
     components = cv2.connectedComponentsWithStats(mask, connectivity=8)
     sharpened = sharpen_thick_marks(mask, ink, components)
-    blobs, labels, kept = find_digit_boxes(sharpened, ink, shown, components if sharpened is mask else None)
+    blobs, labels, kept = find_digit_boxes(sharpened, ink, shown, components if sharpened is mask else None,
+                                           exclude=exclude)
     images, boxes, working_boxes, pen_like, crops = [], [], [], [], []
     tilt = text_line_tilt(blobs)
     for blob in blobs:
@@ -772,7 +794,7 @@ def segment_photo(gray: np.ndarray) -> Segmentation:
     return Segmentation(
         gray=shown, ink=ink, mask=kept, boxes=boxes, working_boxes=working_boxes,
         digit_images=np.stack(images).astype(np.float32), scale=scale, inverted=inverted, pen_like=pen_like,
-        tilt=tilt, crops=crops,
+        tilt=tilt, crops=crops, anchor=_anchor(blobs, labels),
     )
 
 

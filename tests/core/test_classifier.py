@@ -280,3 +280,34 @@ def test_the_views_vote_by_summed_likelihood(shipped_classifier, with_reader, ph
 def test_a_line_reading_of_nothing_leaves_the_digits_alone(shipped_classifier, with_reader, photo_47):
     reading = with_reader(_FakeReader("", 0.99)).read_photo(photo_47)
     assert (reading.number, reading.method, reading.line_text, reading.runner_up) == ("47", "digits", "", "")
+
+
+def test_a_line_recognition_rejects_is_left_out_and_the_next_one_read(shipped_classifier, monkeypatch):
+    from test_preprocessing import _tall_ring_beside_47
+
+    from core.classifier import MAX_LINES_REJECTED
+
+    seen = []
+    read_segmentation = Classifier._read_segmentation
+
+    def rejecting_tall_lines(self, photo, segmentation):
+        seen.append(list(segmentation.working_boxes))
+        if any(box[3] > 300 for box in segmentation.working_boxes):
+            raise NoDigitFoundError(detail="every mark reads as not a digit")
+        return read_segmentation(self, photo, segmentation)
+
+    monkeypatch.setattr(Classifier, "_read_segmentation", rejecting_tall_lines)
+    reading, segmentation = shipped_classifier.read_photo_with_steps(_tall_ring_beside_47())
+    assert reading.number == "47" and len(seen) == 2 and len(segmentation.working_boxes) == 2
+
+    # Recognition that rejects every line gives up after MAX_LINES_REJECTED more tries.
+    seen.clear()
+
+    def rejecting_all(self, photo, segmentation):
+        seen.append(list(segmentation.working_boxes))
+        raise NoDigitFoundError(detail="every mark reads as not a digit")
+
+    monkeypatch.setattr(Classifier, "_read_segmentation", rejecting_all)
+    with pytest.raises(NoDigitFoundError):
+        shipped_classifier.read_photo(_tall_ring_beside_47())
+    assert 2 <= len(seen) <= 1 + MAX_LINES_REJECTED

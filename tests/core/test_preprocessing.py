@@ -780,3 +780,20 @@ def test_small_digits_written_bold_beside_an_underline_are_found():
     segmentation = pp.segment_photo(np.round(page * 255).astype(np.uint8))
     assert [box[0] for box in segmentation.working_boxes] == [95, 111]
     assert all(box[3] > 15 for box in segmentation.working_boxes)  # the digits, not the underline
+
+
+def _tall_ring_beside_47() -> bytes:
+    # A tall thin ring (a column's border, say) beside a number a quarter its height: the
+    # line is found from the tallest mark, so the ring and the digits make one tall group.
+    page = place_digits(paper(640, 480), [handwritten(4), handwritten(7)], height=90, left=220, top=260)
+    cv2.ellipse(page, (120, 300), (14, 200), 0, 0, 360, 0.15, 4, cv2.LINE_AA)
+    return to_jpeg(page)
+
+
+def test_a_rejected_line_is_left_out_and_the_next_one_found():
+    gray = pp.decode_image(_tall_ring_beside_47())
+    first = pp.segment_photo(gray)
+    assert len(first.working_boxes) == 1 and first.working_boxes[0][3] > 300 and first.anchor > 0
+    again = pp.segment_photo(gray, exclude=frozenset({first.anchor}))
+    assert len(again.working_boxes) == 2 and all(box[3] < 100 for box in again.working_boxes)
+    assert again.anchor not in (0, first.anchor)
