@@ -89,6 +89,17 @@ def _format_reading(reading) -> str:
     return f"{reading.number}  {' '.join(parts)}{flag}"
 
 
+def _picture_name(path: Path, taken: set[str]) -> str:
+    """``<stem>.steps.png`` for ``path``, or ``<stem>-2.steps.png`` (-3, ...) when an earlier
+    file of this run had the same stem (``a/photo.jpg`` and ``b/photo.jpg``); adds it to ``taken``."""
+    name, number = f"{path.stem}.steps.png", 1
+    while name in taken:
+        number += 1
+        name = f"{path.stem}-{number}.steps.png"
+    taken.add(name)
+    return name
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     """Read the digits in image files."""
     _quiet_tensorflow()
@@ -101,6 +112,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         print(f"digitbot predict: {exc}", file=sys.stderr)
         return 2
     failures = 0
+    pictures: set[str] = set()
     for name in args.files:
         path = Path(name)
         try:
@@ -117,15 +129,19 @@ def cmd_predict(args: argparse.Namespace) -> int:
             message = f"{exc.user_message} {exc.tip}".strip()
             print(json.dumps({"file": name, "error": message}) if args.json else f"{name}: {message}")
             continue
+        picture = {}
         if args.show:
             from core.visualize import render_steps_png
 
             args.show.mkdir(parents=True, exist_ok=True)
-            (args.show / f"{path.stem}.steps.png").write_bytes(render_steps_png(reading, segmentation))
+            target = args.show / _picture_name(path, pictures)
+            target.write_bytes(render_steps_png(reading, segmentation))
+            picture = {"steps_png": str(target)}
         if args.json:
-            print(json.dumps({"file": name, **reading.to_dict()}))
+            print(json.dumps({"file": name, **reading.to_dict(), **picture}))
         else:
-            print(f"{name}: {_format_reading(reading)}")
+            shown = f"  (steps: {picture['steps_png']})" if picture else ""
+            print(f"{name}: {_format_reading(reading)}{shown}")
     return 1 if failures == len(args.files) else 0
 
 

@@ -1,0 +1,25 @@
+"""``digitbot predict`` as a user runs it: files in, one line (or JSON object) per file out."""
+
+from __future__ import annotations
+
+import json
+
+from photos import number_photo
+
+from bot.cli import main
+
+
+def test_predict_writes_one_steps_picture_per_file_even_with_the_same_name(tmp_path, capsys):
+    for folder, text in (("a", "47"), ("b", "305")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "photo.jpg").write_bytes(number_photo(text))
+    (tmp_path / "notes.jpg").write_bytes(b"not an image")
+    files = [str(tmp_path / "a" / "photo.jpg"), str(tmp_path / "b" / "photo.jpg"), str(tmp_path / "notes.jpg")]
+    assert main(["predict", "--json", "--show", str(tmp_path / "show"), *files]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line.get("number") for line in lines] == ["47", "305", None]
+    assert lines[2]["error"].startswith("That file isn't an image I can open") and "steps_png" not in lines[2]
+    pictures = [tmp_path / "show" / "photo.steps.png", tmp_path / "show" / "photo-2.steps.png"]
+    assert [line["steps_png"] for line in lines[:2]] == [str(picture) for picture in pictures]
+    assert all(picture.read_bytes().startswith(b"\x89PNG") for picture in pictures)
+    assert sorted(path.name for path in (tmp_path / "show").iterdir()) == ["photo-2.steps.png", "photo.steps.png"]
