@@ -328,11 +328,21 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
     if not kept:
         raise NoDigitFoundError(detail="marks are blobs or too faint")
 
-    # Group strokes of one digit: strong overlap in x.
+    # Group strokes of one digit: strong overlap in x. A flat stroke wider than two digits
+    # (an underline, a rule's remnant) is no digit's stroke: grouped by x-overlap it would
+    # join every digit above it into one mark.
     kept.sort(key=lambda blob: blob.x)
+    upright_widths = [blob.w for blob in kept if blob.w < 3 * blob.h]
+    digit_width = float(np.median(upright_widths)) if upright_widths else float("inf")
+
+    def spans_digits(blob: _Blob) -> bool:
+        return blob.w >= 4 * blob.h and blob.w > 2 * digit_width
+
     groups: list[_Blob] = []
     for blob in sorted(kept, key=lambda b: -b.area):
         for index, group in enumerate(groups):
+            if spans_digits(blob) or spans_digits(group):
+                continue
             overlap = min(group.x2, blob.x2) - max(group.x, blob.x)
             vertical_gap = max(group.y, blob.y) - min(group.y2, blob.y2)
             if overlap >= 0.5 * min(group.w, blob.w) and vertical_gap < 0.5 * max(group.h, blob.h):

@@ -797,3 +797,14 @@ def test_a_rejected_line_is_left_out_and_the_next_one_found():
     again = pp.segment_photo(gray, exclude=frozenset({first.anchor}))
     assert len(again.working_boxes) == 2 and all(box[3] < 100 for box in again.working_boxes)
     assert again.anchor not in (0, first.anchor)
+
+
+@pytest.mark.parametrize("gap", [4, 14])
+def test_an_underline_below_a_number_does_not_join_its_digits(gap):
+    # The underline overlaps every digit in x; grouped as a digit's stroke it drew all five
+    # into one mark of seven strokes, dropped as "only clouds of specks".
+    page = place_digits(paper(480, 900), [handwritten(d) for d in (4, 1, 0, 6, 6)], height=90, left=150, top=150, gap=0.3)
+    cv2.line(page, (140, 240 + gap), (720, 243 + gap), 0.15, 4, cv2.LINE_AA)
+    segmentation = pp.segment_photo(pp.decode_image(to_jpeg(page)))
+    assert len(segmentation.working_boxes) == 5
+    assert all(box[3] < 80 and box[1] + box[3] < 240 + gap for box in segmentation.working_boxes)
