@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from photos import arc_ending_in_a_wedge, handwritten, paper, place_digits, to_j
 from core.classifier import Classifier, ModelLoadError, softmax
 from core.errors import NoDigitFoundError
 from core.reader import NumberReader
+from core.results import DigitPrediction, PhotoReading
 
 PHOTO_FIXTURES = Path(__file__).parent.parent / "fixtures" / "photos"
 
@@ -311,3 +313,62 @@ def test_a_line_recognition_rejects_is_left_out_and_the_next_one_read(shipped_cl
     with pytest.raises(NoDigitFoundError):
         shipped_classifier.read_photo(_tall_ring_beside_47())
     assert 2 <= len(seen) <= 1 + MAX_LINES_REJECTED
+
+
+def test_a_line_the_number_reader_reads_nothing_in_gives_way_to_another_line(shipped_classifier, monkeypatch):
+    from test_preprocessing import _tall_ring_beside_47
+
+    seen = []
+    read_segmentation = Classifier._read_segmentation
+
+    def ring_unread(self, photo, segmentation):
+        # The tall line read as a 0 that the number reader does not see, placed apart from the
+        # 47 (the ring's own box holds them); the 47 read by both.
+        seen.append(list(segmentation.working_boxes))
+        if any(box[3] > 300 for box in segmentation.working_boxes):
+            ring = PhotoReading(digits=(_prediction(0, (0, 0, 40, 60)),), width=photo.shape[1],
+                                height=photo.shape[0], method="digits", line_text="")
+            return ring, segmentation
+        return read_segmentation(self, photo, segmentation)
+
+    monkeypatch.setattr(Classifier, "_read_segmentation", ring_unread)
+    reading, segmentation = shipped_classifier.read_photo_with_steps(_tall_ring_beside_47())
+    assert reading.number == "47" and reading.line_text == "47" and len(seen) == 2
+    assert len(segmentation.working_boxes) == 2
+
+    # When the number reader reads nothing in the next line either, the first line's reading stands.
+    def nothing_read(self, photo, segmentation):
+        reading, segmentation = ring_unread(self, photo, segmentation)
+        return dataclasses.replace(reading, method="digits", line_text=""), segmentation
+
+    monkeypatch.setattr(Classifier, "_read_segmentation", nothing_read)
+    assert shipped_classifier.read_photo(_tall_ring_beside_47()).number == "0"
+
+    # A next line inside the first one's digits is a piece of them (a 4's other stroke): the first stands.
+    def unread_inside(self, photo, segmentation):
+        reading, segmentation = ring_unread(self, photo, segmentation)
+        if reading.number == "0":
+            reading = dataclasses.replace(reading, digits=(_prediction(0, (0, 0, 600, 600)),))
+        return reading, segmentation
+
+    monkeypatch.setattr(Classifier, "_read_segmentation", unread_inside)
+    assert shipped_classifier.read_photo(_tall_ring_beside_47()).number == "0"
+
+
+def test_another_line_overlapping_the_first_is_a_piece_of_it():
+    from core.classifier import _overlapping
+
+    def reading(*boxes):
+        return PhotoReading(digits=tuple(_prediction(4, box) for box in boxes), width=200, height=100)
+
+    four = reading((10, 10, 60, 80))
+    assert _overlapping(four, reading((20, 30, 10, 40)))  # its other stroke
+    assert not _overlapping(four, reading((120, 10, 30, 50)))  # a number beside it
+    assert not _overlapping(four, reading())
+
+
+def _prediction(digit: int, box: tuple[int, int, int, int]) -> DigitPrediction:
+    probabilities = np.full(10, 0.01, np.float32)
+    probabilities[digit] = 0.91
+    return DigitPrediction(digit=digit, confidence=0.91, top3=((digit, 0.91),), probabilities=probabilities,
+                           image=np.zeros((28, 28), np.float32), bounding_box=box)
