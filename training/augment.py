@@ -197,3 +197,103 @@ def elastic_distort(images: np.ndarray, alpha: float = 34.0, sigma: float = 4.0,
         out[index] = cv2.remap(image, grid_x + dx, grid_y + dy, cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     return out
+
+
+def _refit_to_mnist_frame(canvas: np.ndarray) -> np.ndarray:
+    """Frame a digit drawn on a larger canvas as MNIST does (LeCun et al. 1998).
+
+    The ink's bounding box is scaled (aspect kept) to fit a 20x20 box and the result is
+    placed in 28x28 with its center of mass at the center.
+
+    Args:
+        canvas: uint8 (H, W), white digit on black, with some ink.
+
+    Returns:
+        uint8 (28, 28).
+    """
+    import cv2
+
+    rows, columns = np.nonzero(canvas > 0)
+    crop = canvas[rows.min():rows.max() + 1, columns.min():columns.max() + 1].astype(np.float32)
+    scale = 20.0 / max(crop.shape)
+    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+    small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+    out = np.zeros((28, 28), np.float32)
+    top, left = (28 - small.shape[0]) // 2, (28 - small.shape[1]) // 2
+    out[top:top + small.shape[0], left:left + small.shape[1]] = small
+    if out.max() > 0:  # shrinking fades thin strokes: keep the ink as bright as it was
+        out *= canvas.max() / out.max()
+    total = out.sum()
+    if total > 0:  # whole-pixel shift, as MNIST's own centring (no second resampling blur)
+        ys, xs = np.indices(out.shape)
+        shift_y = int(round(13.5 - (ys * out).sum() / total))
+        shift_x = int(round(13.5 - (xs * out).sum() / total))
+        # ...but never past the frame's edge (np.roll would wrap the ink around)
+        shift_y = int(np.clip(shift_y, 1 - top, 27 - 1 - (top + small.shape[0] - 1)))
+        shift_x = int(np.clip(shift_x, 1 - left, 27 - 1 - (left + small.shape[1] - 1)))
+        out = np.roll(out, (shift_y, shift_x), axis=(0, 1))
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def add_looped_styles(images: np.ndarray, labels: np.ndarray, rate: float = 0.35,
+                      seed: int = 0) -> np.ndarray:
+    """Draw two looped handwriting variants, common in Latin America and Europe, rare in MNIST.
+
+    A fraction ``rate`` of the 9s gets a tail that curls: from the lowest ink (the foot of
+    the stem) an arc of a circle turns down, left and back up (120-200 degrees, radius
+    15-30 % of the digit's height), the 9 that MNIST-trained models read as 8. The same
+    fraction of the 2s gets a closed loop (radius 14-24 % of the height) where the pen
+    starts, at the leftmost ink of the top 40 %: the 2 they read as 9. Strokes are drawn
+    anti-aliased with the digit's own pen width (the loop one pixel finer, so it stays
+    open) on a padded canvas, and the digit is framed
+    again as MNIST is (:func:`_refit_to_mnist_frame`), so a tail below the digit is kept.
+
+    Args:
+        images: uint8 (N, 28, 28), white digits on black; not modified.
+        labels: integer (N,), 0-9.
+        rate: fraction of the 9s and of the 2s to change, in [0, 1].
+        seed: for the choice of images and the stroke geometry.
+
+    Returns:
+        uint8 (N, 28, 28), a copy with the variants drawn.
+    """
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    out = images.copy()
+    shift = 4  # draw with 1/16-pixel precision
+    pad = 12
+    for digit in (9, 2):
+        indices = np.flatnonzero(labels == digit)
+        chosen = indices[rng.random(len(indices)) < rate]
+        for index in chosen:
+            canvas = cv2.copyMakeBorder(out[index], pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+            rows, columns = np.nonzero(canvas > 96)
+            if rows.size < 10:
+                continue
+            top, bottom = rows.min(), rows.max()
+            height = bottom - top + 1
+            thickness = _stroke_thickness(out[index])
+            colour = int(rng.integers(200, 256))
+            if digit == 9:
+                foot = np.array([columns[rows >= bottom - 1].mean(), bottom - 0.5])
+                radius = height * rng.uniform(0.15, 0.3)
+                centre = foot - [radius, 0.0]
+                sweep = rng.uniform(120, 200)
+                angles = np.deg2rad(np.linspace(0.0, sweep, 24))
+            else:
+                upper = rows <= top + 0.4 * height
+                start = int(np.argmin(columns[upper]))
+                end = np.array([columns[upper][start], rows[upper][start]], dtype=float)
+                radius = height * rng.uniform(0.14, 0.24)
+                # the loop lies inside the 2's curve: to the right of and below its start
+                direction = np.deg2rad(rng.uniform(-10, 60))
+                centre = end + radius * np.array([np.cos(direction), np.sin(direction)])
+                start_angle = np.arctan2(end[1] - centre[1], end[0] - centre[0])
+                angles = start_angle + np.deg2rad(np.linspace(0.0, 360.0, 32))
+            points = centre + radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+            width = thickness if digit == 9 else max(1, thickness - 1)  # a loop drawn finer stays open
+            cv2.polylines(canvas, [np.round(points * (1 << shift)).astype(np.int32)], False, colour,
+                          width, cv2.LINE_AA, shift)
+            out[index] = _refit_to_mnist_frame(canvas)
+    return out

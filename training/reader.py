@@ -121,7 +121,8 @@ def exact_match(logits: np.ndarray, texts: list[str]) -> float:
 
 def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_size: int,
           seed: int, workers: int, learning_rate: float, resume: Path | None = None,
-          held_out: int = 4000, style_rate: float = 0.35, elastic_rate: float = 0.0) -> dict:
+          held_out: int = 4000, style_rate: float = 0.35, elastic_rate: float = 0.0,
+          looped_rate: float = 0.0) -> dict:
     """Generate the lines, train, export and write the three artifacts; returns the card.
 
     With ``resume`` (a ``number_reader.keras``), training continues from that model on
@@ -130,12 +131,15 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     of the training digits also gets an elastically distorted copy (Simard, Steinkraus &
     Platt 2003; :func:`training.augment.elastic_distort`) in the training lines' digit bank:
     more shapes of each digit than MNIST's writers drew. The held-out lines are drawn from
-    the bank without those copies, so their score compares with runs that had none.
+    the bank without those copies, so their score compares with runs that had none. With
+    ``looped_rate`` > 0, that share of the 9s and of the 2s also gets a copy drawn with a
+    curled tail or a starting loop (:func:`training.augment.add_looped_styles`) in the
+    training lines' bank; the held-out lines are again drawn without them.
     """
     import keras
     import tensorflow as tf
 
-    from training.augment import add_continental_styles, elastic_distort
+    from training.augment import add_continental_styles, add_looped_styles, elastic_distort
     from training.data import load_mnist
     from training.export import tflite_bytes
 
@@ -145,13 +149,17 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     # copy of some (flagged 1s, crossed 7s), which real European numbers are full of.
     styled = add_continental_styles(mnist.x_train, mnist.y_train, rate=style_rate, seed=seed)
     changed = np.flatnonzero((styled != mnist.x_train).any(axis=(1, 2)))
+    # Looped 9s and 2s (curled tails, starting loops): cheque writers' hands, rare in MNIST.
+    looped = add_looped_styles(mnist.x_train, mnist.y_train, rate=looped_rate, seed=seed + 3)
+    relooped = np.flatnonzero((looped != mnist.x_train).any(axis=(1, 2)))
     digits = np.concatenate([mnist.x_train, styled[changed]])
     labels = np.concatenate([mnist.y_train, mnist.y_train[changed]])
-    train_digits, train_labels = digits, labels
+    train_digits = np.concatenate([digits, looped[relooped]])
+    train_labels = np.concatenate([labels, mnist.y_train[relooped]])
     distorted = np.flatnonzero(np.random.default_rng(seed + 1).random(len(digits)) < elastic_rate)
     if len(distorted):
-        train_digits = np.concatenate([digits, elastic_distort(digits[distorted], seed=seed + 2)])
-        train_labels = np.concatenate([labels, labels[distorted]])
+        train_digits = np.concatenate([train_digits, elastic_distort(digits[distorted], seed=seed + 2)])
+        train_labels = np.concatenate([train_labels, labels[distorted]])
     x, y, texts = generate(train_digits, train_labels, lines, seed, workers)
     x_val, y_val, texts_val = generate(digits, labels, held_out, seed + 7919, workers)
     generated = time.time() - started
@@ -205,6 +213,7 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
         "max_length": MAX_LENGTH,
         "training_data": f"{len(x)} synthetic lines of MNIST training digits (training.number_lines), "
                          f"{len(changed)} of its 1s and 7s also drawn continental (rate {style_rate}), "
+                         f"{len(relooped)} of its 9s and 2s also drawn looped (rate {looped_rate}), "
                          f"{len(distorted)} digits also elastically distorted (rate {elastic_rate}), "
                          f"seed {seed}; MNIST {mnist.source} sha256 {mnist.sha256[:16]}",
         "earlier_runs": [*earlier.get("earlier_runs", []), {key: earlier[key] for key in (
@@ -263,11 +272,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", type=Path, default=None, help="continue training this number_reader.keras")
     parser.add_argument("--elastic-rate", type=float, default=0.0,
                         help="share of the digits that also get an elastically distorted copy (0-1)")
+    parser.add_argument("--looped-rate", type=float, default=0.0,
+                        help="share of the 9s and 2s that also get a copy with a curled tail or a starting loop (0-1)")
     args = parser.parse_args(argv)
     if not 0.0 <= args.elastic_rate <= 1.0:
         parser.error("--elastic-rate must be between 0 and 1")
+    if not 0.0 <= args.looped_rate <= 1.0:
+        parser.error("--looped-rate must be between 0 and 1")
     card = train(args.data, args.out, args.lines, args.epochs, args.batch_size, args.seed, args.workers,
-                 args.learning_rate, args.resume, elastic_rate=args.elastic_rate)
+                 args.learning_rate, args.resume, elastic_rate=args.elastic_rate,
+                 looped_rate=args.looped_rate)
     print(f"held-out synthetic lines read exactly: {card['held_out_exact']:.2%}; "
           f"{card['parameters']} parameters; {card['training_seconds'] / 60:.1f} min; "
           f"wrote {args.out / READER_TFLITE}")

@@ -53,3 +53,25 @@ def test_continental_styles_draw_on_ones_and_sevens_only(mnist_sample):
     ink = styled[changed].astype(int).sum(axis=(1, 2)) - x[changed].astype(int).sum(axis=(1, 2))
     assert (ink > 0).all()
     np.testing.assert_array_equal(add_continental_styles(x, y, rate=1.0, seed=5), styled)
+
+
+def test_looped_styles_draw_on_nines_and_twos_only_and_stay_framed(mnist_sample, shipped_classifier):
+    from training.augment import add_looped_styles
+
+    x, y = mnist_sample
+    looped = add_looped_styles(x, y, rate=1.0, seed=5)
+    assert looped.shape == x.shape and looped.dtype == np.uint8
+    changed = (looped != x).any(axis=(1, 2))
+    assert not changed[(y != 9) & (y != 2)].any()
+    assert changed[y == 9].mean() > 0.9 and changed[y == 2].mean() > 0.9
+    # Framed again as MNIST is: the ink fits a 20x20 box, off the frame's edge (nothing cut or wrapped).
+    for image in looped[changed]:
+        rows, columns = np.nonzero(image)
+        assert rows.min() >= 1 and rows.max() <= 26 and columns.min() >= 1 and columns.max() <= 26
+        assert max(rows.max() - rows.min(), columns.max() - columns.min()) <= 20
+        assert image.max() >= 200
+    np.testing.assert_array_equal(add_looped_styles(x, y, rate=1.0, seed=5), looped)
+    np.testing.assert_array_equal(add_looped_styles(x, y, rate=0.0, seed=5), x)
+    # Still 9s and 2s to a model trained without them, mostly (the style is new to it, not garbled).
+    predicted = shipped_classifier.predict_probabilities(looped[changed].astype(np.float32)[..., None] / 255.0)
+    assert (predicted.argmax(axis=1) == y[changed]).mean() >= 0.6
