@@ -111,6 +111,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
     except ModelLoadError as exc:
         print(f"digitbot predict: {exc}", file=sys.stderr)
         return 2
+    if args.show is not None:
+        try:
+            args.show.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # e.g. --show names an existing file, or a read-only place
+            print(f"digitbot predict: --show needs a folder for the pictures: cannot use {args.show} "
+                  f"({exc.strerror or exc})", file=sys.stderr)
+            return 2
     failures = 0
     pictures: set[str] = set()
     for name in args.files:
@@ -133,7 +140,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
         if args.show:
             from core.visualize import render_steps_png
 
-            args.show.mkdir(parents=True, exist_ok=True)
             target = args.show / _picture_name(path, pictures)
             target.write_bytes(render_steps_png(reading, segmentation))
             picture = {"steps_png": str(target)}

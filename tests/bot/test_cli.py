@@ -23,3 +23,12 @@ def test_predict_writes_one_steps_picture_per_file_even_with_the_same_name(tmp_p
     assert [line["steps_png"] for line in lines[:2]] == [str(picture) for picture in pictures]
     assert all(picture.read_bytes().startswith(b"\x89PNG") for picture in pictures)
     assert sorted(path.name for path in (tmp_path / "show").iterdir()) == ["photo-2.steps.png", "photo.steps.png"]
+
+
+def test_predict_show_naming_a_file_says_so_and_leaves_it(tmp_path, capsys):
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(number_photo("47"))
+    assert main(["predict", "--show", str(photo), str(photo)]) == 2
+    captured = capsys.readouterr()
+    assert "--show needs a folder" in captured.err and "Traceback" not in captured.err
+    assert captured.out == "" and photo.read_bytes().startswith(b"\xff\xd8")
