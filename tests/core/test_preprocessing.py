@@ -808,3 +808,23 @@ def test_an_underline_below_a_number_does_not_join_its_digits(gap):
     segmentation = pp.segment_photo(pp.decode_image(to_jpeg(page)))
     assert len(segmentation.working_boxes) == 5
     assert all(box[3] < 80 and box[1] + box[3] < 240 + gap for box in segmentation.working_boxes)
+
+
+def test_first_digit_touching_a_tight_crops_edge_stays_but_a_cut_off_rule_goes():
+    # A cheque amount cropped tightly: its 3 runs into the left edge where its strokes end;
+    # a piece of a rule cut off by the crop lies along the right edge for all its height.
+    mask = np.zeros((160, 560), np.uint8)
+    left = -4  # the crop cuts 4 px off the 3's left side
+    for digit in (3, 5, 6):
+        big = np.where(cv2.resize(handwritten(digit), (150, 150), interpolation=cv2.INTER_CUBIC) > 100, 255, 0)
+        rows, columns = np.nonzero(big)
+        glyph = big[rows.min():rows.max() + 1, columns.min():columns.max() + 1].astype(np.uint8)
+        shown = glyph[:, max(0, -left):]
+        x = max(0, left)
+        mask[10:10 + shown.shape[0], x:x + shown.shape[1]] |= shown[:150]
+        left += glyph.shape[1] + 30
+    assert mask[:, :2].any(), "the 3 must touch the left edge"
+    mask[40:75, 552:560] = 255  # the cut-off rule
+    blobs, _, _ = pp.find_digit_boxes(mask, mask.astype(np.float32) / 255)
+    assert len(blobs) == 3 and blobs[0].x <= 2
+    assert all(blob.x2 < 540 for blob in blobs)
