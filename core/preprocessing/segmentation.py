@@ -87,27 +87,9 @@ class _Blob:
                      self.area + other.area, self.labels + other.labels)
 
 
-def _own_border_contact(component: np.ndarray) -> float:
-    """The largest share of a boolean (H, W) region's own height (left, right side) or width
-    (top, bottom) along which it touches that image side (its outermost 2 px); 0 for no ink.
-
-    A rule or a paper edge cut off by the crop lies along the border for all of its own
-    extent; a digit in a tight crop touches it only where a stroke ends or curves."""
-    rows, columns = np.nonzero(component)
-    if rows.size == 0:
-        return 0.0
-    height = rows.max() - rows.min() + 1
-    width = columns.max() - columns.min() + 1
-    return max(
-        np.count_nonzero(component[:2].any(axis=0)) / width,
-        np.count_nonzero(component[-2:].any(axis=0)) / width,
-        np.count_nonzero(component[:, :2].any(axis=1)) / height,
-        np.count_nonzero(component[:, -2:].any(axis=1)) / height,
-    )
-
-
 #: A mark near the border that touches it along more than this share of its own height or
-#: width is taken for a rule or an edge cut off by the crop (:func:`_own_border_contact`).
+#: width is taken for a rule or an edge cut off by the crop (:func:`_border_contact` with its
+#: own extent): a digit in a tight crop touches it only where a stroke ends or curves.
 #: Before, every mark near the border touching it along more than 8 % of the image's side
 #: was dropped, which dropped the first or last digit of tightly cropped numbers (cheques).
 #: benchmarks.real_numbers read whole, tune / check: cheques 58.0 / 61.1 -> 60.5 / 64.7 %
@@ -117,9 +99,12 @@ def _own_border_contact(component: np.ndarray) -> float:
 OWN_BORDER_CONTACT = 0.5
 
 
-def _border_contact(component: np.ndarray) -> float:
-    """The largest share of one image side that a boolean (H, W) region runs along (its outermost 2 px)."""
-    height, width = component.shape
+def _border_contact(component: np.ndarray, extent: tuple[int, int] | None = None) -> float:
+    """The largest share of one image side that a boolean (H, W) region runs along (its outermost 2 px).
+
+    With ``extent = (width, height)``, the region's own bounding box in pixels, the share is of
+    its own width (top, bottom) or height (left, right) instead of the image's."""
+    width, height = extent if extent is not None else component.shape[::-1]
     return max(
         np.count_nonzero(component[:2].any(axis=0)) / width,
         np.count_nonzero(component[-2:].any(axis=0)) / width,
@@ -258,7 +243,8 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
             # in a tight crop only touches it where its strokes end or curve.
             centre_x, centre_y = (x + w / 2) / width, (y + h / 2) / height
             near_border = min(centre_x, 1 - centre_x, centre_y, 1 - centre_y) < 0.2
-            along_border = contact > 0.08 and near_border and _own_border_contact(component) > OWN_BORDER_CONTACT
+            along_border = (contact > 0.08 and near_border
+                            and _border_contact(component, (w, h)) > OWN_BORDER_CONTACT)
             if contact > 0.35 or along_border or (area > 0.35 * image_area and area > 0.5 * w * h):
                 continue
             if min(w, h) < 0.25 * max(w, h) and max(w / width, h / height) > 0.5 and contact > 0.1:
