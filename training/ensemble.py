@@ -13,6 +13,12 @@ Usage::
 
     python -m training.ensemble --data ../shared/data/mnist.npz [--out models] [--epochs 12]
                                 [--warm-start models/digit_cnn.keras]
+
+or, to fine-tune each member of a trained ensemble on today's training data (new
+handwriting styles, say) for a few epochs instead of training anew::
+
+    python -m training.ensemble --data ../shared/data/mnist.npz --fine-tune models/digit_cnn.keras
+                                --epochs 2 [--stemmed-rate 0.35] --out /tmp/tuned
 """
 
 from __future__ import annotations
@@ -63,6 +69,8 @@ NON_DIGIT_TRAIN = 8000
 NON_DIGIT_TEST = 2000
 DEFAULT_EPOCHS = 12
 WARM_EPOCHS = 3
+#: Peak learning rate of a warm start or a fine-tune (a quarter of a fresh run's).
+FINE_TUNE_LEARNING_RATE = 5e-4
 
 
 def reference_classifier(path: Path | None):
@@ -87,21 +95,27 @@ def non_digit_sets(data: MnistData, reference, seed: int = DEFAULT_SEED) -> tupl
 
 
 def train_member(spec: MemberSpec, data: MnistData, non_digits: np.ndarray, epochs: int,
-                 warm_start: Path | None = None, verbose: int | str = 2):
+                 warm_start: Path | None = None, verbose: int | str = 2, initial_model=None,
+                 stemmed_rate: float = 0.0):
     """Train one member; returns ``(model, history, seconds)``.
 
     Args:
         spec: the member's recipe.
         data: MNIST (the test set is not used).
         non_digits: uint8 (K, 28, 28), added with label :data:`NOT_A_DIGIT`.
-        epochs: epochs from scratch (a warm-started member gets :data:`WARM_EPOCHS`).
+        epochs: epochs from scratch or of the fine-tune (a warm-started member gets
+            :data:`WARM_EPOCHS`).
         warm_start: a trained 10-class ``.keras`` model for members with ``warm_start``.
+        initial_model: this member already trained (11 outputs), to fine-tune for ``epochs``
+            at :data:`FINE_TUNE_LEARNING_RATE`; its weights are changed in place.
+        stemmed_rate: share of the 9s also drawn as a ring on a stem
+            (:attr:`training.train.TrainConfig.stemmed_rate`), in [0, 1].
     """
     import keras
 
     from training.augment import elastic_distort
     from training.model import build_cnn, load_keras_model, widen_classifier
-    from training.train import TrainConfig, fit
+    from training.train import TrainConfig, fit, short_run_ema_momentum
 
     keras.utils.set_random_seed(spec.seed)
     x_train = data.x_train
@@ -112,7 +126,12 @@ def train_member(spec: MemberSpec, data: MnistData, non_digits: np.ndarray, epoc
         x_train[chosen] = elastic_distort(x_train[chosen], seed=spec.seed)
     member_data = replace(data, x_train=x_train)
     extra = (non_digits, np.full(len(non_digits), NOT_A_DIGIT, np.uint8), np.ones(len(non_digits), np.float32))
-    config = TrainConfig(epochs=epochs, seed=spec.seed)
+    config = TrainConfig(epochs=epochs, seed=spec.seed, stemmed_rate=stemmed_rate)
+    if initial_model is not None:
+        config = replace(config, learning_rate=FINE_TUNE_LEARNING_RATE)
+        steps = epochs * int(np.ceil((len(x_train) + len(non_digits)) / config.batch_size))
+        return fit(member_data, config, extra=extra, initial_model=initial_model, verbose=verbose,
+                   ema_momentum=short_run_ema_momentum(steps))
     if spec.warm_start and warm_start is not None:
         base = load_keras_model(warm_start)
         model = widen_classifier(base, NUM_OUTPUTS)
@@ -131,7 +150,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="a trained 10-class .keras model the first member is fine-tuned from")
     parser.add_argument("--members", type=int, default=len(DEFAULT_MEMBERS), help="how many of the recipe's members")
     parser.add_argument("--work", type=Path, default=None, help="folder for each member's checkpoint")
+    parser.add_argument("--fine-tune", type=Path, default=None,
+                        help="a trained ensemble .keras whose members are fine-tuned for --epochs instead")
+    parser.add_argument("--stemmed-rate", type=float, default=0.0,
+                        help="share of the 9s that also get a copy drawn as a ring on a stem (0-1)")
     args = parser.parse_args(argv)
+    if not 0.0 <= args.stemmed_rate <= 1.0:
+        parser.error("--stemmed-rate must be between 0 and 1")
 
     from training.model import build_ensemble
 
@@ -143,21 +168,27 @@ def main(argv: list[str] | None = None) -> int:
         with np.load(cached) as archive:
             train_nd, test_nd = archive["train"], archive["test"]
     else:
-        reference = reference_classifier(args.warm_start or (MODELS_DIR / "digit_cnn.keras"))
+        reference = reference_classifier(args.fine_tune or args.warm_start or (MODELS_DIR / "digit_cnn.keras"))
         train_nd, test_nd = non_digit_sets(data, reference)
         np.savez_compressed(cached, train=train_nd, test=test_nd)
     from training.model import load_keras_model
 
+    starts = [None] * args.members
+    if args.fine_tune is not None:
+        shipped = load_keras_model(args.fine_tune)
+        starts = [shipped.get_layer(f"member_{index}") for index in range(args.members)]
     members, histories, total = [], [], 0.0
-    for index, spec in enumerate(DEFAULT_MEMBERS[: args.members]):
-        checkpoint = work / f"member_{index}.keras"
+    for index, (spec, start) in enumerate(zip(DEFAULT_MEMBERS[: args.members], starts)):
+        checkpoint = work / (f"member_{index}.keras" if start is None else f"member_{index}_fine_tuned.keras")
         if checkpoint.is_file():
             print(f"member {index}: reusing {checkpoint}", flush=True)
             members.append(load_keras_model(checkpoint))
             histories.append({})
             continue
         started = time.perf_counter()
-        model, history, seconds = train_member(spec, data, train_nd, spec.epochs or args.epochs, args.warm_start)
+        epochs = args.epochs if start is not None else spec.epochs or args.epochs
+        model, history, seconds = train_member(spec, data, train_nd, epochs, args.warm_start, initial_model=start,
+                                               stemmed_rate=args.stemmed_rate)
         model.save(checkpoint)
         members.append(model)
         histories.append(history)
@@ -198,6 +229,8 @@ def write_ensemble_artifacts(ensemble, members: list, data: MnistData, test_non_
                         for spec, accuracy in zip(DEFAULT_MEMBERS, member_accuracy)],
             "epochs": args.epochs,
             "warm_start": str(args.warm_start) if args.warm_start else None,
+            "fine_tuned_from": str(args.fine_tune) if args.fine_tune else None,
+            "stemmed_rate": args.stemmed_rate,
             "non_digit_train_images": NON_DIGIT_TRAIN,
             **non_digit_scores(ensemble, data, test_non_digits),
         },

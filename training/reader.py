@@ -122,7 +122,7 @@ def exact_match(logits: np.ndarray, texts: list[str]) -> float:
 def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_size: int,
           seed: int, workers: int, learning_rate: float, resume: Path | None = None,
           held_out: int = 4000, style_rate: float = 0.35, elastic_rate: float = 0.0,
-          looped_rate: float = 0.0) -> dict:
+          looped_rate: float = 0.0, stemmed_rate: float = 0.0) -> dict:
     """Generate the lines, train, export and write the three artifacts; returns the card.
 
     With ``resume`` (a ``number_reader.keras``), training continues from that model on
@@ -134,12 +134,14 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     the bank without those copies, so their score compares with runs that had none. With
     ``looped_rate`` > 0, that share of the 9s and of the 2s also gets a copy drawn with a
     curled tail or a starting loop (:func:`training.augment.add_looped_styles`) in the
-    training lines' bank; the held-out lines are again drawn without them.
+    training lines' bank; the held-out lines are again drawn without them. With
+    ``stemmed_rate`` > 0, likewise for a copy of that share of the 9s redrawn as a ring on a
+    stem (:func:`training.augment.add_stemmed_nines`).
     """
     import keras
     import tensorflow as tf
 
-    from training.augment import add_continental_styles, add_looped_styles, elastic_distort
+    from training.augment import add_continental_styles, add_looped_styles, add_stemmed_nines, elastic_distort
     from training.data import load_mnist
     from training.export import tflite_bytes
 
@@ -152,10 +154,13 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     # Looped 9s and 2s (curled tails, starting loops): cheque writers' hands, rare in MNIST.
     looped = add_looped_styles(mnist.x_train, mnist.y_train, rate=looped_rate, seed=seed + 3)
     relooped = np.flatnonzero((looped != mnist.x_train).any(axis=(1, 2)))
+    # 9s drawn as a ring on a stem (a "P"): the commonest 9 on the cheques, rare in MNIST.
+    stemmed = add_stemmed_nines(mnist.x_train, mnist.y_train, rate=stemmed_rate, seed=seed + 4)
+    restemmed = np.flatnonzero((stemmed != mnist.x_train).any(axis=(1, 2)))
     digits = np.concatenate([mnist.x_train, styled[changed]])
     labels = np.concatenate([mnist.y_train, mnist.y_train[changed]])
-    train_digits = np.concatenate([digits, looped[relooped]])
-    train_labels = np.concatenate([labels, mnist.y_train[relooped]])
+    train_digits = np.concatenate([digits, looped[relooped], stemmed[restemmed]])
+    train_labels = np.concatenate([labels, mnist.y_train[relooped], mnist.y_train[restemmed]])
     distorted = np.flatnonzero(np.random.default_rng(seed + 1).random(len(digits)) < elastic_rate)
     if len(distorted):
         train_digits = np.concatenate([train_digits, elastic_distort(digits[distorted], seed=seed + 2)])
@@ -214,6 +219,7 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
         "training_data": f"{len(x)} synthetic lines of MNIST training digits (training.number_lines), "
                          f"{len(changed)} of its 1s and 7s also drawn continental (rate {style_rate}), "
                          f"{len(relooped)} of its 9s and 2s also drawn looped (rate {looped_rate}), "
+                         f"{len(restemmed)} of its 9s also drawn as a ring on a stem (rate {stemmed_rate}), "
                          f"{len(distorted)} digits also elastically distorted (rate {elastic_rate}), "
                          f"seed {seed}; MNIST {mnist.source} sha256 {mnist.sha256[:16]}",
         "earlier_runs": [*earlier.get("earlier_runs", []), {key: earlier[key] for key in (
@@ -274,14 +280,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="share of the digits that also get an elastically distorted copy (0-1)")
     parser.add_argument("--looped-rate", type=float, default=0.0,
                         help="share of the 9s and 2s that also get a copy with a curled tail or a starting loop (0-1)")
+    parser.add_argument("--stemmed-rate", type=float, default=0.0,
+                        help="share of the 9s that also get a copy drawn as a ring on a stem (0-1)")
     args = parser.parse_args(argv)
     if not 0.0 <= args.elastic_rate <= 1.0:
         parser.error("--elastic-rate must be between 0 and 1")
     if not 0.0 <= args.looped_rate <= 1.0:
         parser.error("--looped-rate must be between 0 and 1")
+    if not 0.0 <= args.stemmed_rate <= 1.0:
+        parser.error("--stemmed-rate must be between 0 and 1")
     card = train(args.data, args.out, args.lines, args.epochs, args.batch_size, args.seed, args.workers,
                  args.learning_rate, args.resume, elastic_rate=args.elastic_rate,
-                 looped_rate=args.looped_rate)
+                 looped_rate=args.looped_rate, stemmed_rate=args.stemmed_rate)
     print(f"held-out synthetic lines read exactly: {card['held_out_exact']:.2%}; "
           f"{card['parameters']} parameters; {card['training_seconds'] / 60:.1f} min; "
           f"wrote {args.out / READER_TFLITE}")

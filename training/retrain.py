@@ -345,7 +345,7 @@ def retrain(registry: ModelRegistry, data_path: str | Path | None = None, user_s
         training.data.DatasetError: MNIST or the user samples cannot be read.
     """
     from training.model import load_keras_model
-    from training.train import TrainConfig, fit, write_artifacts
+    from training.train import TrainConfig, fit, short_run_ema_momentum, write_artifacts
 
     config = config or RetrainConfig()
     if config.keep_rejected < 1:  # say so now, not after an hour of training
@@ -372,9 +372,7 @@ def retrain(registry: ModelRegistry, data_path: str | Path | None = None, user_s
         if model.output_shape[-1] > NUM_CLASSES:
             extra = _with_non_digits(extra, model, data, mnist_count, config.seed)
         steps = math.ceil(mnist_count / config.batch_size) * config.epochs
-        # Average the weights over about the last tenth of the run (a fixed 0.999 would keep
-        # a short fine-tune's result close to where it started).
-        ema_momentum = float(np.clip(1 - 10 / max(steps, 1), 0.0, 0.999))
+        ema_momentum = short_run_ema_momentum(steps)
         model, history, seconds = fit(data, train_config, extra, callbacks=[_progress_callback(progress, config.epochs)],
                                       verbose=0, initial_model=model, ema_momentum=ema_momentum)
 

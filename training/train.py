@@ -57,6 +57,8 @@ class TrainConfig:
         augment: the augmentation ranges, or None for no augmentation.
         style_rate: fraction of the training 1s and 7s added again in continental style
             (flagged 1, crossed 7; :func:`training.augment.add_continental_styles`); 0 = off.
+        stemmed_rate: fraction of the training 9s added again redrawn as a ring on a stem
+            (:func:`training.augment.add_stemmed_nines`); 0 = off.
     """
 
     epochs: int = DEFAULT_EPOCHS
@@ -68,6 +70,7 @@ class TrainConfig:
     patience: int = 6
     augment: AugmentConfig | None = field(default_factory=AugmentConfig)
     style_rate: float = 0.35
+    stemmed_rate: float = 0.0
 
 
 @dataclass
@@ -133,6 +136,12 @@ def predict_probabilities(model, images: np.ndarray, batch_size: int = 512) -> n
     return softmax(logits)
 
 
+def short_run_ema_momentum(steps: int) -> float:
+    """EMA momentum that averages the weights over about the last tenth of a run of ``steps``
+    steps, in [0, 0.999] (a fixed 0.999 would keep a short fine-tune close to where it started)."""
+    return float(np.clip(1 - 10 / max(steps, 1), 0.0, 0.999))
+
+
 def fit(data: MnistData, config: TrainConfig, extra: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
         callbacks: list | None = None, verbose: int | str = "auto", initial_model=None,
         ema_momentum: float = 0.999):
@@ -169,6 +178,12 @@ def fit(data: MnistData, config: TrainConfig, extra: tuple[np.ndarray, np.ndarra
         styled = add_continental_styles(x_fit, y_fit, rate=config.style_rate, seed=config.seed)
         changed = np.flatnonzero((styled != x_fit).any(axis=(1, 2)))
         x_fit, y_fit = np.concatenate([x_fit, styled[changed]]), np.concatenate([y_fit, y_fit[changed]])
+    if config.stemmed_rate > 0:
+        from training.augment import add_stemmed_nines
+
+        stemmed = add_stemmed_nines(x_fit, y_fit, rate=config.stemmed_rate, seed=config.seed + 4)
+        changed = np.flatnonzero((stemmed != x_fit).any(axis=(1, 2)))
+        x_fit, y_fit = np.concatenate([x_fit, stemmed[changed]]), np.concatenate([y_fit, y_fit[changed]])
     weights = None
     if extra is not None and len(extra[0]):
         weights = np.concatenate([np.ones(len(x_fit), np.float32), extra[2].astype(np.float32)])
@@ -222,6 +237,7 @@ def build_metrics(model, evaluation: Evaluation, data: MnistData, config: TrainC
         "learning_rate": config.learning_rate,
         "seed": config.seed,
         "style_rate": config.style_rate,
+        "stemmed_rate": config.stemmed_rate,
         "training_images": int(min(len(data.x_train), config.max_samples or len(data.x_train))),
         "parameters": int(model.count_params()),
         "model_file": MODEL_FILENAME,

@@ -75,3 +75,31 @@ def test_looped_styles_draw_on_nines_and_twos_only_and_stay_framed(mnist_sample,
     # Still 9s and 2s to a model trained without them, mostly (the style is new to it, not garbled).
     predicted = shipped_classifier.predict_probabilities(looped[changed].astype(np.float32)[..., None] / 255.0)
     assert (predicted.argmax(axis=1) == y[changed]).mean() >= 0.6
+
+
+def test_stemmed_nines_hang_a_stem_below_the_loop_of_closed_nines_only(mnist_sample):
+    import cv2
+
+    from training.augment import add_stemmed_nines
+
+    x, y = mnist_sample
+    stemmed = add_stemmed_nines(x, y, rate=1.0, seed=5)
+    assert stemmed.shape == x.shape and stemmed.dtype == np.uint8
+    changed = (stemmed != x).any(axis=(1, 2))
+    assert not changed[y != 9].any()
+    assert 0.6 < changed[y == 9].mean() < 1.0, "closed-loop 9s are redrawn, open ones are left"
+    for image in stemmed[changed]:
+        rows, columns = np.nonzero(image > 96)
+        assert rows.min() >= 1 and rows.max() <= 26 and columns.min() >= 1 and columns.max() <= 26
+        # The loop is on top and the stem hangs from its bottom: the ink's foot is not right
+        # of the loop, as an MNIST 9's stem usually is.
+        contours, hierarchy = cv2.findContours((image > 96).astype(np.uint8), cv2.RETR_CCOMP,
+                                               cv2.CHAIN_APPROX_NONE)
+        holes = [c for c, links in zip(contours, hierarchy[0]) if links[3] >= 0]
+        if not holes:  # shrinking to 20x20 closed a small loop up: nothing to measure
+            continue
+        left, top, width, height = cv2.boundingRect(max(holes, key=cv2.contourArea))
+        assert top + height < rows.max() - 2
+        assert columns[rows >= rows.max() - 1].mean() <= left + width + 1
+    np.testing.assert_array_equal(add_stemmed_nines(x, y, rate=1.0, seed=5), stemmed)
+    np.testing.assert_array_equal(add_stemmed_nines(x, y, rate=0.0, seed=5), x)

@@ -117,3 +117,27 @@ def test_parity_forgives_only_ties(tmp_path):
     other.get_layer("logits").set_weights([np.zeros_like(kernel), bias])
     with pytest.raises(ExportError, match="disagrees"):
         check_parity(model, write_tflite(other, tmp_path / "other.tflite"), images)
+
+
+def test_a_member_of_a_saved_ensemble_is_fine_tuned_in_place(tiny_members, full_mnist_path, mnist_sample, tmp_path):
+    """``--fine-tune``: each member taken out of a saved ensemble trains on, and the
+    ensemble built from them again reads with the new weights."""
+    from dataclasses import replace
+
+    from training.data import load_mnist
+    from training.ensemble import MemberSpec, train_member
+    from training.model import build_ensemble, load_keras_model
+
+    build_ensemble(tiny_members).save(tmp_path / "ensemble.keras")
+    shipped = load_keras_model(tmp_path / "ensemble.keras")
+    images = mnist_sample[0][:16].astype(np.float32)[..., None] / 255.0
+    before = shipped.predict(images, verbose=0)
+    start = shipped.get_layer("member_1")
+    data = load_mnist(full_mnist_path)
+    small = replace(data, x_train=data.x_train[:6000], y_train=data.y_train[:6000])
+    non_digits = np.zeros((32, 28, 28), np.uint8)
+    model, history, _ = train_member(MemberSpec(seed=3, width=6, elastic_fraction=0.5), small, non_digits,
+                                     epochs=1, initial_model=start, verbose=0, stemmed_rate=0.5)
+    assert model is start and len(history["loss"]) == 1
+    after = build_ensemble([shipped.get_layer("member_0"), model]).predict(images, verbose=0)
+    assert after.shape == (16, NUM_OUTPUTS) and np.abs(after - before).max() > 1e-3
