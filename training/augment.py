@@ -169,6 +169,23 @@ def add_continental_styles(images: np.ndarray, labels: np.ndarray, rate: float =
     return out
 
 
+def restyled_copies(images: np.ndarray, labels: np.ndarray,
+                    restyled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The images a style function (``add_*`` here) changed, and their labels: the copies a
+    training set adds beside the originals.
+
+    Args:
+        images: uint8 (N, 28, 28), the originals.
+        labels: (N,), their labels.
+        restyled: uint8 (N, 28, 28), what the style function returned for ``images``.
+
+    Returns:
+        ``(copies uint8 (K, 28, 28), labels (K,))``, K <= N, in the originals' order.
+    """
+    changed = (restyled != images).any(axis=(1, 2))
+    return restyled[changed], labels[changed]
+
+
 def elastic_distort(images: np.ndarray, alpha: float = 34.0, sigma: float = 4.0, seed: int = 0) -> np.ndarray:
     """Elastic distortion of each image (Simard, Steinkraus & Platt 2003, section 2).
 

@@ -141,7 +141,8 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     import keras
     import tensorflow as tf
 
-    from training.augment import add_continental_styles, add_looped_styles, add_stemmed_nines, elastic_distort
+    from training.augment import (add_continental_styles, add_looped_styles, add_stemmed_nines, elastic_distort,
+                                  restyled_copies)
     from training.data import load_mnist
     from training.export import tflite_bytes
 
@@ -149,18 +150,18 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     mnist = load_mnist(data_path)
     # As the digit classifier's training does: MNIST's American 1s and 7s, plus a continental
     # copy of some (flagged 1s, crossed 7s), which real European numbers are full of.
-    styled = add_continental_styles(mnist.x_train, mnist.y_train, rate=style_rate, seed=seed)
-    changed = np.flatnonzero((styled != mnist.x_train).any(axis=(1, 2)))
+    continental = restyled_copies(mnist.x_train, mnist.y_train,
+                                  add_continental_styles(mnist.x_train, mnist.y_train, rate=style_rate, seed=seed))
     # Looped 9s and 2s (curled tails, starting loops): cheque writers' hands, rare in MNIST.
-    looped = add_looped_styles(mnist.x_train, mnist.y_train, rate=looped_rate, seed=seed + 3)
-    relooped = np.flatnonzero((looped != mnist.x_train).any(axis=(1, 2)))
+    looped = restyled_copies(mnist.x_train, mnist.y_train,
+                             add_looped_styles(mnist.x_train, mnist.y_train, rate=looped_rate, seed=seed + 3))
     # 9s drawn as a ring on a stem (a "P"): the commonest 9 on the cheques, rare in MNIST.
-    stemmed = add_stemmed_nines(mnist.x_train, mnist.y_train, rate=stemmed_rate, seed=seed + 4)
-    restemmed = np.flatnonzero((stemmed != mnist.x_train).any(axis=(1, 2)))
-    digits = np.concatenate([mnist.x_train, styled[changed]])
-    labels = np.concatenate([mnist.y_train, mnist.y_train[changed]])
-    train_digits = np.concatenate([digits, looped[relooped], stemmed[restemmed]])
-    train_labels = np.concatenate([labels, mnist.y_train[relooped], mnist.y_train[restemmed]])
+    stemmed = restyled_copies(mnist.x_train, mnist.y_train,
+                              add_stemmed_nines(mnist.x_train, mnist.y_train, rate=stemmed_rate, seed=seed + 4))
+    digits = np.concatenate([mnist.x_train, continental[0]])
+    labels = np.concatenate([mnist.y_train, continental[1]])
+    train_digits = np.concatenate([digits, looped[0], stemmed[0]])
+    train_labels = np.concatenate([labels, looped[1], stemmed[1]])
     distorted = np.flatnonzero(np.random.default_rng(seed + 1).random(len(digits)) < elastic_rate)
     if len(distorted):
         train_digits = np.concatenate([train_digits, elastic_distort(digits[distorted], seed=seed + 2)])
@@ -217,9 +218,9 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
         "class_labels": ["blank", *[str(digit) for digit in range(10)]],
         "max_length": MAX_LENGTH,
         "training_data": f"{len(x)} synthetic lines of MNIST training digits (training.number_lines), "
-                         f"{len(changed)} of its 1s and 7s also drawn continental (rate {style_rate}), "
-                         f"{len(relooped)} of its 9s and 2s also drawn looped (rate {looped_rate}), "
-                         f"{len(restemmed)} of its 9s also drawn as a ring on a stem (rate {stemmed_rate}), "
+                         f"{len(continental[0])} of its 1s and 7s also drawn continental (rate {style_rate}), "
+                         f"{len(looped[0])} of its 9s and 2s also drawn looped (rate {looped_rate}), "
+                         f"{len(stemmed[0])} of its 9s also drawn as a ring on a stem (rate {stemmed_rate}), "
                          f"{len(distorted)} digits also elastically distorted (rate {elastic_rate}), "
                          f"seed {seed}; MNIST {mnist.source} sha256 {mnist.sha256[:16]}",
         "earlier_runs": [*earlier.get("earlier_runs", []), {key: earlier[key] for key in (

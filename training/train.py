@@ -172,18 +172,17 @@ def fit(data: MnistData, config: TrainConfig, extra: tuple[np.ndarray, np.ndarra
         pick = np.random.default_rng(config.seed).permutation(len(x))[: config.max_samples]
         x, y = x[pick], y[pick]
     x_fit, y_fit, x_val, y_val = split_validation(x, y, config.validation_size, config.seed)
+    from training.augment import add_continental_styles, add_stemmed_nines, restyled_copies
+
+    copies = []
     if config.style_rate > 0:
-        from training.augment import add_continental_styles
-
         styled = add_continental_styles(x_fit, y_fit, rate=config.style_rate, seed=config.seed)
-        changed = np.flatnonzero((styled != x_fit).any(axis=(1, 2)))
-        x_fit, y_fit = np.concatenate([x_fit, styled[changed]]), np.concatenate([y_fit, y_fit[changed]])
+        copies.append(restyled_copies(x_fit, y_fit, styled))
     if config.stemmed_rate > 0:
-        from training.augment import add_stemmed_nines
-
         stemmed = add_stemmed_nines(x_fit, y_fit, rate=config.stemmed_rate, seed=config.seed + 4)
-        changed = np.flatnonzero((stemmed != x_fit).any(axis=(1, 2)))
-        x_fit, y_fit = np.concatenate([x_fit, stemmed[changed]]), np.concatenate([y_fit, y_fit[changed]])
+        copies.append(restyled_copies(x_fit, y_fit, stemmed))
+    x_fit = np.concatenate([x_fit, *(images for images, _ in copies)])
+    y_fit = np.concatenate([y_fit, *(labels for _, labels in copies)])
     weights = None
     if extra is not None and len(extra[0]):
         weights = np.concatenate([np.ones(len(x_fit), np.float32), extra[2].astype(np.float32)])
