@@ -18,7 +18,7 @@ or, to fine-tune each member of a trained ensemble on today's training data (new
 handwriting styles, say) for a few epochs instead of training anew::
 
     python -m training.ensemble --data ../shared/data/mnist.npz --fine-tune models/digit_cnn.keras
-                                --epochs 2 [--stemmed-rate 0.35] --out /tmp/tuned
+                                --epochs 2 [--stemmed-rate 0.35] [--looped-rate 0.35] --out /tmp/tuned
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def non_digit_sets(data: MnistData, reference, seed: int = DEFAULT_SEED) -> tupl
 
 def train_member(spec: MemberSpec, data: MnistData, non_digits: np.ndarray, epochs: int,
                  warm_start: Path | None = None, verbose: int | str = 2, initial_model=None,
-                 stemmed_rate: float = 0.0):
+                 stemmed_rate: float = 0.0, looped_rate: float = 0.0):
     """Train one member; returns ``(model, history, seconds)``.
 
     Args:
@@ -110,6 +110,8 @@ def train_member(spec: MemberSpec, data: MnistData, non_digits: np.ndarray, epoc
             at :data:`FINE_TUNE_LEARNING_RATE`; its weights are changed in place.
         stemmed_rate: share of the 9s also drawn as a ring on a stem
             (:attr:`training.train.TrainConfig.stemmed_rate`), in [0, 1].
+        looped_rate: share of the 9s and 2s also drawn looped
+            (:attr:`training.train.TrainConfig.looped_rate`), in [0, 1].
     """
     import keras
 
@@ -126,7 +128,8 @@ def train_member(spec: MemberSpec, data: MnistData, non_digits: np.ndarray, epoc
         x_train[chosen] = elastic_distort(x_train[chosen], seed=spec.seed)
     member_data = replace(data, x_train=x_train)
     extra = (non_digits, np.full(len(non_digits), NOT_A_DIGIT, np.uint8), np.ones(len(non_digits), np.float32))
-    config = TrainConfig(epochs=epochs, seed=spec.seed, stemmed_rate=stemmed_rate)
+    config = TrainConfig(epochs=epochs, seed=spec.seed, stemmed_rate=stemmed_rate,
+                         looped_rate=looped_rate)
     if initial_model is not None:
         config = replace(config, learning_rate=FINE_TUNE_LEARNING_RATE)
         steps = epochs * int(np.ceil((len(x_train) + len(non_digits)) / config.batch_size))
@@ -154,9 +157,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="a trained ensemble .keras whose members are fine-tuned for --epochs instead")
     parser.add_argument("--stemmed-rate", type=float, default=0.0,
                         help="share of the 9s that also get a copy drawn as a ring on a stem (0-1)")
+    parser.add_argument("--looped-rate", type=float, default=0.0,
+                        help="share of the 9s and 2s that also get a copy with a curled tail or starting loop (0-1)")
     args = parser.parse_args(argv)
-    if not 0.0 <= args.stemmed_rate <= 1.0:
-        parser.error("--stemmed-rate must be between 0 and 1")
+    for name in ("stemmed_rate", "looped_rate"):
+        if not 0.0 <= getattr(args, name) <= 1.0:
+            parser.error(f"--{name.replace('_', '-')} must be between 0 and 1")
 
     from training.model import build_ensemble
 
@@ -188,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         epochs = args.epochs if start is not None else spec.epochs or args.epochs
         model, history, seconds = train_member(spec, data, train_nd, epochs, args.warm_start, initial_model=start,
-                                               stemmed_rate=args.stemmed_rate)
+                                               stemmed_rate=args.stemmed_rate, looped_rate=args.looped_rate)
         model.save(checkpoint)
         members.append(model)
         histories.append(history)
@@ -231,6 +237,7 @@ def write_ensemble_artifacts(ensemble, members: list, data: MnistData, test_non_
             "warm_start": str(args.warm_start) if args.warm_start else None,
             "fine_tuned_from": str(args.fine_tune) if args.fine_tune else None,
             "stemmed_rate": args.stemmed_rate,
+            "looped_rate": args.looped_rate,
             "non_digit_train_images": NON_DIGIT_TRAIN,
             **non_digit_scores(ensemble, data, test_non_digits),
         },

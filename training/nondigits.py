@@ -20,6 +20,10 @@ Kinds and their share of the output (:data:`KIND_SHARES`):
 Fragments, ticks and commas can look like a digit (the lower half of a 7 is a 1): with a
 ``reference`` classifier (a callable from float32 (N, 28, 28) images to probabilities
 (N, >= 10)) such candidates are kept only when it is unsure of every digit (max < 0.6).
+A reference that has a "not a digit" output of its own is asked which digit the mark would
+be if it were one (its 10 digit probabilities renormalised to sum to 1): otherwise the
+shipped ensemble, which already rejects most fragments, would let digit-like fragments
+through as non-digits, and a model fine-tuned on them learns to reject real digits.
 Only MNIST *training* digits are used; the test set stays unseen.
 """
 
@@ -178,6 +182,21 @@ def _grain(rng: np.random.Generator) -> np.ndarray:
     return canvas
 
 
+def digit_shares(probabilities: np.ndarray) -> np.ndarray:
+    """The 10 digit probabilities renormalised to sum to 1: which digit each image would be.
+
+    Args:
+        probabilities: float (N, 10) or (N, 11) softmax outputs (column 10, if any, is
+            "not a digit").
+
+    Returns:
+        float64 (N, 10), rows summing to 1 (a row with no digit mass at all stays 0).
+    """
+    digits = np.asarray(probabilities, np.float64)[:, :10]
+    totals = digits.sum(axis=1, keepdims=True)
+    return np.divide(digits, totals, out=np.zeros_like(digits), where=totals > 0)
+
+
 def make_non_digits(digits: np.ndarray, count: int, seed: int = 0,
                     reference: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     """Draw ``count`` normalised non-digit marks (see the module docstring for the kinds).
@@ -221,7 +240,7 @@ def make_non_digits(digits: np.ndarray, count: int, seed: int = 0,
         stack = np.stack(images)
         keep = np.ones(len(stack), bool)
         if reference is not None and any(filtered):
-            probabilities = np.asarray(reference(stack))[:, :10]
+            probabilities = digit_shares(np.asarray(reference(stack)))
             keep = ~np.array(filtered) | (probabilities.max(axis=1) < MAX_REFERENCE_CONFIDENCE)
         out.extend(np.round(stack[keep] * 255).astype(np.uint8))
     return np.stack(out[:count]) if count else np.zeros((0, 28, 28), np.uint8)

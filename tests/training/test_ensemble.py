@@ -38,6 +38,27 @@ def test_reference_filter_drops_look_alikes(mnist_sample):
     images = make_non_digits(x, 60, seed=1, reference=sure_of_everything)
     assert calls and len(images) == 60  # filtered kinds are all dropped; the others fill the count
 
+    def rejects_but_would_be_a_one(images):
+        # An 11-output reference (the shipped ensemble) that calls every mark "not a digit"
+        # at 90 %: as a digit it would still be a 1, so the look-alikes go all the same.
+        probabilities = np.zeros((len(images), NUM_OUTPUTS), np.float32)
+        probabilities[:, NOT_A_DIGIT] = 0.9
+        probabilities[:, 1] = 0.1
+        return probabilities
+
+    np.testing.assert_array_equal(make_non_digits(x, 60, seed=1, reference=rejects_but_would_be_a_one), images)
+
+
+def test_digit_shares_renormalise_the_ten_digits():
+    from training.nondigits import digit_shares
+
+    probabilities = np.array([[0.05, 0.05] + [0.0] * 8 + [0.9], [0.1] * 10 + [0.0], [0.0] * 10 + [1.0]])
+    shares = digit_shares(probabilities)
+    assert shares.shape == (3, 10)
+    np.testing.assert_allclose(shares[0, :2], [0.5, 0.5])
+    np.testing.assert_allclose(shares[1], np.full(10, 0.1))
+    np.testing.assert_array_equal(shares[2], np.zeros(10))  # no digit mass: no digit is likely
+
 
 def test_elastic_distortion_moves_ink_but_keeps_it():
     from training.augment import elastic_distort
@@ -137,7 +158,8 @@ def test_a_member_of_a_saved_ensemble_is_fine_tuned_in_place(tiny_members, full_
     small = replace(data, x_train=data.x_train[:6000], y_train=data.y_train[:6000])
     non_digits = np.zeros((32, 28, 28), np.uint8)
     model, history, _ = train_member(MemberSpec(seed=3, width=6, elastic_fraction=0.5), small, non_digits,
-                                     epochs=1, initial_model=start, verbose=0, stemmed_rate=0.5)
+                                     epochs=1, initial_model=start, verbose=0, stemmed_rate=0.5,
+                                     looped_rate=0.5)
     assert model is start and len(history["loss"]) == 1
     after = build_ensemble([shipped.get_layer("member_0"), model]).predict(images, verbose=0)
     assert after.shape == (16, NUM_OUTPUTS) and np.abs(after - before).max() > 1e-3
