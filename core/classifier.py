@@ -265,7 +265,7 @@ class Classifier:
         self.batch_size = batch_size
         self._lock = threading.Lock()
         try:
-            loaded = load_interpreter(model_content, num_threads or min(2, os.cpu_count() or 1))
+            loaded = load_interpreter(model_content, num_threads)
         except (ValueError, RuntimeError) as exc:
             raise ModelLoadError(f"{path or 'model'}: LiteRT cannot load it ({exc})") from exc
         self._interpreter, self._input_index, self._output_index = (
@@ -285,7 +285,8 @@ class Classifier:
         Args:
             path: the ``.tflite`` file, or the ``.keras`` file it was exported from (its
                 ``.tflite`` sibling is loaded; the ``.keras`` file itself is not read).
-            num_threads: LiteRT's CPU threads (default: up to 2).
+            num_threads: LiteRT's CPU threads for the classifier and the number reader
+                (default: :func:`core.litert.default_num_threads`).
             reader_path: the number reader (:mod:`core.reader`) that reads photos' lines
                 beside the per-digit path; None reads without it; default:
                 ``DIGITBOT_NUMBER_READER`` (:func:`core.config.reader_path_from_env`). When
@@ -325,7 +326,7 @@ class Classifier:
             named = reader_path is not None
         if reader_path is not None and Path(reader_path).is_file():
             try:
-                reader = NumberReader.from_path(reader_path)
+                reader = NumberReader.from_path(reader_path, num_threads=num_threads)
             except ReaderLoadError as exc:
                 raise ModelLoadError(str(exc)) from exc
         elif reader_path is not None and named:

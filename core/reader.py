@@ -184,7 +184,7 @@ class NumberReader:
     Build it with :meth:`from_path`. TensorFlow is never imported here.
     """
 
-    def __init__(self, model_content: bytes, path: Path | None = None, num_threads: int = 1):
+    def __init__(self, model_content: bytes, path: Path | None = None, num_threads: int | None = None):
         self.path = path
         self._lock = threading.Lock()
         try:
@@ -199,8 +199,9 @@ class NumberReader:
         self._batch = 1
 
     @classmethod
-    def from_path(cls, path: str | Path = DEFAULT_READER_PATH, num_threads: int = 1) -> "NumberReader":
-        """Load the reader's ``.tflite`` file.
+    def from_path(cls, path: str | Path = DEFAULT_READER_PATH, num_threads: int | None = None) -> "NumberReader":
+        """Load the reader's ``.tflite`` file (``num_threads``: LiteRT's CPU threads; None:
+        :func:`core.litert.default_num_threads`).
 
         Raises:
             ReaderLoadError: the file is missing or unreadable, or has another shape.
