@@ -60,16 +60,18 @@ def ink_map(gray: np.ndarray) -> tuple[np.ndarray, bool]:
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (31, 31))
     background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel, borderType=cv2.BORDER_REPLICATE)
     background = cv2.GaussianBlur(background, (0, 0), 3)
-    background = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    ratio = gray.astype(np.float32) / np.maximum(background, 1.0)
-    ink = np.clip(1.0 - ratio, 0.0, 1.0)
+    background = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR)
+    ink = gray.astype(np.float32)
+    np.divide(ink, np.maximum(background, 1).astype(np.float32), out=ink)  # photo / background, in place
     # The closing is a max filter, so grainy paper sits a little below its "background":
     # take the paper's typical level (the median pixel is paper) as zero ink.
-    floor = float(np.median(ink[::4, ::4]))
+    floor = float(np.median(np.clip(1.0 - ink[::4, ::4], 0.0, 1.0)))
     if floor >= 1.0:
-        ink = np.zeros_like(ink)  # a black page: nothing stands out from the "paper" (and no 0 / 0)
-    elif floor > 0:
-        ink = np.clip((ink - floor) / (1.0 - floor), 0.0, 1.0)
+        return np.zeros_like(ink), inverted  # a black page: nothing stands out from the "paper" (and no 0 / 0)
+    # ink = (1 - ratio - floor) / (1 - floor), clipped to [0, 1]: one pass, in place.
+    np.multiply(ink, -1.0 / (1.0 - max(floor, 0.0)), out=ink)
+    ink += 1.0
+    np.clip(ink, 0.0, 1.0, out=ink)
     return ink, inverted
 
 
