@@ -70,3 +70,70 @@ def test_recut_replaces_a_mark_by_its_pieces_and_keeps_the_lists_aligned():
     assert result.working_boxes[2] == (200, 80, 8, 60) and result.crops[2] is lone
     assert result.notes == ("a mark cut into 2 digits by recognition",)
     assert recut(segmentation, [], one_bar_scores) is segmentation
+
+
+def ring_over_underline(touching: bool = False, slope: float = 0.15) -> np.ndarray:
+    """A "0" (a ring) above a slanted underline as wide as the mark, apart or touching it."""
+    import cv2
+
+    crop = np.zeros((70, 50), np.uint8)
+    cv2.ellipse(crop, (25, 26), (14, 22), 0, 0, 360, 255, 4)
+    y0 = 52 if touching else 60
+    cv2.line(crop, (1, y0 + int(slope * 48)), (48, y0), 255, 4)
+    if touching:
+        cv2.line(crop, (25, 47), (25, y0 + 4), 255, 4)
+    return crop
+
+
+def ring_scores(images: np.ndarray) -> np.ndarray:
+    """A stand-in classifier: sure of a digit unless a row in the bottom fifth of the ink runs
+    across most of its width (an underline), then calling it "not a digit"."""
+    scores = []
+    for image in images:
+        ink = image > 0.5
+        rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+        bottom = ink[rows[-1] - max(1, rows.size // 5):rows[-1] + 1]
+        underlined = bottom.sum(axis=1).max() >= 0.8 * columns.size
+        scores.append(np.log(0.05) if underlined else np.log(0.98))
+    return np.array(scores)
+
+
+def test_an_underline_apart_from_the_digits_is_erased_as_a_hypothesis():
+    from core.preprocessing.hypotheses import erase_straight_strokes
+
+    crop = ring_over_underline()
+    erased = erase_straight_strokes(crop)
+    assert erased is not None and erased.shape == crop.shape and erased.dtype == np.uint8
+    assert not erased[55:].any() and (erased[:50] == crop[:50]).all()  # the line went, the ring stayed
+    assert erase_straight_strokes(ring_over_underline(touching=True)) is None  # joined to a digit: kept
+    assert erase_straight_strokes(np.full((6, 60), 255, np.uint8)) is None  # the mark is only the line
+    ring = crop.copy()
+    ring[55:] = 0
+    assert erase_straight_strokes(ring) is None  # no straight stroke
+
+
+def test_the_underline_goes_only_when_the_digit_reads_better_without_it():
+    crop = ring_over_underline()
+    pieces = best_split(crop, ring_scores)
+    assert len(pieces) == 1 and pieces[0].erased and pieces[0].score == np.log(0.98)
+    x, y, w, h = pieces[0].box
+    assert y + h <= 52 and pieces[0].strokes.shape == (h, w)  # the ring's box, without the line
+
+    def sure_of_everything(images):
+        return np.zeros(len(images))
+
+    kept = best_split(crop, sure_of_everything)
+    assert not any(piece.erased for piece in kept)  # nothing reads better: the mark stays whole
+
+
+def test_recut_notes_an_erased_stroke_and_shrinks_the_mark_to_its_digit():
+    crop = ring_over_underline()
+    segmentation = Segmentation(
+        gray=np.zeros((200, 300), np.uint8), ink=np.zeros((200, 300), np.float32), mask=np.zeros((200, 300), np.uint8),
+        boxes=[(50, 40, 25, 35)], working_boxes=[(100, 80, 50, 70)], digit_images=np.zeros((1, 28, 28), np.float32),
+        scale=2.0, pen_like=[True], crops=[crop],
+    )
+    result = recut(segmentation, [0], ring_scores)
+    assert result.notes == ("a straight stroke erased from a mark by recognition",)
+    (x, y, w, h), = result.working_boxes
+    assert x >= 100 and 80 <= y < 80 + 10 and y + h <= 80 + 52 and result.crops[0].shape == (h, w)
