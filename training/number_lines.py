@@ -5,7 +5,8 @@ as an ink map, the representation :func:`core.preprocessing.ink_map` makes of a 
 (ink strength in [0, 1] on 0), and then passed through :func:`core.reader.line_input`,
 the same step that serves photos. What varies, per line and per digit:
 
-- length (1-12, most often 2-8) and spacing: overlapping, touching, tight, normal, wide;
+- length (1-12, most often 2-8) and spacing: overlapping (two boxes by at most half the
+  narrower one, :data:`MAX_OVERLAP`), touching, tight, normal, wide;
 - digit height, width, baseline, slant (shear), tilt (rotation), stroke width (dilation,
   erosion) and ink strength;
 - separators that are not part of the number: ".", ",", "-", "/", "'" between groups,
@@ -98,6 +99,10 @@ def _separator(rng: np.random.Generator, height: float, stroke: int) -> np.ndarr
     return patch
 
 
+#: Most two neighbouring digits' boxes overlap, as a share of the narrower box's width.
+MAX_OVERLAP = 0.5
+
+
 def make_line(rng: np.random.Generator, bank: DigitBank, length: int | None = None) -> tuple[np.ndarray, str]:
     """Draw one synthetic number line as an ink map.
 
@@ -121,14 +126,21 @@ def make_line(rng: np.random.Generator, bank: DigitBank, length: int | None = No
     baseline = rng.uniform(0.6, 0.85) * CANVAS_HEIGHT
     pieces: list[tuple[int, int, np.ndarray]] = []  # (x, y, patch)
     x = rng.uniform(0.05, 1.2) * digit_height
-    for index, label in enumerate(labels):
+    patches = []
+    for label in labels:
         choices = bank.by_label[int(label)]
         crop = choices[int(rng.integers(len(choices)))]
         height = digit_height * rng.uniform(0.88, 1.12)
-        patch = _scaled_digit(rng, crop, height) * rng.uniform(0.75, 1.0)
+        patches.append(_scaled_digit(rng, crop, height) * rng.uniform(0.75, 1.0))
+    for index, patch in enumerate(patches):
         y = baseline - patch.shape[0] + rng.normal(0, 0.04 * digit_height)
         pieces.append((int(round(x)), int(round(y)), patch))
-        x += patch.shape[1] + rng.uniform(*gap_range) * digit_height
+        gap = rng.uniform(*gap_range) * digit_height
+        if index < length - 1:
+            # Neighbours' boxes overlap by at most MAX_OVERLAP of the narrower: a wider
+            # overlap would hide a 1 under the next digit (drawn, yet labelled, unseen).
+            gap = max(gap, -MAX_OVERLAP * min(patch.shape[1], patches[index + 1].shape[1]))
+        x += patch.shape[1] + gap
         if separators and index < length - 1 and rng.random() < 0.3:
             mark = _separator(rng, digit_height, stroke)
             x += 0.05 * digit_height
