@@ -122,7 +122,7 @@ def exact_match(logits: np.ndarray, texts: list[str]) -> float:
 def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_size: int,
           seed: int, workers: int, learning_rate: float, resume: Path | None = None,
           held_out: int = 4000, style_rate: float = 0.35, elastic_rate: float = 0.0,
-          looped_rate: float = 0.0, stemmed_rate: float = 0.0) -> dict:
+          looped_rate: float = 0.0, stemmed_rate: float = 0.0, long_flag_rate: float = 0.0) -> dict:
     """Generate the lines, train, export and write the three artifacts; returns the card.
 
     With ``resume`` (a ``number_reader.keras``), training continues from that model on
@@ -136,13 +136,14 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     curled tail or a starting loop (:func:`training.augment.add_looped_styles`) in the
     training lines' bank; the held-out lines are again drawn without them. With
     ``stemmed_rate`` > 0, likewise for a copy of that share of the 9s redrawn as a ring on a
-    stem (:func:`training.augment.add_stemmed_nines`).
+    stem (:func:`training.augment.add_stemmed_nines`). With ``long_flag_rate`` > 0, likewise for
+    a copy of that share of the 1s with a long, steep flag (:func:`training.augment.add_long_flagged_ones`).
     """
     import keras
     import tensorflow as tf
 
-    from training.augment import (add_continental_styles, add_looped_styles, add_stemmed_nines, elastic_distort,
-                                  restyled_copies)
+    from training.augment import (add_continental_styles, add_long_flagged_ones, add_looped_styles,
+                                  add_stemmed_nines, elastic_distort, restyled_copies)
     from training.data import load_mnist
     from training.export import tflite_bytes
 
@@ -158,10 +159,13 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     # 9s drawn as a ring on a stem (a "P"): the commonest 9 on the cheques, rare in MNIST.
     stemmed = restyled_copies(mnist.x_train, mnist.y_train,
                               add_stemmed_nines(mnist.x_train, mnist.y_train, rate=stemmed_rate, seed=seed + 4))
+    # 1s with a flag nearly as long as the stem (a "Λ"): read as 11 or 7 on the cheques.
+    long_flagged = restyled_copies(mnist.x_train, mnist.y_train, add_long_flagged_ones(
+        mnist.x_train, mnist.y_train, rate=long_flag_rate, seed=seed + 5))
     digits = np.concatenate([mnist.x_train, continental[0]])
     labels = np.concatenate([mnist.y_train, continental[1]])
-    train_digits = np.concatenate([digits, looped[0], stemmed[0]])
-    train_labels = np.concatenate([labels, looped[1], stemmed[1]])
+    train_digits = np.concatenate([digits, looped[0], stemmed[0], long_flagged[0]])
+    train_labels = np.concatenate([labels, looped[1], stemmed[1], long_flagged[1]])
     distorted = np.flatnonzero(np.random.default_rng(seed + 1).random(len(digits)) < elastic_rate)
     if len(distorted):
         train_digits = np.concatenate([train_digits, elastic_distort(digits[distorted], seed=seed + 2)])
@@ -221,6 +225,7 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
                          f"{len(continental[0])} of its 1s and 7s also drawn continental (rate {style_rate}), "
                          f"{len(looped[0])} of its 9s and 2s also drawn looped (rate {looped_rate}), "
                          f"{len(stemmed[0])} of its 9s also drawn as a ring on a stem (rate {stemmed_rate}), "
+                         f"{len(long_flagged[0])} of its 1s also drawn with a long flag (rate {long_flag_rate}), "
                          f"{len(distorted)} digits also elastically distorted (rate {elastic_rate}), "
                          f"seed {seed}; MNIST {mnist.source} sha256 {mnist.sha256[:16]}",
         "earlier_runs": [*earlier.get("earlier_runs", []), {key: earlier[key] for key in (
@@ -283,16 +288,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="share of the 9s and 2s that also get a copy with a curled tail or a starting loop (0-1)")
     parser.add_argument("--stemmed-rate", type=float, default=0.0,
                         help="share of the 9s that also get a copy drawn as a ring on a stem (0-1)")
+    parser.add_argument("--long-flag-rate", type=float, default=0.0,
+                        help="share of the 1s that also get a copy with a long, steep flag (0-1)")
     args = parser.parse_args(argv)
-    if not 0.0 <= args.elastic_rate <= 1.0:
-        parser.error("--elastic-rate must be between 0 and 1")
-    if not 0.0 <= args.looped_rate <= 1.0:
-        parser.error("--looped-rate must be between 0 and 1")
-    if not 0.0 <= args.stemmed_rate <= 1.0:
-        parser.error("--stemmed-rate must be between 0 and 1")
+    for name in ("elastic_rate", "looped_rate", "stemmed_rate", "long_flag_rate"):
+        if not 0.0 <= getattr(args, name) <= 1.0:
+            parser.error(f"--{name.replace('_', '-')} must be between 0 and 1")
     card = train(args.data, args.out, args.lines, args.epochs, args.batch_size, args.seed, args.workers,
                  args.learning_rate, args.resume, elastic_rate=args.elastic_rate,
-                 looped_rate=args.looped_rate, stemmed_rate=args.stemmed_rate)
+                 looped_rate=args.looped_rate, stemmed_rate=args.stemmed_rate, long_flag_rate=args.long_flag_rate)
     print(f"held-out synthetic lines read exactly: {card['held_out_exact']:.2%}; "
           f"{card['parameters']} parameters; {card['training_seconds'] / 60:.1f} min; "
           f"wrote {args.out / READER_TFLITE}")

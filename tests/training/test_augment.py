@@ -103,3 +103,29 @@ def test_stemmed_nines_hang_a_stem_below_the_loop_of_closed_nines_only(mnist_sam
         assert columns[rows >= rows.max() - 1].mean() <= left + width + 1
     np.testing.assert_array_equal(add_stemmed_nines(x, y, rate=1.0, seed=5), stemmed)
     np.testing.assert_array_equal(add_stemmed_nines(x, y, rate=0.0, seed=5), x)
+
+
+def test_long_flagged_ones_grow_a_flag_to_the_lower_left_of_ones_only(mnist_sample):
+    from training.augment import add_long_flagged_ones
+
+    x, y = mnist_sample
+    flagged = add_long_flagged_ones(x, y, rate=1.0, seed=5)
+    assert flagged.shape == x.shape and flagged.dtype == np.uint8
+    changed = (flagged != x).any(axis=(1, 2))
+    assert not changed[y != 1].any() and changed[y == 1].mean() > 0.9
+
+    def aspect(image):
+        rows, columns = np.nonzero(image > 96)
+        return (columns.max() - columns.min() + 1) / (rows.max() - rows.min() + 1)
+
+    ones = np.flatnonzero(changed)
+    # A 1 is a bar; with a flag as long as most of its stem it is about as wide as tall.
+    assert np.median([aspect(flagged[i]) for i in ones]) > np.median([aspect(x[i]) for i in ones]) + 0.2
+    for index in ones:
+        rows, columns = np.nonzero(flagged[index] > 96)
+        assert rows.min() >= 1 and rows.max() <= 26 and columns.min() >= 1 and columns.max() <= 26
+        # The flag leaves the top of the stem towards the lower left: the top is right of the
+        # leftmost ink.
+        assert columns[rows <= rows.min() + 1].mean() > columns.min() + 2
+    np.testing.assert_array_equal(add_long_flagged_ones(x, y, rate=1.0, seed=5), flagged)
+    np.testing.assert_array_equal(add_long_flagged_ones(x, y, rate=0.0, seed=5), x)
