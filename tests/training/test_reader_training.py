@@ -45,3 +45,34 @@ def test_tiny_training_run_writes_a_servable_reader_and_resumes(full_mnist_path,
     distorted = int(resumed["training_data"].split(" digits also elastically distorted")[0].rsplit(", ", 1)[1])
     assert 20_000 < distorted < 45_000 and "(rate 0.5)" in resumed["training_data"]
     assert resumed["total_training_seconds"] >= card["training_seconds"]
+
+
+def test_averaged_readers_hold_the_mean_of_their_weights(full_mnist_path, tmp_path):
+    """``--average``: the weights are the members' mean, the export matches Keras, and the
+    card names the members and scores each on the same held-out lines."""
+    import keras
+    import pytest
+
+    from training.reader import average_readers
+
+    paths = []
+    for seed in (1, 2):
+        folder = tmp_path / f"member_{seed}"
+        folder.mkdir()
+        build_reader(seed).save(folder / READER_KERAS)
+        (folder / READER_CARD).write_text(json.dumps({"training_data": f"seed {seed}", "epochs": 3,
+                                                      "training_seconds": 10.0}))
+        paths.append(folder / READER_KERAS)
+    card = average_readers(paths, tmp_path / "soup", str(full_mnist_path), workers=1, held_out=48)
+    for name in (READER_KERAS, READER_TFLITE, READER_CARD):
+        assert (tmp_path / "soup" / name).is_file()
+    members = [keras.saving.load_model(path, compile=False).get_weights() for path in paths]
+    averaged = keras.saving.load_model(tmp_path / "soup" / READER_KERAS, compile=False).get_weights()
+    for first, second, mean in zip(*members, averaged):
+        np.testing.assert_allclose(mean, (first + second) / 2, rtol=1e-6, atol=1e-7)
+    assert [entry["training_data"] for entry in card["averaged_from"]] == ["seed 1", "seed 2"]
+    assert len(card["held_out_exact_of_each"]) == 2 and card["held_out_lines"] == 48
+    assert card["tflite_parity"]["same_reading"] == 48
+    assert json.loads((tmp_path / "soup" / READER_CARD).read_text())["held_out_exact"] == card["held_out_exact"]
+    with pytest.raises(ValueError):
+        average_readers(paths[:1], tmp_path / "alone", str(full_mnist_path))
