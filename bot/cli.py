@@ -293,6 +293,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (``digitbot predict --json *.jpg | head``): stop
+        # quietly, as Unix tools do. Python would otherwise print a traceback while flushing
+        # stdout at exit, so stdout is pointed at /dev/null first (as the Python docs advise).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a shell reports a command killed by it
 
 
 if __name__ == "__main__":

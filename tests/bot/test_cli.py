@@ -32,3 +32,22 @@ def test_predict_show_naming_a_file_says_so_and_leaves_it(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "--show needs a folder" in captured.err and "Traceback" not in captured.err
     assert captured.out == "" and photo.read_bytes().startswith(b"\xff\xd8")
+
+
+def test_predict_piped_into_a_reader_that_stops_early_ends_quietly(tmp_path):
+    """``digitbot predict --json *.jpg | head -c 1``: no traceback when the pipe closes."""
+    import subprocess
+    import sys
+
+    photos = []
+    for index in range(40):
+        photo = tmp_path / f"photo_{index}.jpg"
+        photo.write_bytes(number_photo("47"))
+        photos.append(str(photo))
+    digitbot = subprocess.Popen([sys.executable, "-m", "bot.cli", "predict", "--json", *photos],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert digitbot.stdout.read(1) == b"{"
+    digitbot.stdout.close()  # the reader goes away after one byte, as `head -c 1` does
+    _, errors = digitbot.communicate(timeout=120)
+    assert digitbot.returncode == 141
+    assert b"Traceback" not in errors and b"BrokenPipeError" not in errors
