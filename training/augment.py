@@ -316,6 +316,18 @@ def add_looped_styles(images: np.ndarray, labels: np.ndarray, rate: float = 0.35
     return out
 
 
+def _padded_picks(images: np.ndarray, labels: np.ndarray, digit: int, rate: float,
+                  rng: np.random.Generator, pad: int = 12):
+    """Yield ``(index, canvas)`` for a random share ``rate`` of the images of ``digit``: the
+    image on a black canvas ``pad`` pixels wider on every side (uint8 (28 + 2 pad, 28 + 2 pad)),
+    room to draw strokes that leave the 28x28 frame before :func:`_refit_to_mnist_frame`."""
+    import cv2
+
+    chosen = np.flatnonzero(labels == digit)
+    for index in chosen[rng.random(len(chosen)) < rate]:
+        yield index, cv2.copyMakeBorder(images[index], pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+
+
 def add_stemmed_nines(images: np.ndarray, labels: np.ndarray, rate: float = 0.35,
                       seed: int = 0) -> np.ndarray:
     """Redraw 9s as a ring on a stem, the 9 of many Latin American hands, rare in MNIST.
@@ -346,10 +358,7 @@ def add_stemmed_nines(images: np.ndarray, labels: np.ndarray, rate: float = 0.35
     rng = np.random.default_rng(seed)
     out = images.copy()
     shift = 4  # draw with 1/16-pixel precision
-    pad = 12
-    nines = np.flatnonzero(labels == 9)
-    for index in nines[rng.random(len(nines)) < rate]:
-        canvas = cv2.copyMakeBorder(out[index], pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+    for index, canvas in _padded_picks(out, labels, 9, rate, rng):
         ink = (canvas > 96).astype(np.uint8)
         rows = np.flatnonzero(ink.any(axis=1))
         if rows.size < 5:
@@ -406,10 +415,7 @@ def add_long_flagged_ones(images: np.ndarray, labels: np.ndarray, rate: float = 
     rng = np.random.default_rng(seed)
     out = images.copy()
     shift = 4  # draw with 1/16-pixel precision
-    pad = 12
-    ones = np.flatnonzero(labels == 1)
-    for index in ones[rng.random(len(ones)) < rate]:
-        canvas = cv2.copyMakeBorder(out[index], pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+    for index, canvas in _padded_picks(out, labels, 1, rate, rng):
         rows, columns = np.nonzero(canvas > 96)
         if rows.size < 10:
             continue

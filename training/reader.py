@@ -149,7 +149,6 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     from training.augment import (add_continental_styles, add_long_flagged_ones, add_looped_styles,
                                   add_stemmed_nines, elastic_distort, restyled_copies)
     from training.data import load_mnist
-    from training.export import tflite_bytes
 
     started = time.time()
     mnist = load_mnist(data_path)
@@ -210,21 +209,9 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     keras_logits = model.predict(x_val_float, batch_size=512, verbose=0)
     accuracy = exact_match(keras_logits, texts_val)
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out_dir / READER_KERAS) as temporary:
-        model.save(temporary)
-    content = tflite_bytes(model)
-    parity = check_reader_parity(content, x_val_float[:1000], keras_logits[:1000])
-    with atomic_path(out_dir / READER_TFLITE) as temporary:
-        temporary.write_bytes(content)
+    parity = _write_model(model, out_dir, x_val_float[:1000], keras_logits[:1000])
     card = {
-        "name": "number_reader",
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "input_shape": [LINE_HEIGHT, LINE_WIDTH, 1],
-        "output_shape": [TIME_STEPS, READER_CLASSES],
-        "output": "logits",
-        "class_labels": ["blank", *[str(digit) for digit in range(10)]],
-        "max_length": MAX_LENGTH,
+        **_card_header(),
         "training_data": f"{len(x)} synthetic lines of MNIST training digits (training.number_lines), "
                          f"{len(continental[0])} of its 1s and 7s also drawn continental (rate {style_rate}), "
                          f"{len(looped[0])} of its 9s and 2s also drawn looped (rate {looped_rate}), "
@@ -285,7 +272,6 @@ def average_readers(paths: list[Path], out_dir: Path, data_path: str | None, see
 
     from training.augment import add_continental_styles, restyled_copies
     from training.data import load_mnist
-    from training.export import tflite_bytes
 
     if len(paths) < 2:
         raise ValueError("average at least two readers")
@@ -309,22 +295,10 @@ def average_readers(paths: list[Path], out_dir: Path, data_path: str | None, see
     keras_logits = model.predict(x_val_float, batch_size=512, verbose=0)
     member_exact = [round(exact_match(each.predict(x_val_float, batch_size=512, verbose=0), texts_val), 4)
                     for each in [keras.saving.load_model(path, compile=False) for path in paths]]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out_dir / READER_KERAS) as temporary:
-        model.save(temporary)
-    content = tflite_bytes(model)
-    parity = check_reader_parity(content, x_val_float[:1000], keras_logits[:1000])
-    with atomic_path(out_dir / READER_TFLITE) as temporary:
-        temporary.write_bytes(content)
+    parity = _write_model(model, out_dir, x_val_float[:1000], keras_logits[:1000])
     keys = ("training_data", "epochs", "learning_rate", "held_out_exact", "training_seconds")
     card = {
-        "name": "number_reader",
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "input_shape": [LINE_HEIGHT, LINE_WIDTH, 1],
-        "output_shape": [TIME_STEPS, READER_CLASSES],
-        "output": "logits",
-        "class_labels": ["blank", *[str(digit) for digit in range(10)]],
-        "max_length": MAX_LENGTH,
+        **_card_header(),
         "training_data": f"the weights of {len(paths)} readers averaged (a model soup; what each was "
                          "trained on: averaged_from)",
         "averaged_from": [{"file": str(path), **{key: card[key] for key in keys if key in card}}
@@ -343,6 +317,40 @@ def average_readers(paths: list[Path], out_dir: Path, data_path: str | None, see
     with atomic_path(out_dir / READER_CARD) as temporary:
         temporary.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     return card
+
+
+def _write_model(model, out_dir: Path, lines: np.ndarray, keras_logits: np.ndarray) -> dict:
+    """Save ``model`` as ``number_reader.keras`` and its LiteRT export as ``.tflite`` in
+    ``out_dir`` (each written atomically), after checking the export on ``lines`` (N, 32, 256,
+    1) against ``keras_logits`` (:func:`check_reader_parity`); returns the parity figures.
+
+    Raises:
+        training.export.ExportError: the export reads differently (nothing is written then
+            but the ``.keras`` file).
+    """
+    from training.export import tflite_bytes
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out_dir / READER_KERAS) as temporary:
+        model.save(temporary)
+    content = tflite_bytes(model)
+    parity = check_reader_parity(content, lines, keras_logits)
+    with atomic_path(out_dir / READER_TFLITE) as temporary:
+        temporary.write_bytes(content)
+    return parity
+
+
+def _card_header() -> dict:
+    """The fields every reader card starts with: what the model is and maps, and when."""
+    return {
+        "name": "number_reader",
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "input_shape": [LINE_HEIGHT, LINE_WIDTH, 1],
+        "output_shape": [TIME_STEPS, READER_CLASSES],
+        "output": "logits",
+        "class_labels": ["blank", *[str(digit) for digit in range(10)]],
+        "max_length": MAX_LENGTH,
+    }
 
 
 def check_reader_parity(content: bytes, lines: np.ndarray, keras_logits: np.ndarray) -> dict:
