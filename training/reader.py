@@ -117,6 +117,10 @@ def generate(images: np.ndarray, labels: np.ndarray, count: int, seed: int, work
             [text for part in parts for text in part[2]])
 
 
+#: What a card keeps of each earlier run (or averaged member): data, schedule, score, time.
+RUN_KEYS = ("training_data", "epochs", "learning_rate", "held_out_exact", "training_seconds")
+
+
 def exact_match(logits: np.ndarray, texts: list[str]) -> float:
     """Share of lines whose best-path reading equals the text, for logits (N, 64, 11)."""
     probabilities = softmax(logits)
@@ -219,8 +223,7 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
                          f"{len(long_flagged[0])} of its 1s also drawn with a long flag (rate {long_flag_rate}), "
                          f"{len(distorted)} digits also elastically distorted (rate {elastic_rate}), "
                          f"seed {seed}; MNIST {mnist.source} sha256 {mnist.sha256[:16]}",
-        "earlier_runs": [*earlier.get("earlier_runs", []), {key: earlier[key] for key in (
-            "training_data", "epochs", "learning_rate", "held_out_exact", "training_seconds") if key in earlier}]
+        "earlier_runs": [*earlier.get("earlier_runs", []), {key: earlier[key] for key in RUN_KEYS if key in earlier}]
         if earlier else [],
         "epochs": epochs,
         "batch_size": batch_size,
@@ -280,8 +283,6 @@ def average_readers(paths: list[Path], out_dir: Path, data_path: str | None, see
     weights = [model.get_weights() for model in models]
     if any([w.shape for w in each] != [w.shape for w in weights[0]] for each in weights):
         raise ValueError("the readers have different architectures")
-    model = models[0]
-    model.set_weights([np.mean(np.stack(group), axis=0) for group in zip(*weights)])
     cards = []
     for path in paths:
         card_path = Path(path).with_suffix(".json")
@@ -292,16 +293,17 @@ def average_readers(paths: list[Path], out_dir: Path, data_path: str | None, see
     x_val, _, texts_val = generate(np.concatenate([mnist.x_train, continental[0]]),
                                    np.concatenate([mnist.y_train, continental[1]]), held_out, seed + 7919, workers)
     x_val_float = x_val.astype(np.float32)[..., np.newaxis] / 255.0
-    keras_logits = model.predict(x_val_float, batch_size=512, verbose=0)
     member_exact = [round(exact_match(each.predict(x_val_float, batch_size=512, verbose=0), texts_val), 4)
-                    for each in [keras.saving.load_model(path, compile=False) for path in paths]]
+                    for each in models]
+    model = models[0]  # takes the mean weights; the others are no longer needed
+    model.set_weights([np.mean(np.stack(group), axis=0) for group in zip(*weights)])
+    keras_logits = model.predict(x_val_float, batch_size=512, verbose=0)
     parity = _write_model(model, out_dir, x_val_float[:1000], keras_logits[:1000])
-    keys = ("training_data", "epochs", "learning_rate", "held_out_exact", "training_seconds")
     card = {
         **_card_header(),
         "training_data": f"the weights of {len(paths)} readers averaged (a model soup; what each was "
                          "trained on: averaged_from)",
-        "averaged_from": [{"file": str(path), **{key: card[key] for key in keys if key in card}}
+        "averaged_from": [{"file": str(path), **{key: card[key] for key in RUN_KEYS if key in card}}
                           for path, card in zip(paths, cards)],
         "earlier_runs": cards[0].get("earlier_runs", []),
         "parameters": int(model.count_params()),

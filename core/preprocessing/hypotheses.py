@@ -53,8 +53,8 @@ DIGIT_ASPECT = 0.6
 #: vertical slices of one slanted stroke read as 1s, and this keeps them from winning.
 #: Fewer digits are not penalised (a wide 0 is one digit, however wide).
 COUNT_PENALTY = 0.5
-#: A run of ink at least this share of the mark's long side, on one row, is a straight
-#: stroke (an underline spans the digits above it; a 7's bar or a 2's base spans one digit,
+#: A straight run of ink (level or slanted, :data:`STRAIGHT_STROKE_ANGLES`) at least this
+#: share of the mark's long side is a straight stroke (an underline spans the digits above it; a 7's bar or a 2's base spans one digit,
 #: about 0.6 of its height).
 STRAIGHT_STROKE_LENGTH = 0.7
 #: A piece of a mark is a straight stroke when the line openings hold this share of it.
@@ -287,17 +287,15 @@ def recut(segmentation: Segmentation, marks: list[int], score: Callable[[np.ndar
     for index, (x, y, w, h) in enumerate(segmentation.working_boxes):
         crop = segmentation.crops[index]
         pieces = best_split(crop, score, segmentation.tilt) if index in chosen else []
-        if len(pieces) == 1 and pieces[0].erased:
-            notes.append("a straight stroke erased from a mark by recognition")
-        elif len(pieces) <= 1:
+        if len(pieces) <= 1 and not (pieces and pieces[0].erased):
             boxes.append(segmentation.boxes[index])
             working_boxes.append((x, y, w, h))
             images.append(segmentation.digit_images[index])
             pen_like.append(segmentation.pen_like[index])
             crops.append(crop)
             continue
-        if len(pieces) > 1:
-            notes.append(f"a mark cut into {len(pieces)} digits by recognition")
+        notes.append(f"a mark cut into {len(pieces)} digits by recognition" if len(pieces) > 1
+                     else "a straight stroke erased from a mark by recognition")
         for piece in pieces:
             px, py, pw, ph = piece.box
             working = (x + px, y + py, pw, ph)
