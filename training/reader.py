@@ -2,9 +2,10 @@
 
 The network is a CRNN (Shi, Bai and Yao 2015) trained with the CTC loss (Graves et al.
 2006): five 3x3 convolutions (batch-normalised, ReLU) with max pooling reduce the (32, 256)
-line to 64 time steps of 256 features; a dense layer and two residual 1-D convolutions
-(kernel 5) give each step the context of its neighbours; a dense layer gives 11 logits
-(the blank, then the digits 0-9). About 0.5 M parameters, 2 MB as ``.tflite``.
+line to 64 time steps of 160 features; a dense layer and two residual 1-D convolutions
+(kernel 3) give each step the context of its neighbours; a dense layer gives 11 logits
+(the blank, then the digits 0-9). About 0.21 M parameters, 0.9 MB as ``.tflite``.
+:func:`grow_reader` adds dilated residual blocks to a trained reader (``--grow``).
 
 Data: lines of MNIST *training* digits from :mod:`training.number_lines` (with a continental
 copy of some 1s and 7s, :func:`training.augment.add_continental_styles`), generated once
@@ -87,6 +88,56 @@ def build_reader(seed: int = 0):
     return keras.Model(inputs, outputs, name="number_reader")
 
 
+#: Dilations of the residual blocks :func:`grow_reader` adds, in order (a block per entry used).
+GROWTH_DILATIONS = (2, 4, 8)
+
+
+def grow_reader(model, blocks: int, seed: int = 0):
+    """The reader with ``blocks`` more residual 1-D convolution blocks before its logits layer.
+
+    Each block is a dilated Conv1D(128, kernel 3, ReLU, dilation 2, 4, 8 in turn) then a
+    Conv1D(128, kernel 1) whose kernel and bias start at zero, added to its input. So the grown
+    model reads exactly as ``model`` does until training moves the new weights, and what the
+    parent learned is kept (function-preserving growth, as in Net2Net: Chen, Goodfellow and
+    Shlens 2016; zero-initialised residual branches: Goyal et al. 2017). The dilations widen
+    each time step's context from about 7 steps (28 px of the 256-px line) to about 35.
+
+    Args:
+        model: a reader from :func:`build_reader` (or an earlier growth): (N, 32, 256, 1) lines
+            to (N, 64, 11) logits, whose last layer is named ``"logits"`` and takes the
+            output of the layer before it.
+        blocks: how many blocks to add, 1 to ``len(GROWTH_DILATIONS)`` less the blocks
+            ``model`` already has.
+        seed: for the new blocks' first convolutions.
+
+    Returns:
+        A new Keras model of the same input and output shapes; the parent's layers (and
+        weights) are shared, not copied.
+
+    Raises:
+        ValueError: ``blocks`` out of range, or the last layer is not ``"logits"``.
+    """
+    import keras
+    from keras import layers
+
+    grown = sum(layer.name.startswith("growth_") for layer in model.layers) // 3
+    if not 1 <= blocks <= len(GROWTH_DILATIONS) - grown:
+        raise ValueError(f"grow by 1 to {len(GROWTH_DILATIONS) - grown} blocks, not {blocks}")
+    logits = model.layers[-1]
+    if logits.name != "logits":
+        raise ValueError("the reader's last layer is not its logits layer")
+    keras.utils.set_random_seed(seed)
+    # The logits layer is shared with every model grown from this one, so its own input is
+    # the first model's; the layer before it (called once) gives this model's features.
+    x = model.layers[-2].output
+    for index, dilation in enumerate(GROWTH_DILATIONS[grown:grown + blocks], start=grown):
+        y = layers.Conv1D(128, 3, padding="same", dilation_rate=dilation, activation="relu",
+                          name=f"growth_{index}_conv")(x)
+        y = layers.Conv1D(128, 1, kernel_initializer="zeros", name=f"growth_{index}_out")(y)
+        x = layers.Add(name=f"growth_{index}_add")([x, y])
+    return keras.Model(model.inputs, logits(x), name="number_reader")
+
+
 def ctc_loss(y_true, y_pred):
     """CTC loss per line: targets int (N, 12) holding digit + 1, 0 after the end; logits (N, 64, 11)."""
     from keras import ops
@@ -130,7 +181,8 @@ def exact_match(logits: np.ndarray, texts: list[str]) -> float:
 def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_size: int,
           seed: int, workers: int, learning_rate: float, resume: Path | None = None,
           held_out: int = 4000, style_rate: float = 0.35, elastic_rate: float = 0.0,
-          looped_rate: float = 0.0, stemmed_rate: float = 0.0, long_flag_rate: float = 0.0) -> dict:
+          looped_rate: float = 0.0, stemmed_rate: float = 0.0, long_flag_rate: float = 0.0,
+          grow: int = 0) -> dict:
     """Generate the lines, train, export and write the three artifacts; returns the card.
 
     With ``resume`` (a ``number_reader.keras``), training continues from that model on
@@ -146,7 +198,14 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     ``stemmed_rate`` > 0, likewise for a copy of that share of the 9s redrawn as a ring on a
     stem (:func:`training.augment.add_stemmed_nines`). With ``long_flag_rate`` > 0, likewise for
     a copy of that share of the 1s with a long, steep flag (:func:`training.augment.add_long_flagged_ones`).
+    With ``grow`` > 0 (and ``resume``), the resumed reader first gets that many dilated
+    residual blocks (:func:`grow_reader`) and is trained whole.
+
+    Raises:
+        ValueError: ``grow`` without ``resume``, or out of :func:`grow_reader`'s range.
     """
+    if grow and resume is None:
+        raise ValueError("--grow needs --resume: growth starts from a trained reader")
     import keras
     import tensorflow as tf
 
@@ -194,6 +253,8 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
         card_path = Path(resume).with_suffix(".json")
         if card_path.is_file():
             earlier = json.loads(card_path.read_text(encoding="utf-8"))
+        if grow:
+            model = grow_reader(model, grow, seed)
     else:
         model = build_reader(seed)
     steps = epochs * (len(x) // batch_size)
@@ -225,6 +286,7 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
                          f"seed {seed}; MNIST {mnist.source} sha256 {mnist.sha256[:16]}",
         "earlier_runs": [*earlier.get("earlier_runs", []), {key: earlier[key] for key in RUN_KEYS if key in earlier}]
         if earlier else [],
+        **({"grown_by_blocks": grow} if grow else {}),
         "epochs": epochs,
         "batch_size": batch_size,
         "learning_rate": learning_rate,
@@ -395,6 +457,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="share of the 9s that also get a copy drawn as a ring on a stem (0-1)")
     parser.add_argument("--long-flag-rate", type=float, default=0.0,
                         help="share of the 1s that also get a copy with a long, steep flag (0-1)")
+    parser.add_argument("--grow", type=int, default=0, metavar="BLOCKS",
+                        help="with --resume: first add this many dilated residual blocks (1-3) to the reader")
     parser.add_argument("--average", type=Path, nargs="+", default=None, metavar="KERAS",
                         help="instead of training: average these readers' weights (fine-tunes of one parent)")
     args = parser.parse_args(argv)
@@ -407,9 +471,12 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("elastic_rate", "looped_rate", "stemmed_rate", "long_flag_rate"):
         if not 0.0 <= getattr(args, name) <= 1.0:
             parser.error(f"--{name.replace('_', '-')} must be between 0 and 1")
+    if args.grow and args.resume is None:
+        parser.error("--grow needs --resume")
     card = train(args.data, args.out, args.lines, args.epochs, args.batch_size, args.seed, args.workers,
                  args.learning_rate, args.resume, elastic_rate=args.elastic_rate,
-                 looped_rate=args.looped_rate, stemmed_rate=args.stemmed_rate, long_flag_rate=args.long_flag_rate)
+                 looped_rate=args.looped_rate, stemmed_rate=args.stemmed_rate, long_flag_rate=args.long_flag_rate,
+                 grow=args.grow)
     print(f"held-out synthetic lines read exactly: {card['held_out_exact']:.2%}; "
           f"{card['parameters']} parameters; {card['training_seconds'] / 60:.1f} min; "
           f"wrote {args.out / READER_TFLITE}")

@@ -76,3 +76,36 @@ def test_averaged_readers_hold_the_mean_of_their_weights(full_mnist_path, tmp_pa
     assert json.loads((tmp_path / "soup" / READER_CARD).read_text())["held_out_exact"] == card["held_out_exact"]
     with pytest.raises(ValueError):
         average_readers(paths[:1], tmp_path / "alone", str(full_mnist_path))
+
+
+def test_grown_reader_reads_as_its_parent_until_trained(full_mnist_path, tmp_path):
+    """``--grow``: the added dilated blocks start as the identity, growth continues where an
+    earlier one stopped, and a grown reader trains, exports and serves like any other."""
+    import keras
+    import pytest
+
+    from training.reader import GROWTH_DILATIONS, grow_reader
+
+    parent = build_reader(3)
+    lines = np.random.default_rng(0).random((3, LINE_HEIGHT, LINE_WIDTH, 1)).astype(np.float32)
+    grown = grow_reader(parent, 2)
+    np.testing.assert_array_equal(grown.predict(lines, verbose=0), parent.predict(lines, verbose=0))
+    assert grown.count_params() - parent.count_params() == 2 * (128 * 128 * 3 + 128 + 128 * 128 + 128)
+    again = grow_reader(grown, 1)
+    dilations = [layer.dilation_rate[0] for layer in again.layers if layer.name.endswith("_conv")]
+    assert dilations == list(GROWTH_DILATIONS)
+    with pytest.raises(ValueError):
+        grow_reader(again, 1)
+    with pytest.raises(ValueError):
+        grow_reader(parent, 0)
+
+    parent.save(tmp_path / READER_KERAS)
+    with pytest.raises(ValueError):
+        train(str(full_mnist_path), tmp_path / "nothing", lines=32, epochs=1, batch_size=32, seed=1, workers=1,
+              learning_rate=1e-4, grow=1)
+    card = train(str(full_mnist_path), tmp_path / "grown", lines=64, epochs=1, batch_size=32, seed=4, workers=1,
+                 learning_rate=1e-4, resume=tmp_path / READER_KERAS, held_out=32, grow=1)
+    assert card["grown_by_blocks"] == 1 and card["tflite_parity"]["same_reading"] == 32
+    saved = keras.saving.load_model(tmp_path / "grown" / READER_KERAS, compile=False)
+    assert saved.count_params() == parent.count_params() + 128 * 128 * 3 + 128 + 128 * 128 + 128
+    assert NumberReader.from_path(tmp_path / "grown" / READER_TFLITE).read_ink(np.zeros((40, 120), np.float32))
