@@ -120,7 +120,7 @@ def grow_reader(model, blocks: int, seed: int = 0):
     import keras
     from keras import layers
 
-    grown = sum(layer.name.startswith("growth_") for layer in model.layers) // 3
+    grown = sum(layer.name.startswith("growth_") and layer.name.endswith("_add") for layer in model.layers)
     if not 1 <= blocks <= len(GROWTH_DILATIONS) - grown:
         raise ValueError(f"grow by 1 to {len(GROWTH_DILATIONS) - grown} blocks, not {blocks}")
     logits = model.layers[-1]

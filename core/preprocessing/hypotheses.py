@@ -54,8 +54,8 @@ DIGIT_ASPECT = 0.6
 #: Fewer digits are not penalised (a wide 0 is one digit, however wide).
 COUNT_PENALTY = 0.5
 #: A straight run of ink (level or slanted, :data:`STRAIGHT_STROKE_ANGLES`) at least this
-#: share of the mark's long side is a straight stroke (an underline spans the digits above it; a 7's bar or a 2's base spans one digit,
-#: about 0.6 of its height).
+#: share of the mark's long side is a straight stroke (an underline spans the digits above
+#: it; a 7's bar or a 2's base spans one digit, about 0.6 of its height).
 STRAIGHT_STROKE_LENGTH = 0.7
 #: A piece of a mark is a straight stroke when the line openings hold this share of it.
 STRAIGHT_SHARE = 0.6
