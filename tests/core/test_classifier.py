@@ -286,6 +286,37 @@ def test_the_views_vote_by_summed_likelihood(shipped_classifier, with_reader, ph
     assert len(segmentation.working_boxes) == 3
 
 
+def test_the_number_reader_also_reads_marks_left_out_as_not_a_digit(shipped_classifier, with_reader, monkeypatch):
+    import core.classifier
+
+    photo = to_jpeg(place_digits(paper(), [handwritten(4), handwritten(7), handwritten(1)], height=160, left=200, top=200))
+    predict_images = Classifier.predict_images
+
+    def rightmost_is_not_a_digit(self, images, boxes=None):
+        predictions = predict_images(self, images, boxes)
+        if boxes is None or len(predictions) < 2:
+            return predictions
+        rightmost = max(range(len(boxes)), key=lambda index: boxes[index][0])
+        predictions[rightmost] = dataclasses.replace(predictions[rightmost], not_a_digit=1.0)
+        return predictions
+
+    regions_around = []
+    line_region = core.classifier.line_region
+
+    def recording(boxes, *args):
+        regions_around.append(list(boxes))
+        return line_region(boxes, *args)
+
+    monkeypatch.setattr(Classifier, "predict_images", rightmost_is_not_a_digit)
+    monkeypatch.setattr(core.classifier, "line_region", recording)
+    reading, segmentation = with_reader(_FakeReader("47", 0.9)).read_photo_with_steps(photo)
+    # the classifier's reading leaves the "1" out; the reader's regions still take it in
+    assert reading.number == "47" and len(segmentation.working_boxes) == 2
+    assert regions_around and all(len(boxes) == 3 for boxes in regions_around)
+    rightmost = max(box[0] + box[2] for box in regions_around[0])
+    assert rightmost > max(box[0] + box[2] for box in segmentation.working_boxes)
+
+
 def test_a_line_reading_of_nothing_leaves_the_digits_alone(shipped_classifier, with_reader, photo_47):
     reading = with_reader(_FakeReader("", 0.99)).read_photo(photo_47)
     assert (reading.number, reading.method, reading.line_text, reading.runner_up) == ("47", "digits", "", "")
