@@ -94,7 +94,7 @@ def _hysteresis(ink: np.ndarray) -> tuple[np.ndarray, tuple[int, np.ndarray, np.
     """:func:`binarize`, also returning the 8-connected components it found ``(count, labels,
     stats)`` as from ``cv2.connectedComponentsWithStats``: the kept mask's components are
     exactly the labels it keeps (the others are 0 in the mask), so they need not be found again."""
-    ink8 = np.round(ink * 255).astype(np.uint8)
+    ink8 = cv2.convertScaleAbs(ink, alpha=255.0)  # round(ink * 255) as uint8, in one pass (ink >= 0)
     otsu, _ = cv2.threshold(ink8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     strong = float(np.clip(otsu / 255.0, 0.22, 0.5))
     weak = strong * 0.55
@@ -105,7 +105,20 @@ def _hysteresis(ink: np.ndarray) -> tuple[np.ndarray, tuple[int, np.ndarray, np.
     has_strong = np.zeros(count, dtype=bool)
     has_strong[labels[ink >= strong]] = True  # fancy assignment: no need to sort out duplicates
     has_strong[0] = False
-    return np.take(np.where(has_strong, 255, 0).astype(np.uint8), labels), (count, labels, stats)
+    kept = np.flatnonzero(has_strong)
+    if len(kept) > MAX_BOXED_COMPONENTS:  # a look-up over the whole image
+        return np.take(np.where(has_strong, 255, 0).astype(np.uint8), labels), (count, labels, stats)
+    mask = np.zeros_like(ink8)
+    for label in kept:  # few marks: paint each inside its own bounding box only
+        x, y, width, height = stats[label, :4]
+        mask[y:y + height, x:x + width][labels[y:y + height, x:x + width] == label] = 255
+    return mask, (count, labels, stats)
+
+
+#: Up to this many kept components, :func:`_hysteresis` paints each in its bounding box (a
+#: photo of a digit or a number: about 0.3 ms less than a look-up over a 640x480 image);
+#: with more it looks every pixel's label up at once.
+MAX_BOXED_COMPONENTS = 32
 
 
 #: Share of a thick mark's peak ink (its 95th percentile) that :func:`sharpen_thick_marks`

@@ -828,3 +828,26 @@ def test_first_digit_touching_a_tight_crops_edge_stays_but_a_cut_off_rule_goes()
     blobs, _, _ = pp.find_digit_boxes(mask, mask.astype(np.float32) / 255)
     assert len(blobs) == 3 and blobs[0].x <= 2
     assert all(blob.x2 < 540 for blob in blobs)
+
+
+def test_hysteresis_keeps_faint_ink_joined_to_strong_ink_only(monkeypatch):
+    """The same mask whether kept marks are painted box by box or looked up all at once."""
+    from core.preprocessing import ink as ink_module
+
+    ink = np.zeros((90, 160), np.float32)
+    cv2.line(ink, (10, 10), (10, 70), 0.9, 3)    # strong
+    cv2.line(ink, (12, 70), (60, 70), 0.15, 3)   # faint, joined to the strong stroke: kept
+    cv2.line(ink, (100, 10), (150, 60), 0.15, 3)  # faint alone: dropped
+    cv2.circle(ink, (120, 70), 6, 0.9, -1)        # strong, apart: kept
+    for index in range(40):                       # 40 strong specks
+        ink[85, 3 * index + 20] = 0.95
+    masks = []
+    for boxed_up_to in (0, 10_000):  # look-up over the image; painting each kept mark in its box
+        monkeypatch.setattr(ink_module, "MAX_BOXED_COMPONENTS", boxed_up_to)
+        masks.append(pp.binarize(ink))
+    mask = masks[0]
+    assert np.array_equal(masks[0], masks[1])
+    assert mask.dtype == np.uint8 and set(np.unique(mask)) == {0, 255}
+    assert mask[40, 10] == 255 and mask[70, 40] == 255 and mask[70, 120] == 255
+    assert not mask[5:60, 95:155].any()
+    assert mask[85, 20] == 255 and mask[85, 21] == 0
