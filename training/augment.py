@@ -434,3 +434,65 @@ def add_long_flagged_ones(images: np.ndarray, labels: np.ndarray, rate: float = 
                       int(rng.integers(200, 256)), _stroke_thickness(out[index]) + 1, cv2.LINE_AA, shift)
         out[index] = _refit_to_mnist_frame(canvas)
     return out
+
+
+def _loop_through(point: np.ndarray, radius: float, direction_degrees: float, sweep_degrees: float,
+                  steps: int = 32) -> np.ndarray:
+    """Points (steps, 2) as (x, y) of an arc of a circle that starts at ``point``: the centre
+    lies ``radius`` pixels from it in ``direction_degrees`` (image axes, y down: -90 is up),
+    and the arc sweeps ``sweep_degrees`` (360: a closed loop) clockwise on screen."""
+    direction = np.deg2rad(direction_degrees)
+    centre = point + radius * np.array([np.cos(direction), np.sin(direction)])
+    start = np.arctan2(point[1] - centre[1], point[0] - centre[0])
+    angles = start + np.deg2rad(np.linspace(0.0, sweep_degrees, steps))
+    return centre + radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+
+
+def add_cursive_loops(images: np.ndarray, labels: np.ndarray, rate: float = 0.35,
+                      seed: int = 0) -> np.ndarray:
+    """Draw the loops of cursive 2s and 3s, common in European and Latin American hands, rare in MNIST.
+
+    A fraction ``rate`` of the 2s gets a closed loop at the bottom-left corner where the
+    diagonal meets the base (the pen circles there before running right; at its largest the
+    2 looks like an "α"), found as the leftmost ink of the bottom 30 %: a circle through that
+    point, radius 10-20 % of the digit's height, its centre above it and inside the corner
+    (-100 to -20 degrees). The same fraction of the 3s gets a tail that curls back into the
+    lower bowl and closes it: a circle through the leftmost ink of the bottom 35 %, radius
+    15-25 % of the height, centre up and to the right (-70 to -15 degrees), swept 300-360
+    degrees, the 3 that
+    readers trained on MNIST take for an 8. Loops are drawn anti-aliased, one pixel finer
+    than the digit's own pen (:func:`_stroke_thickness`) so they stay open, on a padded
+    canvas, and the digit is framed again as MNIST is (:func:`_refit_to_mnist_frame`).
+
+    Args:
+        images: uint8 (N, 28, 28), white digits on black; not modified.
+        labels: integer (N,), 0-9.
+        rate: fraction of the 2s and of the 3s to change, in [0, 1].
+        seed: for the choice of images and the stroke geometry.
+
+    Returns:
+        uint8 (N, 28, 28), a copy with the loops drawn.
+    """
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    out = images.copy()
+    shift = 4  # draw with 1/16-pixel precision
+    for digit, bottom_share, radius_range, direction_range, sweep_range in (
+            (2, 0.3, (0.1, 0.2), (-100, -20), (340, 360)),
+            (3, 0.35, (0.15, 0.25), (-70, -15), (300, 360))):
+        for index, canvas in _padded_picks(out, labels, digit, rate, rng):
+            rows, columns = np.nonzero(canvas > 96)
+            if rows.size < 10:
+                continue
+            top, bottom = rows.min(), rows.max()
+            height = bottom - top + 1
+            lower = rows >= bottom - bottom_share * height
+            leftmost = int(np.argmin(columns[lower]))
+            point = np.array([columns[lower][leftmost], rows[lower][leftmost]], dtype=float)
+            points = _loop_through(point, height * rng.uniform(*radius_range), rng.uniform(*direction_range),
+                                   rng.uniform(*sweep_range))
+            cv2.polylines(canvas, [np.round(points * (1 << shift)).astype(np.int32)], False,
+                          int(rng.integers(230, 256)), max(1, _stroke_thickness(out[index]) - 1), cv2.LINE_AA, shift)
+            out[index] = _refit_to_mnist_frame(canvas)
+    return out

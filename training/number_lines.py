@@ -103,19 +103,21 @@ def _separator(rng: np.random.Generator, height: float, stroke: int) -> np.ndarr
 MAX_OVERLAP = 0.5
 
 
-def make_line(rng: np.random.Generator, bank: DigitBank, length: int | None = None) -> tuple[np.ndarray, str]:
+def make_line(rng: np.random.Generator, bank: DigitBank, length: int | None = None,
+              length_weights: np.ndarray = LENGTH_WEIGHTS) -> tuple[np.ndarray, str]:
     """Draw one synthetic number line as an ink map.
 
     Args:
         rng: the random generator (all randomness comes from it).
         bank: the digits to draw from.
-        length: digits in the number (default: drawn from :data:`LENGTH_WEIGHTS`).
+        length: digits in the number (default: drawn from ``length_weights``).
+        length_weights: float (12,), relative weights of lengths 1..12, >= 0, not all 0.
 
     Returns:
         ``(ink, text)``: float32 (64, w) ink map in [0, 1] and the number's digits.
     """
     if length is None:
-        length = int(rng.choice(np.arange(1, MAX_LENGTH + 1), p=LENGTH_WEIGHTS / LENGTH_WEIGHTS.sum()))
+        length = int(rng.choice(np.arange(1, MAX_LENGTH + 1), p=length_weights / length_weights.sum()))
     labels = rng.integers(0, 10, size=length)
     digit_height = rng.uniform(0.42, 0.78) * CANVAS_HEIGHT
     spacing_kind = rng.choice(["overlap", "touch", "tight", "normal", "wide"], p=[0.15, 0.25, 0.2, 0.3, 0.1])
@@ -281,8 +283,9 @@ def _add_paper(rng: np.random.Generator, canvas: np.ndarray) -> np.ndarray:
     return ink.astype(np.float32)
 
 
-def make_lines(bank: DigitBank, count: int, seed: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """``count`` reader inputs.
+def make_lines(bank: DigitBank, count: int, seed: int,
+               length_weights: np.ndarray = LENGTH_WEIGHTS) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """``count`` reader inputs, their lengths drawn from ``length_weights`` (as :func:`make_line`).
 
     Returns:
         ``(lines, targets, texts)``: uint8 (count, 32, 256) (ink * 255), int32 targets
@@ -294,7 +297,7 @@ def make_lines(bank: DigitBank, count: int, seed: int) -> tuple[np.ndarray, np.n
     targets = np.zeros((count, MAX_LENGTH), np.int32)
     texts = []
     for index in range(count):
-        ink, text = make_line(rng, bank)
+        ink, text = make_line(rng, bank, length_weights=length_weights)
         line, _ = line_input(ink)
         lines[index] = np.round(line * 255).astype(np.uint8)
         targets[index, :len(text)] = [int(character) + 1 for character in text]

@@ -50,6 +50,7 @@ from core.reader import (
     TIME_STEPS,
     ctc_greedy_decode,
 )
+from training.number_lines import LENGTH_WEIGHTS
 
 READER_KERAS = "number_reader.keras"
 READER_TFLITE = "number_reader.tflite"
@@ -148,17 +149,18 @@ def ctc_loss(y_true, y_pred):
     return ops.ctc_loss(targets, y_pred, target_length, output_length, mask_index=0)
 
 
-def _lines_job(args: tuple[np.ndarray, np.ndarray, int, int]):
+def _lines_job(args: tuple[np.ndarray, np.ndarray, int, int, np.ndarray]):
     from training.number_lines import DigitBank, make_lines
 
-    images, labels, count, seed = args
-    return make_lines(DigitBank.from_images(images, labels), count, seed)
+    images, labels, count, seed, length_weights = args
+    return make_lines(DigitBank.from_images(images, labels), count, seed, length_weights)
 
 
-def generate(images: np.ndarray, labels: np.ndarray, count: int, seed: int, workers: int):
+def generate(images: np.ndarray, labels: np.ndarray, count: int, seed: int, workers: int,
+             length_weights: np.ndarray = LENGTH_WEIGHTS):
     """``count`` synthetic lines made in ``workers`` processes (see :func:`training.number_lines.make_lines`)."""
     shares = [count // workers + (1 if index < count % workers else 0) for index in range(workers)]
-    jobs = [(images, labels, share, seed * 1000 + index) for index, share in enumerate(shares) if share]
+    jobs = [(images, labels, share, seed * 1000 + index, length_weights) for index, share in enumerate(shares) if share]
     if workers == 1:
         parts = [_lines_job(job) for job in jobs]
     else:
@@ -182,7 +184,7 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
           seed: int, workers: int, learning_rate: float, resume: Path | None = None,
           held_out: int = 4000, style_rate: float = 0.35, elastic_rate: float = 0.0,
           looped_rate: float = 0.0, stemmed_rate: float = 0.0, long_flag_rate: float = 0.0,
-          grow: int = 0) -> dict:
+          grow: int = 0, cursive_rate: float = 0.0, short_boost: float = 1.0) -> dict:
     """Generate the lines, train, export and write the three artifacts; returns the card.
 
     With ``resume`` (a ``number_reader.keras``), training continues from that model on
@@ -197,7 +199,12 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     training lines' bank; the held-out lines are again drawn without them. With
     ``stemmed_rate`` > 0, likewise for a copy of that share of the 9s redrawn as a ring on a
     stem (:func:`training.augment.add_stemmed_nines`). With ``long_flag_rate`` > 0, likewise for
-    a copy of that share of the 1s with a long, steep flag (:func:`training.augment.add_long_flagged_ones`).
+    a copy of that share of the 1s with a long, steep flag (:func:`training.augment.add_long_flagged_ones`),
+    and with ``cursive_rate`` > 0 for a copy of that share of the 2s and 3s with cursive loops
+    (:func:`training.augment.add_cursive_loops`). ``short_boost`` multiplies the weights of
+    lengths 1 and 2 in the training lines (:data:`training.number_lines.LENGTH_WEIGHTS`; 3:
+    39 % of the lines instead of 17 %), for fine-tunes that must not lose single digits; the
+    held-out lines keep the usual lengths.
     With ``grow`` > 0 (and ``resume``), the resumed reader first gets that many dilated
     residual blocks (:func:`grow_reader`) and is trained whole.
 
@@ -209,7 +216,7 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     import keras
     import tensorflow as tf
 
-    from training.augment import (add_continental_styles, add_long_flagged_ones, add_looped_styles,
+    from training.augment import (add_continental_styles, add_cursive_loops, add_long_flagged_ones, add_looped_styles,
                                   add_stemmed_nines, elastic_distort, restyled_copies)
     from training.data import load_mnist
 
@@ -228,15 +235,19 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     # 1s with a flag nearly as long as the stem (a "Λ"): read as 11 or 7 on the cheques.
     long_flagged = restyled_copies(mnist.x_train, mnist.y_train, add_long_flagged_ones(
         mnist.x_train, mnist.y_train, rate=long_flag_rate, seed=seed + 5))
+    # 2s looped at the bottom corner, 3s whose tail curls back: read as 0 or 9, and 8.
+    cursive = restyled_copies(mnist.x_train, mnist.y_train, add_cursive_loops(
+        mnist.x_train, mnist.y_train, rate=cursive_rate, seed=seed + 6))
     digits = np.concatenate([mnist.x_train, continental[0]])
     labels = np.concatenate([mnist.y_train, continental[1]])
-    train_digits = np.concatenate([digits, looped[0], stemmed[0], long_flagged[0]])
-    train_labels = np.concatenate([labels, looped[1], stemmed[1], long_flagged[1]])
+    train_digits = np.concatenate([digits, looped[0], stemmed[0], long_flagged[0], cursive[0]])
+    train_labels = np.concatenate([labels, looped[1], stemmed[1], long_flagged[1], cursive[1]])
     distorted = np.flatnonzero(np.random.default_rng(seed + 1).random(len(digits)) < elastic_rate)
     if len(distorted):
         train_digits = np.concatenate([train_digits, elastic_distort(digits[distorted], seed=seed + 2)])
         train_labels = np.concatenate([train_labels, labels[distorted]])
-    x, y, texts = generate(train_digits, train_labels, lines, seed, workers)
+    length_weights = LENGTH_WEIGHTS * np.where(np.arange(1, MAX_LENGTH + 1) <= 2, short_boost, 1.0)
+    x, y, texts = generate(train_digits, train_labels, lines, seed, workers, length_weights)
     x_val, y_val, texts_val = generate(digits, labels, held_out, seed + 7919, workers)
     generated = time.time() - started
     print(f"generated {len(x)} + {len(x_val)} lines in {generated:.0f} s", flush=True)
@@ -282,8 +293,10 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
                          f"{len(looped[0])} of its 9s and 2s also drawn looped (rate {looped_rate}), "
                          f"{len(stemmed[0])} of its 9s also drawn as a ring on a stem (rate {stemmed_rate}), "
                          f"{len(long_flagged[0])} of its 1s also drawn with a long flag (rate {long_flag_rate}), "
+                         f"{len(cursive[0])} of its 2s and 3s also drawn with cursive loops (rate {cursive_rate}), "
                          f"{len(distorted)} digits also elastically distorted (rate {elastic_rate}), "
-                         f"seed {seed}; MNIST {mnist.source} sha256 {mnist.sha256[:16]}",
+                         + (f"lengths 1 and 2 weighted x{short_boost}, " if short_boost != 1.0 else "")
+                         + f"seed {seed}; MNIST {mnist.source} sha256 {mnist.sha256[:16]}",
         "earlier_runs": [*earlier.get("earlier_runs", []), {key: earlier[key] for key in RUN_KEYS if key in earlier}]
         if earlier else [],
         **({"grown_by_blocks": grow} if grow else {}),
@@ -457,6 +470,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="share of the 9s that also get a copy drawn as a ring on a stem (0-1)")
     parser.add_argument("--long-flag-rate", type=float, default=0.0,
                         help="share of the 1s that also get a copy with a long, steep flag (0-1)")
+    parser.add_argument("--cursive-rate", type=float, default=0.0,
+                        help="share of the 2s and 3s that also get a copy with cursive loops (0-1)")
+    parser.add_argument("--short-boost", type=float, default=1.0,
+                        help="weight lines of 1 and 2 digits this many times as usual (> 0)")
     parser.add_argument("--grow", type=int, default=0, metavar="BLOCKS",
                         help="with --resume: first add this many dilated residual blocks (1-3) to the reader")
     parser.add_argument("--average", type=Path, nargs="+", default=None, metavar="KERAS",
@@ -468,15 +485,17 @@ def main(argv: list[str] | None = None) -> int:
               f"(each alone: {', '.join(f'{value:.2%}' for value in card['held_out_exact_of_each'])}); "
               f"wrote {args.out / READER_TFLITE}")
         return 0
-    for name in ("elastic_rate", "looped_rate", "stemmed_rate", "long_flag_rate"):
+    for name in ("elastic_rate", "looped_rate", "stemmed_rate", "long_flag_rate", "cursive_rate"):
         if not 0.0 <= getattr(args, name) <= 1.0:
             parser.error(f"--{name.replace('_', '-')} must be between 0 and 1")
     if args.grow and args.resume is None:
         parser.error("--grow needs --resume")
+    if args.short_boost <= 0:
+        parser.error("--short-boost must be above 0")
     card = train(args.data, args.out, args.lines, args.epochs, args.batch_size, args.seed, args.workers,
                  args.learning_rate, args.resume, elastic_rate=args.elastic_rate,
                  looped_rate=args.looped_rate, stemmed_rate=args.stemmed_rate, long_flag_rate=args.long_flag_rate,
-                 grow=args.grow)
+                 grow=args.grow, cursive_rate=args.cursive_rate, short_boost=args.short_boost)
     print(f"held-out synthetic lines read exactly: {card['held_out_exact']:.2%}; "
           f"{card['parameters']} parameters; {card['training_seconds'] / 60:.1f} min; "
           f"wrote {args.out / READER_TFLITE}")

@@ -129,3 +129,37 @@ def test_long_flagged_ones_grow_a_flag_to_the_lower_left_of_ones_only(mnist_samp
         assert columns[rows <= rows.min() + 1].mean() > columns.min() + 2
     np.testing.assert_array_equal(add_long_flagged_ones(x, y, rate=1.0, seed=5), flagged)
     np.testing.assert_array_equal(add_long_flagged_ones(x, y, rate=0.0, seed=5), x)
+
+
+def test_cursive_loops_close_a_loop_low_in_twos_and_threes_only(mnist_sample):
+    import cv2
+
+    from training.augment import add_cursive_loops
+
+    x, y = mnist_sample
+    looped = add_cursive_loops(x, y, rate=1.0, seed=5)
+    assert looped.shape == x.shape and looped.dtype == np.uint8
+    changed = (looped != x).any(axis=(1, 2))
+    assert not changed[(y != 2) & (y != 3)].any()
+    assert changed[y == 2].mean() > 0.9 and changed[y == 3].mean() > 0.9
+
+    def holes_in_lower_half(image):
+        mask = (image > 96).astype(np.uint8)
+        rows = np.flatnonzero(mask.any(axis=1))
+        contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
+        if hierarchy is None:
+            return 0
+        return sum(1 for contour, links in zip(contours, hierarchy[0])
+                   if links[3] >= 0 and cv2.boundingRect(contour)[1] >= (rows[0] + rows[-1]) / 2 - 2)
+
+    for digit in (2, 3):
+        indices = np.flatnonzero(changed & (y == digit))
+        # the drawn loop is a hole low in the digit (one shrunk shut by the reframing is not)
+        gained = np.mean([holes_in_lower_half(looped[i]) > holes_in_lower_half(x[i]) for i in indices])
+        assert gained > 0.5, (digit, gained)
+    for image in looped[changed]:
+        rows, columns = np.nonzero(image)
+        assert rows.min() >= 1 and rows.max() <= 26 and columns.min() >= 1 and columns.max() <= 26
+        assert max(rows.max() - rows.min(), columns.max() - columns.min()) <= 20
+    np.testing.assert_array_equal(add_cursive_loops(x, y, rate=1.0, seed=5), looped)
+    np.testing.assert_array_equal(add_cursive_loops(x, y, rate=0.0, seed=5), x)

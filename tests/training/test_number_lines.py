@@ -44,3 +44,16 @@ def test_make_lines_targets_hold_digit_plus_one_then_blank_padding(mnist_sample)
     assert len({len(text) for text in texts}) >= 5  # lengths vary
     again, _, texts_again = make_lines(_bank(mnist_sample), 40, seed=5)
     assert np.array_equal(lines, again) and texts == texts_again  # deterministic per seed
+
+
+def test_length_weights_choose_how_long_the_numbers_are(mnist_sample):
+    from training.number_lines import LENGTH_WEIGHTS
+
+    only_ones_and_twos = np.zeros(MAX_LENGTH)
+    only_ones_and_twos[:2] = 1.0
+    _, targets, texts = make_lines(_bank(mnist_sample), 60, seed=5, length_weights=only_ones_and_twos)
+    assert {len(text) for text in texts} == {1, 2}
+    assert not targets[:, 2:].any()
+    # the usual weights: mostly 2-8 digits, some single digits
+    _, _, texts = make_lines(_bank(mnist_sample), 60, seed=5, length_weights=LENGTH_WEIGHTS)
+    assert max(len(text) for text in texts) > 4

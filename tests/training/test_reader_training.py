@@ -30,7 +30,7 @@ def test_tiny_training_run_writes_a_servable_reader_and_resumes(full_mnist_path,
     assert probabilities.shape == (TIME_STEPS, READER_CLASSES) and reading.text.isdigit() | (reading.text == "")
     resumed = train(str(full_mnist_path), tmp_path, lines=64, epochs=1, batch_size=32, seed=2, workers=1,
                     learning_rate=1e-4, resume=tmp_path / READER_KERAS, held_out=32, elastic_rate=0.5,
-                    looped_rate=0.5, stemmed_rate=0.5, long_flag_rate=0.5)
+                    looped_rate=0.5, stemmed_rate=0.5, long_flag_rate=0.5, cursive_rate=0.5, short_boost=3.0)
     assert len(resumed["earlier_runs"]) == 1 and resumed["earlier_runs"][0]["epochs"] == 1
     assert "0 digits also elastically distorted" in written["training_data"]
     assert " 0 of its 9s and 2s also drawn looped" in written["training_data"]
@@ -42,6 +42,10 @@ def test_tiny_training_run_writes_a_servable_reader_and_resumes(full_mnist_path,
     assert " 0 of its 1s also drawn with a long flag" in written["training_data"]
     flagged = int(resumed["training_data"].split(" of its 1s also drawn with a long flag")[0].rsplit(", ", 1)[1])
     assert 2_500 < flagged < 4_300  # half of MNIST's 6,742 training 1s
+    assert " 0 of its 2s and 3s also drawn with cursive loops" in written["training_data"]
+    cursive = int(resumed["training_data"].split(" of its 2s and 3s also drawn with cursive loops")[0].rsplit(", ", 1)[1])
+    assert 5_000 < cursive < 7_500  # half of MNIST's 5,958 training 2s and 6,131 3s
+    assert "weighted" not in written["training_data"] and "lengths 1 and 2 weighted x3.0" in resumed["training_data"]
     distorted = int(resumed["training_data"].split(" digits also elastically distorted")[0].rsplit(", ", 1)[1])
     assert 20_000 < distorted < 45_000 and "(rate 0.5)" in resumed["training_data"]
     assert resumed["total_training_seconds"] >= card["training_seconds"]
