@@ -459,10 +459,10 @@ def add_cursive_loops(images: np.ndarray, labels: np.ndarray, rate: float = 0.35
     (-100 to -20 degrees). The same fraction of the 3s gets a tail that curls back into the
     lower bowl and closes it: a circle through the leftmost ink of the bottom 35 %, radius
     15-25 % of the height, centre up and to the right (-70 to -15 degrees), swept 300-360
-    degrees, the 3 that
-    readers trained on MNIST take for an 8. Loops are drawn anti-aliased, one pixel finer
-    than the digit's own pen (:func:`_stroke_thickness`) so they stay open, on a padded
-    canvas, and the digit is framed again as MNIST is (:func:`_refit_to_mnist_frame`).
+    degrees: the 3 that readers trained on MNIST take for an 8. Loops are drawn
+    anti-aliased, one pixel finer than the digit's own pen (:func:`_stroke_thickness`) so
+    they stay open, on a padded canvas, and the digit is framed again as MNIST is
+    (:func:`_refit_to_mnist_frame`).
 
     Args:
         images: uint8 (N, 28, 28), white digits on black; not modified.
