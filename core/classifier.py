@@ -504,8 +504,7 @@ class Classifier:
         403 -> 399 / 409 and ledger cells 1030 / 1177 -> 1032 / 1176 of 607 / 601 and 1266 /
         1431, against regions around the kept digits only; benchmarks.synth_numbers went
         from 87 / 54 / 71 / 44 to 87 / 55 / 75 / 47 (spaced / touching / underlined / both).
-         The
-        candidates are the per-digit reading and each view's own (greedy) reading; each is
+        The candidates are the per-digit reading and each view's own (greedy) reading; each is
         scored by its CTC log-likelihood summed over the views, and the reader's reading is
         the best-scored of its own. Same text as the per-digit reading: it stands,
         ``method="both"``. Different: the per-digit reading is given when its score is within

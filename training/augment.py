@@ -252,6 +252,18 @@ def _refit_to_mnist_frame(canvas: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
+def _loop_through(point: np.ndarray, radius: float, direction_degrees: float, sweep_degrees: float,
+                  steps: int = 32) -> np.ndarray:
+    """Points (steps, 2) as (x, y) of an arc of a circle that starts at ``point``: the centre
+    lies ``radius`` pixels from it in ``direction_degrees`` (image axes, y down: -90 is up),
+    and the arc sweeps ``sweep_degrees`` (360: a closed loop) clockwise on screen."""
+    direction = np.deg2rad(direction_degrees)
+    centre = point + radius * np.array([np.cos(direction), np.sin(direction)])
+    start = np.arctan2(point[1] - centre[1], point[0] - centre[0])
+    angles = start + np.deg2rad(np.linspace(0.0, sweep_degrees, steps))
+    return centre + radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+
+
 def add_looped_styles(images: np.ndarray, labels: np.ndarray, rate: float = 0.35,
                       seed: int = 0) -> np.ndarray:
     """Draw two looped handwriting variants, common in Latin America and Europe, rare in MNIST.
@@ -292,23 +304,17 @@ def add_looped_styles(images: np.ndarray, labels: np.ndarray, rate: float = 0.35
             height = bottom - top + 1
             thickness = _stroke_thickness(out[index])
             colour = int(rng.integers(200, 256))
-            if digit == 9:
+            if digit == 9:  # the tail's arc starts at the foot, its centre to the left
                 foot = np.array([columns[rows >= bottom - 1].mean(), bottom - 0.5])
                 radius = height * rng.uniform(0.15, 0.3)
-                centre = foot - [radius, 0.0]
-                sweep = rng.uniform(120, 200)
-                angles = np.deg2rad(np.linspace(0.0, sweep, 24))
+                points = _loop_through(foot, radius, 180.0, rng.uniform(120, 200), steps=24)
             else:
                 upper = rows <= top + 0.4 * height
                 start = int(np.argmin(columns[upper]))
                 end = np.array([columns[upper][start], rows[upper][start]], dtype=float)
                 radius = height * rng.uniform(0.14, 0.24)
                 # the loop lies inside the 2's curve: to the right of and below its start
-                direction = np.deg2rad(rng.uniform(-10, 60))
-                centre = end + radius * np.array([np.cos(direction), np.sin(direction)])
-                start_angle = np.arctan2(end[1] - centre[1], end[0] - centre[0])
-                angles = start_angle + np.deg2rad(np.linspace(0.0, 360.0, 32))
-            points = centre + radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+                points = _loop_through(end, radius, rng.uniform(-10, 60), 360.0)
             width = thickness if digit == 9 else max(1, thickness - 1)  # a loop drawn finer stays open
             cv2.polylines(canvas, [np.round(points * (1 << shift)).astype(np.int32)], False, colour,
                           width, cv2.LINE_AA, shift)
@@ -434,18 +440,6 @@ def add_long_flagged_ones(images: np.ndarray, labels: np.ndarray, rate: float = 
                       int(rng.integers(200, 256)), _stroke_thickness(out[index]) + 1, cv2.LINE_AA, shift)
         out[index] = _refit_to_mnist_frame(canvas)
     return out
-
-
-def _loop_through(point: np.ndarray, radius: float, direction_degrees: float, sweep_degrees: float,
-                  steps: int = 32) -> np.ndarray:
-    """Points (steps, 2) as (x, y) of an arc of a circle that starts at ``point``: the centre
-    lies ``radius`` pixels from it in ``direction_degrees`` (image axes, y down: -90 is up),
-    and the arc sweeps ``sweep_degrees`` (360: a closed loop) clockwise on screen."""
-    direction = np.deg2rad(direction_degrees)
-    centre = point + radius * np.array([np.cos(direction), np.sin(direction)])
-    start = np.arctan2(point[1] - centre[1], point[0] - centre[0])
-    angles = start + np.deg2rad(np.linspace(0.0, sweep_degrees, steps))
-    return centre + radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
 
 
 def add_cursive_loops(images: np.ndarray, labels: np.ndarray, rate: float = 0.35,
