@@ -77,6 +77,13 @@ LIKELIHOOD_MARGIN = 3.0
 #: 8 wrong; ledger read whole: tune 69.4 -> 71.7 %, check 70.0 -> 72.0 %.
 READER_ALONE_MIN_CONFIDENCE = 0.7
 
+#: When segmentation finds no digit, the number reader reads the whole photo only if the photo
+#: is at least this many times as wide as tall: a crop of a number's line (a cheque's amount
+#: box), as the reader was trained on. A photo of a page (4:3 or 3:4) is not: the reader would
+#: see its digits under a fifth of its 32 rows, and reads large drawn shapes as digits (3 of
+#: the 60 negatives of benchmarks/data/synth_v1, all 4:3 or 3:4, read 2, 4 and 1 at 81-92 %).
+WHOLE_PHOTO_MIN_ASPECT = 1.5
+
 
 #: How many text lines recognition may reject in one photo before it answers "no digit"
 #: (each rejection leaves out the stroke the line was found from and segments again). On
@@ -407,7 +414,11 @@ class Classifier:
         a small number), segmentation looks again the same way; the next line's reading is
         given if the number reader reads it and none of its digits' boxes overlaps the first
         reading's (else it would be a piece of the digits just read, such as a 4's other
-        stroke), and the first reading stands otherwise.
+        stroke), and the first reading stands otherwise. When segmentation finds no digit at
+        all in a photo that has ink and is shaped like a line of writing (see
+        :data:`WHOLE_PHOTO_MIN_ASPECT`), the number reader reads the whole photo, and its
+        reading is given if it is sure (:meth:`_reader_alone`): digits joined to a ruled box's
+        frame are removed with it as a border region, but the reader reads them.
 
         Returns:
             ``(PhotoReading, core.preprocessing.Segmentation)``.
@@ -417,10 +428,19 @@ class Classifier:
             NoDigitFoundError: see :func:`core.preprocessing.segment_photo`; also
             NoDigitFoundError when every mark is judged not a digit.
         """
-        from core.preprocessing import decode_image, segment_photo
+        from core.preprocessing import decode_image, segment_photo, whole_photo
 
         photo = decode_image(data)
-        segmentation = segment_photo(photo)
+        try:
+            segmentation = segment_photo(photo)
+        except NoDigitFoundError as nothing:
+            if photo.shape[1] < WHOLE_PHOTO_MIN_ASPECT * photo.shape[0]:
+                raise
+            whole = whole_photo(photo)
+            if not whole.mask.any():
+                raise
+            # Segmentation found no digit: the number reader reads the whole photo.
+            return self._reader_alone(photo, whole, nothing.detail)
         excluded: frozenset[int] = frozenset()
         unconfirmed = None  # a line's reading in which the number reader read no digit
         while True:
@@ -543,7 +563,8 @@ class Classifier:
 
     def _read_views(self, segmentation, line_boxes: list | None = None):
         """The number reader on each of :data:`READING_VIEWS` around ``line_boxes`` (working-image
-        ``(x, y, w, h)``; None: the segmentation's marks).
+        ``(x, y, w, h)``; None: the segmentation's marks). With no boxes at all, the one view is
+        the whole image.
 
         Returns:
             ``(regions, views, probabilities)``: per view its ``(x0, y0, x1, y1)`` region
@@ -551,22 +572,25 @@ class Classifier:
         """
         ink = segmentation.ink
         boxes = segmentation.working_boxes if line_boxes is None else line_boxes
+        # No boxes: every view is the whole image, read once.
         regions = [line_region(boxes, ink.shape, margin_x, margin_y)
-                   for margin_x, margin_y in READING_VIEWS]
+                   for margin_x, margin_y in (READING_VIEWS if boxes else READING_VIEWS[:1])]
         views = self.reader.read_crops([ink[y0:y1, x0:x1] for x0, y0, x1, y1 in regions])
         return regions, views, np.stack([view_probabilities for _, view_probabilities, _ in views])
 
     def _reader_alone(self, photo: np.ndarray, segmentation, detail: str):
-        """The reading when the classifier took no mark for a digit: the number reader's, if sure.
+        """The reading when the classifier took no mark for a digit, or segmentation found none
+        (``segmentation`` then has no boxes, from :func:`core.preprocessing.whole_photo`): the
+        number reader's, if sure.
 
-        The reader reads the marks' line in every view; its best-scored greedy reading (CTC
+        The reader reads the marks' line in every view (the whole image when there are no marks); its best-scored greedy reading (CTC
         log-likelihood summed over the views) is given, ``method="line"`` with no runner-up,
         when its best-path confidence is at least :data:`READER_ALONE_MIN_CONFIDENCE`.
 
         Raises:
             NoDigitFoundError: with ``detail``, when there is no reader or it is not that sure.
         """
-        if self.reader is None or not segmentation.working_boxes:
+        if self.reader is None:
             raise NoDigitFoundError(detail=detail)
         regions, views, probabilities = self._read_views(segmentation)
         read = [line.text for line, _, _ in views if line.text]
@@ -579,9 +603,12 @@ class Classifier:
         line, view_probabilities, x_scale = views[view]
         if line.confidence < READER_ALONE_MIN_CONFIDENCE:
             raise NoDigitFoundError(detail=f"{detail}; the number reader is unsure ({line_text}, {line.confidence:.0%})")
+        if segmentation.working_boxes:
+            note = f"no mark read as a digit; the number reader read {line_text}"
+        else:
+            note = f"segmentation found no digit; the number reader read {line_text} in the whole photo"
         predictions, segmentation = _segmentation_of_line(line, view_probabilities, x_scale, regions[view], segmentation)
-        segmentation = dataclasses.replace(
-            segmentation, notes=segmentation.notes + (f"no mark read as a digit; the number reader read {line_text}",))
+        segmentation = dataclasses.replace(segmentation, notes=segmentation.notes + (note,))
         reading = PhotoReading(digits=tuple(predictions), width=photo.shape[1], height=photo.shape[0],
                                method="line", line_text=line_text, number_confidence=line.confidence)
         return reading, segmentation

@@ -777,6 +777,41 @@ def _anchor(blobs: list[_Blob], labels: np.ndarray) -> int:
     return max(tallest.labels, key=height)
 
 
+def _photo_ink(gray: np.ndarray) -> tuple[Segmentation, tuple]:
+    """The photo at working size, its ink map and stroke mask, and the mask's connected
+    components (``cv2.connectedComponentsWithStats``, 8-connected); see :func:`whole_photo`.
+
+    Raises:
+        ImageTooSmallError: a side under :data:`MIN_SIDE`.
+    """
+    if min(gray.shape) < MIN_SIDE:
+        raise ImageTooSmallError(detail=f"{gray.shape[1]}x{gray.shape[0]}")
+    work, scale = to_working_size(gray)
+    ink, inverted = ink_map(work)
+    mask, components = _hysteresis(ink)
+    shown = 255 - work if inverted else work
+    return Segmentation(gray=shown, ink=ink, mask=mask, scale=scale, inverted=inverted), components
+
+
+def whole_photo(gray: np.ndarray) -> Segmentation:
+    """The whole photo as one region, with no mark found in it: what the number reader reads
+    when :func:`segment_photo` finds no digit (digits joined to a ruled box's frame and removed
+    with it as a border region, say).
+
+    Args:
+        gray: uint8 (H, W), any polarity, as from :func:`decode_image`.
+
+    Returns:
+        A :class:`Segmentation` with ``gray`` (working size, dark ink on light paper),
+        ``ink``, ``mask`` (every stroke above the hysteresis threshold: no line, border or
+        speck removed), ``scale`` and ``inverted`` set, and no boxes.
+
+    Raises:
+        ImageTooSmallError: a side under :data:`MIN_SIDE`.
+    """
+    return _photo_ink(gray)[0]
+
+
 def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset()) -> Segmentation:
     """Find and normalise every digit in a grayscale photo.
 
@@ -792,12 +827,8 @@ def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset()) -> Se
         ImageTooSmallError: a side under :data:`MIN_SIDE`.
         NoDigitFoundError: blank, noise, or nothing digit-like.
     """
-    if min(gray.shape) < MIN_SIDE:
-        raise ImageTooSmallError(detail=f"{gray.shape[1]}x{gray.shape[0]}")
-    work, scale = to_working_size(gray)
-    ink, inverted = ink_map(work)
-    shown = 255 - work if inverted else work
-    mask, components = _hysteresis(ink)
+    whole, components = _photo_ink(gray)
+    ink, mask, scale, inverted, shown = whole.ink, whole.mask, whole.scale, whole.inverted, whole.gray
     if not mask.any():
         raise NoDigitFoundError(detail="blank: no ink above threshold")
     without_border = remove_border_regions(mask, components)

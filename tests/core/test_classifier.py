@@ -317,6 +317,47 @@ def test_the_number_reader_also_reads_marks_left_out_as_not_a_digit(shipped_clas
     assert rightmost > max(box[0] + box[2] for box in segmentation.working_boxes)
 
 
+def _number_across_its_box(digits: str, variant: int) -> bytes:
+    """A tight crop of a number written across the frame of its box, as cheque amounts are cut:
+    the digits touch the frame, and the frame runs along every edge of the crop."""
+    page = place_digits(paper(60, 30 + 50 * len(digits)), [handwritten(int(d), variant) for d in digits],
+                        height=80, left=4, top=0, gap=-0.05)
+    page[0:3, :] = page[53:56, :] = page[:, 0:3] = page[:, -3:] = 0.3
+    return to_jpeg(page)
+
+
+def test_a_number_joined_to_its_box_is_read_from_the_whole_photo(shipped_classifier):
+    from core.preprocessing import decode_image, segment_photo
+
+    photo = _number_across_its_box("305", variant=1)
+    with pytest.raises(NoDigitFoundError) as found:
+        segment_photo(decode_image(photo))  # the digits go with the frame, as a border region
+    assert "border" in found.value.detail
+    reading, segmentation = shipped_classifier.read_photo_with_steps(photo)
+    assert (reading.number, reading.method) == ("305", "line") and reading.number_confidence >= 0.7
+    assert len(segmentation.working_boxes) == 3 and segmentation.digit_images.shape == (3, 28, 28)
+    assert any("whole photo" in note for note in segmentation.notes)
+
+
+def test_the_whole_photo_is_read_only_if_shaped_like_a_line_and_read_surely(shipped_classifier, with_reader):
+    from core.classifier import READER_ALONE_MIN_CONFIDENCE, WHOLE_PHOTO_MIN_ASPECT
+
+    photo = _number_across_its_box("27", variant=1)
+    assert with_reader(_FakeReader("27", 0.9)).read_photo(photo).number == "27"
+    with pytest.raises(NoDigitFoundError) as unsure:
+        with_reader(_FakeReader("27", READER_ALONE_MIN_CONFIDENCE - 0.1)).read_photo(photo)
+    assert "unsure (27" in unsure.value.detail
+    # A page (4:3) with only a table's edge along its border, and a wide blank one: never read.
+    page = paper(480, 640)
+    page[:, :40] = 0.2
+    blank_strip = paper(60, int(60 * WHOLE_PHOTO_MIN_ASPECT) + 60)
+    for nothing in (page, blank_strip):
+        reader = _FakeReader("7", 0.99)
+        with pytest.raises(NoDigitFoundError):
+            with_reader(reader).read_photo(to_jpeg(nothing))
+        assert reader.batches == []
+
+
 def test_a_line_reading_of_nothing_leaves_the_digits_alone(shipped_classifier, with_reader, photo_47):
     reading = with_reader(_FakeReader("", 0.99)).read_photo(photo_47)
     assert (reading.number, reading.method, reading.line_text, reading.runner_up) == ("47", "digits", "", "")
