@@ -583,9 +583,10 @@ class Classifier:
         (``segmentation`` then has no boxes, from :func:`core.preprocessing.whole_photo`): the
         number reader's, if sure.
 
-        The reader reads the marks' line in every view (the whole image when there are no marks); its best-scored greedy reading (CTC
-        log-likelihood summed over the views) is given, ``method="line"`` with no runner-up,
-        when its best-path confidence is at least :data:`READER_ALONE_MIN_CONFIDENCE`.
+        The reader reads the marks' line in every view (the whole image, once, when there are
+        no marks); its best-scored greedy reading (CTC log-likelihood summed over the views) is
+        given, ``method="line"`` with no runner-up, when its best-path confidence is at least
+        :data:`READER_ALONE_MIN_CONFIDENCE`.
 
         Raises:
             NoDigitFoundError: with ``detail``, when there is no reader or it is not that sure.

@@ -66,6 +66,7 @@ from core.preprocessing.segmentation import (
     FILLED_HOLE_RATIO,
     MAX_BOLD_SOLIDITY,
     MAX_DIGITS,
+    MIN_DIGIT_HEIGHT,
     MAX_PEN_WIDEST_RATIO,
     MAX_TILT,
     MIN_PEN_WIDTH,
@@ -102,7 +103,7 @@ __all__ = [
     "to_model_input",
     # segmentation
     "FILLED_HOLE_RATIO", "MAX_BOLD_SOLIDITY", "MAX_DIGITS", "MAX_PEN_WIDEST_RATIO", "MAX_TILT",
-    "MIN_PEN_WIDTH", "MIN_TILT", "SHADOW_STRENGTH", "Segmentation", "find_digit_boxes",
+    "MIN_DIGIT_HEIGHT", "MIN_PEN_WIDTH", "MIN_TILT", "SHADOW_STRENGTH", "Segmentation", "find_digit_boxes",
     "looks_like_pen_strokes", "preprocess_bytes", "rotate_mask", "segment_photo", "text_line_tilt",
     "whole_photo",
 ]

@@ -851,3 +851,11 @@ def test_hysteresis_keeps_faint_ink_joined_to_strong_ink_only(monkeypatch):
     assert mask[40, 10] == 255 and mask[70, 40] == 255 and mask[70, 120] == 255
     assert not mask[5:60, 95:155].any()
     assert mask[85, 20] == 255 and mask[85, 21] == 0
+
+
+def test_a_digit_written_small_in_a_tall_register_cell_is_found():
+    # A "0" about 9 px tall in a 320x150 cell, the size of the scanned register cells.
+    cell = place_digits(paper(320, 150), [handwritten(0)], height=13, left=60, top=150)
+    segmentation = pp.segment_photo((cell * 255).astype(np.uint8))
+    (x, y, w, h), = segmentation.working_boxes
+    assert pp.MIN_DIGIT_HEIGHT <= h < 12 and 60 <= x and x + w <= 73 and 150 <= y
