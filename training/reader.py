@@ -149,6 +149,42 @@ def ctc_loss(y_true, y_pred):
     return ops.ctc_loss(targets, y_pred, target_length, output_length, mask_index=0)
 
 
+def distillation_loss(weight: float, max_length: int):
+    """The CTC loss plus ``weight`` times the KL divergence from a teacher reader's softmax to
+    this reader's, summed over the time steps, on lines of at most ``max_length`` digits
+    (knowledge distillation: Hinton, Vinyals and Dean 2015): a fine-tune learns new shapes from
+    the CTC term while the KL term holds its readings of short lines where the teacher's were.
+
+    The returned loss takes ``y_true`` float32 (N, MAX_LENGTH + TIME_STEPS * READER_CLASSES):
+    the targets of :func:`ctc_loss`, then the teacher's softmax (N, 64, 11) flattened; and
+    ``y_pred`` logits (N, 64, 11). It returns float32 (N,), in nats.
+    """
+    from keras import ops
+
+    def loss(y_true, y_pred):
+        targets = y_true[:, :MAX_LENGTH]
+        teacher = ops.reshape(y_true[:, MAX_LENGTH:], (-1, TIME_STEPS, READER_CLASSES))
+        log_reader = ops.log_softmax(y_pred, axis=-1)
+        divergence = ops.sum(teacher * (ops.log(ops.maximum(teacher, 1e-8)) - log_reader), axis=(1, 2))
+        short = ops.cast(ops.sum(ops.cast(targets > 0, "int32"), axis=1) <= max_length, "float32")
+        return ctc_loss(targets, y_pred) + weight * short * divergence
+
+    return loss
+
+
+def _with_teacher(teacher, lines: np.ndarray, targets: np.ndarray, chunk: int = 2048) -> np.ndarray:
+    """float32 (N, MAX_LENGTH + TIME_STEPS * READER_CLASSES): ``targets`` (N, 12) then the
+    ``teacher`` reader's softmax on ``lines`` uint8 (N, 32, 256), flattened, for
+    :func:`distillation_loss`."""
+    combined = np.empty((len(lines), MAX_LENGTH + TIME_STEPS * READER_CLASSES), np.float32)
+    combined[:, :MAX_LENGTH] = targets
+    for start in range(0, len(lines), chunk):
+        batch = lines[start:start + chunk].astype(np.float32)[..., np.newaxis] / 255.0
+        probabilities = softmax(teacher.predict(batch, batch_size=256, verbose=0))
+        combined[start:start + chunk, MAX_LENGTH:] = probabilities.reshape(len(batch), -1)
+    return combined
+
+
 def _lines_job(args: tuple[np.ndarray, np.ndarray, int, int, np.ndarray]):
     from training.number_lines import DigitBank, make_lines
 
@@ -184,7 +220,8 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
           seed: int, workers: int, learning_rate: float, resume: Path | None = None,
           held_out: int = 4000, style_rate: float = 0.35, elastic_rate: float = 0.0,
           looped_rate: float = 0.0, stemmed_rate: float = 0.0, long_flag_rate: float = 0.0,
-          grow: int = 0, cursive_rate: float = 0.0, short_boost: float = 1.0) -> dict:
+          grow: int = 0, cursive_rate: float = 0.0, short_boost: float = 1.0,
+          distill_from: Path | None = None, distill_weight: float = 1.0, distill_max_length: int = 2) -> dict:
     """Generate the lines, train, export and write the three artifacts; returns the card.
 
     With ``resume`` (a ``number_reader.keras``), training continues from that model on
@@ -206,7 +243,9 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     39 % of the lines instead of 17 %), for fine-tunes that must not lose single digits; the
     held-out lines keep the usual lengths.
     With ``grow`` > 0 (and ``resume``), the resumed reader first gets that many dilated
-    residual blocks (:func:`grow_reader`) and is trained whole.
+    residual blocks (:func:`grow_reader`) and is trained whole. With ``distill_from`` (a
+    ``number_reader.keras``, usually the one resumed), the loss is :func:`distillation_loss`
+    with ``distill_weight`` on lines of at most ``distill_max_length`` digits.
 
     Raises:
         ValueError: ``grow`` without ``resume``, or out of :func:`grow_reader`'s range.
@@ -252,6 +291,13 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     generated = time.time() - started
     print(f"generated {len(x)} + {len(x_val)} lines in {generated:.0f} s", flush=True)
 
+    loss = ctc_loss
+    if distill_from is not None:
+        teacher = keras.saving.load_model(distill_from, compile=False)
+        y, y_val = _with_teacher(teacher, x, y), _with_teacher(teacher, x_val, y_val)
+        loss = distillation_loss(distill_weight, distill_max_length)
+        print(f"teacher {distill_from} read the lines in {time.time() - started - generated:.0f} s", flush=True)
+
     def to_float(images, targets):
         return tf.cast(images, tf.float32)[..., tf.newaxis] / 255.0, targets
 
@@ -271,7 +317,7 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     steps = epochs * (len(x) // batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.02,
                                                       warmup_target=None, warmup_steps=0)
-    model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=5.0), loss=ctc_loss)
+    model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=5.0), loss=loss)
     x_val_float = x_val.astype(np.float32)[..., np.newaxis] / 255.0
 
     class ExactMatch(keras.callbacks.Callback):
@@ -296,6 +342,8 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
                          f"{len(cursive[0])} of its 2s and 3s also drawn with cursive loops (rate {cursive_rate}), "
                          f"{len(distorted)} digits also elastically distorted (rate {elastic_rate}), "
                          + (f"lengths 1 and 2 weighted x{short_boost}, " if short_boost != 1.0 else "")
+                         + (f"distilled from {distill_from} (weight {distill_weight}, lines of at most "
+                            f"{distill_max_length} digits), " if distill_from is not None else "")
                          + f"seed {seed}; MNIST {mnist.source} sha256 {mnist.sha256[:16]}",
         "earlier_runs": [*earlier.get("earlier_runs", []), {key: earlier[key] for key in RUN_KEYS if key in earlier}]
         if earlier else [],
@@ -474,6 +522,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="share of the 2s and 3s that also get a copy with cursive loops (0-1)")
     parser.add_argument("--short-boost", type=float, default=1.0,
                         help="weight lines of 1 and 2 digits this many times as usual (> 0)")
+    parser.add_argument("--distill-from", type=Path, default=None, metavar="KERAS",
+                        help="a teacher reader whose softmax the loss also follows on short lines")
+    parser.add_argument("--distill-weight", type=float, default=1.0, help="weight of the teacher's term (> 0)")
+    parser.add_argument("--distill-max-length", type=int, default=2,
+                        help="only lines of at most this many digits follow the teacher (1-12)")
     parser.add_argument("--grow", type=int, default=0, metavar="BLOCKS",
                         help="with --resume: first add this many dilated residual blocks (1-3) to the reader")
     parser.add_argument("--average", type=Path, nargs="+", default=None, metavar="KERAS",
@@ -492,10 +545,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--grow needs --resume")
     if args.short_boost <= 0:
         parser.error("--short-boost must be above 0")
+    if args.distill_weight <= 0 or not 1 <= args.distill_max_length <= MAX_LENGTH:
+        parser.error("--distill-weight must be above 0 and --distill-max-length 1-12")
     card = train(args.data, args.out, args.lines, args.epochs, args.batch_size, args.seed, args.workers,
                  args.learning_rate, args.resume, elastic_rate=args.elastic_rate,
                  looped_rate=args.looped_rate, stemmed_rate=args.stemmed_rate, long_flag_rate=args.long_flag_rate,
-                 grow=args.grow, cursive_rate=args.cursive_rate, short_boost=args.short_boost)
+                 grow=args.grow, cursive_rate=args.cursive_rate, short_boost=args.short_boost,
+                 distill_from=args.distill_from, distill_weight=args.distill_weight,
+                 distill_max_length=args.distill_max_length)
     print(f"held-out synthetic lines read exactly: {card['held_out_exact']:.2%}; "
           f"{card['parameters']} parameters; {card['training_seconds'] / 60:.1f} min; "
           f"wrote {args.out / READER_TFLITE}")

@@ -30,7 +30,8 @@ def test_tiny_training_run_writes_a_servable_reader_and_resumes(full_mnist_path,
     assert probabilities.shape == (TIME_STEPS, READER_CLASSES) and reading.text.isdigit() | (reading.text == "")
     resumed = train(str(full_mnist_path), tmp_path, lines=64, epochs=1, batch_size=32, seed=2, workers=1,
                     learning_rate=1e-4, resume=tmp_path / READER_KERAS, held_out=32, elastic_rate=0.5,
-                    looped_rate=0.5, stemmed_rate=0.5, long_flag_rate=0.5, cursive_rate=0.5, short_boost=3.0)
+                    looped_rate=0.5, stemmed_rate=0.5, long_flag_rate=0.5, cursive_rate=0.5, short_boost=3.0,
+                    distill_from=tmp_path / READER_KERAS, distill_weight=0.5)
     assert len(resumed["earlier_runs"]) == 1 and resumed["earlier_runs"][0]["epochs"] == 1
     assert "0 digits also elastically distorted" in written["training_data"]
     assert " 0 of its 9s and 2s also drawn looped" in written["training_data"]
@@ -46,6 +47,8 @@ def test_tiny_training_run_writes_a_servable_reader_and_resumes(full_mnist_path,
     cursive = int(resumed["training_data"].split(" of its 2s and 3s also drawn with cursive loops")[0].rsplit(", ", 1)[1])
     assert 5_000 < cursive < 7_500  # half of MNIST's 5,958 training 2s and 6,131 3s
     assert "weighted" not in written["training_data"] and "lengths 1 and 2 weighted x3.0" in resumed["training_data"]
+    assert "distilled" not in written["training_data"]
+    assert "(weight 0.5, lines of at most 2 digits)" in resumed["training_data"]
     distorted = int(resumed["training_data"].split(" digits also elastically distorted")[0].rsplit(", ", 1)[1])
     assert 20_000 < distorted < 45_000 and "(rate 0.5)" in resumed["training_data"]
     assert resumed["total_training_seconds"] >= card["training_seconds"]
@@ -113,3 +116,30 @@ def test_grown_reader_reads_as_its_parent_until_trained(full_mnist_path, tmp_pat
     saved = keras.saving.load_model(tmp_path / "grown" / READER_KERAS, compile=False)
     assert saved.count_params() == parent.count_params() + 128 * 128 * 3 + 128 + 128 * 128 + 128
     assert NumberReader.from_path(tmp_path / "grown" / READER_TFLITE).read_ink(np.zeros((40, 120), np.float32))
+
+
+def test_distillation_adds_the_teachers_divergence_on_short_lines_only():
+    from keras import ops
+
+    from core.litert import softmax
+    from core.reader import MAX_LENGTH
+    from training.reader import ctc_loss, distillation_loss
+
+    rng = np.random.default_rng(0)
+    teacher_logits = rng.normal(size=(2, TIME_STEPS, READER_CLASSES)).astype(np.float32)
+    reader_logits = rng.normal(size=(2, TIME_STEPS, READER_CLASSES)).astype(np.float32)
+    targets = np.zeros((2, MAX_LENGTH), np.float32)
+    targets[0, :2] = [4, 8]  # "37": a short line
+    targets[1, :5] = [2, 3, 4, 5, 6]  # "12345": longer than max_length
+    y_true = np.concatenate([targets, softmax(teacher_logits).reshape(2, -1)], axis=1)
+    loss = distillation_loss(weight=0.5, max_length=2)
+
+    ctc = ops.convert_to_numpy(ctc_loss(targets, reader_logits))
+    same = ops.convert_to_numpy(loss(y_true, teacher_logits))
+    np.testing.assert_allclose(same, ops.convert_to_numpy(ctc_loss(targets, teacher_logits)), atol=1e-4)
+    apart = ops.convert_to_numpy(loss(y_true, reader_logits))
+    teacher = softmax(teacher_logits[0])
+    log_reader = np.log(softmax(reader_logits[0]))
+    divergence = float(np.sum(teacher * (np.log(teacher) - log_reader)))
+    assert divergence > 1.0
+    np.testing.assert_allclose(apart, [ctc[0] + 0.5 * divergence, ctc[1]], rtol=1e-4)
