@@ -229,9 +229,8 @@ def test_a_sure_line_reading_is_given_with_the_digits_reading_as_runner_up(shipp
 
     reading, segmentation = with_reader(_FakeReader("417", 0.9)).read_photo_with_steps(photo_47)
     assert (reading.number, reading.method, reading.runner_up) == ("417", "line", "47")
-    digits_confidence = reading.runner_up_confidence + reading.confidence
-    assert digits_confidence == pytest.approx(1.0)  # the two readings' shares
-    assert reading.confidence < 0.9
+    # disagreeing readers make neither sure, and a runner-up is seldom right
+    assert 0.0 < reading.runner_up_confidence < 0.5 < reading.confidence < 0.9
     assert len(segmentation.working_boxes) == len(segmentation.boxes) == 3
     assert segmentation.digit_images.shape == (3, 28, 28)
     xs = [box[0] for box in segmentation.working_boxes]
@@ -246,10 +245,25 @@ def test_a_sure_line_reading_is_given_with_the_digits_reading_as_runner_up(shipp
 def test_the_digits_reading_stands_when_the_line_reader_finds_it_nearly_as_likely(shipped_classifier, with_reader, photo_47):
     reading = with_reader(_FakeReader("417", 0.6, hesitant=1)).read_photo(photo_47)
     assert (reading.number, reading.method, reading.line_text, reading.runner_up) == ("47", "digits", "417", "417")
-    assert reading.runner_up_confidence + reading.confidence == pytest.approx(1.0)
+    assert 0.0 < reading.runner_up_confidence < reading.confidence < 1.0
     # the same line reading, sure of its "1", wins
     reading = with_reader(_FakeReader("417", 0.6)).read_photo(photo_47)
     assert (reading.number, reading.method, reading.runner_up) == ("417", "line", "47")
+
+
+def test_disagreement_confidences_follow_the_readers_evidence():
+    from core.classifier import disagreement_confidences, disagreement_features
+
+    def given(line_given=True, advantage=6.0, digits=0.9, line=0.6):
+        return disagreement_confidences(disagreement_features(line_given, advantage, digits, line))
+
+    for line_given in (True, False):
+        sure, runner_up = given(line_given)
+        assert 0.0 < runner_up < 0.5 and 0.0 < sure < 1.0
+        assert sure + runner_up < 1.0  # both readings can be wrong
+    assert given(line=0.95)[0] > given(line=0.3)[0]  # a surer reader: a surer reading
+    assert given(advantage=20.0)[1] < given(advantage=3.0)[1]  # a runner-up far behind: less likely
+    assert given(line_given=False, advantage=-2.0)[0] < given(line_given=True)[0]
 
 
 class _ViewsReader(NumberReader):
