@@ -76,6 +76,7 @@ def scores(logits: np.ndarray, labels: np.ndarray, temperature: float) -> dict:
     answers, confidences = digits.argmax(axis=1), digits.max(axis=1)
     correct = answers == labels
     out = {"n": int(len(labels)), "accuracy": float(correct.mean()) if len(labels) else 0.0,
+           "mean_confidence": float(confidences.mean()) if len(labels) else 0.0,
            "ece_points": 100 * expected_calibration_error(confidences, correct),
            "nll": float(-np.mean(np.log(np.clip(probabilities[np.arange(len(labels)), labels], 1e-12, 1))))}
     for level in (0.9, 0.99):

@@ -16,8 +16,14 @@ confidences serving uses now (``core.classifier.DISAGREEMENT_GIVEN`` and
   in percentage points;
 - the mean confidence beside how often the reading was right, per set.
 
-It prints the fitted coefficients, to be written into ``core/classifier.py`` when they check
-better than the ones there (refit when the classifier or the number reader changes).
+The per-digit confidences of a reading the number reader gave are its softmax at each digit's
+peak, softened by ``core.classifier.READER_DIGIT_TEMPERATURE``: the same way, a temperature is
+fitted on those digits of the tune halves (least negative log-likelihood, as
+:mod:`benchmarks.calibration` does for the classifier) and checked on the check halves.
+
+It prints the fitted coefficients and temperature, to be written into ``core/classifier.py``
+when they check better than the ones there (refit when the classifier or the number reader
+changes).
 
 Usage::
 
@@ -33,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.calibration import expected_calibration_error
+from benchmarks.calibration import expected_calibration_error, fit_temperature, scores
 from benchmarks.real_numbers import load_items
 from benchmarks.splits import HALVES, NUMBERS_DATA
 from core.config import DEFAULT_MODEL_PATH
@@ -43,9 +49,16 @@ from core.errors import DigitImageError
 READINGS = ("given", "runner_up")
 
 
-def collect(classifier, items: list) -> list[dict]:
-    """One record per item whose reading has a runner-up: ``{"set", "half", "features",
-    "given", "runner_up"}``, the last two whether that reading is the label.
+def collect(classifier, items: list) -> tuple[list[dict], list[dict]]:
+    """The disagreements and the digits the number reader gave.
+
+    Returns:
+        ``(records, digits)``: one record per item whose reading has a runner-up, ``{"set",
+        "half", "features", "given", "runner_up"}``, the last two whether that reading is the
+        label; and one per digit of each reading given by the number reader (``method ==
+        "line"``) with as many digits as the label, ``{"half", "log_probabilities"}`` (float64
+        (10,), the reader's before :data:`core.classifier.READER_DIGIT_TEMPERATURE`, up to a
+        constant) and ``"label"``.
 
     The features are taken as :func:`core.classifier.disagreement_confidences` receives them
     (wrapped for the run; items are read one at a time, so each call is the current item's).
@@ -62,7 +75,7 @@ def collect(classifier, items: list) -> list[dict]:
         calls.append((np.asarray(features, np.float64), result))
         return result
 
-    records = []
+    records, digits = [], []
     core.classifier.disagreement_confidences = recording
     try:
         for item in items:
@@ -71,6 +84,11 @@ def collect(classifier, items: list) -> list[dict]:
                 reading = classifier.read_photo(item.path.read_bytes())
             except (DigitImageError, OSError):
                 continue
+            if reading.method == "line" and len(reading.number) == len(item.label):
+                for prediction, label in zip(reading.digits, item.label):
+                    shown = np.log(np.clip(np.asarray(prediction.probabilities, np.float64), 1e-12, 1.0))
+                    digits.append({"half": item.half, "label": int(label),
+                                   "log_probabilities": shown * core.classifier.READER_DIGIT_TEMPERATURE})
             if not reading.runner_up:
                 continue
             shown = (reading.number_confidence, reading.runner_up_confidence)
@@ -81,7 +99,32 @@ def collect(classifier, items: list) -> list[dict]:
                             "given": reading.number == item.label, "runner_up": reading.runner_up == item.label})
     finally:
         core.classifier.disagreement_confidences = confidences
-    return records
+    return records, digits
+
+
+def digits_report(digits: list[dict], serving: float) -> tuple[str, float]:
+    """The check halves' figures of the number reader's digits at the serving temperature, at 1
+    and at the temperature fitted on the tune halves (:func:`benchmarks.calibration.fit_temperature`);
+    returns ``(text, fitted temperature)``."""
+    by_half = {half: [digit for digit in digits if digit["half"] == half] for half in HALVES}
+    if not by_half["tune"] or not by_half["check"]:
+        return "too few digits given by the number reader to fit a temperature", serving
+
+    def arrays(half):
+        return (np.stack([digit["log_probabilities"] for digit in by_half[half]]),
+                np.array([digit["label"] for digit in by_half[half]]))
+
+    fitted = fit_temperature(*arrays("tune"))
+    logits, labels = arrays("check")
+    lines = [f"digits of the readings the number reader gave: {len(by_half['tune'])} (tune half), "
+             f"{len(labels)} (check half); check half:",
+             f"{'temperature':>11} {'ECE':>6} {'mean conf':>10} {'right':>7} {'said >=90 %':>12} {'right':>7}"]
+    for temperature in (1.0, serving, fitted):
+        figures = scores(logits, labels, temperature)
+        sure_right = "-" if figures["said_90_right"] is None else f"{figures['said_90_right']:.1%}"
+        lines.append(f"{temperature:>11.2f} {figures['ece_points']:>6.1f} {figures['mean_confidence']:>10.1%} "
+                     f"{figures['accuracy']:>7.1%} {figures['said_90_count']:>12} {sure_right:>7}")
+    return "\n".join(lines), fitted
 
 
 def fit_logistic(features: np.ndarray, outcomes: np.ndarray, l2: float = 1e-2, steps: int = 50) -> np.ndarray:
@@ -160,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     from core.classifier import Classifier
 
     started = time.perf_counter()
-    records = collect(Classifier.from_path(args.model), items)
+    records, digits = collect(Classifier.from_path(args.model), items)
     counts = {half: sum(record["half"] == half for record in records) for half in HALVES}
     print(f"{len(items)} numbers read in {time.perf_counter() - started:.0f} s; the readers disagreed on "
           f"{counts['tune']} (tune half) and {counts['check']} (check half)")
@@ -179,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     print("fitted on the tune halves (intercept, line given, advantage, log digits conf., log line conf.):")
     for reading, name in zip(READINGS, ("DISAGREEMENT_GIVEN", "DISAGREEMENT_RUNNER_UP")):
         print(f"{name} = ({', '.join(f'{value:.3f}' for value in fitted[reading])})")
+    text, temperature = digits_report(digits, core.classifier.READER_DIGIT_TEMPERATURE)
+    print(text)
+    print(f"READER_DIGIT_TEMPERATURE = {temperature:.2f} (fitted on the tune half)")
     return 0
 
 

@@ -20,3 +20,18 @@ def test_the_readers_shares_are_each_readings_own_confidence_over_the_sum():
     features = np.array([[1.0, 5.0, np.log(0.9), np.log(0.3)], [0.0, -1.0, np.log(0.2), np.log(0.6)]])
     np.testing.assert_allclose(readers_shares("given", features), [0.25, 0.25])
     np.testing.assert_allclose(readers_shares("runner_up", features), [0.75, 0.75])
+
+
+def test_overconfident_digits_get_a_temperature_above_one():
+    from benchmarks.disagreement import digits_report
+
+    rng = np.random.default_rng(1)
+    digits = []
+    for index in range(2_000):
+        label = int(rng.integers(10))
+        said = label if rng.random() < 0.8 else (label + 1) % 10  # right 80 % of the time ...
+        log_probabilities = np.full(10, np.log(0.01 / 9))
+        log_probabilities[said] = np.log(0.99)  # ... but always 99 % sure
+        digits.append({"half": "tune" if index % 2 else "check", "label": label, "log_probabilities": log_probabilities})
+    text, temperature = digits_report(digits, serving=1.0)
+    assert temperature > 1.5 and "1000 (check half)" in text

@@ -235,9 +235,18 @@ def test_a_sure_line_reading_is_given_with_the_digits_reading_as_runner_up(shipp
     assert segmentation.digit_images.shape == (3, 28, 28)
     xs = [box[0] for box in segmentation.working_boxes]
     assert xs == sorted(xs)
+    # each digit: the reader's softmax at its peak over the ten digits, softened by the temperature
+    from core.classifier import READER_DIGIT_TEMPERATURE
+    from core.reader import READER_CLASSES, TIME_STEPS
+
+    peak = 0.9 ** (1 / TIME_STEPS)
+    other = (1 - peak) / (READER_CLASSES - 1)
+    softened = peak ** (1 / READER_DIGIT_TEMPERATURE)
+    expected = softened / (softened + 9 * other ** (1 / READER_DIGIT_TEMPERATURE))
     for prediction in reading.digits:
         assert prediction.probabilities.shape == (10,) and prediction.probabilities.sum() == pytest.approx(1.0)
         assert prediction.top3[0] == (prediction.digit, pytest.approx(prediction.confidence))
+        assert prediction.confidence == pytest.approx(expected, rel=1e-5) and expected < peak
     assert reading.to_dict()["runner_up"]["number"] == "47"
     assert render_steps_png(reading, segmentation).startswith(b"\x89PNG")
 
