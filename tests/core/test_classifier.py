@@ -370,6 +370,11 @@ def test_the_whole_photo_is_read_only_if_shaped_like_a_line_and_read_surely(ship
     with pytest.raises(NoDigitFoundError) as unsure:
         with_reader(_FakeReader("27", READER_ALONE_MIN_CONFIDENCE - 0.1)).read_photo(photo)
     assert "unsure (27" in unsure.value.detail
+    # The frame of an empty box: a sure reader's "7" there is no digit to the classifier.
+    frame = paper(60, 180)
+    frame[0:3, :] = frame[53:56, :] = frame[:, 0:3] = frame[:, -3:] = 0.3
+    with pytest.raises(NoDigitFoundError):
+        with_reader(_FakeReader("7", 0.99)).read_photo(to_jpeg(frame))
     # A page (4:3) with only a table's edge along its border, and a wide blank one: never read.
     page = paper(480, 640)
     page[:, :40] = 0.2
