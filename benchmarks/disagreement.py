@@ -17,9 +17,11 @@ confidences serving uses now (``core.classifier.DISAGREEMENT_GIVEN`` and
 - the mean confidence beside how often the reading was right, per set.
 
 The per-digit confidences of a reading the number reader gave are its softmax at each digit's
-peak, softened by ``core.classifier.READER_DIGIT_TEMPERATURE``: the same way, a temperature is
-fitted on those digits of the tune halves (least negative log-likelihood, as
-:mod:`benchmarks.calibration` does for the classifier) and checked on the check halves.
+peak, softened by ``core.classifier.READER_DIGIT_TEMPERATURE``; those of a per-digit reading
+given over a different reading of the number reader are the classifier's, softened by
+``DISAGREEMENT_DIGIT_TEMPERATURE``. For each, a temperature is fitted on those digits of the
+tune halves (least negative log-likelihood, as :mod:`benchmarks.calibration` does for the
+classifier alone) and checked on the check halves.
 
 It prints the fitted coefficients and temperature, to be written into ``core/classifier.py``
 when they check better than the ones there (refit when the classifier or the number reader
@@ -48,6 +50,16 @@ from core.errors import DigitImageError
 #: The two readings a disagreement's reply names.
 READINGS = ("given", "runner_up")
 
+#: Where each kind of digit's serving temperature is set in core.classifier.
+TEMPERATURE_NAMES = {"reader": "READER_DIGIT_TEMPERATURE", "classifier": "DISAGREEMENT_DIGIT_TEMPERATURE"}
+
+
+def serving_temperature(kind: str) -> float:
+    """The temperature core.classifier applies to one kind of digit (``"reader"``, ``"classifier"``)."""
+    import core.classifier
+
+    return float(getattr(core.classifier, TEMPERATURE_NAMES[kind]))
+
 
 def collect(classifier, items: list) -> tuple[list[dict], list[dict]]:
     """The disagreements and the digits the number reader gave.
@@ -55,10 +67,11 @@ def collect(classifier, items: list) -> tuple[list[dict], list[dict]]:
     Returns:
         ``(records, digits)``: one record per item whose reading has a runner-up, ``{"set",
         "half", "features", "given", "runner_up"}``, the last two whether that reading is the
-        label; and one per digit of each reading given by the number reader (``method ==
-        "line"``) with as many digits as the label, ``{"half", "log_probabilities"}`` (float64
-        (10,), the reader's before :data:`core.classifier.READER_DIGIT_TEMPERATURE`, up to a
-        constant) and ``"label"``.
+        label; and one per digit of each reading with as many digits as the label that was
+        given by the number reader (``"kind": "reader"``) or by the classifier over a different
+        reading of the number reader (``"classifier"``), with ``"half"``, ``"label"`` and
+        ``"log_probabilities"``: float64 (10,), before the serving temperature of its kind
+        (:func:`serving_temperature`), up to a constant.
 
     The features are taken as :func:`core.classifier.disagreement_confidences` receives them
     (wrapped for the run; items are read one at a time, so each call is the current item's).
@@ -84,11 +97,13 @@ def collect(classifier, items: list) -> tuple[list[dict], list[dict]]:
                 reading = classifier.read_photo(item.path.read_bytes())
             except (DigitImageError, OSError):
                 continue
-            if reading.method == "line" and len(reading.number) == len(item.label):
+            kind = {"line": "reader", "digits": "classifier"}.get(reading.method)
+            if kind and (kind == "reader" or reading.runner_up) and len(reading.number) == len(item.label):
+                temperature = serving_temperature(kind)
                 for prediction, label in zip(reading.digits, item.label):
                     shown = np.log(np.clip(np.asarray(prediction.probabilities, np.float64), 1e-12, 1.0))
-                    digits.append({"half": item.half, "label": int(label),
-                                   "log_probabilities": shown * core.classifier.READER_DIGIT_TEMPERATURE})
+                    digits.append({"kind": kind, "half": item.half, "label": int(label),
+                                   "log_probabilities": shown * temperature})
             if not reading.runner_up:
                 continue
             shown = (reading.number_confidence, reading.runner_up_confidence)
@@ -102,13 +117,14 @@ def collect(classifier, items: list) -> tuple[list[dict], list[dict]]:
     return records, digits
 
 
-def digits_report(digits: list[dict], serving: float) -> tuple[str, float]:
-    """The check halves' figures of the number reader's digits at the serving temperature, at 1
-    and at the temperature fitted on the tune halves (:func:`benchmarks.calibration.fit_temperature`);
-    returns ``(text, fitted temperature)``."""
+def digits_report(digits: list[dict], serving: float, kind: str = "reader") -> tuple[str, float]:
+    """The check halves' figures of one kind of digits (see :func:`collect`) at temperature 1, at
+    the serving temperature and at the one fitted on the tune halves
+    (:func:`benchmarks.calibration.fit_temperature`); returns ``(text, fitted temperature)``."""
+    digits = [digit for digit in digits if digit.get("kind", "reader") == kind]
     by_half = {half: [digit for digit in digits if digit["half"] == half] for half in HALVES}
     if not by_half["tune"] or not by_half["check"]:
-        return "too few digits given by the number reader to fit a temperature", serving
+        return f"too few {kind} digits to fit a temperature", serving
 
     def arrays(half):
         return (np.stack([digit["log_probabilities"] for digit in by_half[half]]),
@@ -116,7 +132,8 @@ def digits_report(digits: list[dict], serving: float) -> tuple[str, float]:
 
     fitted = fit_temperature(*arrays("tune"))
     logits, labels = arrays("check")
-    lines = [f"digits of the readings the number reader gave: {len(by_half['tune'])} (tune half), "
+    given_by = {"reader": "the number reader gave", "classifier": "the classifier gave over the number reader's"}[kind]
+    lines = [f"digits of the readings {given_by}: {len(by_half['tune'])} (tune half), "
              f"{len(labels)} (check half); check half:",
              f"{'temperature':>11} {'ECE':>6} {'mean conf':>10} {'right':>7} {'said >=90 %':>12} {'right':>7}"]
     for temperature in (1.0, serving, fitted):
@@ -222,9 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     print("fitted on the tune halves (intercept, line given, advantage, log digits conf., log line conf.):")
     for reading, name in zip(READINGS, ("DISAGREEMENT_GIVEN", "DISAGREEMENT_RUNNER_UP")):
         print(f"{name} = ({', '.join(f'{value:.3f}' for value in fitted[reading])})")
-    text, temperature = digits_report(digits, core.classifier.READER_DIGIT_TEMPERATURE)
-    print(text)
-    print(f"READER_DIGIT_TEMPERATURE = {temperature:.2f} (fitted on the tune half)")
+    for kind, name in TEMPERATURE_NAMES.items():
+        text, temperature = digits_report(digits, serving_temperature(kind), kind)
+        print(text)
+        print(f"{name} = {temperature:.2f} (fitted on the tune half)")
     return 0
 
 

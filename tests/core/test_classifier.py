@@ -252,12 +252,28 @@ def test_a_sure_line_reading_is_given_with_the_digits_reading_as_runner_up(shipp
 
 
 def test_the_digits_reading_stands_when_the_line_reader_finds_it_nearly_as_likely(shipped_classifier, with_reader, photo_47):
+    alone = Classifier.from_path(shipped_classifier.path, reader_path=None).read_photo(photo_47)
     reading = with_reader(_FakeReader("417", 0.6, hesitant=1)).read_photo(photo_47)
     assert (reading.number, reading.method, reading.line_text, reading.runner_up) == ("47", "digits", "417", "417")
     assert 0.0 < reading.runner_up_confidence < reading.confidence < 1.0
+    # the classifier's digits, less sure than it alone would say: the number reader reads otherwise
+    for digit, by_itself in zip(reading.digits, alone.digits):
+        assert digit.digit == by_itself.digit and digit.confidence < by_itself.confidence
+        assert digit.probabilities.sum() == pytest.approx(by_itself.probabilities.sum(), abs=1e-5)
     # the same line reading, sure of its "1", wins
     reading = with_reader(_FakeReader("417", 0.6)).read_photo(photo_47)
     assert (reading.number, reading.method, reading.runner_up) == ("417", "line", "47")
+
+
+def test_softened_probabilities_keep_their_order_and_total():
+    from core.classifier import softened
+
+    probabilities = np.array([0.7, 0.2, 0.05, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])  # 0.05 left for "not a digit"
+    np.testing.assert_allclose(softened(probabilities, 1.0), probabilities, atol=1e-6)
+    warmer = softened(probabilities, 2.0)
+    assert warmer.sum() == pytest.approx(0.95) and warmer.argmax() == 0 and warmer[0] < 0.7
+    np.testing.assert_allclose(warmer[:3] / warmer[:3].sum(), np.sqrt([0.7, 0.2, 0.05]) / np.sqrt([0.7, 0.2, 0.05]).sum(),
+                               rtol=1e-4)
 
 
 def test_disagreement_confidences_follow_the_readers_evidence():
