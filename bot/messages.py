@@ -303,12 +303,15 @@ def format_reading(lang: Language, reading: PhotoReading) -> str:
         return format_image_error(lang, NoDigitFoundError())
     text = _format_digits(lang, reading)
     if reading.runner_up:
-        # Translators: {runner_up} is another reading of the whole number, e.g. "1874", and {percent}
-        # how likely it is, e.g. "31.0 %". The bot reads each photo two ways (digit by digit, and the
-        # whole line at once); this line says they gave different answers.
-        text += "\n" + lang.gettext("It could also be {runner_up} ({percent}): reading digit by digit and reading "
-                                    "the whole line gave different answers.", runner_up=reading.runner_up,
-                                    percent=format_percent(lang, reading.runner_up_confidence))
+        # Translators: the bot reads each photo two ways (digit by digit, and the whole line at once);
+        # this line says they gave different answers, and how likely each is to be right: {number} is
+        # the answer given, e.g. "1847", with {percent}, e.g. "58.2 %"; {runner_up} the other reading,
+        # e.g. "1874", with {runner_up_percent}, e.g. "9.0 %". The two need not add up to 100 %.
+        text += "\n" + lang.gettext(
+            "Reading digit by digit and reading the whole line gave different answers: {number} is "
+            "{percent} likely, {runner_up} {runner_up_percent}.", number=reading.number,
+            percent=format_percent(lang, reading.confidence), runner_up=reading.runner_up,
+            runner_up_percent=format_percent(lang, reading.runner_up_confidence))
     return text
 
 

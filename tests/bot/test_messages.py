@@ -216,12 +216,15 @@ def test_readers_disagreeing_give_the_other_reading_as_runner_up():
                                   runner_up_confidence=0.31, number_confidence=0.69)
     lines = messages.format_reading(EN, reading).splitlines()
     assert lines[0] == "I read 42"
-    assert lines[-1] == ("It could also be 412 (31.0 %): reading digit by digit and reading the whole line "
-                         "gave different answers.")
+    assert lines[-1] == ("Reading digit by digit and reading the whole line gave different answers: 42 is 69.0 % "
+                         "likely, 412 31.0 %.")
     spanish = messages.format_reading(i18n.get("es"), reading)
-    assert "412 (31,0 %)" in spanish and "línea entera" in spanish
+    assert "42 es probable en un 69,0 %, 412 en un 31,0 %" in spanish and "línea entera" in spanish
+    for code in ("de", "pt_BR", "ru"):
+        translated = messages.format_reading(i18n.get(code), reading).splitlines()[-1]
+        assert "42" in translated and "412" in translated and "69,0" in translated and "31,0" in translated
 
 
 def test_readers_agreeing_add_nothing():
     reading = dataclasses.replace(make_reading("42"), method="both", line_text="42")
-    assert "could also be" not in messages.format_reading(EN, reading)
+    assert "different answers" not in messages.format_reading(EN, reading)
