@@ -85,7 +85,8 @@ def _format_reading(reading) -> str:
         parts.append(f"{prediction.digit} ({prediction.confidence:.1%}; next: {runners})")
     flag = "  [low confidence]" if reading.low_confidence else ""
     if reading.runner_up:
-        flag += f"  [or {reading.runner_up} ({reading.runner_up_confidence:.1%}): the line reader and the digits disagree]"
+        flag += (f"  [the line reader and the digits disagree: {reading.number} {reading.confidence:.1%} likely, "
+                 f"{reading.runner_up} {reading.runner_up_confidence:.1%}]")
     return f"{reading.number}  {' '.join(parts)}{flag}"
 
 

@@ -51,3 +51,21 @@ def test_predict_piped_into_a_reader_that_stops_early_ends_quietly(tmp_path):
     _, errors = digitbot.communicate(timeout=120)
     assert digitbot.returncode == 141
     assert b"Traceback" not in errors and b"BrokenPipeError" not in errors
+
+
+def test_a_disagreement_line_gives_both_readings_and_how_likely_each_is():
+    import dataclasses
+
+    import numpy as np
+
+    from bot.cli import _format_reading
+    from core.results import DigitPrediction, PhotoReading
+
+    digits = tuple(DigitPrediction(digit=d, confidence=0.9, top3=((d, 0.9), (7, 0.05), (1, 0.05)),
+                                   probabilities=np.full(10, 0.01, np.float32), image=np.zeros((28, 28), np.float32))
+                   for d in (4, 2))
+    reading = dataclasses.replace(PhotoReading(digits=digits, width=100, height=50), method="line", line_text="42",
+                                  runner_up="412", runner_up_confidence=0.09, number_confidence=0.58)
+    line = _format_reading(reading)
+    assert line.startswith("42  4 (90.0%; next: 7 5.0%, 1 5.0%)")
+    assert line.endswith("[the line reader and the digits disagree: 42 58.0% likely, 412 9.0%]")
