@@ -14,6 +14,12 @@ digit) and reads every JPEG twice:
 Targets: >= 98 % single digits, >= 95 % numbers read exactly, >= 95 % negatives
 answered "no digit". The exit code is always 0: this is a report.
 
+The negatives are also read cut into wide strips (:data:`STRIP_ASPECTS`, from the top,
+middle and bottom of each): photos shaped like a line of writing, which the number reader
+reads whole when segmentation finds no digit (``core.classifier.WHOLE_PHOTO_MIN_ASPECT``).
+The report gives the share answered "no digit" per shape and how many readings came from
+that whole-photo path (no target: the set was made as 4:3 and 3:4 photos).
+
 Usage::
 
     python -m benchmarks.photo_robustness [--set DIR] [--model PATH] [--limit N] [--json]
@@ -42,6 +48,8 @@ TARGETS = {
     "none": ("negatives ('no digit')", 0.95),
 }
 READERS = ("pipeline", "naive", "naive_inverted")
+#: Width-to-height ratios of the strips cut from each negative.
+STRIP_ASPECTS = (2.0, 3.0, 5.0)
 
 
 def load_set(set_dir: Path, limit: int | None = None) -> list[dict]:
@@ -136,12 +144,60 @@ def summarize(results: list[dict]) -> dict:
             "per_digit": dict(sorted(per_digit.items())), "targets": targets}
 
 
+def negative_strips(image: np.ndarray) -> list[tuple[float, str, np.ndarray]]:
+    """``(aspect, where, strip)`` for each of :data:`STRIP_ASPECTS` and each of the top, middle
+    and bottom of ``image`` (uint8 (H, W) or (H, W, 3)): full-width strips ``aspect`` times as
+    wide as tall (none when the image is already that wide)."""
+    height, width = image.shape[:2]
+    strips = []
+    for aspect in STRIP_ASPECTS:
+        rows = int(width / aspect)
+        if not 0 < rows < height:
+            continue
+        for where, top in (("top", 0), ("middle", (height - rows) // 2), ("bottom", height - rows)):
+            strips.append((aspect, where, image[top:top + rows]))
+    return strips
+
+
+def read_strips(classifier, set_dir: Path, rows: list[dict]) -> dict:
+    """The pipeline on the wide strips of every negative (:func:`negative_strips`, JPEG quality 90).
+
+    Returns:
+        ``{aspect: {"count": n, "none": answered "no digit", "whole_photo": readings the number
+        reader gave from the whole strip, "read": ["file:where -> number", ...]}}``.
+    """
+    from core.errors import DigitImageError
+
+    report = {aspect: {"count": 0, "none": 0, "whole_photo": 0, "read": []} for aspect in STRIP_ASPECTS}
+    for row in rows:
+        if row["kind"] != NO_DIGIT:
+            continue
+        image = cv2.imread(str(set_dir / row["file"]), cv2.IMREAD_COLOR)
+        if image is None:
+            continue
+        for aspect, where, strip in negative_strips(image):
+            counts = report[aspect]
+            counts["count"] += 1
+            data = cv2.imencode(".jpg", strip, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+            try:
+                reading, segmentation = classifier.read_photo_with_steps(data)
+            except DigitImageError:
+                counts["none"] += 1
+                continue
+            whole = any("whole photo" in note for note in segmentation.notes)
+            counts["whole_photo"] += whole
+            counts["read"].append(f"{row['file']}:{where} -> {reading.number}" + (" (whole photo)" if whole else ""))
+    return report
+
+
 def _cell(right: int, count: int) -> str:
     return f"{right:>4}/{count:<4} {right / count:>6.1%}" if count else " " * 16
 
 
-def print_report(results: list[dict], summary: dict, set_dir: Path, model: str, seconds: float) -> None:
-    """Print the side-by-side table, per-digit accuracy, targets and the pipeline's failures."""
+def print_report(results: list[dict], summary: dict, set_dir: Path, model: str, seconds: float,
+                 strips: dict | None = None) -> None:
+    """Print the side-by-side table, per-digit accuracy, targets, the wide strips of the
+    negatives (:func:`read_strips`) and the pipeline's failures."""
     print(f"Photo robustness on {set_dir} ({len(results)} images, model {model}, {seconds:.1f} s)")
     header = f"{'':<26}{'pipeline':>18}{'naive':>18}{'naive+inverted':>18}"
     print(header)
@@ -161,6 +217,12 @@ def print_report(results: list[dict], summary: dict, set_dir: Path, model: str, 
         print("Pipeline exceptions: " + ", ".join(f"{name} x{count}" for name, count in notes.most_common()))
     times = sorted(r["pipeline_seconds"] for r in results)
     print(f"Pipeline time per photo: median {times[len(times) // 2] * 1000:.0f} ms, max {times[-1] * 1000:.0f} ms")
+    if strips:
+        print("\nNegatives cut into wide strips (top, middle, bottom), answered 'no digit':")
+        for aspect, counts in strips.items():
+            if counts["count"]:
+                print(f"  {aspect:g}:1{'':<21}{_cell(counts['none'], counts['count'])}   "
+                      f"read from the whole photo: {counts['whole_photo']}")
     failures = [r for r in results if r["pipeline"] != r["label"]]
     print(f"\nPipeline failures ({len(failures)}):")
     for r in failures:
@@ -186,14 +248,16 @@ def main(argv: list[str] | None = None) -> int:
     rows = load_set(args.set_dir, args.limit)
     started = time.perf_counter()
     results = evaluate(classifier, args.set_dir, rows)
+    strips = read_strips(classifier, args.set_dir, rows)
     seconds = time.perf_counter() - started
     summary = summarize(results)
     if args.json:
         json.dump({"set": str(args.set_dir), "model": str(classifier.path), "seconds": round(seconds, 1),
-                   **summary, "results": results}, sys.stdout, indent=1)
+                   **summary, "negative_strips": {f"{aspect:g}:1": counts for aspect, counts in strips.items()},
+                   "results": results}, sys.stdout, indent=1)
         print()
     else:
-        print_report(results, summary, args.set_dir, str(classifier.path), seconds)
+        print_report(results, summary, args.set_dir, str(classifier.path), seconds, strips)
     return 0
 
 
