@@ -17,16 +17,30 @@ from core.results import PhotoReading
 
 from bot.i18n import Language
 
-#: A note of ``core.preprocessing.hypotheses`` about a mark re-cut by recognition.
+#: The notes of ``core.preprocessing.hypotheses`` and ``core.classifier`` (``Segmentation.notes``).
 _CUT_NOTE = re.compile(r"a mark cut into (\d+) digits by recognition")
+_ERASED_NOTE = "a straight stroke erased from a mark by recognition"
+_LEFT_OUT_NOTE = re.compile(r"(\d+) marks? read as not a digit, left out")
+_READER_ALONE_NOTE = re.compile(r"no mark read as a digit; the number reader read (\d+)")
+_WHOLE_PHOTO_NOTE = re.compile(r"segmentation found no digit; the number reader read (\d+) in the whole photo")
 
 
 def segmentation_note(lang: Language, note: str) -> str:
     """A note of the segmentation (``Segmentation.notes``, English) in ``lang``; one it does not know stays as is."""
-    cut = _CUT_NOTE.fullmatch(note)
-    if cut:
+    if cut := _CUT_NOTE.fullmatch(note):
         return lang.ngettext("a mark cut into {count} digit by recognition",
                              "a mark cut into {count} digits by recognition", int(cut.group(1)))
+    if note == _ERASED_NOTE:
+        return lang.gettext("a straight stroke erased from a mark by recognition")
+    if left_out := _LEFT_OUT_NOTE.fullmatch(note):
+        return lang.ngettext("{count} mark read as not a digit, left out",
+                             "{count} marks read as not a digit, left out", int(left_out.group(1)))
+    if alone := _READER_ALONE_NOTE.fullmatch(note):
+        # Translators: {number} is what the number reader (which reads the whole line at once) read, e.g. "47".
+        return lang.gettext("no mark read as a digit; the number reader read {number}", number=alone.group(1))
+    if whole := _WHOLE_PHOTO_NOTE.fullmatch(note):
+        return lang.gettext("segmentation found no digit; the number reader read {number} in the whole photo",
+                            number=whole.group(1))
     return note
 
 

@@ -23,6 +23,22 @@ def test_segmentation_notes_are_translated_and_unknown_ones_kept():
     assert segmentation_note(russian, "something new") == "something new"
 
 
+def test_every_note_recognition_writes_is_translated():
+    # the notes as core.classifier and core.preprocessing.hypotheses write them
+    notes = {"a straight stroke erased from a mark by recognition": None,
+             "1 mark read as not a digit, left out": "1", "3 marks read as not a digit, left out": "3",
+             "no mark read as a digit; the number reader read 470": "470",
+             "segmentation found no digit; the number reader read 12027 in the whole photo": "12027"}
+    for code in ("de", "es", "pt_BR", "ru"):
+        for note, number in notes.items():
+            translated = segmentation_note(i18n.get(code), note)
+            assert translated != note and (number is None or number in translated), (code, note)
+    assert segmentation_note(i18n.get("ru"), "3 marks read as not a digit, left out") == (
+        "3 знака прочитаны как не цифры, пропущены")
+    assert segmentation_note(i18n.english(), "1 mark read as not a digit, left out") == (
+        "1 mark read as not a digit, left out")
+
+
 def read_line(method: str, line_text: str | None, runner_up: str = "") -> tuple[PhotoReading, Segmentation]:
     """A reading (no digits) of a line tilted 7.6° with a mark re-cut, as the number reader read it."""
     empty = np.zeros((1, 1), np.uint8)
