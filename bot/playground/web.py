@@ -308,7 +308,20 @@ class _FileHandler(_Handler):
         self.finish(stored.data)
 
 
+#: The ISO base media ("ftyp") brands of HEIF images (iPhone photos: "heic") and of AVIF.
+_HEIF_BRANDS = {b"heic": "image/heic", b"heix": "image/heic", b"heim": "image/heic", b"heis": "image/heic",
+                b"mif1": "image/heif", b"msf1": "image/heif", b"avif": "image/avif", b"avis": "image/avif"}
+
+
 def _sniff(data: bytes) -> str:
+    """The Content-Type of a stored file, from its first bytes (the name a user gave may lie)."""
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+        return _HEIF_BRANDS[data[8:12]]
+    # A BMP's DIB header, of one of the known sizes, follows its 14-byte file header.
+    if data.startswith(b"BM") and int.from_bytes(data[14:18], "little") in (12, 40, 52, 56, 108, 124):
+        return "image/bmp"
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return "image/tiff"
     if data.startswith(b"\x89PNG"):
         return "image/png"
     if data.startswith(b"\xff\xd8"):

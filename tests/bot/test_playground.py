@@ -317,3 +317,20 @@ def test_uploads_are_sent_as_telegram_sends_photos():
         assert (sent.format, sent.size) == ("JPEG", (960, 1280))  # upright, 1280 on the long side
         assert sent.getexif().get(0x0112) is None
     assert telegram_photo(b"not an image") is None
+
+
+def test_stored_files_are_served_with_the_type_their_bytes_show():
+    import cv2
+    import numpy as np
+
+    from bot.playground.web import _sniff
+
+    image = np.full((8, 8, 3), 200, np.uint8)
+    for extension, expected in ((".png", "image/png"), (".jpg", "image/jpeg"), (".bmp", "image/bmp"),
+                                (".tiff", "image/tiff"), (".webp", "image/webp")):
+        assert _sniff(cv2.imencode(extension, image)[1].tobytes()) == expected, extension
+    iphone_photo = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64)
+    assert _sniff(iphone_photo) == "image/heic"
+    assert _sniff(b"\x00\x00\x00\x1cftypavif" + bytes(64)) == "image/avif"
+    assert _sniff(b"\x00\x00\x00\x18ftypmp42" + bytes(64)) == "application/octet-stream"  # a video
+    assert _sniff(b"BM is how this note starts") == "application/octet-stream"
