@@ -202,8 +202,8 @@ def _line_predictions(reading: LineReading, probabilities: np.ndarray, segmentat
     for index, ((first, last), box) in enumerate(zip(reading.spans, boxes)):
         digit_class = int(reading.text[index]) + 1
         peak = first + int(np.argmax(probabilities[first:last + 1, digit_class]))
-        digits = softened(probabilities[peak, 1:] / max(float(probabilities[peak, 1:].sum()), 1e-12),
-                          READER_DIGIT_TEMPERATURE)
+        digits = softened(probabilities[peak, 1:], READER_DIGIT_TEMPERATURE)
+        digits = digits / digits.sum()  # over the ten digits, the blank left out
         order = np.argsort(-digits)[:3]
         x, y, w, h = box
         crop = segmentation.mask[y:y + h, x:x + w]
@@ -517,20 +517,18 @@ class Classifier:
             NoDigitFoundError: see :func:`core.preprocessing.segment_photo`; also
             NoDigitFoundError when every mark is judged not a digit.
         """
-        from core.preprocessing import decode_image, segment_photo, whole_photo
+        from core.preprocessing import decode_image, photo_ink, segment_photo
 
         photo = decode_image(data)
+        ink = photo_ink(photo)  # once: every segmentation of this photo starts from it
         try:
-            segmentation = segment_photo(photo)
+            segmentation = segment_photo(photo, ink_stage=ink)
         except NoDigitFoundError as nothing:
-            if photo.shape[1] < WHOLE_PHOTO_MIN_ASPECT * photo.shape[0]:
-                raise
-            whole = whole_photo(photo)
-            if not whole.mask.any():
+            if photo.shape[1] < WHOLE_PHOTO_MIN_ASPECT * photo.shape[0] or not ink.whole.mask.any():
                 raise
             # Segmentation found no digit: the number reader reads the whole photo, and its
             # digits must look like digits to the classifier and like pen strokes.
-            reading, found = self._reader_alone(photo, whole, nothing.detail)
+            reading, found = self._reader_alone(photo, ink.whole, nothing.detail)
             if not self._looks_like_digits(found):
                 raise
             return reading, found
@@ -561,7 +559,7 @@ class Classifier:
                 raise failure
             excluded |= {segmentation.anchor}
             try:
-                segmentation = segment_photo(photo, exclude=excluded)
+                segmentation = segment_photo(photo, exclude=excluded, ink_stage=ink)
             except NoDigitFoundError:
                 if unconfirmed is not None:
                     return unconfirmed
@@ -694,7 +692,7 @@ class Classifier:
 
     def _reader_alone(self, photo: np.ndarray, segmentation, detail: str):
         """The reading when the classifier took no mark for a digit, or segmentation found none
-        (``segmentation`` then has no boxes, from :func:`core.preprocessing.whole_photo`): the
+        (``segmentation`` then has no boxes, :attr:`core.preprocessing.PhotoInk.whole`): the
         number reader's, if sure.
 
         The reader reads the marks' line in every view (the whole image, once, when there are

@@ -21,8 +21,9 @@ lines (rulings removed), segmentation (the digits found) and normalisation (as M
 #    the aspect ratio with anti-aliasing, placed on 28x28 with its center of mass at the
 #    center, as MNIST was made (LeCun, Bottou, Bengio, Haffner 1998; the MNIST page).
 #
-# segment_photo (segmentation) runs steps 2-8; preprocess_bytes runs 1-8; whole_photo runs 2-4
-# (the region the number reader reads when segment_photo finds no digit).
+# segment_photo (segmentation) runs steps 2-8; preprocess_bytes runs 1-8; photo_ink runs 2-4
+# (shared by segment_photo's runs on one photo, and the region the number reader reads when
+# segment_photo finds no digit).
 
 from core.preprocessing.decode import (
     ALPHA_MODES,
@@ -79,7 +80,8 @@ from core.preprocessing.segmentation import (
     rotate_mask,
     segment_photo,
     text_line_tilt,
-    whole_photo,
+    PhotoInk,
+    photo_ink,
 )
 
 # Private helpers that tests/core/test_preprocessing.py reaches for as ``pp._Blob`` and
@@ -105,5 +107,5 @@ __all__ = [
     "FILLED_HOLE_RATIO", "MAX_BOLD_SOLIDITY", "MAX_DIGITS", "MAX_PEN_WIDEST_RATIO", "MAX_TILT",
     "MIN_DIGIT_HEIGHT", "MIN_PEN_WIDTH", "MIN_TILT", "SHADOW_STRENGTH", "Segmentation", "find_digit_boxes",
     "looks_like_pen_strokes", "preprocess_bytes", "rotate_mask", "segment_photo", "text_line_tilt",
-    "whole_photo",
+    "PhotoInk", "photo_ink",
 ]

@@ -783,9 +783,29 @@ def _anchor(blobs: list[_Blob], labels: np.ndarray) -> int:
     return max(tallest.labels, key=height)
 
 
-def _photo_ink(gray: np.ndarray) -> tuple[Segmentation, tuple]:
-    """The photo at working size, its ink map and stroke mask, and the mask's connected
-    components (``cv2.connectedComponentsWithStats``, 8-connected); see :func:`whole_photo`.
+@dataclass(frozen=True)
+class PhotoInk:
+    """A photo's ink, computed once and shared by every :func:`segment_photo` run on it (and by
+    the number reader's reading of the whole photo when none finds a digit).
+
+    Attributes:
+        whole: the whole photo as one region with no mark found: a :class:`Segmentation` with
+            ``gray`` (working size, dark ink on light paper), ``ink``, ``mask`` (every stroke
+            above the hysteresis threshold: no line, border or speck removed), ``scale`` and
+            ``inverted`` set, and no boxes.
+        components: ``cv2.connectedComponentsWithStats`` (8-connected) of the ink above the
+            hysteresis' low threshold, as the threshold gives them.
+    """
+
+    whole: Segmentation
+    components: tuple
+
+
+def photo_ink(gray: np.ndarray) -> PhotoInk:
+    """The photo at working size, its ink map and stroke mask (:class:`PhotoInk`).
+
+    Args:
+        gray: uint8 (H, W), any polarity, as from :func:`decode_image`.
 
     Raises:
         ImageTooSmallError: a side under :data:`MIN_SIDE`.
@@ -796,35 +816,18 @@ def _photo_ink(gray: np.ndarray) -> tuple[Segmentation, tuple]:
     ink, inverted = ink_map(work)
     mask, components = _hysteresis(ink)
     shown = 255 - work if inverted else work
-    return Segmentation(gray=shown, ink=ink, mask=mask, scale=scale, inverted=inverted), components
+    return PhotoInk(Segmentation(gray=shown, ink=ink, mask=mask, scale=scale, inverted=inverted), components)
 
 
-def whole_photo(gray: np.ndarray) -> Segmentation:
-    """The whole photo as one region, with no mark found in it: what the number reader reads
-    when :func:`segment_photo` finds no digit (digits joined to a ruled box's frame and removed
-    with it as a border region, say).
-
-    Args:
-        gray: uint8 (H, W), any polarity, as from :func:`decode_image`.
-
-    Returns:
-        A :class:`Segmentation` with ``gray`` (working size, dark ink on light paper),
-        ``ink``, ``mask`` (every stroke above the hysteresis threshold: no line, border or
-        speck removed), ``scale`` and ``inverted`` set, and no boxes.
-
-    Raises:
-        ImageTooSmallError: a side under :data:`MIN_SIDE`.
-    """
-    return _photo_ink(gray)[0]
-
-
-def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset()) -> Segmentation:
+def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset(),
+                  ink_stage: PhotoInk | None = None) -> Segmentation:
     """Find and normalise every digit in a grayscale photo.
 
     Args:
         gray: uint8 (H, W), any polarity, as from :func:`decode_image`.
         exclude: strokes to leave out, by the :attr:`Segmentation.anchor` of earlier runs on
             the same photo whose line recognition rejected.
+        ink_stage: :func:`photo_ink` of ``gray``, when the caller has it (computed otherwise).
 
     Returns:
         A :class:`Segmentation` with at least one digit image.
@@ -833,7 +836,8 @@ def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset()) -> Se
         ImageTooSmallError: a side under :data:`MIN_SIDE`.
         NoDigitFoundError: blank, noise, or nothing digit-like.
     """
-    whole, components = _photo_ink(gray)
+    stage = ink_stage if ink_stage is not None else photo_ink(gray)
+    whole, components = stage.whole, stage.components
     ink, mask, scale, inverted, shown = whole.ink, whole.mask, whole.scale, whole.inverted, whole.gray
     if not mask.any():
         raise NoDigitFoundError(detail="blank: no ink above threshold")
