@@ -96,7 +96,8 @@ def non_digit_sets(data: MnistData, reference, seed: int = DEFAULT_SEED) -> tupl
 
 def train_member(spec: MemberSpec, data: MnistData, non_digits: np.ndarray, epochs: int,
                  warm_start: Path | None = None, verbose: int | str = 2, initial_model=None,
-                 stemmed_rate: float = 0.0, looped_rate: float = 0.0):
+                 stemmed_rate: float = 0.0, looped_rate: float = 0.0,
+                 font_digits: tuple[np.ndarray, np.ndarray] | None = None):
     """Train one member; returns ``(model, history, seconds)``.
 
     Args:
@@ -112,6 +113,8 @@ def train_member(spec: MemberSpec, data: MnistData, non_digits: np.ndarray, epoc
             (:attr:`training.train.TrainConfig.stemmed_rate`), in [0, 1].
         looped_rate: share of the 9s and 2s also drawn looped
             (:attr:`training.train.TrainConfig.looped_rate`), in [0, 1].
+        font_digits: ``(images uint8 (K, 28, 28), labels (K,) in 0-9)`` drawn from handwriting
+            fonts (:func:`training.font_digits.render_font_digits`), added to the training digits.
     """
     import keras
 
@@ -128,11 +131,14 @@ def train_member(spec: MemberSpec, data: MnistData, non_digits: np.ndarray, epoc
         x_train[chosen] = elastic_distort(x_train[chosen], seed=spec.seed)
     member_data = replace(data, x_train=x_train)
     extra = (non_digits, np.full(len(non_digits), NOT_A_DIGIT, np.uint8), np.ones(len(non_digits), np.float32))
+    if font_digits is not None and len(font_digits[0]):
+        extra = (np.concatenate([extra[0], font_digits[0]]), np.concatenate([extra[1], font_digits[1].astype(np.uint8)]),
+                 np.ones(len(extra[0]) + len(font_digits[0]), np.float32))
     config = TrainConfig(epochs=epochs, seed=spec.seed, stemmed_rate=stemmed_rate,
                          looped_rate=looped_rate)
     if initial_model is not None:
         config = replace(config, learning_rate=FINE_TUNE_LEARNING_RATE)
-        steps = epochs * int(np.ceil((len(x_train) + len(non_digits)) / config.batch_size))
+        steps = epochs * int(np.ceil((len(x_train) + len(extra[0])) / config.batch_size))
         return fit(member_data, config, extra=extra, initial_model=initial_model, verbose=verbose,
                    ema_momentum=short_run_ema_momentum(steps))
     if spec.warm_start and warm_start is not None:
@@ -159,7 +165,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="share of the 9s that also get a copy drawn as a ring on a stem (0-1)")
     parser.add_argument("--looped-rate", type=float, default=0.0,
                         help="share of the 9s and 2s that also get a copy with a curled tail or starting loop (0-1)")
+    parser.add_argument("--font-dir", type=Path, default=None, metavar="DIR",
+                        help="add digits drawn from the handwriting fonts in this folder (training.font_digits)")
+    parser.add_argument("--font-copies", type=int, default=10,
+                        help="with --font-dir: distorted copies of each digit of each font (>= 1)")
     args = parser.parse_args(argv)
+    if args.font_copies < 1:
+        parser.error("--font-copies must be at least 1")
     for name in ("stemmed_rate", "looped_rate"):
         if not 0.0 <= getattr(args, name) <= 1.0:
             parser.error(f"--{name.replace('_', '-')} must be between 0 and 1")
@@ -179,6 +191,14 @@ def main(argv: list[str] | None = None) -> int:
         np.savez_compressed(cached, train=train_nd, test=test_nd)
     from training.model import load_keras_model
 
+    font_digits = None
+    if args.font_dir is not None:
+        from training.font_digits import find_fonts, render_font_digits
+
+        images, labels, used = render_font_digits(find_fonts(args.font_dir), args.font_copies, seed=DEFAULT_SEED)
+        font_digits = (images, labels)
+        args.fonts_used = len(used)
+        print(f"{len(images)} digits drawn from {len(used)} handwriting fonts", flush=True)
     starts = [None] * args.members
     if args.fine_tune is not None:
         shipped = load_keras_model(args.fine_tune)
@@ -194,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         epochs = args.epochs if start is not None else spec.epochs or args.epochs
         model, history, seconds = train_member(spec, data, train_nd, epochs, args.warm_start, initial_model=start,
-                                               stemmed_rate=args.stemmed_rate, looped_rate=args.looped_rate)
+                                               stemmed_rate=args.stemmed_rate, looped_rate=args.looped_rate,
+                                               font_digits=font_digits)
         model.save(checkpoint)
         members.append(model)
         histories.append(history)
@@ -238,6 +259,8 @@ def write_ensemble_artifacts(ensemble, members: list, data: MnistData, test_non_
             "fine_tuned_from": str(args.fine_tune) if args.fine_tune else None,
             "stemmed_rate": args.stemmed_rate,
             "looped_rate": args.looped_rate,
+            "font_digits": ({"fonts": getattr(args, "fonts_used", 0), "copies": args.font_copies}
+                            if args.font_dir is not None else None),
             "non_digit_train_images": NON_DIGIT_TRAIN,
             **non_digit_scores(ensemble, data, test_non_digits),
         },

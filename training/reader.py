@@ -221,7 +221,8 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
           held_out: int = 4000, style_rate: float = 0.35, elastic_rate: float = 0.0,
           looped_rate: float = 0.0, stemmed_rate: float = 0.0, long_flag_rate: float = 0.0,
           grow: int = 0, cursive_rate: float = 0.0, short_boost: float = 1.0,
-          distill_from: Path | None = None, distill_weight: float = 1.0, distill_max_length: int = 2) -> dict:
+          distill_from: Path | None = None, distill_weight: float = 1.0, distill_max_length: int = 2,
+          font_dir: Path | None = None, font_copies: int = 10) -> dict:
     """Generate the lines, train, export and write the three artifacts; returns the card.
 
     With ``resume`` (a ``number_reader.keras``), training continues from that model on
@@ -245,7 +246,10 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     With ``grow`` > 0 (and ``resume``), the resumed reader first gets that many dilated
     residual blocks (:func:`grow_reader`) and is trained whole. With ``distill_from`` (a
     ``number_reader.keras``, usually the one resumed), the loss is :func:`distillation_loss`
-    with ``distill_weight`` on lines of at most ``distill_max_length`` digits.
+    with ``distill_weight`` on lines of at most ``distill_max_length`` digits. With
+    ``font_dir``, ``font_copies`` distorted copies of each digit of each handwriting font in
+    it (:func:`training.font_digits.render_font_digits`) join the training lines' bank (the
+    held-out lines are again drawn without them).
 
     Raises:
         ValueError: ``grow`` without ``resume``, or out of :func:`grow_reader`'s range.
@@ -279,8 +283,14 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
         mnist.x_train, mnist.y_train, rate=cursive_rate, seed=seed + 6))
     digits = np.concatenate([mnist.x_train, continental[0]])
     labels = np.concatenate([mnist.y_train, continental[1]])
-    train_digits = np.concatenate([digits, looped[0], stemmed[0], long_flagged[0], cursive[0]])
-    train_labels = np.concatenate([labels, looped[1], stemmed[1], long_flagged[1], cursive[1]])
+    # Digits of handwriting fonts: other school hands than MNIST's American writers'.
+    fonts: tuple[np.ndarray, np.ndarray, list[str]] = (np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8), [])
+    if font_dir is not None:
+        from training.font_digits import find_fonts, render_font_digits
+
+        fonts = render_font_digits(find_fonts(font_dir), font_copies, seed=seed + 8)
+    train_digits = np.concatenate([digits, looped[0], stemmed[0], long_flagged[0], cursive[0], fonts[0]])
+    train_labels = np.concatenate([labels, looped[1], stemmed[1], long_flagged[1], cursive[1], fonts[1]])
     distorted = np.flatnonzero(np.random.default_rng(seed + 1).random(len(digits)) < elastic_rate)
     if len(distorted):
         train_digits = np.concatenate([train_digits, elastic_distort(digits[distorted], seed=seed + 2)])
@@ -341,6 +351,8 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
                          f"{len(long_flagged[0])} of its 1s also drawn with a long flag (rate {long_flag_rate}), "
                          f"{len(cursive[0])} of its 2s and 3s also drawn with cursive loops (rate {cursive_rate}), "
                          f"{len(distorted)} digits also elastically distorted (rate {elastic_rate}), "
+                         + (f"{len(fonts[0])} digits drawn from {len(fonts[2])} handwriting fonts "
+                            f"({font_copies} copies of each digit; training.font_digits), " if fonts[2] else "")
                          + (f"lengths 1 and 2 weighted x{short_boost}, " if short_boost != 1.0 else "")
                          + (f"distilled from {distill_from} (weight {distill_weight}, lines of at most "
                             f"{distill_max_length} digits), " if distill_from is not None else "")
@@ -529,6 +541,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="only lines of at most this many digits follow the teacher (1-12)")
     parser.add_argument("--grow", type=int, default=0, metavar="BLOCKS",
                         help="with --resume: first add this many dilated residual blocks (1-3) to the reader")
+    parser.add_argument("--font-dir", type=Path, default=None, metavar="DIR",
+                        help="add digits drawn from the handwriting fonts in this folder (training.font_digits)")
+    parser.add_argument("--font-copies", type=int, default=10,
+                        help="with --font-dir: distorted copies of each digit of each font (>= 1)")
     parser.add_argument("--average", type=Path, nargs="+", default=None, metavar="KERAS",
                         help="instead of training: average these readers' weights (fine-tunes of one parent)")
     args = parser.parse_args(argv)
@@ -545,6 +561,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--grow needs --resume")
     if args.short_boost <= 0:
         parser.error("--short-boost must be above 0")
+    if args.font_copies < 1:
+        parser.error("--font-copies must be at least 1")
     if args.distill_weight <= 0 or not 1 <= args.distill_max_length <= MAX_LENGTH:
         parser.error("--distill-weight must be above 0 and --distill-max-length 1-12")
     card = train(args.data, args.out, args.lines, args.epochs, args.batch_size, args.seed, args.workers,
@@ -552,7 +570,8 @@ def main(argv: list[str] | None = None) -> int:
                  looped_rate=args.looped_rate, stemmed_rate=args.stemmed_rate, long_flag_rate=args.long_flag_rate,
                  grow=args.grow, cursive_rate=args.cursive_rate, short_boost=args.short_boost,
                  distill_from=args.distill_from, distill_weight=args.distill_weight,
-                 distill_max_length=args.distill_max_length)
+                 distill_max_length=args.distill_max_length, font_dir=args.font_dir,
+                 font_copies=args.font_copies)
     print(f"held-out synthetic lines read exactly: {card['held_out_exact']:.2%}; "
           f"{card['parameters']} parameters; {card['training_seconds'] / 60:.1f} min; "
           f"wrote {args.out / READER_TFLITE}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -157,9 +159,15 @@ def test_a_member_of_a_saved_ensemble_is_fine_tuned_in_place(tiny_members, full_
     data = load_mnist(full_mnist_path)
     small = replace(data, x_train=data.x_train[:6000], y_train=data.y_train[:6000])
     non_digits = np.zeros((32, 28, 28), np.uint8)
+    import matplotlib
+
+    from training.font_digits import render_font_digits
+
+    font_digits = render_font_digits([Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"], copies=2)
+    assert len(font_digits[0]) == 20
     model, history, _ = train_member(MemberSpec(seed=3, width=6, elastic_fraction=0.5), small, non_digits,
                                      epochs=1, initial_model=start, verbose=0, stemmed_rate=0.5,
-                                     looped_rate=0.5)
+                                     looped_rate=0.5, font_digits=font_digits[:2])
     assert model is start and len(history["loss"]) == 1
     after = build_ensemble([shipped.get_layer("member_0"), model]).predict(images, verbose=0)
     assert after.shape == (16, NUM_OUTPUTS) and np.abs(after - before).max() > 1e-3

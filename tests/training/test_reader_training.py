@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 
@@ -14,6 +15,18 @@ def test_reader_maps_a_line_to_logits_per_time_step():
     model = build_reader()
     logits = model.predict(np.zeros((2, LINE_HEIGHT, LINE_WIDTH, 1), np.float32), verbose=0)
     assert logits.shape == (2, TIME_STEPS, READER_CLASSES)
+
+
+def _two_fonts(folder: Path) -> Path:
+    """A folder holding two of matplotlib's DejaVu fonts (installed with the project)."""
+    import shutil
+
+    import matplotlib
+
+    folder.mkdir()
+    for name in ("DejaVuSans.ttf", "DejaVuSerif.ttf"):
+        shutil.copy(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name, folder / name)
+    return folder
 
 
 def test_tiny_training_run_writes_a_servable_reader_and_resumes(full_mnist_path, tmp_path):
@@ -31,7 +44,8 @@ def test_tiny_training_run_writes_a_servable_reader_and_resumes(full_mnist_path,
     resumed = train(str(full_mnist_path), tmp_path, lines=64, epochs=1, batch_size=32, seed=2, workers=1,
                     learning_rate=1e-4, resume=tmp_path / READER_KERAS, held_out=32, elastic_rate=0.5,
                     looped_rate=0.5, stemmed_rate=0.5, long_flag_rate=0.5, cursive_rate=0.5, short_boost=3.0,
-                    distill_from=tmp_path / READER_KERAS, distill_weight=0.5)
+                    distill_from=tmp_path / READER_KERAS, distill_weight=0.5,
+                    font_dir=_two_fonts(tmp_path / "fonts"), font_copies=2)
     assert len(resumed["earlier_runs"]) == 1 and resumed["earlier_runs"][0]["epochs"] == 1
     assert "0 digits also elastically distorted" in written["training_data"]
     assert " 0 of its 9s and 2s also drawn looped" in written["training_data"]
@@ -48,6 +62,8 @@ def test_tiny_training_run_writes_a_servable_reader_and_resumes(full_mnist_path,
     assert 5_000 < cursive < 7_500  # half of MNIST's 5,958 training 2s and 6,131 3s
     assert "weighted" not in written["training_data"] and "lengths 1 and 2 weighted x3.0" in resumed["training_data"]
     assert "distilled" not in written["training_data"]
+    assert "handwriting fonts" not in written["training_data"]
+    assert "40 digits drawn from 2 handwriting fonts (2 copies of each digit" in resumed["training_data"]
     assert "(weight 0.5, lines of at most 2 digits)" in resumed["training_data"]
     distorted = int(resumed["training_data"].split(" digits also elastically distorted")[0].rsplit(", ", 1)[1])
     assert 20_000 < distorted < 45_000 and "(rate 0.5)" in resumed["training_data"]
