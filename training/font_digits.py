@@ -10,7 +10,7 @@ distortions (Simard, Steinkraus & Platt 2003) and framed as MNIST frames its dig
 they add styles to the training digits of both models without touching any real photo.
 
 The fonts are not part of the project. Any folder of ``.ttf``, ``.otf``, ``.woff`` or
-``.woff2`` files works (looked for recursively); the fonts used for the shipped models
+``.woff2`` files works (looked for recursively); the fonts tried so far
 are listed in ``training/fonts.txt`` and fetched by :mod:`training.fetch_fonts`. A
 font is skipped when one of its digits is missing (blank, or drawn as the font's box
 for unknown characters) or when two digits are drawn alike.
