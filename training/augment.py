@@ -359,6 +359,66 @@ def add_stemmed_nines(images: np.ndarray, labels: np.ndarray, rate: float = 0.35
     Returns:
         uint8 (N, 28, 28), a copy with the redrawn 9s.
     """
+    def straight_stem(rng, left, width, bottom, digit_height):
+        start = np.array([left + width * rng.uniform(-0.1, 0.6), bottom])
+        lean = np.deg2rad(rng.uniform(-20, 8))  # negative: the foot to the left
+        foot = start + digit_height * rng.uniform(0.5, 0.9) * np.array([np.sin(lean), np.cos(lean)])
+        points = [start, (start + foot) / 2 + rng.normal(0.0, 0.6, 2), foot]
+        if rng.random() < 1 / 3:
+            hook = digit_height * rng.uniform(0.1, 0.2)
+            points.append(foot + np.array([-hook, -hook * rng.uniform(0.0, 0.6)]))
+        return points
+
+    return _restemmed_nines(images, labels, rate, seed, straight_stem)
+
+
+def add_curled_nines(images: np.ndarray, labels: np.ndarray, rate: float = 0.35,
+                     seed: int = 0) -> np.ndarray:
+    """Redraw 9s as a ring on a stem that leans either way, bows and often curls at its foot.
+
+    The cheques' commonest misread 9 (read 8 by both models, at up to 99.8 %): the stem leaves
+    the ring's bottom, leans right as often as left, and its foot curls back like a "g".
+    :func:`add_stemmed_nines` draws the stem straight and leaning left; fine-tuned with it, the
+    models still read those 9s as 8. Here, for a fraction ``rate`` of the 9s whose loop is
+    closed and in the upper 70 % of the digit, the ink below the loop is erased and a new stem
+    drawn from the loop's bottom, starting between 0 and 70 % across it: a quadratic Bezier
+    curve 50-90 % of the digit's height long, leaning -25 to +30 degrees from vertical (positive:
+    the foot to the right), its middle bowed sideways by up to a quarter of its length either
+    way; one time in two it ends in a hook 10-25 % of the digit's height long, three times in
+    four to the left. Pen and framing as :func:`add_stemmed_nines`.
+
+    Args:
+        images: uint8 (N, 28, 28), white digits on black; not modified.
+        labels: integer (N,), 0-9.
+        rate: fraction of the 9s to consider, in [0, 1].
+        seed: for the choice of images and the stroke geometry.
+
+    Returns:
+        uint8 (N, 28, 28), a copy with the redrawn 9s.
+    """
+    def curled_stem(rng, left, width, bottom, digit_height):
+        start = np.array([left + width * rng.uniform(0.0, 0.7), bottom])
+        lean = np.deg2rad(rng.uniform(-25, 30))
+        length = digit_height * rng.uniform(0.5, 0.9)
+        direction = np.array([np.sin(lean), np.cos(lean)])
+        foot = start + length * direction
+        control = (start + foot) / 2 + length * rng.uniform(-0.25, 0.25) * np.array([direction[1], -direction[0]])
+        t = np.linspace(0.0, 1.0, 12)[:, np.newaxis]
+        points = list((1 - t) ** 2 * start + 2 * (1 - t) * t * control + t ** 2 * foot)
+        if rng.random() < 0.5:
+            side = -1 if rng.random() < 0.75 else 1
+            hook = digit_height * rng.uniform(0.1, 0.25)
+            points.append(foot + np.array([side * hook, -hook * rng.uniform(0.0, 0.8)]))
+        return points
+
+    return _restemmed_nines(images, labels, rate, seed, curled_stem)
+
+
+def _restemmed_nines(images: np.ndarray, labels: np.ndarray, rate: float, seed: int, stem) -> np.ndarray:
+    """The 9s redrawn with a new stem: for a share ``rate`` of the 9s whose loop is closed and in
+    the upper 70 % of the digit, the ink below the loop is erased and ``stem(rng, left, width,
+    bottom, digit_height)`` gives the new stem's points (x, y) from the loop's bottom; drawn
+    one pixel wider than the digit's estimated pen, anti-aliased, and framed again as MNIST is."""
     import cv2
 
     rng = np.random.default_rng(seed)
@@ -380,13 +440,7 @@ def add_stemmed_nines(images: np.ndarray, labels: np.ndarray, rate: float = 0.35
             continue
         thickness = _stroke_thickness(out[index])
         canvas[top + height + thickness + 1:, :] = 0  # the old stem, below the ring
-        start = np.array([left + width * rng.uniform(-0.1, 0.6), top + height + 0.5 * thickness])
-        lean = np.deg2rad(rng.uniform(-20, 8))  # negative: the foot to the left
-        foot = start + digit_height * rng.uniform(0.5, 0.9) * np.array([np.sin(lean), np.cos(lean)])
-        points = [start, (start + foot) / 2 + rng.normal(0.0, 0.6, 2), foot]
-        if rng.random() < 1 / 3:
-            hook = digit_height * rng.uniform(0.1, 0.2)
-            points.append(foot + np.array([-hook, -hook * rng.uniform(0.0, 0.6)]))
+        points = stem(rng, left, width, top + height + 0.5 * thickness, digit_height)
         cv2.polylines(canvas, [np.round(np.array(points) * (1 << shift)).astype(np.int32)], False,
                       int(rng.integers(230, 256)), thickness + 1, cv2.LINE_AA, shift)
         out[index] = _refit_to_mnist_frame(canvas)

@@ -96,7 +96,7 @@ def non_digit_sets(data: MnistData, reference, seed: int = DEFAULT_SEED) -> tupl
 
 def train_member(spec: MemberSpec, data: MnistData, non_digits: np.ndarray, epochs: int,
                  warm_start: Path | None = None, verbose: int | str = 2, initial_model=None,
-                 stemmed_rate: float = 0.0, looped_rate: float = 0.0,
+                 stemmed_rate: float = 0.0, looped_rate: float = 0.0, curled_rate: float = 0.0,
                  font_digits: tuple[np.ndarray, np.ndarray] | None = None):
     """Train one member; returns ``(model, history, seconds)``.
 
@@ -113,6 +113,8 @@ def train_member(spec: MemberSpec, data: MnistData, non_digits: np.ndarray, epoc
             (:attr:`training.train.TrainConfig.stemmed_rate`), in [0, 1].
         looped_rate: share of the 9s and 2s also drawn looped
             (:attr:`training.train.TrainConfig.looped_rate`), in [0, 1].
+        curled_rate: share of the 9s also drawn on a leaning, curled stem
+            (:attr:`training.train.TrainConfig.curled_rate`), in [0, 1].
         font_digits: ``(images uint8 (K, 28, 28), labels (K,) in 0-9)`` drawn from handwriting
             fonts (:func:`training.font_digits.render_font_digits`), added to the training digits.
     """
@@ -135,7 +137,7 @@ def train_member(spec: MemberSpec, data: MnistData, non_digits: np.ndarray, epoc
         extra = (np.concatenate([extra[0], font_digits[0]]), np.concatenate([extra[1], font_digits[1].astype(np.uint8)]),
                  np.ones(len(extra[0]) + len(font_digits[0]), np.float32))
     config = TrainConfig(epochs=epochs, seed=spec.seed, stemmed_rate=stemmed_rate,
-                         looped_rate=looped_rate)
+                         looped_rate=looped_rate, curled_rate=curled_rate)
     if initial_model is not None:
         config = replace(config, learning_rate=FINE_TUNE_LEARNING_RATE)
         steps = epochs * int(np.ceil((len(x_train) + len(extra[0])) / config.batch_size))
@@ -165,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="share of the 9s that also get a copy drawn as a ring on a stem (0-1)")
     parser.add_argument("--looped-rate", type=float, default=0.0,
                         help="share of the 9s and 2s that also get a copy with a curled tail or starting loop (0-1)")
+    parser.add_argument("--curled-rate", type=float, default=0.0,
+                        help="share of the 9s that also get a copy on a leaning, curled stem (0-1)")
     parser.add_argument("--font-dir", type=Path, default=None, metavar="DIR",
                         help="add digits drawn from the handwriting fonts in this folder (training.font_digits)")
     parser.add_argument("--font-copies", type=int, default=10,
@@ -172,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.font_copies < 1:
         parser.error("--font-copies must be at least 1")
-    for name in ("stemmed_rate", "looped_rate"):
+    for name in ("stemmed_rate", "looped_rate", "curled_rate"):
         if not 0.0 <= getattr(args, name) <= 1.0:
             parser.error(f"--{name.replace('_', '-')} must be between 0 and 1")
 
@@ -215,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         epochs = args.epochs if start is not None else spec.epochs or args.epochs
         model, history, seconds = train_member(spec, data, train_nd, epochs, args.warm_start, initial_model=start,
                                                stemmed_rate=args.stemmed_rate, looped_rate=args.looped_rate,
-                                               font_digits=font_digits)
+                                               curled_rate=args.curled_rate, font_digits=font_digits)
         model.save(checkpoint)
         members.append(model)
         histories.append(history)
@@ -259,6 +263,7 @@ def write_ensemble_artifacts(ensemble, members: list, data: MnistData, test_non_
             "fine_tuned_from": str(args.fine_tune) if args.fine_tune else None,
             "stemmed_rate": args.stemmed_rate,
             "looped_rate": args.looped_rate,
+            "curled_rate": args.curled_rate,
             "font_digits": ({"fonts": getattr(args, "fonts_used", 0), "copies": args.font_copies}
                             if args.font_dir is not None else None),
             "non_digit_train_images": NON_DIGIT_TRAIN,

@@ -222,7 +222,7 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
           looped_rate: float = 0.0, stemmed_rate: float = 0.0, long_flag_rate: float = 0.0,
           grow: int = 0, cursive_rate: float = 0.0, short_boost: float = 1.0,
           distill_from: Path | None = None, distill_weight: float = 1.0, distill_max_length: int = 2,
-          font_dir: Path | None = None, font_copies: int = 10) -> dict:
+          font_dir: Path | None = None, font_copies: int = 10, curled_rate: float = 0.0) -> dict:
     """Generate the lines, train, export and write the three artifacts; returns the card.
 
     With ``resume`` (a ``number_reader.keras``), training continues from that model on
@@ -236,7 +236,9 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     curled tail or a starting loop (:func:`training.augment.add_looped_styles`) in the
     training lines' bank; the held-out lines are again drawn without them. With
     ``stemmed_rate`` > 0, likewise for a copy of that share of the 9s redrawn as a ring on a
-    stem (:func:`training.augment.add_stemmed_nines`). With ``long_flag_rate`` > 0, likewise for
+    stem (:func:`training.augment.add_stemmed_nines`), and with ``curled_rate`` > 0 for a copy of
+    that share redrawn on a leaning, bowed, often curled stem
+    (:func:`training.augment.add_curled_nines`). With ``long_flag_rate`` > 0, likewise for
     a copy of that share of the 1s with a long, steep flag (:func:`training.augment.add_long_flagged_ones`),
     and with ``cursive_rate`` > 0 for a copy of that share of the 2s and 3s with cursive loops
     (:func:`training.augment.add_cursive_loops`). ``short_boost`` multiplies the weights of
@@ -259,8 +261,8 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     import keras
     import tensorflow as tf
 
-    from training.augment import (add_continental_styles, add_cursive_loops, add_long_flagged_ones, add_looped_styles,
-                                  add_stemmed_nines, elastic_distort, restyled_copies)
+    from training.augment import (add_continental_styles, add_curled_nines, add_cursive_loops, add_long_flagged_ones,
+                                  add_looped_styles, add_stemmed_nines, elastic_distort, restyled_copies)
     from training.data import load_mnist
 
     started = time.time()
@@ -275,6 +277,9 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     # 9s drawn as a ring on a stem (a "P"): the commonest 9 on the cheques, rare in MNIST.
     stemmed = restyled_copies(mnist.x_train, mnist.y_train,
                               add_stemmed_nines(mnist.x_train, mnist.y_train, rate=stemmed_rate, seed=seed + 4))
+    # 9s on a stem that leans either way and curls at its foot: read 8 on the cheques.
+    curled = restyled_copies(mnist.x_train, mnist.y_train,
+                             add_curled_nines(mnist.x_train, mnist.y_train, rate=curled_rate, seed=seed + 4))
     # 1s with a flag nearly as long as the stem (a "Λ"): read as 11 or 7 on the cheques.
     long_flagged = restyled_copies(mnist.x_train, mnist.y_train, add_long_flagged_ones(
         mnist.x_train, mnist.y_train, rate=long_flag_rate, seed=seed + 5))
@@ -289,8 +294,8 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
         from training.font_digits import find_fonts, render_font_digits
 
         fonts = render_font_digits(find_fonts(font_dir), font_copies, seed=seed + 8)
-    train_digits = np.concatenate([digits, looped[0], stemmed[0], long_flagged[0], cursive[0], fonts[0]])
-    train_labels = np.concatenate([labels, looped[1], stemmed[1], long_flagged[1], cursive[1], fonts[1]])
+    train_digits = np.concatenate([digits, looped[0], stemmed[0], curled[0], long_flagged[0], cursive[0], fonts[0]])
+    train_labels = np.concatenate([labels, looped[1], stemmed[1], curled[1], long_flagged[1], cursive[1], fonts[1]])
     distorted = np.flatnonzero(np.random.default_rng(seed + 1).random(len(digits)) < elastic_rate)
     if len(distorted):
         train_digits = np.concatenate([train_digits, elastic_distort(digits[distorted], seed=seed + 2)])
@@ -348,6 +353,7 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
                          f"{len(continental[0])} of its 1s and 7s also drawn continental (rate {style_rate}), "
                          f"{len(looped[0])} of its 9s and 2s also drawn looped (rate {looped_rate}), "
                          f"{len(stemmed[0])} of its 9s also drawn as a ring on a stem (rate {stemmed_rate}), "
+                         f"{len(curled[0])} of its 9s also drawn on a curled stem (rate {curled_rate}), "
                          f"{len(long_flagged[0])} of its 1s also drawn with a long flag (rate {long_flag_rate}), "
                          f"{len(cursive[0])} of its 2s and 3s also drawn with cursive loops (rate {cursive_rate}), "
                          f"{len(distorted)} digits also elastically distorted (rate {elastic_rate}), "
@@ -528,6 +534,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="share of the 9s and 2s that also get a copy with a curled tail or a starting loop (0-1)")
     parser.add_argument("--stemmed-rate", type=float, default=0.0,
                         help="share of the 9s that also get a copy drawn as a ring on a stem (0-1)")
+    parser.add_argument("--curled-rate", type=float, default=0.0,
+                        help="share of the 9s that also get a copy on a leaning, curled stem (0-1)")
     parser.add_argument("--long-flag-rate", type=float, default=0.0,
                         help="share of the 1s that also get a copy with a long, steep flag (0-1)")
     parser.add_argument("--cursive-rate", type=float, default=0.0,
@@ -554,7 +562,7 @@ def main(argv: list[str] | None = None) -> int:
               f"(each alone: {', '.join(f'{value:.2%}' for value in card['held_out_exact_of_each'])}); "
               f"wrote {args.out / READER_TFLITE}")
         return 0
-    for name in ("elastic_rate", "looped_rate", "stemmed_rate", "long_flag_rate", "cursive_rate"):
+    for name in ("elastic_rate", "looped_rate", "stemmed_rate", "curled_rate", "long_flag_rate", "cursive_rate"):
         if not 0.0 <= getattr(args, name) <= 1.0:
             parser.error(f"--{name.replace('_', '-')} must be between 0 and 1")
     if args.grow and args.resume is None:
@@ -571,7 +579,7 @@ def main(argv: list[str] | None = None) -> int:
                  grow=args.grow, cursive_rate=args.cursive_rate, short_boost=args.short_boost,
                  distill_from=args.distill_from, distill_weight=args.distill_weight,
                  distill_max_length=args.distill_max_length, font_dir=args.font_dir,
-                 font_copies=args.font_copies)
+                 font_copies=args.font_copies, curled_rate=args.curled_rate)
     print(f"held-out synthetic lines read exactly: {card['held_out_exact']:.2%}; "
           f"{card['parameters']} parameters; {card['training_seconds'] / 60:.1f} min; "
           f"wrote {args.out / READER_TFLITE}")

@@ -59,6 +59,8 @@ class TrainConfig:
             (flagged 1, crossed 7; :func:`training.augment.add_continental_styles`); 0 = off.
         stemmed_rate: fraction of the training 9s added again redrawn as a ring on a stem
             (:func:`training.augment.add_stemmed_nines`); 0 = off.
+        curled_rate: fraction of the training 9s added again on a leaning, curled stem
+            (:func:`training.augment.add_curled_nines`); 0 = off.
         looped_rate: fraction of the training 9s and 2s added again with a curled tail or a
             starting loop (:func:`training.augment.add_looped_styles`); 0 = off.
     """
@@ -73,6 +75,7 @@ class TrainConfig:
     augment: AugmentConfig | None = field(default_factory=AugmentConfig)
     style_rate: float = 0.35
     stemmed_rate: float = 0.0
+    curled_rate: float = 0.0
     looped_rate: float = 0.0
 
 
@@ -175,7 +178,8 @@ def fit(data: MnistData, config: TrainConfig, extra: tuple[np.ndarray, np.ndarra
         pick = np.random.default_rng(config.seed).permutation(len(x))[: config.max_samples]
         x, y = x[pick], y[pick]
     x_fit, y_fit, x_val, y_val = split_validation(x, y, config.validation_size, config.seed)
-    from training.augment import add_continental_styles, add_looped_styles, add_stemmed_nines, restyled_copies
+    from training.augment import (add_continental_styles, add_curled_nines, add_looped_styles, add_stemmed_nines,
+                                  restyled_copies)
 
     copies = []
     if config.style_rate > 0:
@@ -184,6 +188,9 @@ def fit(data: MnistData, config: TrainConfig, extra: tuple[np.ndarray, np.ndarra
     if config.stemmed_rate > 0:
         stemmed = add_stemmed_nines(x_fit, y_fit, rate=config.stemmed_rate, seed=config.seed + 4)
         copies.append(restyled_copies(x_fit, y_fit, stemmed))
+    if config.curled_rate > 0:
+        curled = add_curled_nines(x_fit, y_fit, rate=config.curled_rate, seed=config.seed + 4)
+        copies.append(restyled_copies(x_fit, y_fit, curled))
     if config.looped_rate > 0:
         looped = add_looped_styles(x_fit, y_fit, rate=config.looped_rate, seed=config.seed + 5)
         copies.append(restyled_copies(x_fit, y_fit, looped))
@@ -243,6 +250,7 @@ def build_metrics(model, evaluation: Evaluation, data: MnistData, config: TrainC
         "seed": config.seed,
         "style_rate": config.style_rate,
         "stemmed_rate": config.stemmed_rate,
+        "curled_rate": config.curled_rate,
         "looped_rate": config.looped_rate,
         "training_images": int(min(len(data.x_train), config.max_samples or len(data.x_train))),
         "parameters": int(model.count_params()),

@@ -105,6 +105,35 @@ def test_stemmed_nines_hang_a_stem_below_the_loop_of_closed_nines_only(mnist_sam
     np.testing.assert_array_equal(add_stemmed_nines(x, y, rate=0.0, seed=5), x)
 
 
+def test_curled_nines_hang_a_leaning_stem_below_the_loop_of_closed_nines_only(mnist_sample):
+    import cv2
+
+    from training.augment import add_curled_nines, add_stemmed_nines
+
+    x, y = mnist_sample
+    curled = add_curled_nines(x, y, rate=1.0, seed=5)
+    assert curled.shape == x.shape and curled.dtype == np.uint8
+    changed = (curled != x).any(axis=(1, 2))
+    assert not changed[y != 9].any()
+    assert 0.6 < changed[y == 9].mean() < 1.0, "closed-loop 9s are redrawn, open ones are left"
+    feet_right = []
+    for image in curled[changed]:
+        rows, columns = np.nonzero(image > 96)
+        assert rows.min() >= 1 and rows.max() <= 26 and columns.min() >= 1 and columns.max() <= 26
+        contours, hierarchy = cv2.findContours((image > 96).astype(np.uint8), cv2.RETR_CCOMP,
+                                               cv2.CHAIN_APPROX_NONE)
+        holes = [c for c, links in zip(contours, hierarchy[0]) if links[3] >= 0]
+        if not holes:
+            continue
+        left, top, width, height = cv2.boundingRect(max(holes, key=cv2.contourArea))
+        assert top + height < rows.max() - 2, "the loop is on top, the stem below it"
+        feet_right.append(columns[rows >= rows.max() - 1].mean() > left + width / 2)
+    assert 0.1 < np.mean(feet_right) < 0.9, "stems lean both ways, unlike add_stemmed_nines'"
+    assert not np.array_equal(curled, add_stemmed_nines(x, y, rate=1.0, seed=5))
+    np.testing.assert_array_equal(add_curled_nines(x, y, rate=1.0, seed=5), curled)
+    np.testing.assert_array_equal(add_curled_nines(x, y, rate=0.0, seed=5), x)
+
+
 def test_long_flagged_ones_grow_a_flag_to_the_lower_left_of_ones_only(mnist_sample):
     from training.augment import add_long_flagged_ones
 

@@ -167,7 +167,7 @@ def test_a_member_of_a_saved_ensemble_is_fine_tuned_in_place(tiny_members, full_
     assert len(font_digits[0]) == 20
     model, history, _ = train_member(MemberSpec(seed=3, width=6, elastic_fraction=0.5), small, non_digits,
                                      epochs=1, initial_model=start, verbose=0, stemmed_rate=0.5,
-                                     looped_rate=0.5, font_digits=font_digits[:2])
+                                     looped_rate=0.5, curled_rate=0.5, font_digits=font_digits[:2])
     assert model is start and len(history["loss"]) == 1
     after = build_ensemble([shipped.get_layer("member_0"), model]).predict(images, verbose=0)
     assert after.shape == (16, NUM_OUTPUTS) and np.abs(after - before).max() > 1e-3

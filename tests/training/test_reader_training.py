@@ -44,6 +44,7 @@ def test_tiny_training_run_writes_a_servable_reader_and_resumes(full_mnist_path,
     resumed = train(str(full_mnist_path), tmp_path, lines=64, epochs=1, batch_size=32, seed=2, workers=1,
                     learning_rate=1e-4, resume=tmp_path / READER_KERAS, held_out=32, elastic_rate=0.5,
                     looped_rate=0.5, stemmed_rate=0.5, long_flag_rate=0.5, cursive_rate=0.5, short_boost=3.0,
+                    curled_rate=0.5,
                     distill_from=tmp_path / READER_KERAS, distill_weight=0.5,
                     font_dir=_two_fonts(tmp_path / "fonts"), font_copies=2)
     assert len(resumed["earlier_runs"]) == 1 and resumed["earlier_runs"][0]["epochs"] == 1
@@ -54,6 +55,9 @@ def test_tiny_training_run_writes_a_servable_reader_and_resumes(full_mnist_path,
     assert " 0 of its 9s also drawn as a ring on a stem" in written["training_data"]
     stemmed = int(resumed["training_data"].split(" of its 9s also drawn as a ring on a stem")[0].rsplit(", ", 1)[1])
     assert 1_000 < stemmed < 3_000
+    assert " 0 of its 9s also drawn on a curled stem" in written["training_data"]
+    curled = int(resumed["training_data"].split(" of its 9s also drawn on a curled stem")[0].rsplit(", ", 1)[1])
+    assert 1_000 < curled < 3_000
     assert " 0 of its 1s also drawn with a long flag" in written["training_data"]
     flagged = int(resumed["training_data"].split(" of its 1s also drawn with a long flag")[0].rsplit(", ", 1)[1])
     assert 2_500 < flagged < 4_300  # half of MNIST's 6,742 training 1s
