@@ -32,6 +32,7 @@ import numpy as np
 
 from core.config import DEFAULT_SEED, MODELS_DIR, NOT_A_DIGIT, NUM_OUTPUTS
 from training.data import MnistData, load_mnist
+from training.font_digits import add_font_arguments
 
 
 @dataclass(frozen=True)
@@ -169,13 +170,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="share of the 9s and 2s that also get a copy with a curled tail or starting loop (0-1)")
     parser.add_argument("--curled-rate", type=float, default=0.0,
                         help="share of the 9s that also get a copy on a leaning, curled stem (0-1)")
-    parser.add_argument("--font-dir", type=Path, default=None, metavar="DIR",
-                        help="add digits drawn from the handwriting fonts in this folder (training.font_digits)")
-    parser.add_argument("--font-copies", type=int, default=10,
-                        help="with --font-dir: distorted copies of each digit of each font (>= 1)")
+    add_font_arguments(parser)
     args = parser.parse_args(argv)
-    if args.font_copies < 1:
-        parser.error("--font-copies must be at least 1")
     for name in ("stemmed_rate", "looped_rate", "curled_rate"):
         if not 0.0 <= getattr(args, name) <= 1.0:
             parser.error(f"--{name.replace('_', '-')} must be between 0 and 1")
@@ -195,13 +191,13 @@ def main(argv: list[str] | None = None) -> int:
         np.savez_compressed(cached, train=train_nd, test=test_nd)
     from training.model import load_keras_model
 
-    font_digits = None
+    font_digits, font_record = None, None
     if args.font_dir is not None:
         from training.font_digits import find_fonts, render_font_digits
 
         images, labels, used = render_font_digits(find_fonts(args.font_dir), args.font_copies, seed=DEFAULT_SEED)
         font_digits = (images, labels)
-        args.fonts_used = len(used)
+        font_record = {"fonts": len(used), "copies": args.font_copies}
         print(f"{len(images)} digits drawn from {len(used)} handwriting fonts", flush=True)
     starts = [None] * args.members
     if args.fine_tune is not None:
@@ -227,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"member {index}: {spec} trained in {time.perf_counter() - started:.0f} s", flush=True)
     ensemble = build_ensemble(members)
     ensemble.save(work / "ensemble.keras")
-    write_ensemble_artifacts(ensemble, members, data, test_nd, histories, total, args)
+    write_ensemble_artifacts(ensemble, members, data, test_nd, histories, total, args, font_record)
     return 0
 
 
@@ -248,8 +244,10 @@ def non_digit_scores(model, data: MnistData, test_non_digits: np.ndarray) -> dic
 
 
 def write_ensemble_artifacts(ensemble, members: list, data: MnistData, test_non_digits: np.ndarray,
-                             histories: list[dict], seconds: float, args: argparse.Namespace) -> None:
-    """Evaluate the ensemble and each member, then write every artifact (and the .tflite) into ``args.out``."""
+                             histories: list[dict], seconds: float, args: argparse.Namespace,
+                             font_record: dict | None = None) -> None:
+    """Evaluate the ensemble and each member, then write every artifact (and the .tflite) into ``args.out``;
+    ``font_record`` (``{"fonts", "copies"}``) says which font digits the members saw, if any."""
     from training.train import TrainConfig, predict_probabilities, write_artifacts
 
     member_accuracy = [round(float((predict_probabilities(member, data.x_test).argmax(axis=1) == data.y_test).mean()), 6)
@@ -264,8 +262,7 @@ def write_ensemble_artifacts(ensemble, members: list, data: MnistData, test_non_
             "stemmed_rate": args.stemmed_rate,
             "looped_rate": args.looped_rate,
             "curled_rate": args.curled_rate,
-            "font_digits": ({"fonts": getattr(args, "fonts_used", 0), "copies": args.font_copies}
-                            if args.font_dir is not None else None),
+            "font_digits": font_record,
             "non_digit_train_images": NON_DIGIT_TRAIN,
             **non_digit_scores(ensemble, data, test_non_digits),
         },

@@ -198,11 +198,27 @@ def render_font_digits(fonts: list[Path], copies: int, seed: int = 0) -> tuple[n
     return np.stack(images), np.asarray(labels, np.uint8), used
 
 
+def _at_least_one(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def add_font_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--font-dir DIR`` and ``--font-copies N`` (>= 1, default 10) to a training CLI."""
+    parser.add_argument("--font-dir", type=Path, default=None, metavar="DIR",
+                        help="add digits drawn from the handwriting fonts in this folder (training.font_digits)")
+    parser.add_argument("--font-copies", type=_at_least_one, default=10,
+                        help="with --font-dir: distorted copies of each digit of each font (>= 1)")
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI: render a font folder's digits and write a contact sheet; returns 0."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("fonts", type=Path, help="folder of .ttf/.otf/.woff/.woff2 files")
-    parser.add_argument("--copies", type=int, default=2, help="copies of each digit of each font")
+    parser.add_argument("--copies", type=_at_least_one, default=2, help="copies of each digit of each font")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sheet", type=Path, default=Path("font_digits.png"), help="contact sheet to write")
     args = parser.parse_args(argv)

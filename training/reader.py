@@ -50,6 +50,7 @@ from core.reader import (
     TIME_STEPS,
     ctc_greedy_decode,
 )
+from training.font_digits import add_font_arguments
 from training.number_lines import LENGTH_WEIGHTS
 
 READER_KERAS = "number_reader.keras"
@@ -549,10 +550,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="only lines of at most this many digits follow the teacher (1-12)")
     parser.add_argument("--grow", type=int, default=0, metavar="BLOCKS",
                         help="with --resume: first add this many dilated residual blocks (1-3) to the reader")
-    parser.add_argument("--font-dir", type=Path, default=None, metavar="DIR",
-                        help="add digits drawn from the handwriting fonts in this folder (training.font_digits)")
-    parser.add_argument("--font-copies", type=int, default=10,
-                        help="with --font-dir: distorted copies of each digit of each font (>= 1)")
+    add_font_arguments(parser)
     parser.add_argument("--average", type=Path, nargs="+", default=None, metavar="KERAS",
                         help="instead of training: average these readers' weights (fine-tunes of one parent)")
     args = parser.parse_args(argv)
@@ -569,8 +567,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--grow needs --resume")
     if args.short_boost <= 0:
         parser.error("--short-boost must be above 0")
-    if args.font_copies < 1:
-        parser.error("--font-copies must be at least 1")
     if args.distill_weight <= 0 or not 1 <= args.distill_max_length <= MAX_LENGTH:
         parser.error("--distill-weight must be above 0 and --distill-max-length 1-12")
     card = train(args.data, args.out, args.lines, args.epochs, args.batch_size, args.seed, args.workers,

@@ -77,28 +77,36 @@ def test_looped_styles_draw_on_nines_and_twos_only_and_stay_framed(mnist_sample,
     assert (predicted.argmax(axis=1) == y[changed]).mean() >= 0.6
 
 
-def test_stemmed_nines_hang_a_stem_below_the_loop_of_closed_nines_only(mnist_sample):
+def _redrawn_nines(redrawn: np.ndarray, x: np.ndarray, y: np.ndarray) -> list:
+    """Check what a 9-redrawing style changed (only 9s, most but not all, ink inside the frame)
+    and return ``(rows, columns, loop box)`` of the ink of each changed 9 whose loop survived
+    framing (shrinking to 20x20 can close a small loop up: nothing to measure there)."""
     import cv2
 
+    assert redrawn.shape == x.shape and redrawn.dtype == np.uint8
+    changed = (redrawn != x).any(axis=(1, 2))
+    assert not changed[y != 9].any()
+    assert 0.6 < changed[y == 9].mean() < 1.0, "closed-loop 9s are redrawn, open ones are left"
+    measured = []
+    for image in redrawn[changed]:
+        rows, columns = np.nonzero(image > 96)
+        assert rows.min() >= 1 and rows.max() <= 26 and columns.min() >= 1 and columns.max() <= 26
+        contours, hierarchy = cv2.findContours((image > 96).astype(np.uint8), cv2.RETR_CCOMP,
+                                               cv2.CHAIN_APPROX_NONE)
+        holes = [c for c, links in zip(contours, hierarchy[0]) if links[3] >= 0]
+        if holes:
+            measured.append((rows, columns, cv2.boundingRect(max(holes, key=cv2.contourArea))))
+    return measured
+
+
+def test_stemmed_nines_hang_a_stem_below_the_loop_of_closed_nines_only(mnist_sample):
     from training.augment import add_stemmed_nines
 
     x, y = mnist_sample
     stemmed = add_stemmed_nines(x, y, rate=1.0, seed=5)
-    assert stemmed.shape == x.shape and stemmed.dtype == np.uint8
-    changed = (stemmed != x).any(axis=(1, 2))
-    assert not changed[y != 9].any()
-    assert 0.6 < changed[y == 9].mean() < 1.0, "closed-loop 9s are redrawn, open ones are left"
-    for image in stemmed[changed]:
-        rows, columns = np.nonzero(image > 96)
-        assert rows.min() >= 1 and rows.max() <= 26 and columns.min() >= 1 and columns.max() <= 26
+    for rows, columns, (left, top, width, height) in _redrawn_nines(stemmed, x, y):
         # The loop is on top and the stem hangs from its bottom: the ink's foot is not right
         # of the loop, as an MNIST 9's stem usually is.
-        contours, hierarchy = cv2.findContours((image > 96).astype(np.uint8), cv2.RETR_CCOMP,
-                                               cv2.CHAIN_APPROX_NONE)
-        holes = [c for c, links in zip(contours, hierarchy[0]) if links[3] >= 0]
-        if not holes:  # shrinking to 20x20 closed a small loop up: nothing to measure
-            continue
-        left, top, width, height = cv2.boundingRect(max(holes, key=cv2.contourArea))
         assert top + height < rows.max() - 2
         assert columns[rows >= rows.max() - 1].mean() <= left + width + 1
     np.testing.assert_array_equal(add_stemmed_nines(x, y, rate=1.0, seed=5), stemmed)
@@ -106,26 +114,12 @@ def test_stemmed_nines_hang_a_stem_below_the_loop_of_closed_nines_only(mnist_sam
 
 
 def test_curled_nines_hang_a_leaning_stem_below_the_loop_of_closed_nines_only(mnist_sample):
-    import cv2
-
     from training.augment import add_curled_nines, add_stemmed_nines
 
     x, y = mnist_sample
     curled = add_curled_nines(x, y, rate=1.0, seed=5)
-    assert curled.shape == x.shape and curled.dtype == np.uint8
-    changed = (curled != x).any(axis=(1, 2))
-    assert not changed[y != 9].any()
-    assert 0.6 < changed[y == 9].mean() < 1.0, "closed-loop 9s are redrawn, open ones are left"
     feet_right = []
-    for image in curled[changed]:
-        rows, columns = np.nonzero(image > 96)
-        assert rows.min() >= 1 and rows.max() <= 26 and columns.min() >= 1 and columns.max() <= 26
-        contours, hierarchy = cv2.findContours((image > 96).astype(np.uint8), cv2.RETR_CCOMP,
-                                               cv2.CHAIN_APPROX_NONE)
-        holes = [c for c, links in zip(contours, hierarchy[0]) if links[3] >= 0]
-        if not holes:
-            continue
-        left, top, width, height = cv2.boundingRect(max(holes, key=cv2.contourArea))
+    for rows, columns, (left, top, width, height) in _redrawn_nines(curled, x, y):
         assert top + height < rows.max() - 2, "the loop is on top, the stem below it"
         feet_right.append(columns[rows >= rows.max() - 1].mean() > left + width / 2)
     assert 0.1 < np.mean(feet_right) < 0.9, "stems lean both ways, unlike add_stemmed_nines'"
