@@ -9,6 +9,7 @@ erosion) and a random gamma on the ink.
 
 from __future__ import annotations
 
+import argparse
 import math
 
 import numpy as np
@@ -544,3 +545,46 @@ def add_cursive_loops(images: np.ndarray, labels: np.ndarray, rate: float = 0.35
                           int(rng.integers(230, 256)), max(1, _stroke_thickness(out[index]) - 1), cv2.LINE_AA, shift)
             out[index] = _refit_to_mnist_frame(canvas)
     return out
+
+
+#: The drawn styles a training CLI can add copies of, by option stem: what a share of them gets.
+STYLE_RATE_HELP = {
+    "elastic": "share of the digits that also get an elastically distorted copy (elastic_distort)",
+    "looped": "share of the 9s and 2s that also get a copy with a curled tail or a starting loop "
+              "(add_looped_styles)",
+    "stemmed": "share of the 9s that also get a copy drawn as a ring on a stem (add_stemmed_nines)",
+    "curled": "share of the 9s that also get a copy on a leaning, curled stem (add_curled_nines)",
+    "long-flag": "share of the 1s that also get a copy with a long, steep flag (add_long_flagged_ones)",
+    "cursive": "share of the 2s and 3s that also get a copy with cursive loops (add_cursive_loops)",
+}
+
+
+def share(text: str) -> float:
+    """argparse type: a share in [0, 1].
+
+    Raises:
+        argparse.ArgumentTypeError: not a number, or outside [0, 1] (argparse reports it as a usage error).
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def add_style_rate_arguments(parser: argparse.ArgumentParser, styles: tuple[str, ...]) -> None:
+    """Add ``--<style>-rate SHARE`` (0-1, default 0) to a training CLI for each of ``styles``.
+
+    Args:
+        parser: the training CLI's parser; the values arrive as ``<style>_rate`` attributes
+            (``long-flag`` as ``long_flag_rate``).
+        styles: keys of :data:`STYLE_RATE_HELP`.
+
+    Raises:
+        KeyError: a style that is not in :data:`STYLE_RATE_HELP`.
+    """
+    for style in styles:
+        parser.add_argument(f"--{style}-rate", type=share, default=0.0, metavar="SHARE",
+                            help=f"{STYLE_RATE_HELP[style]}, 0-1")

@@ -32,6 +32,7 @@ import numpy as np
 
 from core.config import DEFAULT_SEED, MODELS_DIR, NOT_A_DIGIT, NUM_OUTPUTS
 from training.data import MnistData, load_mnist
+from training.augment import add_style_rate_arguments
 from training.font_digits import add_font_arguments
 
 
@@ -164,17 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=None, help="folder for each member's checkpoint")
     parser.add_argument("--fine-tune", type=Path, default=None,
                         help="a trained ensemble .keras whose members are fine-tuned for --epochs instead")
-    parser.add_argument("--stemmed-rate", type=float, default=0.0,
-                        help="share of the 9s that also get a copy drawn as a ring on a stem (0-1)")
-    parser.add_argument("--looped-rate", type=float, default=0.0,
-                        help="share of the 9s and 2s that also get a copy with a curled tail or starting loop (0-1)")
-    parser.add_argument("--curled-rate", type=float, default=0.0,
-                        help="share of the 9s that also get a copy on a leaning, curled stem (0-1)")
+    add_style_rate_arguments(parser, ("stemmed", "looped", "curled"))
     add_font_arguments(parser)
     args = parser.parse_args(argv)
-    for name in ("stemmed_rate", "looped_rate", "curled_rate"):
-        if not 0.0 <= getattr(args, name) <= 1.0:
-            parser.error(f"--{name.replace('_', '-')} must be between 0 and 1")
 
     from training.model import build_ensemble
 

@@ -50,6 +50,7 @@ from core.reader import (
     TIME_STEPS,
     ctc_greedy_decode,
 )
+from training.augment import add_style_rate_arguments
 from training.font_digits import add_font_arguments
 from training.number_lines import LENGTH_WEIGHTS
 
@@ -529,18 +530,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--workers", type=int, default=max(1, min(4, os.cpu_count() or 1)))
     parser.add_argument("--resume", type=Path, default=None, help="continue training this number_reader.keras")
-    parser.add_argument("--elastic-rate", type=float, default=0.0,
-                        help="share of the digits that also get an elastically distorted copy (0-1)")
-    parser.add_argument("--looped-rate", type=float, default=0.0,
-                        help="share of the 9s and 2s that also get a copy with a curled tail or a starting loop (0-1)")
-    parser.add_argument("--stemmed-rate", type=float, default=0.0,
-                        help="share of the 9s that also get a copy drawn as a ring on a stem (0-1)")
-    parser.add_argument("--curled-rate", type=float, default=0.0,
-                        help="share of the 9s that also get a copy on a leaning, curled stem (0-1)")
-    parser.add_argument("--long-flag-rate", type=float, default=0.0,
-                        help="share of the 1s that also get a copy with a long, steep flag (0-1)")
-    parser.add_argument("--cursive-rate", type=float, default=0.0,
-                        help="share of the 2s and 3s that also get a copy with cursive loops (0-1)")
+    add_style_rate_arguments(parser, ("elastic", "looped", "stemmed", "curled", "long-flag", "cursive"))
     parser.add_argument("--short-boost", type=float, default=1.0,
                         help="weight lines of 1 and 2 digits this many times as usual (> 0)")
     parser.add_argument("--distill-from", type=Path, default=None, metavar="KERAS",
@@ -560,9 +550,6 @@ def main(argv: list[str] | None = None) -> int:
               f"(each alone: {', '.join(f'{value:.2%}' for value in card['held_out_exact_of_each'])}); "
               f"wrote {args.out / READER_TFLITE}")
         return 0
-    for name in ("elastic_rate", "looped_rate", "stemmed_rate", "curled_rate", "long_flag_rate", "cursive_rate"):
-        if not 0.0 <= getattr(args, name) <= 1.0:
-            parser.error(f"--{name.replace('_', '-')} must be between 0 and 1")
     if args.grow and args.resume is None:
         parser.error("--grow needs --resume")
     if args.short_boost <= 0:

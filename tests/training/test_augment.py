@@ -186,3 +186,25 @@ def test_cursive_loops_close_a_loop_low_in_twos_and_threes_only(mnist_sample):
         assert max(rows.max() - rows.min(), columns.max() - columns.min()) <= 20
     np.testing.assert_array_equal(add_cursive_loops(x, y, rate=1.0, seed=5), looped)
     np.testing.assert_array_equal(add_cursive_loops(x, y, rate=0.0, seed=5), x)
+
+
+def test_style_rate_arguments_are_shares_checked_by_argparse(capsys):
+    import argparse
+
+    from training.augment import STYLE_RATE_HELP, add_style_rate_arguments
+
+    parser = argparse.ArgumentParser(prog="train")
+    add_style_rate_arguments(parser, ("curled", "long-flag"))
+    args = parser.parse_args(["--curled-rate", "0.35"])
+    assert (args.curled_rate, args.long_flag_rate) == (0.35, 0.0)
+    assert parser.parse_args(["--long-flag-rate", "1"]).long_flag_rate == 1.0
+    for bad, message in (("1.5", "must be between 0 and 1, got 1.5"), ("-0.1", "must be between 0 and 1"),
+                         ("many", "not a number: 'many'")):
+        with pytest.raises(SystemExit) as exit_info:
+            parser.parse_args(["--curled-rate", bad])
+        assert exit_info.value.code == 2
+        assert f"argument --curled-rate: {message}" in capsys.readouterr().err
+    assert "add_long_flagged_ones" in parser.format_help() and "--stemmed-rate" not in parser.format_help()
+    with pytest.raises(KeyError):
+        add_style_rate_arguments(argparse.ArgumentParser(), ("plaid",))
+    assert set(STYLE_RATE_HELP) == {"elastic", "looped", "stemmed", "curled", "long-flag", "cursive"}
