@@ -25,6 +25,22 @@ def settings(tmp_path) -> Settings:
 
 
 @pytest.fixture
+def api_settings(api, tmp_path) -> Settings:
+    """Settings for a bot polling the test module's ``api`` fixture (a LocalBotApi), its home in ``tmp_path``."""
+    return Settings(token=TOKEN, base_url=api.base_url, base_file_url=api.base_file_url, home=tmp_path / "home")
+
+
+@pytest.fixture
+async def bot(api_settings, classifier):
+    """The real application polling the test module's ``api`` with ``classifier``."""
+    from bot.app import build_application
+    from bot.main import running
+
+    async with running(build_application(api_settings, classifier), poll_timeout=5) as application:
+        yield application
+
+
+@pytest.fixture
 def fake_classifier() -> FakeClassifier:
     """A fresh :class:`FakeClassifier` reading every photo as 7."""
     return FakeClassifier()

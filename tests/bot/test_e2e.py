@@ -29,7 +29,7 @@ from bot.main import load_active_classifier, running
 from bot.ratelimit import BotLimits
 from bot.store import DATABASE_FILENAME, FeedbackStatus, FeedbackStore
 
-from bot_fakes import TINY_PDF, TOKEN, FakeClassifier, blank_photo, digit_photo, png_of
+from bot_fakes import TINY_PDF, TOKEN, blank_photo, digit_photo, expect, png_of
 from retrain_data import write_always_model
 
 EN = i18n.english()
@@ -39,31 +39,11 @@ pytestmark = pytest.mark.e2e
 USER, ADMIN = 1001, 7
 
 
-def expect(classifier, data: bytes, answer) -> bytes:
-    """Tell a fake classifier what ``data`` shows (the real one finds out itself). Returns ``data``."""
-    if isinstance(classifier, FakeClassifier):
-        classifier.expect(data, answer)
-    return data
-
-
 @pytest.fixture
 async def api():
     """A local Bot API server accepting :data:`TOKEN`."""
     async with LocalBotApi(TOKEN) as server:
         yield server
-
-
-@pytest.fixture
-def settings(api, tmp_path) -> Settings:
-    """Settings for a bot polling ``api``, its home (the feedback database) in ``tmp_path``."""
-    return Settings(token=TOKEN, base_url=api.base_url, base_file_url=api.base_file_url, home=tmp_path / "home")
-
-
-@pytest.fixture
-async def bot(settings, classifier):
-    """The real application polling ``api``."""
-    async with running(build_application(settings, classifier), poll_timeout=5) as application:
-        yield application
 
 
 def read_digit(reply) -> int:
@@ -200,11 +180,11 @@ async def test_server_errors_do_not_break_the_bot(api, bot, classifier):
     assert reply.text.startswith("It's a 4")
 
 
-async def test_token_never_reaches_the_logs(api, settings, classifier, caplog):
+async def test_token_never_reaches_the_logs(api, api_settings, classifier, caplog):
     caplog.set_level(logging.DEBUG)
     token_filter = configure_logging(TOKEN, level=logging.DEBUG)
     try:
-        async with running(build_application(settings, classifier), poll_timeout=5):
+        async with running(build_application(api_settings, classifier), poll_timeout=5):
             api.fail_next(1, methods={"sendMessage"})  # force an error with a traceback in the log
             api.send_photo(USER, expect(classifier, digit_photo("8"), "8"))
             await api.next_messages(USER)
@@ -220,8 +200,8 @@ async def test_token_never_reaches_the_logs(api, settings, classifier, caplog):
 # ----------------------------------------------------------------- feedback (issue 5)
 
 
-async def test_wrong_then_a_digit_corrects_the_reply_and_survives_a_restart(api, settings, classifier):
-    async with running(build_application(settings, classifier), poll_timeout=5):
+async def test_wrong_then_a_digit_corrects_the_reply_and_survives_a_restart(api, api_settings, classifier):
+    async with running(build_application(api_settings, classifier), poll_timeout=5):
         api.send_photo(USER, expect(classifier, digit_photo("7"), "7"))
         (reply,) = await api.next_messages(USER)
         original, predicted = reply.text, read_digit(reply)
@@ -236,9 +216,9 @@ async def test_wrong_then_a_digit_corrects_the_reply_and_survives_a_restart(api,
         assert reply.text == f"{original}\n\n✏️ Corrected: {predicted} → {label}, thanks!"
         assert reply.buttons == [(messages.saw_button(EN), button(reply, messages.saw_button(EN)))]
         assert (await api.callback_answer(query_id)).text == messages.feedback_thanks(EN)
-    assert (settings.home / "feedback.sqlite3").is_file()
+    assert (api_settings.home / "feedback.sqlite3").is_file()
 
-    async with running(build_application(settings, classifier), poll_timeout=5):  # a restart
+    async with running(build_application(api_settings, classifier), poll_timeout=5):  # a restart
         api.send_command(USER, "stats")
         text, _ = await api.next_messages(USER, count=2, timeout=20)
         lines = text.text.splitlines()
@@ -281,10 +261,10 @@ async def test_forgetme_deletes_the_feedback(api, bot, classifier):
             in text.text.splitlines())
 
 
-async def test_correcting_a_long_number_tap_by_tap_is_not_rate_limited(api, settings, classifier):
+async def test_correcting_a_long_number_tap_by_tap_is_not_rate_limited(api, api_settings, classifier):
     number = "314159265358"
     limits = BotLimits()  # what a public bot runs with, not unlimited()
-    async with running(build_application(settings, classifier, limits=limits), poll_timeout=5) as application:
+    async with running(build_application(api_settings, classifier, limits=limits), poll_timeout=5) as application:
         api.send_photo(USER, expect(classifier, digit_photo(number), number))
         (reply,) = await api.next_messages(USER)
         original, read = reply.text, reply.text.splitlines()[0].removeprefix("I read ")
@@ -321,10 +301,10 @@ def seed_feedback(home, model_version: str, labels: dict[int, int]) -> None:
             store.record_feedback(reading.reading_id, USER, [label])
 
 
-async def test_stats_figures_are_those_of_the_serving_model(api, settings, classifier):
+async def test_stats_figures_are_those_of_the_serving_model(api, api_settings, classifier):
     # An older model's feedback: 1 of 3 digits right, 4 read as 9 twice.
-    seed_feedback(settings.home, "an-older-model", {9: 4, 8: 8, 7: 4})
-    async with running(build_application(settings, classifier), poll_timeout=5):
+    seed_feedback(api_settings.home, "an-older-model", {9: 4, 8: 8, 7: 4})
+    async with running(build_application(api_settings, classifier), poll_timeout=5):
         api.send_command(USER, "stats")
         text, _ = await api.next_messages(USER, count=2, timeout=20)
         assert text.text.splitlines()[-2:] == [

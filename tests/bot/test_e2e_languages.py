@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from core.config import Settings
 from core.errors import NoDigitFoundError
 
 from bot import i18n, messages
@@ -14,20 +13,13 @@ from bot.local_api import LocalBotApi, SentMessage
 from bot.main import running
 from bot.store import DATABASE_FILENAME, FeedbackStatus, FeedbackStore
 
-from bot_fakes import TINY_PDF, TOKEN, FakeClassifier, blank_photo, digit_photo
+from bot_fakes import TINY_PDF, TOKEN, blank_photo, digit_photo, expect
 
 pytestmark = pytest.mark.e2e
 
 IVAN, SOFIA, JOAO, CLAIRE = 3001, 3002, 3003, 3004
 GROUP = -1009876543210
 RU, ES, PT, EN = i18n.get("ru"), i18n.get("es"), i18n.get("pt_BR"), i18n.english()
-
-
-def expect(classifier, data: bytes, answer) -> bytes:
-    """Tell a fake classifier what ``data`` shows (the real one finds out itself). Returns ``data``."""
-    if isinstance(classifier, FakeClassifier):
-        classifier.expect(data, answer)
-    return data
 
 
 @pytest.fixture
@@ -39,17 +31,6 @@ async def api():
         server.set_user(JOAO, "João", language_code="pt-br")
         server.set_user(CLAIRE, "Claire", language_code="fr")
         yield server
-
-
-@pytest.fixture
-def settings(api, tmp_path) -> Settings:
-    return Settings(token=TOKEN, base_url=api.base_url, base_file_url=api.base_file_url, home=tmp_path / "home")
-
-
-@pytest.fixture
-async def bot(settings, classifier):
-    async with running(build_application(settings, classifier), poll_timeout=5) as application:
-        yield application
 
 
 def labels(reply: SentMessage) -> list[str]:
@@ -153,8 +134,8 @@ async def test_group_menus_and_replies_follow_each_members_language(api, bot, cl
 
 
 async def test_a_language_chosen_with_language_command_is_kept_across_restarts_until_forgetme(
-        api, settings, classifier):
-    async with running(build_application(settings, classifier), poll_timeout=5):
+        api, api_settings, classifier):
+    async with running(build_application(api_settings, classifier), poll_timeout=5):
         api.send_command(IVAN, "language")
         (menu,) = await api.next_messages(IVAN)
         assert menu.text.startswith("Язык общения: Русский — как в настройках вашего Telegram.")
@@ -163,10 +144,10 @@ async def test_a_language_chosen_with_language_command_is_kept_across_restarts_u
         assert await tap(api, IVAN, menu, "Deutsch") == "Ab jetzt spreche ich Deutsch mit dir."
         assert menu.text.startswith("Ich spreche Deutsch mit dir, so wie du es gewählt hast.")
         assert "✅ Deutsch" in labels(menu)
-    with FeedbackStore.open(settings.home / DATABASE_FILENAME) as store:
+    with FeedbackStore.open(api_settings.home / DATABASE_FILENAME) as store:
         assert store.language_of(IVAN) == "de"
 
-    async with running(build_application(settings, classifier), poll_timeout=5):
+    async with running(build_application(api_settings, classifier), poll_timeout=5):
         api.send_photo(IVAN, expect(classifier, digit_photo("1"), "1"))
         (reply,) = await api.next_messages(IVAN)
         assert reply.text.startswith("Das ist eine 1 — zu ")
