@@ -261,8 +261,12 @@ def write_ensemble_artifacts(ensemble, members: list, data: MnistData, test_non_
         },
     }
     history = next((h for h in reversed(histories) if h), {})
-    result = write_artifacts(ensemble, data, TrainConfig(epochs=args.epochs), history, seconds, args.out,
-                             extra_metrics=extra)
+    # The members' shared recipe, so metrics.json's top-level rates and learning rate are the ones trained with.
+    config = TrainConfig(epochs=args.epochs, stemmed_rate=args.stemmed_rate, looped_rate=args.looped_rate,
+                         curled_rate=args.curled_rate)
+    if args.fine_tune:
+        config = replace(config, learning_rate=FINE_TUNE_LEARNING_RATE)
+    result = write_artifacts(ensemble, data, config, history, seconds, args.out, extra_metrics=extra)
     print(f"ensemble MNIST test accuracy {result.metrics['test_accuracy']:.4%} "
           f"(members {member_accuracy}); {extra['ensemble']}", flush=True)
 

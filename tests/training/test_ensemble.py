@@ -171,3 +171,26 @@ def test_a_member_of_a_saved_ensemble_is_fine_tuned_in_place(tiny_members, full_
     assert model is start and len(history["loss"]) == 1
     after = build_ensemble([shipped.get_layer("member_0"), model]).predict(images, verbose=0)
     assert after.shape == (16, NUM_OUTPUTS) and np.abs(after - before).max() > 1e-3
+
+
+def test_ensemble_artifacts_record_the_recipe_the_members_were_fine_tuned_with(tiny_members, mnist_sample, tmp_path):
+    """metrics.json's top-level rates and learning rate are those of the run, not the defaults."""
+    import argparse
+    import json
+
+    from training.data import MnistData
+    from training.ensemble import FINE_TUNE_LEARNING_RATE, write_ensemble_artifacts
+    from training.model import build_ensemble
+
+    images, labels = mnist_sample
+    data = MnistData(images[:400], labels[:400], images[400:], labels[400:], "mnist_test_500.npz", "0" * 64)
+    args = argparse.Namespace(out=tmp_path, epochs=2, warm_start=None, fine_tune=Path("models/digit_cnn.keras"),
+                              stemmed_rate=0.0, looped_rate=0.25, curled_rate=0.35)
+    write_ensemble_artifacts(build_ensemble(tiny_members), tiny_members, data, np.zeros((8, 28, 28), np.uint8),
+                             [{}], 12.5, args)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert (metrics["curled_rate"], metrics["looped_rate"], metrics["stemmed_rate"]) == (0.35, 0.25, 0.0)
+    assert metrics["learning_rate"] == FINE_TUNE_LEARNING_RATE and metrics["epochs_requested"] == 2
+    assert metrics["ensemble"]["fine_tuned_from"] == "models/digit_cnn.keras"
+    assert metrics["ensemble"]["curled_rate"] == 0.35 and len(metrics["ensemble"]["members"]) == 2
+    assert (tmp_path / "digit_cnn.tflite").is_file() and (tmp_path / "digit_cnn.json").is_file()
