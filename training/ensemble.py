@@ -260,13 +260,18 @@ def write_ensemble_artifacts(ensemble, members: list, data: MnistData, test_non_
             **non_digit_scores(ensemble, data, test_non_digits),
         },
     }
-    history = next((h for h in reversed(histories) if h), {})
+    trained = [index for index, h in enumerate(histories) if h]
+    history = histories[trained[-1]] if trained else {}
+    heading = (f"member {trained[-1] + 1} of {len(histories)}, the last trained "
+               f"({'fine-tuned' if args.fine_tune else 'trained'} for {len(history.get('loss', []))} epochs)"
+               if trained else None)
     # The members' shared recipe, so metrics.json's top-level rates and learning rate are the ones trained with.
     config = TrainConfig(epochs=args.epochs, stemmed_rate=args.stemmed_rate, looped_rate=args.looped_rate,
                          curled_rate=args.curled_rate)
     if args.fine_tune:
         config = replace(config, learning_rate=FINE_TUNE_LEARNING_RATE)
-    result = write_artifacts(ensemble, data, config, history, seconds, args.out, extra_metrics=extra)
+    result = write_artifacts(ensemble, data, config, history, seconds, args.out, extra_metrics=extra,
+                             curves_heading=heading)
     print(f"ensemble MNIST test accuracy {result.metrics['test_accuracy']:.4%} "
           f"(members {member_accuracy}); {extra['ensemble']}", flush=True)
 

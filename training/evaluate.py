@@ -114,8 +114,18 @@ def plot_confusion_matrix(matrix: np.ndarray, path: Path, title: str = "Confusio
         temporary.write_bytes(png)
 
 
-def plot_training_curves(history: dict[str, list[float]], path: Path) -> None:
-    """Write train/validation accuracy and loss per epoch as a PNG, atomically."""
+def plot_training_curves(history: dict[str, list[float]], path: Path, heading: str | None = None) -> None:
+    """Write train/validation accuracy and loss per epoch as a PNG, atomically.
+
+    Args:
+        history: Keras ``History.history``: per-epoch lists under ``accuracy``, ``loss`` and,
+            when validated, ``val_accuracy`` and ``val_loss`` (accuracy in [0, 1]).
+        path: the PNG to write.
+        heading: a line above both panels saying whose curves these are (e.g. one member of
+            an ensemble), or None.
+    """
+    from matplotlib.ticker import MaxNLocator
+
     plt = _figure()
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=110)
     epochs = np.arange(1, len(history.get("loss", [])) + 1)
@@ -124,13 +134,17 @@ def plot_training_curves(history: dict[str, list[float]], path: Path) -> None:
         if f"val_{key}" in history:
             axes.plot(epochs, history[f"val_{key}"], marker="o", ms=3, label="validation")
         axes.set_xlabel("Epoch")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs, also on short runs
         axes.set_ylabel(label)
         axes.grid(alpha=0.3)
         axes.legend()
     if "val_accuracy" in history and history["val_accuracy"]:
         best = int(np.argmax(history["val_accuracy"]))
         left.set_title(f"best validation accuracy {history['val_accuracy'][best]:.2%} (epoch {best + 1})")
-        left.set_ylim(max(0.9, min(history["val_accuracy"]) - 0.005), 1.0)
+        lowest = min(history["val_accuracy"] + list(history.get("accuracy", [])))
+        left.set_ylim(max(0.9, lowest - 0.005), 1.0)  # zoomed in, but both curves in view
+    if heading:
+        figure.suptitle(heading)
     figure.tight_layout()
     with atomic_path(path) as temporary:
         figure.savefig(temporary, format="png")

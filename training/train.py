@@ -293,7 +293,8 @@ def model_card(metrics: dict, num_outputs: int = NUM_CLASSES, temperature: float
 
 def write_artifacts(model, data: MnistData, config: TrainConfig, history: dict, seconds: float,
                     out_dir: Path, evaluation: Evaluation | None = None,
-                    extra_metrics: dict | None = None, temperature: float = 1.0) -> TrainResult:
+                    extra_metrics: dict | None = None, temperature: float = 1.0,
+                    curves_heading: str | None = None) -> TrainResult:
     """Evaluate on the test set and write every artifact into ``out_dir``, each atomically.
 
     Files: ``digit_cnn.keras``, ``digit_cnn.tflite`` (what serving runs, checked against the
@@ -307,6 +308,7 @@ def write_artifacts(model, data: MnistData, config: TrainConfig, history: dict, 
         evaluation: the model's scores on ``data``'s test set if already computed.
         extra_metrics: more keys for ``metrics.json`` (e.g. a retrain's before/after figures).
         temperature: the serving temperature recorded in the model card.
+        curves_heading: a line above the training curves saying whose they are, or None.
 
     Raises:
         training.export.ExportError: the ``.tflite`` export failed or disagrees with the model.
@@ -324,7 +326,7 @@ def write_artifacts(model, data: MnistData, config: TrainConfig, history: dict, 
         metrics = build_metrics(model, evaluation, data, config, history, seconds, model_size)
         metrics.update(extra_metrics or {})
         plot_confusion_matrix(evaluation.confusion_matrix, out_dir / "confusion_matrix.png")
-        plot_training_curves(history, out_dir / "training_curves.png")
+        plot_training_curves(history, out_dir / "training_curves.png", curves_heading)
         plot_misclassified(data.x_test, data.y_test, evaluation, out_dir / "misclassified.png")
         lite = write_tflite(model, out_dir / TFLITE_FILENAME)
         metrics["tflite"] = {"file": TFLITE_FILENAME, "size_bytes": lite.stat().st_size,

@@ -83,3 +83,33 @@ def test_shipped_reports_are_consistent():
     assert np.trace(np.array(metrics["confusion_matrix"])) == round(metrics["test_accuracy"] * 10000)
     for png in ("confusion_matrix.png", "training_curves.png", "misclassified.png"):
         assert (MODELS_DIR / png).stat().st_size > 10_000
+
+
+def test_training_curves_keep_both_accuracies_in_view_on_whole_epochs(tmp_path, monkeypatch):
+    """A short fine-tune's training accuracy (augmented, lower) is not cut off by the zoom, the
+    epochs are whole numbers, and the heading says whose curves they are."""
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from figure_texts import texts_drawn
+    from training.evaluate import plot_training_curves
+
+    drawn = texts_drawn(monkeypatch)
+    axes_seen: list = []
+    original = Figure.savefig
+
+    def savefig(self, *args, **kwargs):
+        axes_seen.extend(self.axes)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    history = {"accuracy": [0.9690, 0.9757], "val_accuracy": [0.9826, 0.9868],
+               "loss": [0.0894, 0.0789], "val_loss": [0.0594, 0.0516]}
+    plot_training_curves(history, tmp_path / "curves.png", "member 3 of 3, the last trained")
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    accuracy_axes: Axes = axes_seen[0]
+    low, high = accuracy_axes.get_ylim()
+    assert low <= 0.9690 and high == 1.0
+    assert all(float(tick).is_integer() for tick in accuracy_axes.get_xticks())
+    assert "member 3 of 3, the last trained" in drawn
+    assert "best validation accuracy 98.68% (epoch 2)" in drawn
