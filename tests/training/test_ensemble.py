@@ -194,3 +194,32 @@ def test_ensemble_artifacts_record_the_recipe_the_members_were_fine_tuned_with(t
     assert metrics["ensemble"]["fine_tuned_from"] == "models/digit_cnn.keras"
     assert metrics["ensemble"]["curled_rate"] == 0.35 and len(metrics["ensemble"]["members"]) == 2
     assert (tmp_path / "digit_cnn.tflite").is_file() and (tmp_path / "digit_cnn.json").is_file()
+
+
+def test_a_saved_ensemble_holds_no_members_optimizer(tiny_members, mnist_sample, tmp_path):
+    """Members fresh from training are compiled; the ensemble keeps their weights, not their Adam state."""
+    import io
+    import zipfile
+
+    import h5py
+    import keras
+
+    from training.model import build_ensemble, load_keras_model
+
+    images = mnist_sample[0][:32].astype(np.float32)[..., None] / 255.0
+    labels = mnist_sample[1][:32]
+    for member in tiny_members:
+        member.compile(optimizer=keras.optimizers.Adam(1e-3),
+                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        member.fit(images, labels, epochs=1, verbose=0)
+    expected = [member.predict(images, verbose=0) for member in tiny_members]
+    build_ensemble(tiny_members).save(tmp_path / "ensemble.keras")
+    with zipfile.ZipFile(tmp_path / "ensemble.keras") as archive:
+        names: list[str] = []
+        h5py.File(io.BytesIO(archive.read("model.weights.h5"))).visit(names.append)
+    assert names and not [name for name in names if "optimizer" in name]
+    reloaded = load_keras_model(tmp_path / "ensemble.keras")
+    for index, member_logits in enumerate(expected):
+        np.testing.assert_allclose(reloaded.get_layer(f"member_{index}").predict(images, verbose=0), member_logits,
+                                   atol=1e-5)
+    assert all(member.optimizer is not None for member in tiny_members)  # the members passed in are untouched
