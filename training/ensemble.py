@@ -99,7 +99,7 @@ def non_digit_sets(data: MnistData, reference, seed: int = DEFAULT_SEED) -> tupl
 def train_member(spec: MemberSpec, data: MnistData, non_digits: np.ndarray, epochs: int,
                  warm_start: Path | None = None, verbose: int | str = 2, initial_model=None,
                  stemmed_rate: float = 0.0, looped_rate: float = 0.0, curled_rate: float = 0.0,
-                 font_digits: tuple[np.ndarray, np.ndarray] | None = None):
+                 long_flag_rate: float = 0.0, font_digits: tuple[np.ndarray, np.ndarray] | None = None):
     """Train one member; returns ``(model, history, seconds)``.
 
     Args:
@@ -117,6 +117,8 @@ def train_member(spec: MemberSpec, data: MnistData, non_digits: np.ndarray, epoc
             (:attr:`training.train.TrainConfig.looped_rate`), in [0, 1].
         curled_rate: share of the 9s also drawn on a leaning, curled stem
             (:attr:`training.train.TrainConfig.curled_rate`), in [0, 1].
+        long_flag_rate: share of the 1s also drawn with a long, steep flag
+            (:attr:`training.train.TrainConfig.long_flag_rate`), in [0, 1].
         font_digits: ``(images uint8 (K, 28, 28), labels (K,) in 0-9)`` drawn from handwriting
             fonts (:func:`training.font_digits.render_font_digits`), added to the training digits.
     """
@@ -139,7 +141,7 @@ def train_member(spec: MemberSpec, data: MnistData, non_digits: np.ndarray, epoc
         extra = (np.concatenate([extra[0], font_digits[0]]), np.concatenate([extra[1], font_digits[1].astype(np.uint8)]),
                  np.ones(len(extra[0]) + len(font_digits[0]), np.float32))
     config = TrainConfig(epochs=epochs, seed=spec.seed, stemmed_rate=stemmed_rate,
-                         looped_rate=looped_rate, curled_rate=curled_rate)
+                         looped_rate=looped_rate, curled_rate=curled_rate, long_flag_rate=long_flag_rate)
     if initial_model is not None:
         config = replace(config, learning_rate=FINE_TUNE_LEARNING_RATE)
         steps = epochs * int(np.ceil((len(x_train) + len(extra[0])) / config.batch_size))
@@ -165,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=None, help="folder for each member's checkpoint")
     parser.add_argument("--fine-tune", type=Path, default=None,
                         help="a trained ensemble .keras whose members are fine-tuned for --epochs instead")
-    add_style_rate_arguments(parser, ("stemmed", "looped", "curled"))
+    add_style_rate_arguments(parser, ("stemmed", "looped", "curled", "long-flag"))
     add_font_arguments(parser)
     args = parser.parse_args(argv)
 
@@ -208,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         epochs = args.epochs if start is not None else spec.epochs or args.epochs
         model, history, seconds = train_member(spec, data, train_nd, epochs, args.warm_start, initial_model=start,
                                                stemmed_rate=args.stemmed_rate, looped_rate=args.looped_rate,
-                                               curled_rate=args.curled_rate, font_digits=font_digits)
+                                               curled_rate=args.curled_rate, long_flag_rate=args.long_flag_rate,
+                                               font_digits=font_digits)
         model.save(checkpoint)
         members.append(model)
         histories.append(history)
@@ -255,6 +258,7 @@ def write_ensemble_artifacts(ensemble, members: list, data: MnistData, test_non_
             "stemmed_rate": args.stemmed_rate,
             "looped_rate": args.looped_rate,
             "curled_rate": args.curled_rate,
+            "long_flag_rate": args.long_flag_rate,
             "font_digits": font_record,
             "non_digit_train_images": NON_DIGIT_TRAIN,
             **non_digit_scores(ensemble, data, test_non_digits),
@@ -267,7 +271,7 @@ def write_ensemble_artifacts(ensemble, members: list, data: MnistData, test_non_
                if trained else None)
     # The members' shared recipe, so metrics.json's top-level rates and learning rate are the ones trained with.
     config = TrainConfig(epochs=args.epochs, stemmed_rate=args.stemmed_rate, looped_rate=args.looped_rate,
-                         curled_rate=args.curled_rate)
+                         curled_rate=args.curled_rate, long_flag_rate=args.long_flag_rate)
     if args.fine_tune:
         config = replace(config, learning_rate=FINE_TUNE_LEARNING_RATE)
     result = write_artifacts(ensemble, data, config, history, seconds, args.out, extra_metrics=extra,

@@ -63,6 +63,8 @@ class TrainConfig:
             (:func:`training.augment.add_curled_nines`); 0 = off.
         looped_rate: fraction of the training 9s and 2s added again with a curled tail or a
             starting loop (:func:`training.augment.add_looped_styles`); 0 = off.
+        long_flag_rate: fraction of the training 1s added again with a long, steep flag
+            (:func:`training.augment.add_long_flagged_ones`); 0 = off.
     """
 
     epochs: int = DEFAULT_EPOCHS
@@ -77,6 +79,7 @@ class TrainConfig:
     stemmed_rate: float = 0.0
     curled_rate: float = 0.0
     looped_rate: float = 0.0
+    long_flag_rate: float = 0.0
 
 
 @dataclass
@@ -178,22 +181,17 @@ def fit(data: MnistData, config: TrainConfig, extra: tuple[np.ndarray, np.ndarra
         pick = np.random.default_rng(config.seed).permutation(len(x))[: config.max_samples]
         x, y = x[pick], y[pick]
     x_fit, y_fit, x_val, y_val = split_validation(x, y, config.validation_size, config.seed)
-    from training.augment import (add_continental_styles, add_curled_nines, add_looped_styles, add_stemmed_nines,
-                                  restyled_copies)
+    from training.augment import (add_continental_styles, add_curled_nines, add_long_flagged_ones, add_looped_styles,
+                                  add_stemmed_nines, restyled_copies)
 
     copies = []
-    if config.style_rate > 0:
-        styled = add_continental_styles(x_fit, y_fit, rate=config.style_rate, seed=config.seed)
-        copies.append(restyled_copies(x_fit, y_fit, styled))
-    if config.stemmed_rate > 0:
-        stemmed = add_stemmed_nines(x_fit, y_fit, rate=config.stemmed_rate, seed=config.seed + 4)
-        copies.append(restyled_copies(x_fit, y_fit, stemmed))
-    if config.curled_rate > 0:
-        curled = add_curled_nines(x_fit, y_fit, rate=config.curled_rate, seed=config.seed + 4)
-        copies.append(restyled_copies(x_fit, y_fit, curled))
-    if config.looped_rate > 0:
-        looped = add_looped_styles(x_fit, y_fit, rate=config.looped_rate, seed=config.seed + 5)
-        copies.append(restyled_copies(x_fit, y_fit, looped))
+    for rate, draw, seed_offset in ((config.style_rate, add_continental_styles, 0),
+                                    (config.stemmed_rate, add_stemmed_nines, 4),
+                                    (config.curled_rate, add_curled_nines, 4),
+                                    (config.looped_rate, add_looped_styles, 5),
+                                    (config.long_flag_rate, add_long_flagged_ones, 6)):
+        if rate > 0:
+            copies.append(restyled_copies(x_fit, y_fit, draw(x_fit, y_fit, rate=rate, seed=config.seed + seed_offset)))
     x_fit = np.concatenate([x_fit, *(images for images, _ in copies)])
     y_fit = np.concatenate([y_fit, *(labels for _, labels in copies)])
     weights = None
@@ -252,6 +250,7 @@ def build_metrics(model, evaluation: Evaluation, data: MnistData, config: TrainC
         "stemmed_rate": config.stemmed_rate,
         "curled_rate": config.curled_rate,
         "looped_rate": config.looped_rate,
+        "long_flag_rate": config.long_flag_rate,
         "training_images": int(min(len(data.x_train), config.max_samples or len(data.x_train))),
         "parameters": int(model.count_params()),
         "model_file": MODEL_FILENAME,

@@ -167,7 +167,8 @@ def test_a_member_of_a_saved_ensemble_is_fine_tuned_in_place(tiny_members, full_
     assert len(font_digits[0]) == 20
     model, history, _ = train_member(MemberSpec(seed=3, width=6, elastic_fraction=0.5), small, non_digits,
                                      epochs=1, initial_model=start, verbose=0, stemmed_rate=0.5,
-                                     looped_rate=0.5, curled_rate=0.5, font_digits=font_digits[:2])
+                                     looped_rate=0.5, curled_rate=0.5, long_flag_rate=0.5,
+                                     font_digits=font_digits[:2])
     assert model is start and len(history["loss"]) == 1
     after = build_ensemble([shipped.get_layer("member_0"), model]).predict(images, verbose=0)
     assert after.shape == (16, NUM_OUTPUTS) and np.abs(after - before).max() > 1e-3
@@ -185,11 +186,13 @@ def test_ensemble_artifacts_record_the_recipe_the_members_were_fine_tuned_with(t
     images, labels = mnist_sample
     data = MnistData(images[:400], labels[:400], images[400:], labels[400:], "mnist_test_500.npz", "0" * 64)
     args = argparse.Namespace(out=tmp_path, epochs=2, warm_start=None, fine_tune=Path("models/digit_cnn.keras"),
-                              stemmed_rate=0.0, looped_rate=0.25, curled_rate=0.35)
+                              stemmed_rate=0.0, looped_rate=0.25, curled_rate=0.35,
+                              long_flag_rate=0.2)
     write_ensemble_artifacts(build_ensemble(tiny_members), tiny_members, data, np.zeros((8, 28, 28), np.uint8),
                              [{}], 12.5, args)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert (metrics["curled_rate"], metrics["looped_rate"], metrics["stemmed_rate"]) == (0.35, 0.25, 0.0)
+    assert (metrics["curled_rate"], metrics["looped_rate"], metrics["stemmed_rate"], metrics["long_flag_rate"]) == (
+        0.35, 0.25, 0.0, 0.2)
     assert metrics["learning_rate"] == FINE_TUNE_LEARNING_RATE and metrics["epochs_requested"] == 2
     assert metrics["ensemble"]["fine_tuned_from"] == "models/digit_cnn.keras"
     assert metrics["ensemble"]["curled_rate"] == 0.35 and len(metrics["ensemble"]["members"]) == 2
