@@ -99,7 +99,7 @@ def non_digit_sets(data: MnistData, reference, seed: int = DEFAULT_SEED) -> tupl
 def train_member(spec: MemberSpec, data: MnistData, non_digits: np.ndarray, epochs: int,
                  warm_start: Path | None = None, verbose: int | str = 2, initial_model=None,
                  stemmed_rate: float = 0.0, looped_rate: float = 0.0, curled_rate: float = 0.0,
-                 long_flag_rate: float = 0.0, font_digits: tuple[np.ndarray, np.ndarray] | None = None):
+                 long_flag_rate: float = 0.0, hooked_rate: float = 0.0, font_digits: tuple[np.ndarray, np.ndarray] | None = None):
     """Train one member; returns ``(model, history, seconds)``.
 
     Args:
@@ -119,6 +119,8 @@ def train_member(spec: MemberSpec, data: MnistData, non_digits: np.ndarray, epoc
             (:attr:`training.train.TrainConfig.curled_rate`), in [0, 1].
         long_flag_rate: share of the 1s also drawn with a long, steep flag
             (:attr:`training.train.TrainConfig.long_flag_rate`), in [0, 1].
+        hooked_rate: share of the 7s also drawn with a hook and mostly a crossbar
+            (:attr:`training.train.TrainConfig.hooked_rate`), in [0, 1].
         font_digits: ``(images uint8 (K, 28, 28), labels (K,) in 0-9)`` drawn from handwriting
             fonts (:func:`training.font_digits.render_font_digits`), added to the training digits.
     """
@@ -141,7 +143,8 @@ def train_member(spec: MemberSpec, data: MnistData, non_digits: np.ndarray, epoc
         extra = (np.concatenate([extra[0], font_digits[0]]), np.concatenate([extra[1], font_digits[1].astype(np.uint8)]),
                  np.ones(len(extra[0]) + len(font_digits[0]), np.float32))
     config = TrainConfig(epochs=epochs, seed=spec.seed, stemmed_rate=stemmed_rate,
-                         looped_rate=looped_rate, curled_rate=curled_rate, long_flag_rate=long_flag_rate)
+                         looped_rate=looped_rate, curled_rate=curled_rate, long_flag_rate=long_flag_rate,
+                         hooked_rate=hooked_rate)
     if initial_model is not None:
         config = replace(config, learning_rate=FINE_TUNE_LEARNING_RATE)
         steps = epochs * int(np.ceil((len(x_train) + len(extra[0])) / config.batch_size))
@@ -167,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=None, help="folder for each member's checkpoint")
     parser.add_argument("--fine-tune", type=Path, default=None,
                         help="a trained ensemble .keras whose members are fine-tuned for --epochs instead")
-    add_style_rate_arguments(parser, ("stemmed", "looped", "curled", "long-flag"))
+    add_style_rate_arguments(parser, ("stemmed", "looped", "curled", "long-flag", "hooked"))
     add_font_arguments(parser)
     args = parser.parse_args(argv)
 
@@ -211,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         model, history, seconds = train_member(spec, data, train_nd, epochs, args.warm_start, initial_model=start,
                                                stemmed_rate=args.stemmed_rate, looped_rate=args.looped_rate,
                                                curled_rate=args.curled_rate, long_flag_rate=args.long_flag_rate,
-                                               font_digits=font_digits)
+                                               hooked_rate=args.hooked_rate, font_digits=font_digits)
         model.save(checkpoint)
         members.append(model)
         histories.append(history)
@@ -259,6 +262,7 @@ def write_ensemble_artifacts(ensemble, members: list, data: MnistData, test_non_
             "looped_rate": args.looped_rate,
             "curled_rate": args.curled_rate,
             "long_flag_rate": args.long_flag_rate,
+            "hooked_rate": args.hooked_rate,
             "font_digits": font_record,
             "non_digit_train_images": NON_DIGIT_TRAIN,
             **non_digit_scores(ensemble, data, test_non_digits),
@@ -271,7 +275,8 @@ def write_ensemble_artifacts(ensemble, members: list, data: MnistData, test_non_
                if trained else None)
     # The members' shared recipe, so metrics.json's top-level rates and learning rate are the ones trained with.
     config = TrainConfig(epochs=args.epochs, stemmed_rate=args.stemmed_rate, looped_rate=args.looped_rate,
-                         curled_rate=args.curled_rate, long_flag_rate=args.long_flag_rate)
+                         curled_rate=args.curled_rate, long_flag_rate=args.long_flag_rate,
+                         hooked_rate=args.hooked_rate)
     if args.fine_tune:
         config = replace(config, learning_rate=FINE_TUNE_LEARNING_RATE)
     result = write_artifacts(ensemble, data, config, history, seconds, args.out, extra_metrics=extra,

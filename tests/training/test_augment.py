@@ -154,6 +154,32 @@ def test_long_flagged_ones_grow_a_flag_to_the_lower_left_of_ones_only(mnist_samp
     np.testing.assert_array_equal(add_long_flagged_ones(x, y, rate=0.0, seed=5), x)
 
 
+def test_hooked_sevens_hang_a_hook_below_the_left_end_of_the_bar_of_sevens_only(mnist_sample):
+    from training.augment import add_hooked_sevens
+
+    x, y = mnist_sample
+    hooked = add_hooked_sevens(x, y, rate=1.0, seed=7)
+    assert hooked.shape == x.shape and hooked.dtype == np.uint8
+    changed = (hooked != x).any(axis=(1, 2))
+    assert not changed[y != 7].any() and changed[y == 7].mean() > 0.9
+
+    def upper_left_ink(image):
+        """Ink under the top fifth, in the left third of the digit's box, as a share of its area."""
+        rows, columns = np.nonzero(image > 96)
+        top, height = rows.min(), rows.max() - rows.min() + 1
+        left, width = columns.min(), columns.max() - columns.min() + 1
+        box = image[int(top + 0.2 * height):int(top + 0.55 * height), left:int(left + width / 3) + 1]
+        return (box > 96).mean()
+
+    sevens = np.flatnonzero(changed)
+    # MNIST's 7s leave that corner empty (the bar goes right, the stem comes down on the right).
+    assert np.median([upper_left_ink(hooked[i]) for i in sevens]) > np.median([upper_left_ink(x[i]) for i in sevens]) + 0.1
+    for index in sevens:
+        rows, columns = np.nonzero(hooked[index] > 96)
+        assert rows.min() >= 1 and rows.max() <= 26 and columns.min() >= 1 and columns.max() <= 26
+    np.testing.assert_array_equal(add_hooked_sevens(x, y, rate=1.0, seed=7), hooked)
+    np.testing.assert_array_equal(add_hooked_sevens(x, y, rate=0.0, seed=7), x)
+
 def test_cursive_loops_close_a_loop_low_in_twos_and_threes_only(mnist_sample):
     import cv2
 
@@ -207,4 +233,4 @@ def test_style_rate_arguments_are_shares_checked_by_argparse(capsys):
     assert "add_long_flagged_ones" in parser.format_help() and "--stemmed-rate" not in parser.format_help()
     with pytest.raises(KeyError):
         add_style_rate_arguments(argparse.ArgumentParser(), ("plaid",))
-    assert set(STYLE_RATE_HELP) == {"elastic", "looped", "stemmed", "curled", "long-flag", "cursive"}
+    assert set(STYLE_RATE_HELP) == {"elastic", "looped", "stemmed", "curled", "long-flag", "cursive", "hooked"}
