@@ -155,20 +155,31 @@ def add_continental_styles(images: np.ndarray, labels: np.ndarray, rate: float =
                              tuple(np.round((base + [half, 0]) * (1 << shift)).astype(int)),
                              colour, thickness, cv2.LINE_AA, shift)
             else:
-                row = int(top + height * rng.uniform(0.45, 0.65))
-                stem = columns[rows == row]
-                if stem.size == 0:
+                bar = _crossbar(rows, columns, top, height, rng)
+                if bar is None:
                     continue
-                width = columns.max() - columns.min() + 1
-                half = max(2.0, width * rng.uniform(0.45, 0.8) / 2)
-                centre = stem.mean() + rng.uniform(-0.15, 0.15) * half
-                tilt = rng.uniform(-0.12, 0.12) * half
-                start = np.array([centre - half, row - tilt])
-                end = np.array([centre + half, row + tilt])
+                start, end = bar
             cv2.line(image, tuple(np.round(start * (1 << shift)).astype(int)),
                      tuple(np.round(end * (1 << shift)).astype(int)), colour, thickness, cv2.LINE_AA, shift)
     return out
 
+
+def _crossbar(rows: np.ndarray, columns: np.ndarray, top: int, height: int,
+              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray] | None:
+    """The ends (x, y) of a crossbar through a 7's stem, or None where the chosen row has no ink.
+
+    ``rows`` and ``columns`` are the digit's ink pixels, ``top`` and ``height`` its vertical
+    extent. The bar crosses at 45-65 % of the height, is 45-80 % of the digit's width long,
+    its centre within 15 % of its half-length of the stem's, tilted by up to 12 % of it.
+    """
+    row = int(top + height * rng.uniform(0.45, 0.65))
+    stem = columns[rows == row]
+    if stem.size == 0:
+        return None
+    half = max(2.0, (columns.max() - columns.min() + 1) * rng.uniform(0.45, 0.8) / 2)
+    centre = stem.mean() + rng.uniform(-0.15, 0.15) * half
+    tilt = rng.uniform(-0.12, 0.12) * half
+    return np.array([centre - half, row - tilt]), np.array([centre + half, row + tilt])
 
 def restyled_copies(images: np.ndarray, labels: np.ndarray,
                     restyled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -596,16 +607,10 @@ def add_hooked_sevens(images: np.ndarray, labels: np.ndarray, rate: float = 0.35
         hook = (1 - t) ** 2 * start + 2 * (1 - t) * t * control + t ** 2 * end
         cv2.polylines(canvas, [np.round(hook * (1 << shift)).astype(np.int32)], False, colour, thickness,
                       cv2.LINE_AA, shift)
-        if rng.random() < 0.75:
-            row = int(top + height * rng.uniform(0.45, 0.65))
-            stem = columns[rows == row]
-            if stem.size:
-                half = max(2.0, (columns.max() - columns.min() + 1) * rng.uniform(0.45, 0.8) / 2)
-                centre = stem.mean() + rng.uniform(-0.15, 0.15) * half
-                tilt = rng.uniform(-0.12, 0.12) * half
-                bar = np.array([[centre - half, row - tilt], [centre + half, row + tilt]])
-                cv2.polylines(canvas, [np.round(bar * (1 << shift)).astype(np.int32)], False, colour, thickness,
-                              cv2.LINE_AA, shift)
+        bar = _crossbar(rows, columns, top, height, rng) if rng.random() < 0.75 else None
+        if bar is not None:
+            cv2.polylines(canvas, [np.round(np.array(bar) * (1 << shift)).astype(np.int32)], False, colour,
+                          thickness, cv2.LINE_AA, shift)
         out[index] = _refit_to_mnist_frame(canvas)
     return out
 
