@@ -181,6 +181,7 @@ def _crossbar(rows: np.ndarray, columns: np.ndarray, top: int, height: int,
     tilt = rng.uniform(-0.12, 0.12) * half
     return np.array([centre - half, row - tilt]), np.array([centre + half, row + tilt])
 
+
 def restyled_copies(images: np.ndarray, labels: np.ndarray,
                     restyled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The images a style function (``add_*`` here) changed, and their labels: the copies a
@@ -556,7 +557,6 @@ def add_cursive_loops(images: np.ndarray, labels: np.ndarray, rate: float = 0.35
                           int(rng.integers(230, 256)), max(1, _stroke_thickness(out[index]) - 1), cv2.LINE_AA, shift)
             out[index] = _refit_to_mnist_frame(canvas)
     return out
-
 
 
 def add_hooked_sevens(images: np.ndarray, labels: np.ndarray, rate: float = 0.35,

@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from core.config import DEFAULT_SEED, MODELS_DIR, NOT_A_DIGIT, NUM_OUTPUTS
-from training.data import MnistData, load_mnist
 from training.augment import add_style_rate_arguments
+from training.data import MnistData, load_mnist
 from training.font_digits import add_font_arguments
 
 
@@ -71,6 +71,9 @@ NON_DIGIT_TRAIN = 8000
 NON_DIGIT_TEST = 2000
 DEFAULT_EPOCHS = 12
 WARM_EPOCHS = 3
+#: The drawn styles (:data:`training.augment.STYLE_RATE_HELP`) a run can add copies of, each with
+#: its ``--<style>-rate``.
+STYLES = ("stemmed", "looped", "curled", "long-flag", "hooked")
 #: Peak learning rate of a warm start or a fine-tune (a quarter of a fresh run's).
 FINE_TUNE_LEARNING_RATE = 5e-4
 
@@ -99,7 +102,8 @@ def non_digit_sets(data: MnistData, reference, seed: int = DEFAULT_SEED) -> tupl
 def train_member(spec: MemberSpec, data: MnistData, non_digits: np.ndarray, epochs: int,
                  warm_start: Path | None = None, verbose: int | str = 2, initial_model=None,
                  stemmed_rate: float = 0.0, looped_rate: float = 0.0, curled_rate: float = 0.0,
-                 long_flag_rate: float = 0.0, hooked_rate: float = 0.0, font_digits: tuple[np.ndarray, np.ndarray] | None = None):
+                 long_flag_rate: float = 0.0, hooked_rate: float = 0.0,
+                 font_digits: tuple[np.ndarray, np.ndarray] | None = None):
     """Train one member; returns ``(model, history, seconds)``.
 
     Args:
@@ -170,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=None, help="folder for each member's checkpoint")
     parser.add_argument("--fine-tune", type=Path, default=None,
                         help="a trained ensemble .keras whose members are fine-tuned for --epochs instead")
-    add_style_rate_arguments(parser, ("stemmed", "looped", "curled", "long-flag", "hooked"))
+    add_style_rate_arguments(parser, STYLES)
     add_font_arguments(parser)
     args = parser.parse_args(argv)
 
@@ -212,9 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         epochs = args.epochs if start is not None else spec.epochs or args.epochs
         model, history, seconds = train_member(spec, data, train_nd, epochs, args.warm_start, initial_model=start,
-                                               stemmed_rate=args.stemmed_rate, looped_rate=args.looped_rate,
-                                               curled_rate=args.curled_rate, long_flag_rate=args.long_flag_rate,
-                                               hooked_rate=args.hooked_rate, font_digits=font_digits)
+                                               font_digits=font_digits, **style_rates(args))
         model.save(checkpoint)
         members.append(model)
         histories.append(history)
@@ -242,6 +244,13 @@ def non_digit_scores(model, data: MnistData, test_non_digits: np.ndarray) -> dic
             "digits_rejected": round(float((on_digits == NOT_A_DIGIT).mean()), 6)}
 
 
+def style_rates(args: argparse.Namespace) -> dict[str, float]:
+    """The drawn-style shares of :data:`STYLES` given on the command line, as keyword arguments of
+    :func:`train_member` and :class:`training.train.TrainConfig` (``{"stemmed_rate": 0.0, ...}``)."""
+    names = [f"{style.replace('-', '_')}_rate" for style in STYLES]
+    return {name: getattr(args, name) for name in names}
+
+
 def write_ensemble_artifacts(ensemble, members: list, data: MnistData, test_non_digits: np.ndarray,
                              histories: list[dict], seconds: float, args: argparse.Namespace,
                              font_record: dict | None = None) -> None:
@@ -258,11 +267,7 @@ def write_ensemble_artifacts(ensemble, members: list, data: MnistData, test_non_
             "epochs": args.epochs,
             "warm_start": str(args.warm_start) if args.warm_start else None,
             "fine_tuned_from": str(args.fine_tune) if args.fine_tune else None,
-            "stemmed_rate": args.stemmed_rate,
-            "looped_rate": args.looped_rate,
-            "curled_rate": args.curled_rate,
-            "long_flag_rate": args.long_flag_rate,
-            "hooked_rate": args.hooked_rate,
+            **style_rates(args),
             "font_digits": font_record,
             "non_digit_train_images": NON_DIGIT_TRAIN,
             **non_digit_scores(ensemble, data, test_non_digits),
@@ -274,9 +279,7 @@ def write_ensemble_artifacts(ensemble, members: list, data: MnistData, test_non_
                f"({'fine-tuned' if args.fine_tune else 'trained'} for {len(history.get('loss', []))} epochs)"
                if trained else None)
     # The members' shared recipe, so metrics.json's top-level rates and learning rate are the ones trained with.
-    config = TrainConfig(epochs=args.epochs, stemmed_rate=args.stemmed_rate, looped_rate=args.looped_rate,
-                         curled_rate=args.curled_rate, long_flag_rate=args.long_flag_rate,
-                         hooked_rate=args.hooked_rate)
+    config = TrainConfig(epochs=args.epochs, **style_rates(args))
     if args.fine_tune:
         config = replace(config, learning_rate=FINE_TUNE_LEARNING_RATE)
     result = write_artifacts(ensemble, data, config, history, seconds, args.out, extra_metrics=extra,

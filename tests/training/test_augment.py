@@ -180,6 +180,7 @@ def test_hooked_sevens_hang_a_hook_below_the_left_end_of_the_bar_of_sevens_only(
     np.testing.assert_array_equal(add_hooked_sevens(x, y, rate=1.0, seed=7), hooked)
     np.testing.assert_array_equal(add_hooked_sevens(x, y, rate=0.0, seed=7), x)
 
+
 def test_cursive_loops_close_a_loop_low_in_twos_and_threes_only(mnist_sample):
     import cv2
 
