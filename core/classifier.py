@@ -586,15 +586,20 @@ class Classifier:
         if recut_segmentation is not segmentation:
             segmentation = recut_segmentation
             predictions = self.predict_images(segmentation.digit_images, boxes=list(segmentation.boxes))
-        if not any(pen or prediction.confidence >= SURE_OF_A_SHAPE
-                   for pen, prediction in zip(segmentation.pen_like, predictions)):
-            # Every mark is shaped unlike pen strokes (a wedge, a filled patch, a texture) and
-            # the model is unsure of each: shapes and textures, not digits. The number reader is
-            # not asked: it never saw such shapes in training and reads a digit into some (an
-            # arc ending in a wedge read 2); asked here, it would add 16 / 14 right ledger cells
-            # (tune / check) and read one of benchmarks/data/synth_v1's negatives.
-            raise NoDigitFoundError(detail="marks are not pen strokes and read unsure")
+        # Every mark shaped unlike pen strokes (a wedge, a filled patch, a texture, or a
+        # hairline too thin to measure) with the model unsure of each: shapes and textures,
+        # not digits, unless most of the number reader's views read the very same digits
+        # (:data:`READING_VIEWS`; a real register's faint 3 or 0 in a cell). The reader alone
+        # is not enough: it never saw such shapes in training and reads a digit into some (an
+        # arc ending in a wedge read 2); taken alone here, it read one of
+        # benchmarks/data/synth_v1's negatives. Asking for the reader's agreement read 25 more
+        # ledger cells whole (13 / 12, tune / check) and lost none; with half of the views
+        # instead of most, 3 more wide strips of those negatives were read as a digit.
+        shapes_only = not any(pen or prediction.confidence >= SURE_OF_A_SHAPE
+                              for pen, prediction in zip(segmentation.pen_like, predictions))
         keep = [index for index, prediction in enumerate(predictions) if prediction.is_digit]
+        if shapes_only and (self.reader is None or not keep):
+            raise NoDigitFoundError(detail="marks are not pen strokes and read unsure")
         if not keep:
             return self._reader_alone(photo, segmentation, "every mark reads as not a digit")
         # The number reader reads around every mark of the line, those left out here too: it
@@ -605,11 +610,17 @@ class Classifier:
             segmentation = _keep_marks(segmentation, keep)
             predictions = [predictions[index] for index in keep]
         reading = PhotoReading(digits=tuple(predictions), width=photo.shape[1], height=photo.shape[0])
-        if self.reader is not None:
-            reading, segmentation = self._with_line_reading(reading, segmentation, line_boxes)
+        if self.reader is None:
+            return reading, segmentation
+        read_views = self._read_views(segmentation, line_boxes)
+        if shapes_only and 2 * sum(line.text == reading.number for line, _, _ in read_views[1]) <= len(read_views[1]):
+            raise NoDigitFoundError(detail="marks are not pen strokes, read unsure, and the number reader reads otherwise")
+        reading, segmentation = self._with_line_reading(reading, segmentation, line_boxes, read_views)
+        if shapes_only and reading.method != "both":
+            raise NoDigitFoundError(detail="marks are not pen strokes, read unsure, and the number reader reads otherwise")
         return reading, segmentation
 
-    def _with_line_reading(self, reading: PhotoReading, segmentation, line_boxes: list):
+    def _with_line_reading(self, reading: PhotoReading, segmentation, line_boxes: list, read_views=None):
         """Read the number's line with the number reader and combine the two readings.
 
         The reader reads the line in each of :data:`READING_VIEWS` (one batch), each a
@@ -627,8 +638,10 @@ class Classifier:
         digits placed by the view that read it). The other is the runner-up. How sure each is
         comes from :func:`disagreement_confidences`, fitted on how often each was right on real
         numbers (two readers that disagree make neither sure, and the runner-up is seldom right).
+        ``read_views``: :meth:`_read_views` of ``segmentation`` and ``line_boxes``, when the
+        caller has it (read here otherwise).
         """
-        regions, views, probabilities = self._read_views(segmentation, line_boxes)
+        regions, views, probabilities = read_views or self._read_views(segmentation, line_boxes)
         lines = [line for line, _, _ in views]
         digits_text, digits_confidence = reading.number, reading.confidence
         read = [line.text for line in lines if line.text]

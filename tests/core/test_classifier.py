@@ -302,6 +302,47 @@ class _ViewsReader(NumberReader):
         return np.stack([reader.probabilities_per_line for reader in self.readers])
 
 
+@pytest.fixture
+def unlike_pen_strokes(shipped_classifier, monkeypatch):
+    """Every mark of every segmentation is shaped unlike pen strokes, and the classifier reads
+    each at most 60 % sure (under SURE_OF_A_SHAPE): a faint register digit, say."""
+    import core.preprocessing
+    from core.classifier import SURE_OF_A_SHAPE, _softened_prediction
+
+    segment_photo, predict_images = core.preprocessing.segment_photo, Classifier.predict_images
+
+    def unlike_pen(*args, **kwargs):
+        segmentation = segment_photo(*args, **kwargs)
+        return dataclasses.replace(segmentation, pen_like=[False] * len(segmentation.pen_like))
+
+    def unsure(self, images, boxes=None):
+        predictions = predict_images(self, images, boxes=boxes)
+        return [_softened_prediction(prediction, 8.0) for prediction in predictions]
+
+    monkeypatch.setattr(core.preprocessing, "segment_photo", unlike_pen)
+    monkeypatch.setattr(Classifier, "predict_images", unsure)
+    assert all(prediction.confidence < SURE_OF_A_SHAPE and prediction.is_digit
+               for prediction in unsure(shipped_classifier, np.stack([handwritten(4), handwritten(7)]) / 255.0))
+
+
+def test_marks_unlike_pen_strokes_are_read_when_most_views_of_the_line_agree(
+        shipped_classifier, with_reader, photo_47, unlike_pen_strokes):
+    from core.classifier import READING_VIEWS
+
+    views = len(READING_VIEWS)
+    reading = with_reader(_ViewsReader(_FakeReader("417", 0.9), *[_FakeReader("47", 0.6)] * (views - 1))).read_photo(photo_47)
+    assert (reading.number, reading.method, reading.line_text) == ("47", "both", "47")
+    # half the views read otherwise: shapes, not digits
+    half = views // 2
+    with pytest.raises(NoDigitFoundError) as raised:
+        with_reader(_ViewsReader(*[_FakeReader("47", 0.9)] * half, *[_FakeReader("417", 0.9)] * (views - half))
+                    ).read_photo(photo_47)
+    assert "number reader reads otherwise" in raised.value.detail
+    # no number reader to ask
+    with pytest.raises(NoDigitFoundError):
+        with_reader(None).read_photo(photo_47)
+
+
 def test_the_line_is_read_in_every_view_in_one_batch(shipped_classifier, with_reader, photo_47):
     from core.classifier import READING_VIEWS
     from core.reader import LINE_HEIGHT, LINE_WIDTH
