@@ -224,7 +224,8 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
           looped_rate: float = 0.0, stemmed_rate: float = 0.0, long_flag_rate: float = 0.0,
           grow: int = 0, cursive_rate: float = 0.0, short_boost: float = 1.0,
           distill_from: Path | None = None, distill_weight: float = 1.0, distill_max_length: int = 2,
-          font_dir: Path | None = None, font_copies: int = 10, curled_rate: float = 0.0) -> dict:
+          font_dir: Path | None = None, font_copies: int = 10, curled_rate: float = 0.0,
+          footless_rate: float = 0.0) -> dict:
     """Generate the lines, train, export and write the three artifacts; returns the card.
 
     With ``resume`` (a ``number_reader.keras``), training continues from that model on
@@ -242,8 +243,9 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     that share redrawn on a leaning, bowed, often curled stem
     (:func:`training.augment.add_curled_nines`). With ``long_flag_rate`` > 0, likewise for
     a copy of that share of the 1s with a long, steep flag (:func:`training.augment.add_long_flagged_ones`),
-    and with ``cursive_rate`` > 0 for a copy of that share of the 2s and 3s with cursive loops
-    (:func:`training.augment.add_cursive_loops`). ``short_boost`` multiplies the weights of
+    with ``cursive_rate`` > 0 for a copy of that share of the 2s and 3s with cursive loops
+    (:func:`training.augment.add_cursive_loops`), and with ``footless_rate`` > 0 for a copy of
+    that share of the 4s with the stem cut off at the crossbar (:func:`training.augment.add_footless_fours`). ``short_boost`` multiplies the weights of
     lengths 1 and 2 in the training lines (:data:`training.number_lines.LENGTH_WEIGHTS`; 3:
     39 % of the lines instead of 17 %), for fine-tunes that must not lose single digits; the
     held-out lines keep the usual lengths.
@@ -263,8 +265,9 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     import keras
     import tensorflow as tf
 
-    from training.augment import (add_continental_styles, add_curled_nines, add_cursive_loops, add_long_flagged_ones,
-                                  add_looped_styles, add_stemmed_nines, elastic_distort, restyled_copies)
+    from training.augment import (add_continental_styles, add_curled_nines, add_cursive_loops, add_footless_fours,
+                                  add_long_flagged_ones, add_looped_styles, add_stemmed_nines, elastic_distort,
+                                  restyled_copies)
     from training.data import load_mnist
 
     started = time.time()
@@ -288,6 +291,9 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     # 2s looped at the bottom corner, 3s whose tail curls back: read as 0 or 9, and 8.
     cursive = restyled_copies(mnist.x_train, mnist.y_train, add_cursive_loops(
         mnist.x_train, mnist.y_train, rate=cursive_rate, seed=seed + 6))
+    # 4s whose stem stops at the crossbar (an "L" and a short stem): read 6 on the cheques.
+    footless = restyled_copies(mnist.x_train, mnist.y_train, add_footless_fours(
+        mnist.x_train, mnist.y_train, rate=footless_rate, seed=seed + 9))
     digits = np.concatenate([mnist.x_train, continental[0]])
     labels = np.concatenate([mnist.y_train, continental[1]])
     # Digits of handwriting fonts: other school hands than MNIST's American writers'.
@@ -296,8 +302,10 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
         from training.font_digits import find_fonts, render_font_digits
 
         fonts = render_font_digits(find_fonts(font_dir), font_copies, seed=seed + 8)
-    train_digits = np.concatenate([digits, looped[0], stemmed[0], curled[0], long_flagged[0], cursive[0], fonts[0]])
-    train_labels = np.concatenate([labels, looped[1], stemmed[1], curled[1], long_flagged[1], cursive[1], fonts[1]])
+    train_digits = np.concatenate([digits, looped[0], stemmed[0], curled[0], long_flagged[0], cursive[0], footless[0],
+                                   fonts[0]])
+    train_labels = np.concatenate([labels, looped[1], stemmed[1], curled[1], long_flagged[1], cursive[1], footless[1],
+                                   fonts[1]])
     distorted = np.flatnonzero(np.random.default_rng(seed + 1).random(len(digits)) < elastic_rate)
     if len(distorted):
         train_digits = np.concatenate([train_digits, elastic_distort(digits[distorted], seed=seed + 2)])
@@ -358,6 +366,7 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
                          f"{len(curled[0])} of its 9s also drawn on a curled stem (rate {curled_rate}), "
                          f"{len(long_flagged[0])} of its 1s also drawn with a long flag (rate {long_flag_rate}), "
                          f"{len(cursive[0])} of its 2s and 3s also drawn with cursive loops (rate {cursive_rate}), "
+                         f"{len(footless[0])} of its 4s also drawn with the stem cut at the bar (rate {footless_rate}), "
                          f"{len(distorted)} digits also elastically distorted (rate {elastic_rate}), "
                          + (f"{len(fonts[0])} digits drawn from {len(fonts[2])} handwriting fonts "
                             f"({font_copies} copies of each digit; training.font_digits), " if fonts[2] else "")
@@ -530,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--workers", type=int, default=max(1, min(4, os.cpu_count() or 1)))
     parser.add_argument("--resume", type=Path, default=None, help="continue training this number_reader.keras")
-    add_style_rate_arguments(parser, ("elastic", "looped", "stemmed", "curled", "long-flag", "cursive"))
+    add_style_rate_arguments(parser, ("elastic", "looped", "stemmed", "curled", "long-flag", "cursive", "footless"))
     parser.add_argument("--short-boost", type=float, default=1.0,
                         help="weight lines of 1 and 2 digits this many times as usual (> 0)")
     parser.add_argument("--distill-from", type=Path, default=None, metavar="KERAS",
@@ -562,7 +571,7 @@ def main(argv: list[str] | None = None) -> int:
                  grow=args.grow, cursive_rate=args.cursive_rate, short_boost=args.short_boost,
                  distill_from=args.distill_from, distill_weight=args.distill_weight,
                  distill_max_length=args.distill_max_length, font_dir=args.font_dir,
-                 font_copies=args.font_copies, curled_rate=args.curled_rate)
+                 font_copies=args.font_copies, curled_rate=args.curled_rate, footless_rate=args.footless_rate)
     print(f"held-out synthetic lines read exactly: {card['held_out_exact']:.2%}; "
           f"{card['parameters']} parameters; {card['training_seconds'] / 60:.1f} min; "
           f"wrote {args.out / READER_TFLITE}")

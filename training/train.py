@@ -67,6 +67,8 @@ class TrainConfig:
             (:func:`training.augment.add_long_flagged_ones`); 0 = off.
         hooked_rate: fraction of the training 7s added again with a hook down from the bar's
             start and mostly a crossbar (:func:`training.augment.add_hooked_sevens`); 0 = off.
+        footless_rate: fraction of the training 4s added again with the stem cut off at the
+            crossbar (:func:`training.augment.add_footless_fours`); 0 = off.
     """
 
     epochs: int = DEFAULT_EPOCHS
@@ -83,6 +85,7 @@ class TrainConfig:
     looped_rate: float = 0.0
     long_flag_rate: float = 0.0
     hooked_rate: float = 0.0
+    footless_rate: float = 0.0
 
 
 @dataclass
@@ -184,8 +187,8 @@ def fit(data: MnistData, config: TrainConfig, extra: tuple[np.ndarray, np.ndarra
         pick = np.random.default_rng(config.seed).permutation(len(x))[: config.max_samples]
         x, y = x[pick], y[pick]
     x_fit, y_fit, x_val, y_val = split_validation(x, y, config.validation_size, config.seed)
-    from training.augment import (add_continental_styles, add_curled_nines, add_hooked_sevens, add_long_flagged_ones,
-                                  add_looped_styles, add_stemmed_nines, restyled_copies)
+    from training.augment import (add_continental_styles, add_curled_nines, add_footless_fours, add_hooked_sevens,
+                                  add_long_flagged_ones, add_looped_styles, add_stemmed_nines, restyled_copies)
 
     copies = []
     for rate, draw, seed_offset in ((config.style_rate, add_continental_styles, 0),
@@ -193,7 +196,8 @@ def fit(data: MnistData, config: TrainConfig, extra: tuple[np.ndarray, np.ndarra
                                     (config.curled_rate, add_curled_nines, 4),
                                     (config.looped_rate, add_looped_styles, 5),
                                     (config.long_flag_rate, add_long_flagged_ones, 6),
-                                    (config.hooked_rate, add_hooked_sevens, 7)):
+                                    (config.hooked_rate, add_hooked_sevens, 7),
+                                    (config.footless_rate, add_footless_fours, 9)):
         if rate > 0:
             copies.append(restyled_copies(x_fit, y_fit, draw(x_fit, y_fit, rate=rate, seed=config.seed + seed_offset)))
     x_fit = np.concatenate([x_fit, *(images for images, _ in copies)])
@@ -256,6 +260,7 @@ def build_metrics(model, evaluation: Evaluation, data: MnistData, config: TrainC
         "looped_rate": config.looped_rate,
         "long_flag_rate": config.long_flag_rate,
         "hooked_rate": config.hooked_rate,
+        "footless_rate": config.footless_rate,
         "training_images": int(min(len(data.x_train), config.max_samples or len(data.x_train))),
         "parameters": int(model.count_params()),
         "model_file": MODEL_FILENAME,

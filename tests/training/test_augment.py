@@ -181,6 +181,33 @@ def test_hooked_sevens_hang_a_hook_below_the_left_end_of_the_bar_of_sevens_only(
     np.testing.assert_array_equal(add_hooked_sevens(x, y, rate=0.0, seed=7), x)
 
 
+def test_footless_fours_lose_the_stem_below_the_bar_of_fours_only(mnist_sample):
+    from training.augment import add_footless_fours
+
+    x, y = mnist_sample
+    footless = add_footless_fours(x, y, rate=1.0, seed=9)
+    assert footless.shape == x.shape and footless.dtype == np.uint8
+    changed = (footless != x).any(axis=(1, 2))
+    assert not changed[y != 4].any() and changed[y == 4].mean() > 0.8
+
+    def bottom_width(image):
+        """Width of the bottom fifth's ink, as a share of the digit's width."""
+        rows, columns = np.nonzero(image > 96)
+        bottom = columns[rows >= rows.max() - 0.2 * (rows.max() - rows.min())]
+        return (bottom.max() - bottom.min() + 1) / (columns.max() - columns.min() + 1)
+
+    fours = np.flatnonzero(changed)
+    # MNIST's 4s end in the stem's narrow foot; a footless 4 ends in its bar, the "L"'s base.
+    assert np.median([bottom_width(footless[i]) for i in fours]) > np.median([bottom_width(x[i]) for i in fours]) + 0.3
+    for index in fours:
+        rows, columns = np.nonzero(footless[index] > 96)
+        assert rows.min() >= 1 and rows.max() <= 26 and columns.min() >= 1 and columns.max() <= 26
+        # stretched back to the digit's height: a tall "L", not a squat "u"
+        assert rows.max() - rows.min() >= 0.8 * (columns.max() - columns.min())
+    np.testing.assert_array_equal(add_footless_fours(x, y, rate=1.0, seed=9), footless)
+    np.testing.assert_array_equal(add_footless_fours(x, y, rate=0.0, seed=9), x)
+
+
 def test_cursive_loops_close_a_loop_low_in_twos_and_threes_only(mnist_sample):
     import cv2
 
@@ -234,4 +261,4 @@ def test_style_rate_arguments_are_shares_checked_by_argparse(capsys):
     assert "add_long_flagged_ones" in parser.format_help() and "--stemmed-rate" not in parser.format_help()
     with pytest.raises(KeyError):
         add_style_rate_arguments(argparse.ArgumentParser(), ("plaid",))
-    assert set(STYLE_RATE_HELP) == {"elastic", "looped", "stemmed", "curled", "long-flag", "cursive", "hooked"}
+    assert set(STYLE_RATE_HELP) == {"elastic", "looped", "stemmed", "curled", "long-flag", "cursive", "hooked", "footless"}
