@@ -9,6 +9,7 @@ the same step that serves photos. What varies, per line and per digit:
   narrower one, :data:`MAX_OVERLAP`), touching, tight, normal, wide;
 - digit height, width, baseline, slant (shear), tilt (rotation), stroke width (dilation,
   erosion) and ink strength;
+- 0s written like "o"s, low and wide, in some lines (an option, ``round_zero_rate``);
 - separators that are not part of the number: ".", ",", "-", "/", "'" between groups,
   and a trailing dash, slash or "=" as cheque amounts often have;
 - clutter: an underline (straight or wavy, sometimes touching the digits), a
@@ -99,12 +100,26 @@ def _separator(rng: np.random.Generator, height: float, stroke: int) -> np.ndarr
     return patch
 
 
+#: Height (range, times the line's digit height) of the 0s of a line written with round zeros.
+ROUND_ZERO_HEIGHT = (0.5, 0.8)
+#: Width (range, times the 0's own width at the line's height) of those round zeros.
+ROUND_ZERO_WIDEN = (0.9, 1.4)
+
+def round_zero(rng: np.random.Generator, patch: np.ndarray) -> np.ndarray:
+    """A 0 written like a lower-case "o": the float32 (h, w) crop resized to
+    :data:`ROUND_ZERO_HEIGHT` times its height and :data:`ROUND_ZERO_WIDEN` times its width
+    (at least 4 x 2 px); placed on the baseline like any digit, it stands low and wide."""
+    size = (max(2, int(round(patch.shape[1] * rng.uniform(*ROUND_ZERO_WIDEN)))),
+            max(4, int(round(patch.shape[0] * rng.uniform(*ROUND_ZERO_HEIGHT)))))
+    return cv2.resize(patch, size, interpolation=cv2.INTER_AREA)
+
+
 #: Most two neighbouring digits' boxes overlap, as a share of the narrower box's width.
 MAX_OVERLAP = 0.5
 
 
 def make_line(rng: np.random.Generator, bank: DigitBank, length: int | None = None,
-              length_weights: np.ndarray = LENGTH_WEIGHTS) -> tuple[np.ndarray, str]:
+              length_weights: np.ndarray = LENGTH_WEIGHTS, round_zero_rate: float = 0.0) -> tuple[np.ndarray, str]:
     """Draw one synthetic number line as an ink map.
 
     Args:
@@ -112,6 +127,10 @@ def make_line(rng: np.random.Generator, bank: DigitBank, length: int | None = No
         bank: the digits to draw from.
         length: digits in the number (default: drawn from ``length_weights``).
         length_weights: float (12,), relative weights of lengths 1..12, >= 0, not all 0.
+        round_zero_rate: share of the lines, in [0, 1], whose 0s are written like "o"s
+            (:data:`ROUND_ZERO_HEIGHT`, :data:`ROUND_ZERO_WIDEN`), as the thousands of cheque
+            amounts often are ("15.ooo"); 0 draws no random number for it, so lines come out
+            exactly as without the option.
 
     Returns:
         ``(ink, text)``: float32 (64, w) ink map in [0, 1] and the number's digits.
@@ -126,6 +145,7 @@ def make_line(rng: np.random.Generator, bank: DigitBank, length: int | None = No
     stroke = int(rng.choice([1, 1, 2, 2, 3]))
     separators = rng.random() < 0.35
     baseline = rng.uniform(0.6, 0.85) * CANVAS_HEIGHT
+    round_zeros = round_zero_rate > 0 and rng.random() < round_zero_rate
     pieces: list[tuple[int, int, np.ndarray]] = []  # (x, y, patch)
     x = rng.uniform(0.05, 1.2) * digit_height
     patches = []
@@ -133,7 +153,10 @@ def make_line(rng: np.random.Generator, bank: DigitBank, length: int | None = No
         choices = bank.by_label[int(label)]
         crop = choices[int(rng.integers(len(choices)))]
         height = digit_height * rng.uniform(0.88, 1.12)
-        patches.append(_scaled_digit(rng, crop, height) * rng.uniform(0.75, 1.0))
+        patch = _scaled_digit(rng, crop, height)
+        if round_zeros and label == 0:
+            patch = round_zero(rng, patch)
+        patches.append(patch * rng.uniform(0.75, 1.0))
     for index, patch in enumerate(patches):
         y = baseline - patch.shape[0] + rng.normal(0, 0.04 * digit_height)
         pieces.append((int(round(x)), int(round(y)), patch))
@@ -283,9 +306,10 @@ def _add_paper(rng: np.random.Generator, canvas: np.ndarray) -> np.ndarray:
     return ink.astype(np.float32)
 
 
-def make_lines(bank: DigitBank, count: int, seed: int,
-               length_weights: np.ndarray = LENGTH_WEIGHTS) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """``count`` reader inputs, their lengths drawn from ``length_weights`` (as :func:`make_line`).
+def make_lines(bank: DigitBank, count: int, seed: int, length_weights: np.ndarray = LENGTH_WEIGHTS,
+               round_zero_rate: float = 0.0) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """``count`` reader inputs, their lengths drawn from ``length_weights`` and a share
+    ``round_zero_rate`` of them with round zeros (as :func:`make_line`).
 
     Returns:
         ``(lines, targets, texts)``: uint8 (count, 32, 256) (ink * 255), int32 targets
@@ -297,7 +321,7 @@ def make_lines(bank: DigitBank, count: int, seed: int,
     targets = np.zeros((count, MAX_LENGTH), np.int32)
     texts = []
     for index in range(count):
-        ink, text = make_line(rng, bank, length_weights=length_weights)
+        ink, text = make_line(rng, bank, length_weights=length_weights, round_zero_rate=round_zero_rate)
         line, _ = line_input(ink)
         lines[index] = np.round(line * 255).astype(np.uint8)
         targets[index, :len(text)] = [int(character) + 1 for character in text]

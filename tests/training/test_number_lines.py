@@ -57,3 +57,20 @@ def test_length_weights_choose_how_long_the_numbers_are(mnist_sample):
     # the usual weights: mostly 2-8 digits, some single digits
     _, _, texts = make_lines(_bank(mnist_sample), 60, seed=5, length_weights=LENGTH_WEIGHTS)
     assert max(len(text) for text in texts) > 4
+
+
+def test_round_zeros_are_low_and_wide_and_change_nothing_when_off(mnist_sample):
+    from training.number_lines import ROUND_ZERO_HEIGHT, ROUND_ZERO_WIDEN, round_zero
+
+    bank = _bank(mnist_sample)
+    rng = np.random.default_rng(3)
+    for crop in bank.by_label[0][:20]:
+        patch = round_zero(rng, crop)
+        assert patch.dtype == np.float32
+        assert ROUND_ZERO_HEIGHT[0] - 0.1 <= patch.shape[0] / crop.shape[0] <= ROUND_ZERO_HEIGHT[1] + 0.1
+        assert ROUND_ZERO_WIDEN[0] - 0.1 <= patch.shape[1] / crop.shape[1] <= ROUND_ZERO_WIDEN[1] + 0.1
+    plain, _, texts = make_lines(bank, 30, seed=5)
+    same, _, same_texts = make_lines(bank, 30, seed=5, round_zero_rate=0.0)
+    assert np.array_equal(plain, same) and texts == same_texts  # off: the random stream is untouched
+    rounded, _, _ = make_lines(bank, 30, seed=5, round_zero_rate=1.0)
+    assert not np.array_equal(plain, rounded)
