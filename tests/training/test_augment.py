@@ -208,6 +208,32 @@ def test_footless_fours_lose_the_stem_below_the_bar_of_fours_only(mnist_sample):
     np.testing.assert_array_equal(add_footless_fours(x, y, rate=0.0, seed=9), x)
 
 
+def test_flat_topped_threes_get_a_straight_bar_on_top_of_threes_only(mnist_sample):
+    from training.augment import add_flat_topped_threes
+
+    x, y = mnist_sample
+    flat = add_flat_topped_threes(x, y, rate=1.0, seed=10)
+    assert flat.shape == x.shape and flat.dtype == np.uint8
+    changed = (flat != x).any(axis=(1, 2))
+    assert not changed[y != 3].any() and changed[y == 3].mean() > 0.9
+
+    def top_bar(image):
+        """Share of the digit's width inked in its fullest row among the top eighth: a bar is wide."""
+        rows, columns = np.nonzero(image > 96)
+        width = columns.max() - columns.min() + 1
+        band = image[rows.min():rows.min() + max(2, (rows.max() - rows.min()) // 8)] > 96
+        return band.sum(axis=1).max() / width
+
+    threes = np.flatnonzero(changed)
+    # MNIST's 3s start in a round arc; the flat-topped ones in a straight bar.
+    assert np.median([top_bar(flat[i]) for i in threes]) > np.median([top_bar(x[i]) for i in threes]) + 0.15
+    for index in threes:
+        rows, columns = np.nonzero(flat[index] > 96)
+        assert rows.min() >= 1 and rows.max() <= 26 and columns.min() >= 1 and columns.max() <= 26
+    np.testing.assert_array_equal(add_flat_topped_threes(x, y, rate=1.0, seed=10), flat)
+    np.testing.assert_array_equal(add_flat_topped_threes(x, y, rate=0.0, seed=10), x)
+
+
 def test_cursive_loops_close_a_loop_low_in_twos_and_threes_only(mnist_sample):
     import cv2
 
@@ -261,4 +287,5 @@ def test_style_rate_arguments_are_shares_checked_by_argparse(capsys):
     assert "add_long_flagged_ones" in parser.format_help() and "--stemmed-rate" not in parser.format_help()
     with pytest.raises(KeyError):
         add_style_rate_arguments(argparse.ArgumentParser(), ("plaid",))
-    assert set(STYLE_RATE_HELP) == {"elastic", "looped", "stemmed", "curled", "long-flag", "cursive", "hooked", "footless"}
+    assert set(STYLE_RATE_HELP) == {"elastic", "looped", "stemmed", "curled", "long-flag", "cursive", "hooked", "footless",
+                                   "flat-top"}
