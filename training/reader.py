@@ -226,7 +226,8 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
           grow: int = 0, cursive_rate: float = 0.0, short_boost: float = 1.0,
           distill_from: Path | None = None, distill_weight: float = 1.0, distill_max_length: int = 2,
           font_dir: Path | None = None, font_copies: int = 10, curled_rate: float = 0.0,
-          footless_rate: float = 0.0, round_zero_rate: float = 0.0, flat_top_rate: float = 0.0) -> dict:
+          footless_rate: float = 0.0, round_zero_rate: float = 0.0, flat_top_rate: float = 0.0,
+          lifted_bar_rate: float = 0.0) -> dict:
     """Generate the lines, train, export and write the three artifacts; returns the card.
 
     With ``resume`` (a ``number_reader.keras``), training continues from that model on
@@ -247,8 +248,10 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     with ``cursive_rate`` > 0 for a copy of that share of the 2s and 3s with cursive loops
     (:func:`training.augment.add_cursive_loops`), and with ``footless_rate`` > 0 for a copy of
     that share of the 4s with the stem cut off at the crossbar (:func:`training.augment.add_footless_fours`),
-    and with ``flat_top_rate`` > 0 for a copy of that share of the 3s with a flat bar and a
-    diagonal on top (:func:`training.augment.add_flat_topped_threes`).
+    with ``flat_top_rate`` > 0 for a copy of that share of the 3s with a flat bar and a
+    diagonal on top (:func:`training.augment.add_flat_topped_threes`), and with
+    ``lifted_bar_rate`` > 0 for a copy of that share of the 5s with the bar apart
+    (:func:`training.augment.add_lifted_bar_fives`).
     ``round_zero_rate`` is the share of the training lines whose 0s are written like "o"s
     (:func:`training.number_lines.make_line`); the held-out lines have none. ``short_boost`` multiplies the weights of
     lengths 1 and 2 in the training lines (:data:`training.number_lines.LENGTH_WEIGHTS`; 3:
@@ -271,8 +274,9 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     import tensorflow as tf
 
     from training.augment import (add_continental_styles, add_curled_nines, add_cursive_loops,
-                                  add_flat_topped_threes, add_footless_fours, add_long_flagged_ones, add_looped_styles,
-                                  add_stemmed_nines, elastic_distort, restyled_copies)
+                                  add_flat_topped_threes, add_footless_fours, add_lifted_bar_fives,
+                                  add_long_flagged_ones, add_looped_styles, add_stemmed_nines, elastic_distort,
+                                  restyled_copies)
     from training.data import load_mnist
 
     started = time.time()
@@ -302,6 +306,9 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     # 3s with a flat bar and a diagonal on top (a "ʒ"): read 2 in the Danish registers.
     flat_topped = restyled_copies(mnist.x_train, mnist.y_train, add_flat_topped_threes(
         mnist.x_train, mnist.y_train, rate=flat_top_rate, seed=seed + 10))
+    # 5s whose bar is a separate stroke, high and to the right: read 3 in the Danish registers.
+    lifted_bar = restyled_copies(mnist.x_train, mnist.y_train, add_lifted_bar_fives(
+        mnist.x_train, mnist.y_train, rate=lifted_bar_rate, seed=seed + 11))
     digits = np.concatenate([mnist.x_train, continental[0]])
     labels = np.concatenate([mnist.y_train, continental[1]])
     # Digits of handwriting fonts: other school hands than MNIST's American writers'.
@@ -311,9 +318,9 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
 
         fonts = render_font_digits(find_fonts(font_dir), font_copies, seed=seed + 8)
     train_digits = np.concatenate([digits, looped[0], stemmed[0], curled[0], long_flagged[0], cursive[0], footless[0],
-                                   flat_topped[0], fonts[0]])
+                                   flat_topped[0], lifted_bar[0], fonts[0]])
     train_labels = np.concatenate([labels, looped[1], stemmed[1], curled[1], long_flagged[1], cursive[1], footless[1],
-                                   flat_topped[1], fonts[1]])
+                                   flat_topped[1], lifted_bar[1], fonts[1]])
     distorted = np.flatnonzero(np.random.default_rng(seed + 1).random(len(digits)) < elastic_rate)
     if len(distorted):
         train_digits = np.concatenate([train_digits, elastic_distort(digits[distorted], seed=seed + 2)])
@@ -376,6 +383,7 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
                          f"{len(cursive[0])} of its 2s and 3s also drawn with cursive loops (rate {cursive_rate}), "
                          f"{len(footless[0])} of its 4s also drawn with the stem cut at the bar (rate {footless_rate}), "
                          f"{len(flat_topped[0])} of its 3s also drawn with a flat top (rate {flat_top_rate}), "
+                         f"{len(lifted_bar[0])} of its 5s also drawn with the bar apart (rate {lifted_bar_rate}), "
                          f"{len(distorted)} digits also elastically distorted (rate {elastic_rate}), "
                          + (f"{len(fonts[0])} digits drawn from {len(fonts[2])} handwriting fonts "
                             f"({font_copies} copies of each digit; training.font_digits), " if fonts[2] else "")
@@ -550,7 +558,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=max(1, min(4, os.cpu_count() or 1)))
     parser.add_argument("--resume", type=Path, default=None, help="continue training this number_reader.keras")
     add_style_rate_arguments(parser, ("elastic", "looped", "stemmed", "curled", "long-flag", "cursive", "footless",
-                                      "flat-top"))
+                                      "flat-top", "lifted-bar"))
     parser.add_argument("--round-zero-rate", type=share, default=0.0, metavar="SHARE",
                         help="share of the training lines whose 0s are written low and wide, like o's, 0-1")
     parser.add_argument("--short-boost", type=float, default=1.0,
@@ -585,7 +593,8 @@ def main(argv: list[str] | None = None) -> int:
                  distill_from=args.distill_from, distill_weight=args.distill_weight,
                  distill_max_length=args.distill_max_length, font_dir=args.font_dir,
                  font_copies=args.font_copies, curled_rate=args.curled_rate, footless_rate=args.footless_rate,
-                 round_zero_rate=args.round_zero_rate, flat_top_rate=args.flat_top_rate)
+                 round_zero_rate=args.round_zero_rate, flat_top_rate=args.flat_top_rate,
+                 lifted_bar_rate=args.lifted_bar_rate)
     print(f"held-out synthetic lines read exactly: {card['held_out_exact']:.2%}; "
           f"{card['parameters']} parameters; {card['training_seconds'] / 60:.1f} min; "
           f"wrote {args.out / READER_TFLITE}")

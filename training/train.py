@@ -71,6 +71,8 @@ class TrainConfig:
             crossbar (:func:`training.augment.add_footless_fours`); 0 = off.
         flat_top_rate: fraction of the training 3s added again with a flat bar and a diagonal
             on top (:func:`training.augment.add_flat_topped_threes`); 0 = off.
+        lifted_bar_rate: fraction of the training 5s added again with the bar apart, high and
+            to the right (:func:`training.augment.add_lifted_bar_fives`); 0 = off.
     """
 
     epochs: int = DEFAULT_EPOCHS
@@ -89,6 +91,7 @@ class TrainConfig:
     hooked_rate: float = 0.0
     footless_rate: float = 0.0
     flat_top_rate: float = 0.0
+    lifted_bar_rate: float = 0.0
 
 
 @dataclass
@@ -191,8 +194,8 @@ def fit(data: MnistData, config: TrainConfig, extra: tuple[np.ndarray, np.ndarra
         x, y = x[pick], y[pick]
     x_fit, y_fit, x_val, y_val = split_validation(x, y, config.validation_size, config.seed)
     from training.augment import (add_continental_styles, add_curled_nines, add_flat_topped_threes, add_footless_fours,
-                                  add_hooked_sevens, add_long_flagged_ones, add_looped_styles, add_stemmed_nines,
-                                  restyled_copies)
+                                  add_hooked_sevens, add_lifted_bar_fives, add_long_flagged_ones, add_looped_styles,
+                                  add_stemmed_nines, restyled_copies)
 
     copies = []
     for rate, draw, seed_offset in ((config.style_rate, add_continental_styles, 0),
@@ -202,7 +205,8 @@ def fit(data: MnistData, config: TrainConfig, extra: tuple[np.ndarray, np.ndarra
                                     (config.long_flag_rate, add_long_flagged_ones, 6),
                                     (config.hooked_rate, add_hooked_sevens, 7),
                                     (config.footless_rate, add_footless_fours, 9),
-                                    (config.flat_top_rate, add_flat_topped_threes, 10)):
+                                    (config.flat_top_rate, add_flat_topped_threes, 10),
+                                    (config.lifted_bar_rate, add_lifted_bar_fives, 11)):
         if rate > 0:
             copies.append(restyled_copies(x_fit, y_fit, draw(x_fit, y_fit, rate=rate, seed=config.seed + seed_offset)))
     x_fit = np.concatenate([x_fit, *(images for images, _ in copies)])
@@ -267,6 +271,7 @@ def build_metrics(model, evaluation: Evaluation, data: MnistData, config: TrainC
         "hooked_rate": config.hooked_rate,
         "footless_rate": config.footless_rate,
         "flat_top_rate": config.flat_top_rate,
+        "lifted_bar_rate": config.lifted_bar_rate,
         "training_images": int(min(len(data.x_train), config.max_samples or len(data.x_train))),
         "parameters": int(model.count_params()),
         "model_file": MODEL_FILENAME,

@@ -234,6 +234,32 @@ def test_flat_topped_threes_get_a_straight_bar_on_top_of_threes_only(mnist_sampl
     np.testing.assert_array_equal(add_flat_topped_threes(x, y, rate=0.0, seed=10), x)
 
 
+def test_lifted_bar_fives_get_a_bar_apart_from_the_body_of_fives_only(mnist_sample):
+    import cv2
+
+    from training.augment import add_lifted_bar_fives
+
+    x, y = mnist_sample
+    lifted = add_lifted_bar_fives(x, y, rate=1.0, seed=11)
+    assert lifted.shape == x.shape and lifted.dtype == np.uint8
+    changed = (lifted != x).any(axis=(1, 2))
+    assert not changed[y != 5].any() and changed[y == 5].mean() > 0.9
+
+    def pieces(image):
+        """Connected pieces of ink bigger than 3 pixels."""
+        count, _, stats, _ = cv2.connectedComponentsWithStats((image > 96).astype(np.uint8), connectivity=8)
+        return int((stats[1:, cv2.CC_STAT_AREA] > 3).sum())
+
+    fives = np.flatnonzero(changed)
+    # MNIST's 5s are mostly one stroke; a lifted bar is a second piece.
+    assert np.mean([pieces(lifted[i]) >= 2 for i in fives]) > np.mean([pieces(x[i]) >= 2 for i in fives]) + 0.4
+    for index in fives:
+        rows, columns = np.nonzero(lifted[index] > 96)
+        assert rows.min() >= 1 and rows.max() <= 26 and columns.min() >= 1 and columns.max() <= 26
+    np.testing.assert_array_equal(add_lifted_bar_fives(x, y, rate=1.0, seed=11), lifted)
+    np.testing.assert_array_equal(add_lifted_bar_fives(x, y, rate=0.0, seed=11), x)
+
+
 def test_cursive_loops_close_a_loop_low_in_twos_and_threes_only(mnist_sample):
     import cv2
 
@@ -288,4 +314,4 @@ def test_style_rate_arguments_are_shares_checked_by_argparse(capsys):
     with pytest.raises(KeyError):
         add_style_rate_arguments(argparse.ArgumentParser(), ("plaid",))
     assert set(STYLE_RATE_HELP) == {"elastic", "looped", "stemmed", "curled", "long-flag", "cursive", "hooked", "footless",
-                                   "flat-top"}
+                                   "flat-top", "lifted-bar"}
