@@ -347,6 +347,21 @@ def _padded_picks(images: np.ndarray, labels: np.ndarray, digit: int, rate: floa
         yield index, cv2.copyMakeBorder(images[index], pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
 
 
+def _redrawn(images: np.ndarray, labels: np.ndarray, digit: int, rate: float, seed: int, redraw) -> np.ndarray:
+    """A copy of ``images`` (uint8 (N, 28, 28)) where a random share ``rate`` of the images of
+    ``digit`` (:func:`_padded_picks`, seeded by ``seed``) are redrawn: ``redraw(canvas, image,
+    rng)`` draws on the padded canvas (uint8, changed in place) of the original ``image``
+    with the shared generator ``rng``, and returns the canvas to frame again as MNIST is
+    (:func:`_refit_to_mnist_frame`), or None to leave that image as it is."""
+    rng = np.random.default_rng(seed)
+    out = images.copy()
+    for index, canvas in _padded_picks(out, labels, digit, rate, rng):
+        drawn = redraw(canvas, out[index], rng)
+        if drawn is not None:
+            out[index] = _refit_to_mnist_frame(drawn)
+    return out
+
+
 def add_stemmed_nines(images: np.ndarray, labels: np.ndarray, rate: float = 0.35,
                       seed: int = 0) -> np.ndarray:
     """Redraw 9s as a ring on a stem, the 9 of many Latin American hands, rare in MNIST.
@@ -434,30 +449,29 @@ def _restemmed_nines(images: np.ndarray, labels: np.ndarray, rate: float, seed: 
     one pixel wider than the digit's estimated pen, anti-aliased, and framed again as MNIST is."""
     import cv2
 
-    rng = np.random.default_rng(seed)
-    out = images.copy()
-    shift = 4  # draw with 1/16-pixel precision
-    for index, canvas in _padded_picks(out, labels, 9, rate, rng):
+    def redraw(canvas: np.ndarray, image: np.ndarray, rng: np.random.Generator):
+        shift = 4  # draw with 1/16-pixel precision
         ink = (canvas > 96).astype(np.uint8)
         rows = np.flatnonzero(ink.any(axis=1))
         if rows.size < 5:
-            continue
+            return None
         contours, hierarchy = cv2.findContours(ink, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
         holes = [contour for contour, links in zip(contours, hierarchy[0])
                  if links[3] >= 0 and cv2.contourArea(contour) >= 4]
         if not holes:
-            continue
+            return None
         left, top, width, height = cv2.boundingRect(max(holes, key=cv2.contourArea))
         digit_height = rows[-1] - rows[0] + 1
         if top + height > rows[0] + 0.7 * digit_height:  # the loop is not at the top
-            continue
-        thickness = _stroke_thickness(out[index])
+            return None
+        thickness = _stroke_thickness(image)
         canvas[top + height + thickness + 1:, :] = 0  # the old stem, below the ring
         points = stem(rng, left, width, top + height + 0.5 * thickness, digit_height)
         cv2.polylines(canvas, [np.round(np.array(points) * (1 << shift)).astype(np.int32)], False,
                       int(rng.integers(230, 256)), thickness + 1, cv2.LINE_AA, shift)
-        out[index] = _refit_to_mnist_frame(canvas)
-    return out
+        return canvas
+
+    return _redrawn(images, labels, 9, rate, seed, redraw)
 
 
 def add_long_flagged_ones(images: np.ndarray, labels: np.ndarray, rate: float = 0.35,
@@ -485,13 +499,11 @@ def add_long_flagged_ones(images: np.ndarray, labels: np.ndarray, rate: float = 
     """
     import cv2
 
-    rng = np.random.default_rng(seed)
-    out = images.copy()
-    shift = 4  # draw with 1/16-pixel precision
-    for index, canvas in _padded_picks(out, labels, 1, rate, rng):
+    def redraw(canvas: np.ndarray, image: np.ndarray, rng: np.random.Generator):
+        shift = 4  # draw with 1/16-pixel precision
         rows, columns = np.nonzero(canvas > 96)
         if rows.size < 10:
-            continue
+            return None
         top, bottom = rows.min(), rows.max()
         height = bottom - top + 1
         start = np.array([columns[rows <= top + 1].mean(), top + 0.5])
@@ -504,9 +516,10 @@ def add_long_flagged_ones(images: np.ndarray, labels: np.ndarray, rate: float = 
         bend = rng.normal(0.0, 0.04 * height, 2)
         points = np.array([start, (start + end) / 2 + bend, end])
         cv2.polylines(canvas, [np.round(points * (1 << shift)).astype(np.int32)], False,
-                      int(rng.integers(200, 256)), _stroke_thickness(out[index]) + 1, cv2.LINE_AA, shift)
-        out[index] = _refit_to_mnist_frame(canvas)
-    return out
+                      int(rng.integers(200, 256)), _stroke_thickness(image) + 1, cv2.LINE_AA, shift)
+        return canvas
+
+    return _redrawn(images, labels, 1, rate, seed, redraw)
 
 
 def add_cursive_loops(images: np.ndarray, labels: np.ndarray, rate: float = 0.35,
@@ -584,16 +597,14 @@ def add_hooked_sevens(images: np.ndarray, labels: np.ndarray, rate: float = 0.35
     """
     import cv2
 
-    rng = np.random.default_rng(seed)
-    out = images.copy()
-    shift = 4  # draw with 1/16-pixel precision
-    for index, canvas in _padded_picks(out, labels, 7, rate, rng):
+    def redraw(canvas: np.ndarray, image: np.ndarray, rng: np.random.Generator):
+        shift = 4  # draw with 1/16-pixel precision
         rows, columns = np.nonzero(canvas > 96)
         if rows.size < 10:
-            continue
+            return None
         top, bottom = rows.min(), rows.max()
         height = bottom - top + 1
-        thickness = _stroke_thickness(out[index])
+        thickness = _stroke_thickness(image)
         colour = int(rng.integers(200, 256))
         upper = rows <= top + 0.2 * height
         leftmost = int(np.argmin(columns[upper]))
@@ -611,8 +622,9 @@ def add_hooked_sevens(images: np.ndarray, labels: np.ndarray, rate: float = 0.35
         if bar is not None:
             cv2.polylines(canvas, [np.round(np.array(bar) * (1 << shift)).astype(np.int32)], False, colour,
                           thickness, cv2.LINE_AA, shift)
-        out[index] = _refit_to_mnist_frame(canvas)
-    return out
+        return canvas
+
+    return _redrawn(images, labels, 7, rate, seed, redraw)
 
 
 def add_footless_fours(images: np.ndarray, labels: np.ndarray, rate: float = 0.35,
@@ -642,13 +654,11 @@ def add_footless_fours(images: np.ndarray, labels: np.ndarray, rate: float = 0.3
     """
     import cv2
 
-    rng = np.random.default_rng(seed)
-    out = images.copy()
-    for index, canvas in _padded_picks(out, labels, 4, rate, rng):
+    def redraw(canvas: np.ndarray, image: np.ndarray, rng: np.random.Generator):
         ink = canvas > 96
         rows = np.flatnonzero(ink.any(axis=1))
         if rows.size < 8:
-            continue
+            return None
         top, bottom = rows[0], rows[-1]
         height = bottom - top + 1
         band = np.arange(top + int(0.35 * height), top + int(0.85 * height) + 1)
@@ -656,8 +666,8 @@ def add_footless_fours(images: np.ndarray, labels: np.ndarray, rate: float = 0.3
         bar_row = int(band[int(np.argmax(inked))])
         columns = np.flatnonzero(ink.any(axis=0))
         if inked.max() < 0.5 * (columns[-1] - columns[0] + 1):
-            continue
-        thickness = _stroke_thickness(out[index])
+            return None
+        thickness = _stroke_thickness(image)
         cut = canvas.copy()
         cut[bar_row + thickness + 1:, :] = 0
         bar = np.flatnonzero(ink[bar_row])
@@ -665,13 +675,13 @@ def add_footless_fours(images: np.ndarray, labels: np.ndarray, rate: float = 0.3
         keep_above = int(round((bar_row - top) * rng.uniform(0.15, 0.6)))
         cut[:max(0, bar_row - keep_above), middle:] = 0
         if (cut > 96).sum() < 0.5 * ink.sum():
-            continue
+            return None
         # Stretched back to the digit's own height: the left stroke stays a tall "L".
         kept_rows = np.flatnonzero((cut > 0).any(axis=1))
         piece = cut[kept_rows[0]:kept_rows[-1] + 1]
-        stretched = cv2.resize(piece, (piece.shape[1], max(piece.shape[0], height + 2)), interpolation=cv2.INTER_LINEAR)
-        out[index] = _refit_to_mnist_frame(stretched)
-    return out
+        return cv2.resize(piece, (piece.shape[1], max(piece.shape[0], height + 2)), interpolation=cv2.INTER_LINEAR)
+
+    return _redrawn(images, labels, 4, rate, seed, redraw)
 
 
 def add_flat_topped_threes(images: np.ndarray, labels: np.ndarray, rate: float = 0.35,
@@ -700,22 +710,20 @@ def add_flat_topped_threes(images: np.ndarray, labels: np.ndarray, rate: float =
     """
     import cv2
 
-    rng = np.random.default_rng(seed)
-    out = images.copy()
-    shift = 4  # draw with 1/16-pixel precision
-    for index, canvas in _padded_picks(out, labels, 3, rate, rng):
+    def redraw(canvas: np.ndarray, image: np.ndarray, rng: np.random.Generator):
+        shift = 4  # draw with 1/16-pixel precision
         ink = canvas > 96
         rows = np.flatnonzero(ink.any(axis=1))
         columns = np.flatnonzero(ink.any(axis=0))
         if rows.size < 8:
-            continue
+            return None
         top, height = rows[0], rows[-1] - rows[0] + 1
         left, width = columns[0], columns[-1] - columns[0] + 1
         cut = int(round(top + height * rng.uniform(0.38, 0.5)))
         waist = np.flatnonzero(ink[cut])
         if waist.size == 0:
-            continue
-        thickness = _stroke_thickness(out[index]) + 1
+            return None
+        thickness = _stroke_thickness(image) + 1
         canvas[:cut, :] = 0
         start = np.array([left + width * rng.uniform(0.0, 0.25), top + 0.5 * thickness])
         corner = np.array([left + width * rng.uniform(0.8, 1.0), start[1] + height * rng.uniform(-0.08, 0.08)])
@@ -723,8 +731,9 @@ def add_flat_topped_threes(images: np.ndarray, labels: np.ndarray, rate: float =
         points = np.array([start, corner, end])
         cv2.polylines(canvas, [np.round(points * (1 << shift)).astype(np.int32)], False,
                       int(rng.integers(220, 256)), thickness, cv2.LINE_AA, shift)
-        out[index] = _refit_to_mnist_frame(canvas)
-    return out
+        return canvas
+
+    return _redrawn(images, labels, 3, rate, seed, redraw)
 
 
 def add_lifted_bar_fives(images: np.ndarray, labels: np.ndarray, rate: float = 0.35,
@@ -752,30 +761,29 @@ def add_lifted_bar_fives(images: np.ndarray, labels: np.ndarray, rate: float = 0
     """
     import cv2
 
-    rng = np.random.default_rng(seed)
-    out = images.copy()
-    shift = 4  # draw with 1/16-pixel precision
-    for index, canvas in _padded_picks(out, labels, 5, rate, rng):
+    def redraw(canvas: np.ndarray, image: np.ndarray, rng: np.random.Generator):
+        shift = 4  # draw with 1/16-pixel precision
         ink = canvas > 96
         rows = np.flatnonzero(ink.any(axis=1))
         columns = np.flatnonzero(ink.any(axis=0))
         if rows.size < 8:
-            continue
+            return None
         top, height = rows[0], rows[-1] - rows[0] + 1
         left, width = columns[0], columns[-1] - columns[0] + 1
         cut = int(round(top + height * rng.uniform(0.18, 0.3)))
-        thickness = _stroke_thickness(out[index])
+        thickness = _stroke_thickness(image)
         canvas[:cut, :] = 0
         if not (canvas > 96).any():
-            continue
+            return None
         y = cut - thickness - height * rng.uniform(0.05, 0.2)  # a pen's width and more above the body
         start = np.array([left + width * rng.uniform(0.35, 0.6), y])
         end = np.array([left + width * rng.uniform(0.85, 1.1), y + (height * rng.uniform(0.1, 0.3) if rng.random() < 0.5
                                                                     else height * rng.uniform(-0.05, 0.05))])
         cv2.line(canvas, tuple(np.round(start * (1 << shift)).astype(int)), tuple(np.round(end * (1 << shift)).astype(int)),
                  int(rng.integers(220, 256)), thickness, cv2.LINE_AA, shift)
-        out[index] = _refit_to_mnist_frame(canvas)
-    return out
+        return canvas
+
+    return _redrawn(images, labels, 5, rate, seed, redraw)
 
 
 #: The drawn styles a training CLI can add copies of, by option stem: what a share of them gets.
