@@ -613,10 +613,10 @@ class Classifier:
         if self.reader is None:
             return reading, segmentation
         read_views = self._read_views(segmentation, line_boxes)
-        if shapes_only and 2 * sum(line.text == reading.number for line, _, _ in read_views[1]) <= len(read_views[1]):
-            raise NoDigitFoundError(detail="marks are not pen strokes, read unsure, and the number reader reads otherwise")
+        views = read_views[1]
+        agreeing = sum(line.text == reading.number for line, _, _ in views)
         reading, segmentation = self._with_line_reading(reading, segmentation, line_boxes, read_views)
-        if shapes_only and reading.method != "both":
+        if shapes_only and (reading.method != "both" or 2 * agreeing <= len(views)):
             raise NoDigitFoundError(detail="marks are not pen strokes, read unsure, and the number reader reads otherwise")
         return reading, segmentation
 
@@ -641,7 +641,8 @@ class Classifier:
         ``read_views``: :meth:`_read_views` of ``segmentation`` and ``line_boxes``, when the
         caller has it (read here otherwise).
         """
-        regions, views, probabilities = read_views or self._read_views(segmentation, line_boxes)
+        regions, views, probabilities = (self._read_views(segmentation, line_boxes) if read_views is None
+                                         else read_views)
         lines = [line for line, _, _ in views]
         digits_text, digits_confidence = reading.number, reading.confidence
         read = [line.text for line in lines if line.text]
