@@ -285,30 +285,29 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     # copy of some (flagged 1s, crossed 7s), which real European numbers are full of.
     continental = restyled_copies(mnist.x_train, mnist.y_train,
                                   add_continental_styles(mnist.x_train, mnist.y_train, rate=style_rate, seed=seed))
-    # Looped 9s and 2s (curled tails, starting loops): cheque writers' hands, rare in MNIST.
-    looped = restyled_copies(mnist.x_train, mnist.y_train,
-                             add_looped_styles(mnist.x_train, mnist.y_train, rate=looped_rate, seed=seed + 3))
-    # 9s drawn as a ring on a stem (a "P"): the commonest 9 on the cheques, rare in MNIST.
-    stemmed = restyled_copies(mnist.x_train, mnist.y_train,
-                              add_stemmed_nines(mnist.x_train, mnist.y_train, rate=stemmed_rate, seed=seed + 4))
-    # 9s on a stem that leans either way and curls at its foot: read 8 on the cheques.
-    curled = restyled_copies(mnist.x_train, mnist.y_train,
-                             add_curled_nines(mnist.x_train, mnist.y_train, rate=curled_rate, seed=seed + 4))
-    # 1s with a flag nearly as long as the stem (a "Λ"): read as 11 or 7 on the cheques.
-    long_flagged = restyled_copies(mnist.x_train, mnist.y_train, add_long_flagged_ones(
-        mnist.x_train, mnist.y_train, rate=long_flag_rate, seed=seed + 5))
-    # 2s looped at the bottom corner, 3s whose tail curls back: read as 0 or 9, and 8.
-    cursive = restyled_copies(mnist.x_train, mnist.y_train, add_cursive_loops(
-        mnist.x_train, mnist.y_train, rate=cursive_rate, seed=seed + 6))
-    # 4s whose stem stops at the crossbar (an "L" and a short stem): read 6 on the cheques.
-    footless = restyled_copies(mnist.x_train, mnist.y_train, add_footless_fours(
-        mnist.x_train, mnist.y_train, rate=footless_rate, seed=seed + 9))
-    # 3s with a flat bar and a diagonal on top (a "ʒ"): read 2 in the Danish registers.
-    flat_topped = restyled_copies(mnist.x_train, mnist.y_train, add_flat_topped_threes(
-        mnist.x_train, mnist.y_train, rate=flat_top_rate, seed=seed + 10))
-    # 5s whose bar is a separate stroke, high and to the right: read 3 in the Danish registers.
-    lifted_bar = restyled_copies(mnist.x_train, mnist.y_train, add_lifted_bar_fives(
-        mnist.x_train, mnist.y_train, rate=lifted_bar_rate, seed=seed + 11))
+    # Hands rare in MNIST, each a copy of a share of one or two digits, in this order:
+    # (rate, style, seed offset, what the card says was drawn).
+    drawn_styles = (
+        # looped 9s and 2s (curled tails, starting loops): cheque writers' hands
+        (looped_rate, add_looped_styles, 3, "9s and 2s also drawn looped"),
+        # 9s drawn as a ring on a stem (a "P"): the commonest 9 on the cheques
+        (stemmed_rate, add_stemmed_nines, 4, "9s also drawn as a ring on a stem"),
+        # 9s on a stem that leans either way and curls at its foot: read 8 on the cheques
+        (curled_rate, add_curled_nines, 4, "9s also drawn on a curled stem"),
+        # 1s with a flag nearly as long as the stem (a "Λ"): read as 11 or 7 on the cheques
+        (long_flag_rate, add_long_flagged_ones, 5, "1s also drawn with a long flag"),
+        # 2s looped at the bottom corner, 3s whose tail curls back: read as 0 or 9, and 8
+        (cursive_rate, add_cursive_loops, 6, "2s and 3s also drawn with cursive loops"),
+        # 4s whose stem stops at the crossbar (an "L" and a short stem): read 6 on the cheques
+        (footless_rate, add_footless_fours, 9, "4s also drawn with the stem cut at the bar"),
+        # 3s with a flat bar and a diagonal on top (a "ʒ"): read 2 in the Danish registers
+        (flat_top_rate, add_flat_topped_threes, 10, "3s also drawn with a flat top"),
+        # 5s whose bar is a separate stroke, high and to the right: read 3 in the Danish registers
+        (lifted_bar_rate, add_lifted_bar_fives, 11, "5s also drawn with the bar apart"),
+    )
+    styled = [restyled_copies(mnist.x_train, mnist.y_train,
+                              draw(mnist.x_train, mnist.y_train, rate=rate, seed=seed + offset))
+              for rate, draw, offset, _ in drawn_styles]
     digits = np.concatenate([mnist.x_train, continental[0]])
     labels = np.concatenate([mnist.y_train, continental[1]])
     # Digits of handwriting fonts: other school hands than MNIST's American writers'.
@@ -317,10 +316,8 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
         from training.font_digits import find_fonts, render_font_digits
 
         fonts = render_font_digits(find_fonts(font_dir), font_copies, seed=seed + 8)
-    train_digits = np.concatenate([digits, looped[0], stemmed[0], curled[0], long_flagged[0], cursive[0], footless[0],
-                                   flat_topped[0], lifted_bar[0], fonts[0]])
-    train_labels = np.concatenate([labels, looped[1], stemmed[1], curled[1], long_flagged[1], cursive[1], footless[1],
-                                   flat_topped[1], lifted_bar[1], fonts[1]])
+    train_digits = np.concatenate([digits, *(images for images, _ in styled), fonts[0]])
+    train_labels = np.concatenate([labels, *(styled_labels for _, styled_labels in styled), fonts[1]])
     distorted = np.flatnonzero(np.random.default_rng(seed + 1).random(len(digits)) < elastic_rate)
     if len(distorted):
         train_digits = np.concatenate([train_digits, elastic_distort(digits[distorted], seed=seed + 2)])
@@ -376,15 +373,9 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
         **_card_header(),
         "training_data": f"{len(x)} synthetic lines of MNIST training digits (training.number_lines), "
                          f"{len(continental[0])} of its 1s and 7s also drawn continental (rate {style_rate}), "
-                         f"{len(looped[0])} of its 9s and 2s also drawn looped (rate {looped_rate}), "
-                         f"{len(stemmed[0])} of its 9s also drawn as a ring on a stem (rate {stemmed_rate}), "
-                         f"{len(curled[0])} of its 9s also drawn on a curled stem (rate {curled_rate}), "
-                         f"{len(long_flagged[0])} of its 1s also drawn with a long flag (rate {long_flag_rate}), "
-                         f"{len(cursive[0])} of its 2s and 3s also drawn with cursive loops (rate {cursive_rate}), "
-                         f"{len(footless[0])} of its 4s also drawn with the stem cut at the bar (rate {footless_rate}), "
-                         f"{len(flat_topped[0])} of its 3s also drawn with a flat top (rate {flat_top_rate}), "
-                         f"{len(lifted_bar[0])} of its 5s also drawn with the bar apart (rate {lifted_bar_rate}), "
-                         f"{len(distorted)} digits also elastically distorted (rate {elastic_rate}), "
+                         + "".join(f"{len(images)} of its {what} (rate {rate}), "
+                                   for (images, _), (rate, _, _, what) in zip(styled, drawn_styles))
+                         + f"{len(distorted)} digits also elastically distorted (rate {elastic_rate}), "
                          + (f"{len(fonts[0])} digits drawn from {len(fonts[2])} handwriting fonts "
                             f"({font_copies} copies of each digit; training.font_digits), " if fonts[2] else "")
                          + (f"lengths 1 and 2 weighted x{short_boost}, " if short_boost != 1.0 else "")
