@@ -105,7 +105,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     """Read the digits in image files."""
     _quiet_tensorflow()
     from core.classifier import Classifier, ModelLoadError
-    from core.errors import DigitImageError
+    from core.errors import DigitImageError, NoDigitFoundError
 
     try:
         classifier = Classifier.from_path(args.model)
@@ -134,8 +134,19 @@ def cmd_predict(args: argparse.Namespace) -> int:
             reading, segmentation = classifier.read_photo_with_steps(data)
         except DigitImageError as exc:
             failures += 1
-            message = f"{exc.user_message} {exc.tip}".strip()
-            print(json.dumps({"file": name, "error": message}) if args.json else f"{name}: {message}")
+            reason = exc.reason_text if isinstance(exc, NoDigitFoundError) else ""
+            message = " ".join(filter(None, [exc.user_message, reason, exc.tip]))
+            found = {"file": name, "error": message}
+            if isinstance(exc, NoDigitFoundError):
+                found["reason"] = exc.reason or None
+                if args.show:  # the photo, its ink and why nothing was read
+                    from core.visualize import render_no_digit_png
+
+                    target = args.show / _picture_name(path, pictures)
+                    target.write_bytes(render_no_digit_png(data, exc))
+                    found["steps_png"] = str(target)
+            shown = f"  (steps: {found['steps_png']})" if "steps_png" in found else ""
+            print(json.dumps(found) if args.json else f"{name}: {message}{shown}")
             continue
         picture = {}
         if args.show:

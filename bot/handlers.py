@@ -9,7 +9,7 @@ from telegram import InlineKeyboardMarkup, Message, Update, User
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from core.errors import DigitImageError
+from core.errors import DigitImageError, NoDigitFoundError
 from core.results import PhotoReading
 
 from bot import addressing, callbacks, i18n, messages
@@ -29,7 +29,7 @@ from bot.context import (
     remember_photo,
 )
 from bot.i18n import Language
-from bot.pictures import render_steps_png
+from bot.pictures import render_no_digit_png, render_steps_png
 from bot.ratelimit import Allowance
 from bot.stats import confusion_matrix_png, load_model_report
 from bot.store import FeedbackStatus, StoreError, StoredReading
@@ -124,6 +124,9 @@ async def read_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, pho
                          source: Message | None = None) -> None:
     """Download ``photo``, read it off the event loop, and answer with the reading and a button.
 
+    A photo read as no digit is answered why, with a "What I saw" button too; other bad input
+    (corrupt, too large, too small) gets its explanation alone.
+
     Args:
         source: the message holding the photo, when it is not the update's own (/read in reply to
             a photo); the answer replies to it and its sender owns the reading.
@@ -138,7 +141,10 @@ async def read_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, pho
         reading = await services.run_blocking(classifier.read_photo, data)
     except DigitImageError as error:
         logger.debug("Unreadable picture in update %s: %s", update.update_id, error.detail or error)
-        await message.reply_text(messages.format_image_error(lang, error))
+        # Nothing read: "What I saw" shows the photo, its ink and why (a blank page, a tiny digit).
+        markup = (callbacks.feedback_keyboard(lang, None, callbacks.saw_button(lang, remember_photo(context, photo)))
+                  if isinstance(error, NoDigitFoundError) else None)
+        await message.reply_text(messages.format_image_error(lang, error), reply_markup=markup)
         return
     services.photos_read += 1
     photo_id = remember_photo(context, photo)
@@ -184,11 +190,11 @@ async def on_saw(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = get_services(context)
     try:
         data = await download(context, photo)
-        png = await services.run_blocking(steps_png, services.classifier, data, lang)
+        png, caption = await services.run_blocking(steps_png, services.classifier, data, lang)
     except DigitImageError as error:
         await update.effective_chat.send_message(messages.format_image_error(lang, error))
         return
-    await update.effective_chat.send_photo(png, caption=messages.saw_caption(lang))
+    await update.effective_chat.send_photo(png, caption=caption)
 
 
 async def on_right(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -373,15 +379,21 @@ async def download(context: ContextTypes.DEFAULT_TYPE, photo: RememberedPhoto) -
     return bytes(await telegram_file.download_as_bytearray())
 
 
-def steps_png(classifier: PhotoClassifier, data: bytes, lang: Language) -> bytes:
+def steps_png(classifier: PhotoClassifier, data: bytes, lang: Language) -> tuple[bytes, str]:
     """Read the photo again and draw its preprocessing steps as a PNG, labelled in ``lang``
-    (blocking; for a worker thread).
+    (blocking; for a worker thread); for a photo with no digit, the photo, its ink and why.
+
+    Returns:
+        ``(PNG bytes, caption)``.
 
     Raises:
-        DigitImageError: as ``Classifier.read_photo``.
+        DigitImageError: as ``Classifier.read_photo``, except ``NoDigitFoundError``.
     """
-    reading, segmentation = classifier.read_photo_with_steps(data)
-    return render_steps_png(reading, segmentation, lang)
+    try:
+        reading, segmentation = classifier.read_photo_with_steps(data)
+    except NoDigitFoundError as error:
+        return render_no_digit_png(data, error, lang), messages.saw_no_digit_caption(lang)
+    return render_steps_png(reading, segmentation, lang), messages.saw_caption(lang)
 
 
 async def on_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

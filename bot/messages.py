@@ -197,6 +197,11 @@ def saw_caption(lang: Language) -> str:
     return lang.gettext("What I saw: your photo, the ink I found, the boxes I cut, and each 28×28 digit I read.")
 
 
+def saw_no_digit_caption(lang: Language) -> str:
+    """The caption of the "What I saw" picture of a photo in which no digit was read."""
+    return lang.gettext("What I saw: your photo, the ink I found in it, and why I read no digit there.")
+
+
 def right_button(lang: Language) -> str:
     """The label of the button confirming a reading."""
     return lang.gettext("✅ Right")
@@ -379,10 +384,27 @@ def image_error_texts(lang: Language, error: DigitImageError) -> tuple[str, str]
         return (lang.gettext("That image is too small to hold a readable digit."),
                 lang.gettext("Photograph the digit so it fills a good part of the picture."))
     if isinstance(error, NoDigitFoundError):
-        return (lang.gettext("I couldn't find a handwritten digit in that picture."),
+        reason = no_digit_reason(lang, error.reason)
+        return (" ".join(filter(None, [lang.gettext("I couldn't find a handwritten digit in that picture."), reason])),
                 lang.gettext("Write the digit in dark ink on plain paper, fill a good part of the frame with it, "
                              "and take the photo in even light."))
     return lang.gettext("I couldn't read that image."), ""
+
+
+def no_digit_reason(lang: Language, reason: str) -> str:
+    """Why no digit was read (``NoDigitFoundError.reason``), one sentence in ``lang``; ``""``
+    for no reason or one this does not know."""
+    sentences = {
+        "blank": lang.gettext("I found no ink: the picture looks blank to me."),
+        "border": lang.gettext("I found only specks, or marks along the edges (a table, a finger, a page edge "
+                               "or a ruled line)."),
+        "texture": lang.gettext("I found only texture or specks, nothing shaped like writing."),
+        "faint": lang.gettext("The marks I found are filled blobs or too faint to trace."),
+        "small": lang.gettext("The marks I found are too small to read."),
+        "shapes": lang.gettext("The marks I found are shapes, not pen strokes."),
+        "not_digits": lang.gettext("No mark I found looks like a digit to me."),
+    }
+    return sentences.get(reason, "")
 
 
 def format_image_error(lang: Language, error: DigitImageError) -> str:

@@ -12,10 +12,12 @@ import re
 import numpy as np
 
 from core import visualize
+from core.errors import NoDigitFoundError
 from core.preprocessing import Segmentation
 from core.results import PhotoReading
 
 from bot.i18n import Language
+from bot.messages import no_digit_reason
 
 #: The notes of ``core.preprocessing.hypotheses`` and ``core.classifier`` (``Segmentation.notes``).
 _CUT_NOTE = re.compile(r"a mark cut into (\d+) digits by recognition")
@@ -62,6 +64,10 @@ def steps_texts(lang: Language) -> visualize.StepsTexts:
             "read as a whole line: {number}; digit by digit: {other}, given", number=line, other=digits),
         confidence=lang.percent,
         runner_up=lambda digit, probability: f"{digit}: {lang.percent(probability, 0)}",
+        no_digit_title=lang.gettext("What I saw: no handwritten digit"),
+        ink_found=lang.gettext("2. ink found (every stroke darker than the paper)"),
+        no_digit=lang.gettext("3. why no digit was read"),
+        no_digit_reason=lambda reason: no_digit_reason(lang, reason),
     )
 
 
@@ -79,6 +85,21 @@ def render_steps_png(reading: PhotoReading, segmentation: Segmentation, lang: La
         PNG bytes, about 1100 px wide.
     """
     return visualize.render_steps_png(reading, segmentation, steps_texts(lang))
+
+
+def render_no_digit_png(data: bytes, error: NoDigitFoundError, lang: Language) -> bytes:
+    """Render "What I saw" for a photo in which no digit was read, labelled in ``lang``:
+    ``core.visualize.render_no_digit_png`` (the photo, the ink found, why nothing was read)
+    with :func:`steps_texts`. Safe to call from worker threads.
+
+    Returns:
+        PNG bytes, 1100 x 440 px.
+
+    Raises:
+        DigitImageError: as ``core.preprocessing.decode_image`` for bytes that never reached
+            segmentation.
+    """
+    return visualize.render_no_digit_png(data, error, steps_texts(lang))
 
 
 def render_confusion_matrix_png(matrix, lang: Language) -> bytes:

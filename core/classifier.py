@@ -532,7 +532,7 @@ class Classifier:
                 raise
             # Segmentation found no digit: the number reader reads the whole photo, and its
             # digits must look like digits to the classifier and like pen strokes.
-            reading, found = self._reader_alone(photo, ink.whole, nothing.detail)
+            reading, found = self._reader_alone(photo, ink.whole, nothing)
             if not self._looks_like_digits(found):
                 raise
             return reading, found
@@ -599,9 +599,10 @@ class Classifier:
                               for pen, prediction in zip(segmentation.pen_like, predictions))
         keep = [index for index, prediction in enumerate(predictions) if prediction.is_digit]
         if shapes_only and (self.reader is None or not keep):
-            raise NoDigitFoundError(detail="marks are not pen strokes and read unsure")
+            raise NoDigitFoundError(detail="marks are not pen strokes and read unsure", reason="shapes")
         if not keep:
-            return self._reader_alone(photo, segmentation, "every mark reads as not a digit")
+            return self._reader_alone(photo, segmentation,
+                                      NoDigitFoundError(detail="every mark reads as not a digit", reason="not_digits"))
         # The number reader reads around every mark of the line, those left out here too: it
         # was trained on lines with separators, ticks and underlines and judges them itself,
         # and a mark the classifier rejects is often two digits it could not cut apart.
@@ -617,7 +618,8 @@ class Classifier:
         agreeing = sum(line.text == reading.number for line, _, _ in views)
         reading, segmentation = self._with_line_reading(reading, segmentation, line_boxes, read_views)
         if shapes_only and (reading.method != "both" or 2 * agreeing <= len(views)):
-            raise NoDigitFoundError(detail="marks are not pen strokes, read unsure, and the number reader reads otherwise")
+            raise NoDigitFoundError(detail="marks are not pen strokes, read unsure, and the number reader reads otherwise",
+                                    reason="shapes")
         return reading, segmentation
 
     def _with_line_reading(self, reading: PhotoReading, segmentation, line_boxes: list, read_views=None):
@@ -708,7 +710,7 @@ class Classifier:
         predictions = self.predict_images(segmentation.digit_images)
         return 2 * sum(prediction.is_digit for prediction in predictions) >= len(predictions)
 
-    def _reader_alone(self, photo: np.ndarray, segmentation, detail: str):
+    def _reader_alone(self, photo: np.ndarray, segmentation, failure: NoDigitFoundError):
         """The reading when the classifier took no mark for a digit, or segmentation found none
         (``segmentation`` then has no boxes, :attr:`core.preprocessing.PhotoInk.whole`): the
         number reader's, if sure.
@@ -719,21 +721,24 @@ class Classifier:
         :data:`READER_ALONE_MIN_CONFIDENCE`.
 
         Raises:
-            NoDigitFoundError: with ``detail``, when there is no reader or it is not that sure.
+            NoDigitFoundError: ``failure`` (why segmentation or the classifier read nothing) when
+                there is no reader or it reads nothing; one with its detail and reason when the
+                reader is not that sure.
         """
         if self.reader is None:
-            raise NoDigitFoundError(detail=detail)
+            raise failure
         regions, views, probabilities = self._read_views(segmentation)
         read = [line.text for line, _, _ in views if line.text]
         if not read:
-            raise NoDigitFoundError(detail=detail)
+            raise failure
         scores = {text: float(ctc_log_likelihood(probabilities, text).sum()) for text in set(read)}
         line_text = max(read, key=lambda text: scores[text])
         view = max((index for index, (line, _, _) in enumerate(views) if line.text == line_text),
                    key=lambda index: views[index][0].confidence)
         line, view_probabilities, x_scale = views[view]
         if line.confidence < READER_ALONE_MIN_CONFIDENCE:
-            raise NoDigitFoundError(detail=f"{detail}; the number reader is unsure ({line_text}, {line.confidence:.0%})")
+            raise NoDigitFoundError(detail=f"{failure.detail}; the number reader is unsure "
+                                           f"({line_text}, {line.confidence:.0%})", reason=failure.reason)
         if segmentation.working_boxes:
             note = f"no mark read as a digit; the number reader read {line_text}"
         else:

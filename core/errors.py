@@ -43,10 +43,41 @@ class ImageTooSmallError(DigitImageError):
 
 
 class NoDigitFoundError(DigitImageError):
-    """The image decoded, but nothing in it looks like a handwritten digit."""
+    """The image decoded, but nothing in it looks like a handwritten digit.
+
+    Attributes:
+        reason: why, one of :attr:`REASONS` (``""``: not said). Callers speaking another
+            language than English tell the cases apart by it (``bot.messages``).
+    """
 
     default_message = "I couldn't find a handwritten digit in that picture."
     default_tip = (
         "Write the digit in dark ink on plain paper, fill a good part of the frame with it, "
         "and take the photo in even light."
     )
+
+    #: Why nothing was read, by reason code: the user-facing sentence in English. "What I saw"
+    #: (``core.visualize.render_no_digit_png``) and ``digitbot predict`` show it.
+    REASONS = {
+        "blank": "I found no ink: the picture looks blank to me.",
+        "border": "I found only specks, or marks along the edges (a table, a finger, a page edge or a ruled line).",
+        "texture": "I found only texture or specks, nothing shaped like writing.",
+        "faint": "The marks I found are filled blobs or too faint to trace.",
+        "small": "The marks I found are too small to read.",
+        "shapes": "The marks I found are shapes, not pen strokes.",
+        "not_digits": "No mark I found looks like a digit to me.",
+    }
+
+    def __init__(self, user_message: str | None = None, *, tip: str | None = None, detail: str = "",
+                 reason: str = ""):
+        """Raises:
+            ValueError: ``reason`` is neither ``""`` nor a key of :attr:`REASONS`."""
+        if reason and reason not in self.REASONS:
+            raise ValueError(f"unknown reason {reason!r}; expected one of {sorted(self.REASONS)}")
+        self.reason = reason
+        super().__init__(user_message, tip=tip, detail=detail)
+
+    @property
+    def reason_text(self) -> str:
+        """The English sentence for :attr:`reason`, or ``""`` when no reason is given."""
+        return self.REASONS.get(self.reason, "")

@@ -1,14 +1,17 @@
-"""Picture of the preprocessing steps ("What I saw"): photo, threshold, boxes, model inputs."""
+"""Picture of the preprocessing steps ("What I saw"): photo, threshold, boxes, model inputs;
+or, when no digit was found, the photo, its ink and why nothing was read."""
 
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from core.errors import NoDigitFoundError
 from core.preprocessing import Segmentation
 from core.results import PhotoReading
 
@@ -40,6 +43,12 @@ class StepsTexts:
         confidence: a digit's probability in [0, 1] -> as shown after the digit (``"99.2%"``).
         runner_up: a runner-up digit 0-9 and its probability in [0, 1] -> as listed under
             the digit (``"9:1%"``).
+        no_digit_title: the figure's title when no digit was found
+            (:func:`render_no_digit_png`).
+        ink_found: the second panel's title then (every stroke above the threshold).
+        no_digit: the third panel's title then.
+        no_digit_reason: a ``NoDigitFoundError.reason`` code -> the sentence saying why
+            (``""`` for an unknown code or none).
     """
 
     title: str = "What I saw: the 28x28 images are exactly what the model read"
@@ -53,6 +62,10 @@ class StepsTexts:
     digits_given: Callable[[str, str], str] = "read as a whole line: {}; digit by digit: {}, given".format
     confidence: Callable[[float], str] = "{:.1%}".format
     runner_up: Callable[[int, float], str] = "{}:{:.0%}".format
+    no_digit_title: str = "What I saw: no handwritten digit"
+    ink_found: str = "2. ink found (every stroke darker than the paper)"
+    no_digit: str = "3. why no digit was read"
+    no_digit_reason: Callable[[str], str] = lambda reason: NoDigitFoundError.REASONS.get(reason, "")
 
 
 #: The texts of "What I saw" in English, as the command line and the benchmarks show it.
@@ -131,10 +144,7 @@ def render_steps_png(reading: PhotoReading, segmentation: Segmentation, texts: S
         (_fit(segmentation.mask), texts.ink),
         (_fit(boxed), texts.digits_found(reading.number)),
     ]
-    for axes, (image, title) in zip(top.subplots(1, 3), panels):
-        axes.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
-        axes.set_title(title, fontsize=9)
-        axes.axis("off")
+    axes = _photo_panels(top.subplots(1, 3), panels)[-1]
     notes = steps_notes(reading, segmentation, texts)
     if notes:
         # Under the boxes (a second title line would run into the figure's title).
@@ -148,9 +158,66 @@ def render_steps_png(reading: PhotoReading, segmentation: Segmentation, texts: S
         caption = f"{prediction.digit} ({texts.confidence(prediction.confidence)})\n{runners}"
         axes.set_title(caption, fontsize=8, color="#b06000" if prediction.low_confidence else "#006030")
     figure.suptitle(texts.title, fontsize=10)
+    return _png(figure)
+
+
+def _photo_panels(all_axes, panels: list[tuple[np.ndarray, str]]):
+    """Draw each ``(uint8 image, title)`` panel in the axes of ``all_axes`` at its place;
+    returns ``all_axes``."""
+    for axes, (image, title) in zip(all_axes, panels):
+        axes.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
+        axes.set_title(title, fontsize=9)
+        axes.axis("off")
+    return all_axes
+
+
+def _png(figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def render_no_digit_png(data: bytes, error: NoDigitFoundError, texts: StepsTexts = ENGLISH) -> bytes:
+    """"What I saw" for a photo in which no digit was read: the photo (grayscale, polarity
+    fixed, at working size), every stroke above the ink threshold before lines, borders and
+    specks are removed (:func:`core.preprocessing.photo_ink`), and why nothing was read
+    (``error.reason``, through ``texts.no_digit_reason``). A blank panel 2 says "no ink"; a
+    panel full of marks says "texture"; a small mark says "too small" better than words do.
+
+    Uses matplotlib's object-oriented API (no pyplot state), so it is safe to call from
+    worker threads.
+
+    Args:
+        data: the photo's encoded bytes, as read (``Classifier.read_photo_with_steps`` raised
+            ``error`` for them).
+        error: why no digit was read.
+        texts: the words of the labels; the default is English.
+
+    Returns:
+        PNG bytes, 1100 x 440 px.
+
+    Raises:
+        core.errors.UnreadableImageError, ImageTooLargeError, ImageTooSmallError: as
+            :func:`core.preprocessing.decode_image` and ``photo_ink``, for bytes that never
+            reached segmentation.
+    """
+    from matplotlib.figure import Figure
+
+    from core.preprocessing import decode_image, photo_ink
+
+    whole = photo_ink(decode_image(data)).whole
+    figure = Figure(figsize=(11, 4.4), dpi=100)
+    panels = [(_fit(whole.gray), texts.photo), (_fit(whole.mask), texts.ink_found)]
+    why = _photo_panels(figure.subplots(1, 3), panels)[-1]
+    why.set_box_aspect(whole.gray.shape[0] / whole.gray.shape[1])  # its title in line with the photos'
+    why.axis("off")
+    why.set_title(texts.no_digit, fontsize=9)
+    reason = texts.no_digit_reason(error.reason)
+    if reason:
+        why.text(0.5, 0.5, textwrap.fill(reason, 34), transform=why.transAxes, ha="center", va="center",
+                 fontsize=11, color="#b06000")
+    figure.suptitle(texts.no_digit_title, fontsize=10)
+    return _png(figure)
 
 
 def render_confusion_matrix_png(matrix, title: str = "Confusion matrix") -> bytes:

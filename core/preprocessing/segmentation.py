@@ -230,12 +230,13 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
     height, width = mask.shape
     count, labels, stats, _ = components or cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count <= 1:
-        raise NoDigitFoundError(detail="no marks after thresholding")
+        raise NoDigitFoundError(detail="no marks after thresholding", reason="blank")
     areas = stats[1:, cv2.CC_STAT_AREA]
     image_area = height * width
     coverage = float(areas.sum()) / image_area
     if coverage > 0.15 and np.count_nonzero(areas >= 4) > 250:
-        raise NoDigitFoundError(detail=f"noise or texture: {count - 1} marks cover {coverage:.0%}")
+        raise NoDigitFoundError(detail=f"noise or texture: {count - 1} marks cover {coverage:.0%}",
+                                reason="texture")
     candidates: list[_Blob] = []
     for label in np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= max(20, 0.0001 * image_area)):
         if label == 0 or int(label) in exclude:
@@ -261,7 +262,7 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
                     continue  # a margin line or a paper edge running in from the border
         candidates.append(_Blob(x, y, w, h, area, [label]))
     if not candidates:
-        raise NoDigitFoundError(detail="only specks or border regions")
+        raise NoDigitFoundError(detail="only specks or border regions", reason="border")
     strength = {}  # median ink strength of each mark, by id
     for blob in candidates:
         component = labels[blob.y:blob.y2, blob.x:blob.x2] == blob.labels[0]
@@ -349,7 +350,7 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
         if neighbours >= (1 if partner is not None else 2) or (alone and solidity[id(blob)] < MAX_BOLD_SOLIDITY):
             kept.append(blob)
     if not kept:
-        raise NoDigitFoundError(detail="marks are blobs or too faint")
+        raise NoDigitFoundError(detail="marks are blobs or too faint", reason="faint")
 
     # Group strokes of one digit: strong overlap in x. A flat stroke wider than two digits
     # (an underline, a rule's remnant) is no digit's stroke: grouped by x-overlap it would
@@ -387,12 +388,12 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
     # A digit is one stroke or a few (a broken 4, a 5's bar); a cloud of specks is texture.
     line = [group for group in line if len(group.labels) <= 5]
     if not line:
-        raise NoDigitFoundError(detail="only clouds of specks")
+        raise NoDigitFoundError(detail="only clouds of specks", reason="texture")
     if len(line) > MAX_DIGITS:
-        raise NoDigitFoundError(detail=f"{len(line)} marks: texture, not a number")
+        raise NoDigitFoundError(detail=f"{len(line)} marks: texture, not a number", reason="texture")
     tallest = max(line, key=lambda group: group.h)
     if tallest.h < max(MIN_DIGIT_HEIGHT, 0.045 * min(height, width)):
-        raise NoDigitFoundError(detail="marks too small")
+        raise NoDigitFoundError(detail="marks too small", reason="small")
     line.sort(key=lambda group: group.x)
 
     kept_mask = np.zeros_like(mask)
@@ -840,11 +841,12 @@ def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset(),
     whole, components = stage.whole, stage.components
     ink, mask, scale, inverted, shown = whole.ink, whole.mask, whole.scale, whole.inverted, whole.gray
     if not mask.any():
-        raise NoDigitFoundError(detail="blank: no ink above threshold")
+        raise NoDigitFoundError(detail="blank: no ink above threshold", reason="blank")
     without_border = remove_border_regions(mask, components)
     mask = remove_lines(without_border, _faint_ink(components, mask, without_border), ink)
     if not mask.any():
-        raise NoDigitFoundError(detail="only a region along the border (a table or a finger)")
+        raise NoDigitFoundError(detail="only a region along the border (a table or a finger)",
+                                reason="border")
     components = cv2.connectedComponentsWithStats(mask, connectivity=8)
     sharpened = sharpen_thick_marks(mask, ink, components)
     blobs, labels, kept = find_digit_boxes(sharpened, ink, shown, components if sharpened is mask else None,

@@ -69,3 +69,20 @@ def test_a_disagreement_line_gives_both_readings_and_how_likely_each_is():
     line = _format_reading(reading)
     assert line.startswith("42  4 (90.0%; next: 7 5.0%, 1 5.0%)")
     assert line.endswith("[the line reader and the digits disagree: 42 58.0% likely, 412 9.0%]")
+
+
+def test_predict_says_why_no_digit_was_read_and_shows_what_it_saw(tmp_path, capsys):
+    import cv2
+    import numpy as np
+
+    blank = tmp_path / "blank.jpg"
+    blank.write_bytes(cv2.imencode(".jpg", np.full((480, 640), 236, np.uint8))[1].tobytes())
+    assert main(["predict", "--json", "--show", str(tmp_path / "show"), str(blank)]) == 1
+    (line,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert line["reason"] == "blank"
+    assert line["error"].startswith("I couldn't find a handwritten digit in that picture. "
+                                    "I found no ink: the picture looks blank to me. Write the digit")
+    assert line["steps_png"] == str(tmp_path / "show" / "blank.steps.png")
+    assert (tmp_path / "show" / "blank.steps.png").read_bytes().startswith(b"\x89PNG")
+    assert main(["predict", str(blank)]) == 1  # the same words as plain text, no picture without --show
+    assert capsys.readouterr().out.startswith(f"{blank}: I couldn't find a handwritten digit in that picture. I found")

@@ -131,9 +131,21 @@ async def test_corrupt_jpeg_gets_friendly_explanation(api, bot):
 
 
 async def test_blank_page_says_no_digit(api, bot, classifier):
-    api.send_photo(USER, expect(classifier, blank_photo(), NoDigitFoundError()))
+    api.send_photo(USER, expect(classifier, blank_photo(), NoDigitFoundError(reason="blank")))
     (reply,) = await api.next_messages(USER)
-    assert reply.text == messages.format_image_error(EN, NoDigitFoundError())
+    assert reply.text == messages.format_image_error(EN, NoDigitFoundError(reason="blank"))
+
+
+async def test_what_i_saw_on_a_blank_page_shows_its_ink_and_why(api, bot, real_model):
+    api.send_photo(USER, blank_photo())
+    (reply,) = await api.next_messages(USER, timeout=20)
+    assert reply.text == messages.format_image_error(EN, NoDigitFoundError(reason="blank"))
+    assert "I found no ink: the picture looks blank to me." in reply.text
+    assert [label for label, _ in reply.buttons] == [messages.saw_button(EN)]
+    api.press_button(USER, reply, button(reply, messages.saw_button(EN)))
+    (steps,) = await api.next_messages(USER, timeout=20)
+    assert steps.method == "sendPhoto" and steps.photo.startswith(b"\x89PNG")
+    assert steps.text == messages.saw_no_digit_caption(EN)
 
 
 async def test_file_over_20_mb_is_refused_before_download(api, bot):

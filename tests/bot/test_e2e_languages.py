@@ -96,9 +96,11 @@ async def test_a_spanish_user_corrects_a_reading_in_spanish(api, bot, classifier
     await tap(api, SOFIA, reply, "7")
     assert reply.text == original + "\n\n✏️ Corregido: 42 → 47, ¡gracias!"
 
-    api.send_photo(SOFIA, expect(classifier, blank_photo(), NoDigitFoundError()))
+    api.send_photo(SOFIA, expect(classifier, blank_photo(), NoDigitFoundError(reason="blank")))
     (blank,) = await api.next_messages(SOFIA)
-    assert blank.text.startswith("No encontré ningún dígito escrito a mano en esa imagen.\n")
+    assert blank.text.startswith("No encontré ningún dígito escrito a mano en esa imagen. "
+                                 "No encontré tinta: la imagen me parece en blanco.\n")
+    assert labels(blank) == ["Lo que vi"]
 
     api.send_text(SOFIA, "hola")
     (hint,) = await api.next_messages(SOFIA)

@@ -39,8 +39,21 @@ async def test_unreadable_photo_gets_error_message_and_tip(context, fake_classif
     fake_classifier.expect(b"junk", NoDigitFoundError())
     update = make_message_update(photo_sizes=[4])
     await handlers.on_photo(update, context)
-    update.effective_message.reply_text.assert_awaited_once_with(messages.format_image_error(EN, NoDigitFoundError()))
+    update.effective_message.reply_text.assert_awaited_once()
+    assert update.effective_message.reply_text.await_args.args == (messages.format_image_error(EN, NoDigitFoundError()),)
+    # "What I saw" is offered for a photo read as no digit: it shows the ink found and why.
+    markup = update.effective_message.reply_text.await_args.kwargs["reply_markup"]
+    assert [[button.text for button in row] for row in markup.inline_keyboard] == [[messages.saw_button(EN)]]
+    photo_id = callbacks.pattern(callbacks.SAW).match(markup.inline_keyboard[0][0].callback_data).group(1)
+    assert recall_photo(context, photo_id) is not None
     assert get_services(context).photos_read == 0
+
+
+async def test_a_corrupt_photo_gets_no_what_i_saw_button(context):
+    context.file_bytes = b"\xff\xd8 not really a jpeg"
+    update = make_message_update(photo_sizes=[4])
+    await handlers.on_photo(update, context)
+    assert update.effective_message.reply_text.await_args.kwargs["reply_markup"] is None
 
 
 async def test_document_over_20_mb_is_not_downloaded(context):
@@ -57,7 +70,7 @@ async def test_what_i_saw_sends_the_steps_picture(context):
     data = callbacks.saw_button_of(first.effective_message.reply_text.await_args.kwargs["reply_markup"]).callback_data
     press = make_callback_update(data)
     context.match = re.match(callbacks.pattern(callbacks.SAW), data)
-    with patch.object(handlers, "steps_png", return_value=b"\x89PNG steps") as steps:
+    with patch.object(handlers, "steps_png", return_value=(b"\x89PNG steps", messages.saw_caption(EN))) as steps:
         await handlers.on_saw(press, context)
     steps.assert_called_once()
     press.callback_query.answer.assert_awaited_once_with()

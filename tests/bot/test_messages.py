@@ -205,10 +205,25 @@ def test_image_errors_from_core_say_the_same_in_english_and_differ_in_other_lang
     with pytest.raises(DigitImageError) as raised:
         preprocess_bytes(UNREADABLE[case])
     error = raised.value
-    assert messages.format_image_error(EN, error) == f"{error.user_message}\n{error.tip}"
+    said = " ".join(filter(None, [error.user_message, getattr(error, "reason_text", "")]))
+    assert messages.format_image_error(EN, error) == f"{said}\n{error.tip}"
     for code in ("ru", "es", "de", "pt_BR"):
         message, tip = messages.image_error_texts(i18n.get(code), error)
         assert message and tip and message != error.user_message and tip != error.tip
+
+
+@pytest.mark.parametrize("reason", list(NoDigitFoundError.REASONS))
+def test_why_no_digit_was_read_is_said_in_every_language(reason):
+    english = messages.no_digit_reason(EN, reason)
+    assert english == NoDigitFoundError.REASONS[reason]  # as core says it (digitbot predict, the picture)
+    assert messages.format_image_error(EN, NoDigitFoundError(reason=reason)).splitlines()[0] == (
+        f"I couldn't find a handwritten digit in that picture. {english}")
+    translated = {messages.no_digit_reason(i18n.get(code), reason) for code in ("ru", "es", "de", "pt_BR")}
+    assert len(translated) == 4 and english not in translated and "" not in translated
+
+
+def test_no_reason_adds_nothing():
+    assert messages.no_digit_reason(EN, "") == messages.no_digit_reason(EN, "unknown") == ""
 
 
 def test_readers_disagreeing_give_the_other_reading_as_runner_up():

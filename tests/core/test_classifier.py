@@ -113,8 +113,9 @@ def test_blank_photo_raises(shipped_classifier):
 def test_outline_of_a_shape_is_not_read_as_a_digit(shipped_classifier):
     # A thin arc ending in a filled wedge: the shipped model reads it as a 2 at 87 %, but
     # nothing in it is drawn like pen strokes, so the answer is "no digit".
-    with pytest.raises(NoDigitFoundError):
+    with pytest.raises(NoDigitFoundError) as nothing:
         shipped_classifier.read_photo(to_jpeg(arc_ending_in_a_wedge()))
+    assert nothing.value.reason == "shapes"
 
 
 def test_photo_like_fixtures(shipped_classifier):
@@ -140,8 +141,9 @@ def test_marks_read_as_not_a_digit_are_left_out(tiny_model_path, tmp_path):
 
     photo = to_jpeg(place_digits(paper(), [handwritten(4), handwritten(7)], height=160, left=200, top=200))
     rejecting_path = write_always_model(tiny_model_path, tmp_path / "none.keras", digit=NOT_A_DIGIT)
-    with pytest.raises(NoDigitFoundError):
+    with pytest.raises(NoDigitFoundError) as nothing:
         Classifier.from_path(rejecting_path, reader_path=None).read_photo(photo)
+    assert nothing.value.reason == "not_digits"
     threes = Classifier.from_path(write_always_model(tiny_model_path, tmp_path / "threes.keras", digit=3),
                                   reader_path=None)
     reading, segmentation = threes.read_photo_with_steps(photo)
@@ -168,7 +170,7 @@ def test_the_number_reader_reads_marks_the_classifier_rejects_only_when_sure(tin
     rejecting.reader = _FakeReader("47", unsure)
     with pytest.raises(NoDigitFoundError) as raised:
         rejecting.read_photo(photo_47)
-    assert "number reader is unsure" in raised.value.detail
+    assert "number reader is unsure" in raised.value.detail and raised.value.reason == "not_digits"
     rejecting.reader = _FakeReader("47", min(1.0, READER_ALONE_MIN_CONFIDENCE * 1.1))
     assert rejecting.read_photo(photo_47).number == "47"
 

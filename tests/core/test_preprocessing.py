@@ -859,3 +859,21 @@ def test_a_digit_written_small_in_a_tall_register_cell_is_found():
     segmentation = pp.segment_photo((cell * 255).astype(np.uint8))
     (x, y, w, h), = segmentation.working_boxes
     assert pp.MIN_DIGIT_HEIGHT <= h < 12 and 60 <= x and x + w <= 73 and 150 <= y
+
+
+@pytest.mark.parametrize(("page", "reason"), [
+    (paper(seed=1), "blank"),
+    (np.clip(np.random.default_rng(2).normal(0.5, 0.2, (480, 640)), 0, 1).astype(np.float32), "texture"),
+    (place_digits(paper(seed=3), [handwritten(4)], height=26, left=400, top=300), "small"),
+], ids=["blank-paper", "noise", "tiny-digit"])
+def test_no_digit_says_why(page, reason):
+    with pytest.raises(NoDigitFoundError) as info:
+        pp.segment_photo(np.round(page * 255).astype(np.uint8))
+    assert info.value.reason == reason
+    assert info.value.reason_text == NoDigitFoundError.REASONS[reason]
+
+
+def test_no_digit_reasons_are_known_ones():
+    assert NoDigitFoundError().reason == "" and NoDigitFoundError().reason_text == ""
+    with pytest.raises(ValueError, match="unknown reason"):
+        NoDigitFoundError(reason="cloudy")

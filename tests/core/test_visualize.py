@@ -67,3 +67,44 @@ def test_what_i_saw_is_drawn_with_the_texts_given(monkeypatch):
     assert {"SEEN", "PHOTO", "INK", "FOUND 42", "4 (0.992)\n9=0.01, 8=0.00", "2 (0.550)\n9=0.01, 8=0.00",
             "TILT 7.6\nA MARK CUT INTO 2 DIGITS BY RECOGNITION\nLINE 47 / 42"} <= set(drawn)
     assert not any("What I saw" in text or "digits found" in text for text in drawn)
+
+
+def _blank_jpeg() -> bytes:
+    import cv2
+
+    return cv2.imencode(".jpg", np.full((480, 640), 236, np.uint8))[1].tobytes()
+
+
+def test_what_i_saw_without_a_digit_shows_the_photo_its_ink_and_why(monkeypatch):
+    from core.errors import NoDigitFoundError
+    from core.visualize import render_no_digit_png
+
+    drawn = texts_drawn(monkeypatch)
+    png = render_no_digit_png(_blank_jpeg(), NoDigitFoundError(reason="blank"))
+    assert png.startswith(b"\x89PNG")
+    assert struct_size(png) == (1100, 440)
+    assert {"What I saw: no handwritten digit", "1. photo (grayscale)",
+            "2. ink found (every stroke darker than the paper)", "3. why no digit was read",
+            "I found no ink: the picture looks blank to me."} <= {text.replace("\n", " ") for text in drawn}
+
+
+def test_what_i_saw_without_a_digit_is_drawn_with_the_texts_given(monkeypatch):
+    from core.errors import NoDigitFoundError
+    from core.visualize import render_no_digit_png
+
+    drawn = texts_drawn(monkeypatch)
+    texts = StepsTexts(photo="PHOTO", no_digit_title="NOTHING", ink_found="INK", no_digit="WHY",
+                       no_digit_reason=str.upper)
+    render_no_digit_png(_blank_jpeg(), NoDigitFoundError(reason="small"), texts)
+    assert {"NOTHING", "PHOTO", "INK", "WHY", "SMALL"} <= set(drawn)
+    assert not any("What I saw" in text or "too small" in text for text in drawn)
+    drawn.clear()
+    render_no_digit_png(_blank_jpeg(), NoDigitFoundError(), texts)  # no reason given: no sentence
+    assert "NOTHING" in drawn and not [text for text in drawn if text not in {"NOTHING", "PHOTO", "INK", "WHY", ""}]
+
+
+def struct_size(png: bytes) -> tuple[int, int]:
+    """(width, height) in pixels from a PNG's IHDR chunk."""
+    import struct
+
+    return struct.unpack(">II", png[16:24])
