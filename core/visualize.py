@@ -166,7 +166,7 @@ def _photo_panels(all_axes, panels: list[tuple[np.ndarray, str]]):
     returns ``all_axes``."""
     for axes, (image, title) in zip(all_axes, panels):
         axes.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
-        axes.set_title(title, fontsize=9)
+        axes.set_title(textwrap.fill(title, 42), fontsize=9)  # translations run longer
         axes.axis("off")
     return all_axes
 
@@ -211,7 +211,7 @@ def render_no_digit_png(data: bytes, error: NoDigitFoundError, texts: StepsTexts
     why = _photo_panels(figure.subplots(1, 3), panels)[-1]
     why.set_box_aspect(whole.gray.shape[0] / whole.gray.shape[1])  # its title in line with the photos'
     why.axis("off")
-    why.set_title(texts.no_digit, fontsize=9)
+    why.set_title(textwrap.fill(texts.no_digit, 42), fontsize=9)
     reason = texts.no_digit_reason(error.reason)
     if reason:
         why.text(0.5, 0.5, textwrap.fill(reason, 34), transform=why.transAxes, ha="center", va="center",
