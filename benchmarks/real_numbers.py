@@ -18,6 +18,12 @@ other; whole cheques and whole register pages go to one half):
 - failure kinds: lost digits (fewer read; "nothing read" among them), extra digits (more
   read), same length but wrong digits.
 
+With ``--compare OLD.json`` (the ``--json`` of an earlier run on the same data), the report
+ends with what changed number by number, per set and half: how many are now read whole that
+were not (won), how many the other way (lost), and a few of each. Two runs with the same
+share can have moved many numbers both ways; a change that wins on the tune half by losing
+as many elsewhere is churn, not progress.
+
 The classifier is documented thread-safe (model calls are serialised under a lock; the
 preprocessing is pure functions), so two worker threads read files at once; seconds per
 image are given both as the median time of one reading (which the other thread slows) and
@@ -26,7 +32,7 @@ as wall-clock time over images.
 Usage::
 
     python -m benchmarks.real_numbers [--data DIR] [--model PATH] [--only cheques|ledger]
-        [--limit N] [--failures] [--json OUT] [--workers N] [--no-reader]
+        [--limit N] [--failures] [--json OUT] [--compare OLD.json] [--workers N] [--no-reader]
 """
 
 from __future__ import annotations
@@ -257,8 +263,50 @@ def format_failure_kinds(name: str, counts: dict, width: int) -> str:
     return f"  {name}{counts['count'] - counts['whole']:>{width}} misses: " + ", ".join(parts) + crashes
 
 
+def compare_results(old: list[dict], new: list[Result]) -> dict[tuple[str, str], dict[str, list[str]]]:
+    """Numbers won and lost between two runs, per (set, half).
+
+    Args:
+        old: the ``results`` of an earlier run's ``--json`` (dicts with ``set_name``,
+            ``file``, ``label`` and ``read``).
+        new: this run's results.
+
+    Returns:
+        ``{(set_name, half): {"won": [...], "lost": [...]}}``, the files (``set/file``) now
+        read whole that were not, and the other way, in ``new``'s order; every (set, half)
+        with files that both runs read (files only one run read are left out).
+
+    Raises:
+        KeyError: an ``old`` result without those keys (not a ``--json`` of this benchmark).
+    """
+    before = {(result["set_name"], result["file"]): result["read"] == result["label"] for result in old}
+    changes: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for result in new:
+        was_whole = before.get((result.set_name, result.file))
+        if was_whole is None:
+            continue
+        change = changes.setdefault((result.set_name, result.half), {"won": [], "lost": []})
+        if result.whole and not was_whole:
+            change["won"].append(f"{result.set_name}/{result.file}")
+        elif was_whole and not result.whole:
+            change["lost"].append(f"{result.set_name}/{result.file}")
+    return changes
+
+
+def print_comparison(changes: dict[tuple[str, str], dict[str, list[str]]], old_path: Path, shown: int = 3) -> None:
+    """Print :func:`compare_results` as a table: won, lost and net per set and half, with up
+    to ``shown`` files of each."""
+    print(f"\nChanged since {old_path} (read whole now and not then: won; the other way: lost):")
+    print(f"{'set':<10} {'half':<6} {'won':>5} {'lost':>5} {'net':>5}  examples")
+    for set_name, half in sorted(changes, key=lambda key: (key[0], HALVES.index(key[1]) if key[1] in HALVES else 9)):
+        won, lost = changes[(set_name, half)]["won"], changes[(set_name, half)]["lost"]
+        examples = [f"+{name}" for name in won[:shown]] + [f"-{name}" for name in lost[:shown]]
+        print(f"{set_name:<10} {half:<6} {len(won):>5} {len(lost):>5} {len(won) - len(lost):>+5}  {' '.join(examples)}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """CLI entry point; always returns 0 (a report, not a test)."""
+    """CLI entry point; returns 0 (a report, not a test), or 2 when ``--compare`` names no
+    earlier run's JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder holding cheques/ and ledger/")
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
@@ -267,10 +315,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--failures", action="store_true", help="list every number not read whole")
     parser.add_argument("--json", type=Path, dest="json_out", metavar="OUT",
                         help="also write the results as JSON to OUT")
+    parser.add_argument("--compare", type=Path, metavar="OLD.json",
+                        help="also print the numbers won and lost since an earlier run's --json")
     parser.add_argument("--workers", type=int, default=2, help="reader threads (default 2; 1 for serial)")
     parser.add_argument("--no-reader", action="store_true",
                         help="the per-digit path alone, without the number reader (core.reader)")
     args = parser.parse_args(argv)
+    old_results = None
+    if args.compare is not None:
+        try:
+            old_results = json.loads(args.compare.read_text(encoding="utf-8"))["results"]
+            if not all({"set_name", "file", "label", "read"} <= set(result) for result in old_results):
+                raise ValueError("its results lack set_name, file, label or read")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print(f"benchmarks.real_numbers: --compare needs an earlier run's --json: cannot use {args.compare} "
+                  f"({exc})", file=sys.stderr)
+            return 2
     if not args.data.is_dir():
         print(f"SKIP: {args.data} is absent (the real-number yardstick is not committed)")
         return 0
@@ -302,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)
         args.json_out.write_text(json.dumps(document, indent=1), encoding="utf-8")
         print(f"\nwrote {args.json_out}")
+    if old_results is not None:
+        print_comparison(compare_results(old_results, results), args.compare)
     return 0
 
 

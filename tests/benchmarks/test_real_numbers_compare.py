@@ -1,0 +1,51 @@
+"""``benchmarks.real_numbers --compare``: numbers won and lost since an earlier run, per set and half."""
+
+from __future__ import annotations
+
+import json
+
+from benchmarks.real_numbers import Result, compare_results, main, print_comparison
+
+
+def result(set_name: str, file: str, half: str, label: str, read: str) -> Result:
+    return Result(set_name, file, label, "source", half, read, "", 0.01)
+
+
+OLD = [
+    {"set_name": "cheques", "file": "a.png", "label": "12", "read": "12"},
+    {"set_name": "cheques", "file": "b.png", "label": "34", "read": "84"},
+    {"set_name": "ledger", "file": "c.jpg", "label": "5", "read": ""},
+    {"set_name": "ledger", "file": "d.jpg", "label": "6", "read": "6"},
+    {"set_name": "ledger", "file": "gone.jpg", "label": "7", "read": "7"},
+]
+NEW = [
+    result("cheques", "a.png", "tune", "12", "17"),   # lost
+    result("cheques", "b.png", "tune", "34", "34"),   # won
+    result("ledger", "c.jpg", "check", "5", "5"),     # won
+    result("ledger", "d.jpg", "check", "6", "6"),     # unchanged
+    result("ledger", "new.jpg", "check", "8", "3"),   # not in the old run: left out
+]
+
+
+def test_won_and_lost_are_counted_per_set_and_half():
+    assert compare_results(OLD, NEW) == {
+        ("cheques", "tune"): {"won": ["cheques/b.png"], "lost": ["cheques/a.png"]},
+        ("ledger", "check"): {"won": ["ledger/c.jpg"], "lost": []},
+    }
+
+
+def test_the_comparison_prints_net_and_examples(capsys, tmp_path):
+    print_comparison(compare_results(OLD, NEW), tmp_path / "old.json")
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith(f"Changed since {tmp_path / 'old.json'}")
+    assert lines[2].split()[:5] == ["cheques", "tune", "1", "1", "+0"]
+    assert "+cheques/b.png" in lines[2] and "-cheques/a.png" in lines[2]
+    assert lines[3].split()[:6] == ["ledger", "check", "1", "0", "+1", "+ledger/c.jpg"]
+
+
+def test_a_file_that_is_no_earlier_run_is_refused_before_reading(tmp_path, capsys):
+    not_a_run = tmp_path / "old.json"
+    not_a_run.write_text(json.dumps({"results": [{"file": "a.png"}]}))
+    assert main(["--compare", str(not_a_run), "--data", str(tmp_path / "absent")]) == 2
+    assert "--compare needs an earlier run's --json" in capsys.readouterr().err
+    assert main(["--compare", str(tmp_path / "missing.json"), "--data", str(tmp_path / "absent")]) == 2
