@@ -123,8 +123,10 @@ def load_items(root: Path, only: str | None = None, limit: int | None = None) ->
 def read_number(classifier, data: bytes) -> tuple[str, str]:
     """``(digits read, note)`` for a photo's bytes; never raises.
 
-    A ``DigitImageError`` reads ``""`` with its class name as the note; any other
-    exception (a bug, a file the decoder chokes on) reads ``""`` with a ``"crash ..."`` note.
+    A ``DigitImageError`` reads ``""`` with its class name as the note, and the reason in
+    brackets when it gives one (``"NoDigitFoundError (small)"``: ``NoDigitFoundError.reason``);
+    any other exception (a bug, a file the decoder chokes on) reads ``""`` with a
+    ``"crash ..."`` note.
     """
     reading, note = read_photo_safely(classifier, data)
     return (reading.number if reading is not None else ""), note
@@ -135,7 +137,8 @@ def read_photo_safely(classifier, data: bytes):
     try:
         return classifier.read_photo(data), ""
     except DigitImageError as exc:
-        return None, type(exc).__name__
+        reason = getattr(exc, "reason", "")
+        return None, type(exc).__name__ + (f" ({reason})" if reason else "")
     except Exception as exc:  # a report must survive a bug (or a bad file) and name it
         return None, f"crash {type(exc).__name__}: {exc}"
 
@@ -166,14 +169,19 @@ def tally(results: list[Result]) -> dict:
 
     Returns:
         ``{"count", "whole", "count_right", "digits", "digits_right", "nothing_read",
-        "crashes", "lost digits", "extra digits", "wrong digits", "median_seconds"}``;
-        ``digits``/``digits_right`` are over the numbers whose digit count is right.
+        "nothing_read_reasons", "crashes", "lost digits", "extra digits", "wrong digits",
+        "median_seconds"}``; ``digits``/``digits_right`` are over the numbers whose digit
+        count is right; ``nothing_read_reasons`` counts the numbers read as nothing by the
+        reason in their note (:func:`read_number`), commonest first.
     """
     counts = {"count": len(results), "whole": 0, "count_right": 0, "digits": 0, "digits_right": 0,
               "nothing_read": 0, "crashes": 0, **dict.fromkeys(FAILURE_KINDS, 0)}
+    reasons: Counter = Counter()
     for result in results:
         counts["whole"] += result.whole
         counts["nothing_read"] += result.read == ""
+        if result.read == "" and result.note.endswith(")") and " (" in result.note:
+            reasons[result.note.rsplit(" (", 1)[1][:-1]] += 1
         counts["crashes"] += result.note.startswith("crash")
         if result.kind:
             counts[result.kind] += 1
@@ -181,6 +189,7 @@ def tally(results: list[Result]) -> dict:
             counts["count_right"] += 1
             counts["digits"] += len(result.label)
             counts["digits_right"] += sum(a == b for a, b in zip(result.read, result.label))
+    counts["nothing_read_reasons"] = dict(reasons.most_common())
     counts["median_seconds"] = round(statistics.median(r.seconds for r in results), 4) if results else 0.0
     return counts
 
@@ -250,7 +259,8 @@ def format_agreement(name: str, results: list[Result]) -> str:
 
 
 def format_failure_kinds(name: str, counts: dict, width: int) -> str:
-    """One line: ``"  cheques     740 misses: lost digits 241 (nothing read 23), ..."``.
+    """One line: ``"  cheques     740 misses: lost digits 241 (nothing read 23: small 9,
+    texture 8, ...), ..."``.
 
     Args:
         name: the row's label, already padded.
@@ -258,7 +268,8 @@ def format_failure_kinds(name: str, counts: dict, width: int) -> str:
         width: columns for the number of misses.
     """
     parts = [f"{kind} {counts[kind]}" for kind in FAILURE_KINDS]
-    parts[0] += f" (nothing read {counts['nothing_read']})"
+    reasons = ", ".join(f"{reason} {count}" for reason, count in counts.get("nothing_read_reasons", {}).items())
+    parts[0] += f" (nothing read {counts['nothing_read']}" + (f": {reasons})" if reasons else ")")
     crashes = f"; crashes {counts['crashes']}" if counts["crashes"] else ""
     return f"  {name}{counts['count'] - counts['whole']:>{width}} misses: " + ", ".join(parts) + crashes
 

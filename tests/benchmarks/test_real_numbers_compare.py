@@ -49,3 +49,26 @@ def test_a_file_that_is_no_earlier_run_is_refused_before_reading(tmp_path, capsy
     assert main(["--compare", str(not_a_run), "--data", str(tmp_path / "absent")]) == 2
     assert "--compare needs an earlier run's --json" in capsys.readouterr().err
     assert main(["--compare", str(tmp_path / "missing.json"), "--data", str(tmp_path / "absent")]) == 2
+
+
+def test_numbers_read_as_nothing_are_counted_by_reason():
+    from benchmarks.real_numbers import format_failure_kinds, read_number, tally
+
+    from core.errors import NoDigitFoundError
+
+    class Refusing:
+        def __init__(self, error):
+            self.error = error
+
+        def read_photo(self, data):
+            raise self.error
+
+    assert read_number(Refusing(NoDigitFoundError(reason="small")), b"") == ("", "NoDigitFoundError (small)")
+    assert read_number(Refusing(NoDigitFoundError()), b"") == ("", "NoDigitFoundError")
+    notes = ["NoDigitFoundError (small)", "NoDigitFoundError (texture)", "NoDigitFoundError (small)",
+             "NoDigitFoundError"]
+    results = [Result("ledger", f"{i}.jpg", "7", "s", "tune", "", note, 0.01) for i, note in enumerate(notes)]
+    counts = tally(results + [result("ledger", "x.jpg", "tune", "7", "7")])
+    assert counts["nothing_read"] == 4 and counts["nothing_read_reasons"] == {"small": 2, "texture": 1}
+    assert format_failure_kinds("ledger ", counts, 3) == (
+        "  ledger   4 misses: lost digits 4 (nothing read 4: small 2, texture 1), extra digits 0, wrong digits 0")
