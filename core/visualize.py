@@ -217,6 +217,7 @@ def render_no_digit_png(data: bytes, error: NoDigitFoundError, texts: StepsTexts
         why.text(0.5, 0.5, textwrap.fill(reason, 34), transform=why.transAxes, ha="center", va="center",
                  fontsize=11, color="#b06000")
     figure.suptitle(texts.no_digit_title, fontsize=10)
+    figure.subplots_adjust(top=0.84)  # room for panel titles of two lines under the title
     return _png(figure)
 
 
