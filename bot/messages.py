@@ -385,9 +385,17 @@ def image_error_texts(lang: Language, error: DigitImageError) -> tuple[str, str]
                 lang.gettext("Photograph the digit so it fills a good part of the picture."))
     if isinstance(error, NoDigitFoundError):
         reason = no_digit_reason(lang, error.reason)
-        return (" ".join(filter(None, [lang.gettext("I couldn't find a handwritten digit in that picture."), reason])),
-                lang.gettext("Write the digit in dark ink on plain paper, fill a good part of the frame with it, "
-                             "and take the photo in even light."))
+        tips = {
+            "blank": lang.gettext("Make sure the digit is in the picture, written dark enough to see."),
+            "border": lang.gettext("Photograph the digit on the paper alone: away from the table's edge, your "
+                                   "fingers and ruled lines."),
+            "faint": lang.gettext("Write with a darker pen, or take the photo in brighter, even light."),
+            "small": lang.gettext("Photograph the digit from closer, so it fills a good part of the picture."),
+        }
+        tip = tips.get(error.reason) or lang.gettext(
+            "Write the digit in dark ink on plain paper, fill a good part of the frame with it, "
+            "and take the photo in even light.")
+        return " ".join(filter(None, [lang.gettext("I couldn't find a handwritten digit in that picture."), reason])), tip
     return lang.gettext("I couldn't read that image."), ""
 
 

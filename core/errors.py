@@ -68,14 +68,24 @@ class NoDigitFoundError(DigitImageError):
         "not_digits": "No mark I found looks like a digit to me.",
     }
 
+    #: Advice for some reasons, in English, instead of :attr:`default_tip`.
+    TIPS = {
+        "blank": "Make sure the digit is in the picture, written dark enough to see.",
+        "border": "Photograph the digit on the paper alone: away from the table's edge, your fingers and ruled lines.",
+        "faint": "Write with a darker pen, or take the photo in brighter, even light.",
+        "small": "Photograph the digit from closer, so it fills a good part of the picture.",
+    }
+
     def __init__(self, user_message: str | None = None, *, tip: str | None = None, detail: str = "",
                  reason: str = ""):
-        """Raises:
+        """``tip`` None: the reason's from :attr:`TIPS`, else :attr:`default_tip`.
+
+        Raises:
             ValueError: ``reason`` is neither ``""`` nor a key of :attr:`REASONS`."""
         if reason and reason not in self.REASONS:
             raise ValueError(f"unknown reason {reason!r}; expected one of {sorted(self.REASONS)}")
         self.reason = reason
-        super().__init__(user_message, tip=tip, detail=detail)
+        super().__init__(user_message, tip=self.TIPS.get(reason) if tip is None else tip, detail=detail)
 
     @property
     def reason_text(self) -> str:

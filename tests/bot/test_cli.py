@@ -81,7 +81,8 @@ def test_predict_says_why_no_digit_was_read_and_shows_what_it_saw(tmp_path, caps
     (line,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert line["reason"] == "blank"
     assert line["error"].startswith("I couldn't find a handwritten digit in that picture. "
-                                    "I found no ink: the picture looks blank to me. Write the digit")
+                                    "I found no ink: the picture looks blank to me. Make sure the digit is in the "
+                                    "picture, written dark enough to see.")
     assert line["steps_png"] == str(tmp_path / "show" / "blank.steps.png")
     assert (tmp_path / "show" / "blank.steps.png").read_bytes().startswith(b"\x89PNG")
     assert main(["predict", str(blank)]) == 1  # the same words as plain text, no picture without --show

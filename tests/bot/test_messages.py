@@ -220,6 +220,12 @@ def test_why_no_digit_was_read_is_said_in_every_language(reason):
         f"I couldn't find a handwritten digit in that picture. {english}")
     translated = {messages.no_digit_reason(i18n.get(code), reason) for code in ("ru", "es", "de", "pt_BR")}
     assert len(translated) == 4 and english not in translated and "" not in translated
+    # The advice fits the reason (a tiny digit: come closer) and is core's, in English.
+    error = NoDigitFoundError(reason=reason)
+    assert messages.image_error_texts(EN, error)[1] == error.tip
+    assert (error.tip != NoDigitFoundError.default_tip) == (reason in NoDigitFoundError.TIPS)
+    tips = {messages.image_error_texts(i18n.get(code), error)[1] for code in ("ru", "es", "de", "pt_BR")}
+    assert len(tips) == 4 and error.tip not in tips
 
 
 def test_no_reason_adds_nothing():
