@@ -104,6 +104,20 @@ def _stroke_thickness(image: np.ndarray) -> int:
     return int(np.clip(round(2.0 * mask.sum() / max(perimeter, 1.0)) - 1, 1, 3))
 
 
+#: OpenCV's ``shift`` for the strokes drawn here: coordinates with 4 fractional bits, 1/16 px.
+STROKE_SHIFT = 4
+
+
+def _draw_stroke(canvas: np.ndarray, points, colour: int, thickness: int) -> None:
+    """Draw the open polyline through ``points`` (float (K, 2), x and y in pixels, K >= 2)
+    on ``canvas`` (uint8 (H, W), changed in place): value ``colour`` 0-255, ``thickness``
+    pixels wide, anti-aliased, placed to 1/16 pixel (:data:`STROKE_SHIFT`)."""
+    import cv2
+
+    scaled = np.round(np.asarray(points, dtype=float) * (1 << STROKE_SHIFT)).astype(np.int32)
+    cv2.polylines(canvas, [scaled], False, colour, thickness, cv2.LINE_AA, STROKE_SHIFT)
+
+
 def add_continental_styles(images: np.ndarray, labels: np.ndarray, rate: float = 0.35,
                            seed: int = 0) -> np.ndarray:
     """Draw handwriting variants that are common in Europe but rare in MNIST.
@@ -124,11 +138,8 @@ def add_continental_styles(images: np.ndarray, labels: np.ndarray, rate: float =
     Returns:
         uint8 (N, 28, 28), a copy with the variants drawn.
     """
-    import cv2
-
     rng = np.random.default_rng(seed)
     out = images.copy()
-    shift = 4  # draw with 1/16-pixel precision
     for digit in (1, 7):
         indices = np.flatnonzero(labels == digit)
         chosen = indices[rng.random(len(indices)) < rate]
@@ -151,16 +162,13 @@ def add_continental_styles(images: np.ndarray, labels: np.ndarray, rate: float =
                     bottom_columns = columns[rows >= bottom - 1]
                     half = height * rng.uniform(0.15, 0.3)
                     base = np.array([bottom_columns.mean(), bottom - 0.5])
-                    cv2.line(image, tuple(np.round((base - [half, 0]) * (1 << shift)).astype(int)),
-                             tuple(np.round((base + [half, 0]) * (1 << shift)).astype(int)),
-                             colour, thickness, cv2.LINE_AA, shift)
+                    _draw_stroke(image, [base - [half, 0], base + [half, 0]], colour, thickness)
             else:
                 bar = _crossbar(rows, columns, top, height, rng)
                 if bar is None:
                     continue
                 start, end = bar
-            cv2.line(image, tuple(np.round(start * (1 << shift)).astype(int)),
-                     tuple(np.round(end * (1 << shift)).astype(int)), colour, thickness, cv2.LINE_AA, shift)
+            _draw_stroke(image, [start, end], colour, thickness)
     return out
 
 
@@ -303,7 +311,6 @@ def add_looped_styles(images: np.ndarray, labels: np.ndarray, rate: float = 0.35
 
     rng = np.random.default_rng(seed)
     out = images.copy()
-    shift = 4  # draw with 1/16-pixel precision
     pad = 12
     for digit in (9, 2):
         indices = np.flatnonzero(labels == digit)
@@ -329,8 +336,7 @@ def add_looped_styles(images: np.ndarray, labels: np.ndarray, rate: float = 0.35
                 # the loop lies inside the 2's curve: to the right of and below its start
                 points = _loop_through(end, radius, rng.uniform(-10, 60), 360.0)
             width = thickness if digit == 9 else max(1, thickness - 1)  # a loop drawn finer stays open
-            cv2.polylines(canvas, [np.round(points * (1 << shift)).astype(np.int32)], False, colour,
-                          width, cv2.LINE_AA, shift)
+            _draw_stroke(canvas, points, colour, width)
             out[index] = _refit_to_mnist_frame(canvas)
     return out
 
@@ -450,7 +456,6 @@ def _restemmed_nines(images: np.ndarray, labels: np.ndarray, rate: float, seed: 
     import cv2
 
     def redraw(canvas: np.ndarray, image: np.ndarray, rng: np.random.Generator):
-        shift = 4  # draw with 1/16-pixel precision
         ink = (canvas > 96).astype(np.uint8)
         rows = np.flatnonzero(ink.any(axis=1))
         if rows.size < 5:
@@ -467,8 +472,7 @@ def _restemmed_nines(images: np.ndarray, labels: np.ndarray, rate: float, seed: 
         thickness = _stroke_thickness(image)
         canvas[top + height + thickness + 1:, :] = 0  # the old stem, below the ring
         points = stem(rng, left, width, top + height + 0.5 * thickness, digit_height)
-        cv2.polylines(canvas, [np.round(np.array(points) * (1 << shift)).astype(np.int32)], False,
-                      int(rng.integers(230, 256)), thickness + 1, cv2.LINE_AA, shift)
+        _draw_stroke(canvas, points, int(rng.integers(230, 256)), thickness + 1)
         return canvas
 
     return _redrawn(images, labels, 9, rate, seed, redraw)
@@ -497,10 +501,7 @@ def add_long_flagged_ones(images: np.ndarray, labels: np.ndarray, rate: float = 
     Returns:
         uint8 (N, 28, 28), a copy with the flagged 1s.
     """
-    import cv2
-
     def redraw(canvas: np.ndarray, image: np.ndarray, rng: np.random.Generator):
-        shift = 4  # draw with 1/16-pixel precision
         rows, columns = np.nonzero(canvas > 96)
         if rows.size < 10:
             return None
@@ -515,8 +516,7 @@ def add_long_flagged_ones(images: np.ndarray, labels: np.ndarray, rate: float = 
         end = start + height * rng.uniform(0.6, 1.0) * np.array([-np.cos(angle), np.sin(angle)])
         bend = rng.normal(0.0, 0.04 * height, 2)
         points = np.array([start, (start + end) / 2 + bend, end])
-        cv2.polylines(canvas, [np.round(points * (1 << shift)).astype(np.int32)], False,
-                      int(rng.integers(200, 256)), _stroke_thickness(image) + 1, cv2.LINE_AA, shift)
+        _draw_stroke(canvas, points, int(rng.integers(200, 256)), _stroke_thickness(image) + 1)
         return canvas
 
     return _redrawn(images, labels, 1, rate, seed, redraw)
@@ -547,11 +547,8 @@ def add_cursive_loops(images: np.ndarray, labels: np.ndarray, rate: float = 0.35
     Returns:
         uint8 (N, 28, 28), a copy with the loops drawn.
     """
-    import cv2
-
     rng = np.random.default_rng(seed)
     out = images.copy()
-    shift = 4  # draw with 1/16-pixel precision
     for digit, bottom_share, radius_range, direction_range, sweep_range in (
             (2, 0.3, (0.1, 0.2), (-100, -20), (340, 360)),
             (3, 0.35, (0.15, 0.25), (-70, -15), (300, 360))):
@@ -566,8 +563,7 @@ def add_cursive_loops(images: np.ndarray, labels: np.ndarray, rate: float = 0.35
             point = np.array([columns[lower][leftmost], rows[lower][leftmost]], dtype=float)
             points = _loop_through(point, height * rng.uniform(*radius_range), rng.uniform(*direction_range),
                                    rng.uniform(*sweep_range))
-            cv2.polylines(canvas, [np.round(points * (1 << shift)).astype(np.int32)], False,
-                          int(rng.integers(230, 256)), max(1, _stroke_thickness(out[index]) - 1), cv2.LINE_AA, shift)
+            _draw_stroke(canvas, points, int(rng.integers(230, 256)), max(1, _stroke_thickness(out[index]) - 1))
             out[index] = _refit_to_mnist_frame(canvas)
     return out
 
@@ -595,10 +591,7 @@ def add_hooked_sevens(images: np.ndarray, labels: np.ndarray, rate: float = 0.35
     Returns:
         uint8 (N, 28, 28), a copy with the hooks drawn.
     """
-    import cv2
-
     def redraw(canvas: np.ndarray, image: np.ndarray, rng: np.random.Generator):
-        shift = 4  # draw with 1/16-pixel precision
         rows, columns = np.nonzero(canvas > 96)
         if rows.size < 10:
             return None
@@ -616,12 +609,10 @@ def add_hooked_sevens(images: np.ndarray, labels: np.ndarray, rate: float = 0.35
         control = (start + end) / 2 + length * rng.uniform(-0.2, 0.2) * np.array([direction[1], -direction[0]])
         t = np.linspace(0.0, 1.0, 8)[:, np.newaxis]
         hook = (1 - t) ** 2 * start + 2 * (1 - t) * t * control + t ** 2 * end
-        cv2.polylines(canvas, [np.round(hook * (1 << shift)).astype(np.int32)], False, colour, thickness,
-                      cv2.LINE_AA, shift)
+        _draw_stroke(canvas, hook, colour, thickness)
         bar = _crossbar(rows, columns, top, height, rng) if rng.random() < 0.75 else None
         if bar is not None:
-            cv2.polylines(canvas, [np.round(np.array(bar) * (1 << shift)).astype(np.int32)], False, colour,
-                          thickness, cv2.LINE_AA, shift)
+            _draw_stroke(canvas, bar, colour, thickness)
         return canvas
 
     return _redrawn(images, labels, 7, rate, seed, redraw)
@@ -708,10 +699,7 @@ def add_flat_topped_threes(images: np.ndarray, labels: np.ndarray, rate: float =
     Returns:
         uint8 (N, 28, 28), a copy with the flat-topped 3s.
     """
-    import cv2
-
     def redraw(canvas: np.ndarray, image: np.ndarray, rng: np.random.Generator):
-        shift = 4  # draw with 1/16-pixel precision
         ink = canvas > 96
         rows = np.flatnonzero(ink.any(axis=1))
         columns = np.flatnonzero(ink.any(axis=0))
@@ -729,8 +717,7 @@ def add_flat_topped_threes(images: np.ndarray, labels: np.ndarray, rate: float =
         corner = np.array([left + width * rng.uniform(0.8, 1.0), start[1] + height * rng.uniform(-0.08, 0.08)])
         end = np.array([waist[0] + 0.5, cut + 0.5])
         points = np.array([start, corner, end])
-        cv2.polylines(canvas, [np.round(points * (1 << shift)).astype(np.int32)], False,
-                      int(rng.integers(220, 256)), thickness, cv2.LINE_AA, shift)
+        _draw_stroke(canvas, points, int(rng.integers(220, 256)), thickness)
         return canvas
 
     return _redrawn(images, labels, 3, rate, seed, redraw)
@@ -759,10 +746,7 @@ def add_lifted_bar_fives(images: np.ndarray, labels: np.ndarray, rate: float = 0
     Returns:
         uint8 (N, 28, 28), a copy with the lifted bars.
     """
-    import cv2
-
     def redraw(canvas: np.ndarray, image: np.ndarray, rng: np.random.Generator):
-        shift = 4  # draw with 1/16-pixel precision
         ink = canvas > 96
         rows = np.flatnonzero(ink.any(axis=1))
         columns = np.flatnonzero(ink.any(axis=0))
@@ -779,8 +763,7 @@ def add_lifted_bar_fives(images: np.ndarray, labels: np.ndarray, rate: float = 0
         start = np.array([left + width * rng.uniform(0.35, 0.6), y])
         end = np.array([left + width * rng.uniform(0.85, 1.1), y + (height * rng.uniform(0.1, 0.3) if rng.random() < 0.5
                                                                     else height * rng.uniform(-0.05, 0.05))])
-        cv2.line(canvas, tuple(np.round(start * (1 << shift)).astype(int)), tuple(np.round(end * (1 << shift)).astype(int)),
-                 int(rng.integers(220, 256)), thickness, cv2.LINE_AA, shift)
+        _draw_stroke(canvas, [start, end], int(rng.integers(220, 256)), thickness)
         return canvas
 
     return _redrawn(images, labels, 5, rate, seed, redraw)
