@@ -618,6 +618,18 @@ def add_hooked_sevens(images: np.ndarray, labels: np.ndarray, rate: float = 0.35
     return _redrawn(images, labels, 7, rate, seed, redraw)
 
 
+def _ink_box(canvas: np.ndarray, min_rows: int = 8):
+    """The ink of a digit's canvas (uint8, pixels over 96) and its bounding box:
+    ``(ink bool (H, W), top, height, left, width)`` in pixels, or None when the ink spans
+    fewer than ``min_rows`` rows (too little to restyle)."""
+    ink = canvas > 96
+    rows = np.flatnonzero(ink.any(axis=1))
+    if rows.size < min_rows:
+        return None
+    columns = np.flatnonzero(ink.any(axis=0))
+    return ink, int(rows[0]), int(rows[-1] - rows[0] + 1), int(columns[0]), int(columns[-1] - columns[0] + 1)
+
+
 def add_footless_fours(images: np.ndarray, labels: np.ndarray, rate: float = 0.35,
                        seed: int = 0) -> np.ndarray:
     """Cut the stem of 4s off at the crossbar, the "L"-shaped 4 of many Latin American hands.
@@ -646,17 +658,14 @@ def add_footless_fours(images: np.ndarray, labels: np.ndarray, rate: float = 0.3
     import cv2
 
     def redraw(canvas: np.ndarray, image: np.ndarray, rng: np.random.Generator):
-        ink = canvas > 96
-        rows = np.flatnonzero(ink.any(axis=1))
-        if rows.size < 8:
+        box = _ink_box(canvas)
+        if box is None:
             return None
-        top, bottom = rows[0], rows[-1]
-        height = bottom - top + 1
+        ink, top, height, _, width = box
         band = np.arange(top + int(0.35 * height), top + int(0.85 * height) + 1)
         inked = ink[band].sum(axis=1)  # a bar is the row with the most ink
         bar_row = int(band[int(np.argmax(inked))])
-        columns = np.flatnonzero(ink.any(axis=0))
-        if inked.max() < 0.5 * (columns[-1] - columns[0] + 1):
+        if inked.max() < 0.5 * width:
             return None
         thickness = _stroke_thickness(image)
         cut = canvas.copy()
@@ -700,13 +709,10 @@ def add_flat_topped_threes(images: np.ndarray, labels: np.ndarray, rate: float =
         uint8 (N, 28, 28), a copy with the flat-topped 3s.
     """
     def redraw(canvas: np.ndarray, image: np.ndarray, rng: np.random.Generator):
-        ink = canvas > 96
-        rows = np.flatnonzero(ink.any(axis=1))
-        columns = np.flatnonzero(ink.any(axis=0))
-        if rows.size < 8:
+        box = _ink_box(canvas)
+        if box is None:
             return None
-        top, height = rows[0], rows[-1] - rows[0] + 1
-        left, width = columns[0], columns[-1] - columns[0] + 1
+        ink, top, height, left, width = box
         cut = int(round(top + height * rng.uniform(0.38, 0.5)))
         waist = np.flatnonzero(ink[cut])
         if waist.size == 0:
@@ -747,13 +753,10 @@ def add_lifted_bar_fives(images: np.ndarray, labels: np.ndarray, rate: float = 0
         uint8 (N, 28, 28), a copy with the lifted bars.
     """
     def redraw(canvas: np.ndarray, image: np.ndarray, rng: np.random.Generator):
-        ink = canvas > 96
-        rows = np.flatnonzero(ink.any(axis=1))
-        columns = np.flatnonzero(ink.any(axis=0))
-        if rows.size < 8:
+        box = _ink_box(canvas)
+        if box is None:
             return None
-        top, height = rows[0], rows[-1] - rows[0] + 1
-        left, width = columns[0], columns[-1] - columns[0] + 1
+        _, top, height, left, width = box
         cut = int(round(top + height * rng.uniform(0.18, 0.3)))
         thickness = _stroke_thickness(image)
         canvas[:cut, :] = 0
