@@ -614,10 +614,11 @@ class Classifier:
         if self.reader is None:
             return reading, segmentation
         read_views = self._read_views(segmentation, line_boxes)
-        views = read_views[1]
-        agreeing = sum(line.text == reading.number for line, _, _ in views)
         reading, segmentation = self._with_line_reading(reading, segmentation, line_boxes, read_views)
-        if shapes_only and (reading.method != "both" or 2 * agreeing <= len(views)):
+        views = read_views[1]
+        # "both": the combined reading is the per-digit one; most views must have read it too.
+        if shapes_only and (reading.method != "both"
+                            or 2 * sum(line.text == reading.number for line, _, _ in views) <= len(views)):
             raise NoDigitFoundError(detail="marks are not pen strokes, read unsure, and the number reader reads otherwise",
                                     reason="shapes")
         return reading, segmentation
