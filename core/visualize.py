@@ -18,6 +18,16 @@ from core.results import PhotoReading
 #: Longest side of the photo panels, in pixels, before matplotlib lays them out.
 PANEL_SIZE = 480
 
+#: Width of "What I saw", in inches at 100 dpi.
+FIGURE_WIDTH = 11.0
+#: A photo at least this many times wider than tall (a cropped number strip, a cheque amount)
+#: gets its three panels stacked at full width; narrower ones get them side by side.
+STACK_ASPECT = 3.0
+#: Inches per row of 28x28 inputs, caption included.
+DIGIT_ROW_HEIGHT = 2.0
+_TITLE_HEIGHT = 0.5  # inches for the figure's title
+_LINE_HEIGHT = 0.19  # inches per line of a 9-point panel title or an 8-point note
+
 
 @dataclass(frozen=True)
 class StepsTexts:
@@ -107,8 +117,14 @@ def steps_notes(reading: PhotoReading, segmentation: Segmentation, texts: StepsT
 
 def render_steps_png(reading: PhotoReading, segmentation: Segmentation, texts: StepsTexts = ENGLISH) -> bytes:
     """Render the steps as a PNG: the photo (grayscale, polarity fixed), the ink mask kept,
-    the photo with a box and the predicted digit per digit (and :func:`steps_notes` under
-    it), and each 28x28 model input with its top-3.
+    the digits' part of the photo with a box and the predicted digit per digit (and
+    :func:`steps_notes` under it), and each 28x28 model input with its top-3.
+
+    The third panel is zoomed on the digits (:func:`digits_region`), so the boxes stay
+    readable when the number is small in a phone photo; the first panel then outlines that
+    region. The panels sit side by side, or stacked at full width for a photo at least
+    :data:`STACK_ASPECT` times wider than tall (a number strip), and the figure is as tall
+    as its contents.
 
     Uses matplotlib's object-oriented API (no pyplot state), so it is safe to call from
     worker threads.
@@ -120,55 +136,151 @@ def render_steps_png(reading: PhotoReading, segmentation: Segmentation, texts: S
             (``bot.pictures`` passes the user's language).
 
     Returns:
-        PNG bytes, about 1100 px wide.
+        PNG bytes, 1100 px wide (:data:`FIGURE_WIDTH` at 100 dpi), about 500 to 1,100 px tall.
     """
-    from matplotlib.figure import Figure
-
     gray = segmentation.gray
-    boxed = cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
-    thickness = max(2, round(max(gray.shape) / 300))
-    for prediction, (x, y, w, h) in zip(reading.digits, segmentation.working_boxes):
+    x0, y0, x1, y1 = digits_region(segmentation.working_boxes, gray.shape)
+    zoomed = (x1 - x0) * (y1 - y0) < 0.6 * gray.shape[0] * gray.shape[1]
+    # The region at PANEL_SIZE, boxes drawn after scaling so they stay thin and crisp.
+    scale = PANEL_SIZE / max(x1 - x0, y1 - y0)
+    boxed = cv2.resize(gray[y0:y1, x0:x1], (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale))),
+                       interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    label_room = 34  # a band of white paper above the region for the labels of boxes at its top
+    boxed = cv2.cvtColor(cv2.copyMakeBorder(boxed, label_room, 0, 0, 0, cv2.BORDER_CONSTANT, value=255),
+                         cv2.COLOR_GRAY2RGB)
+    for prediction, box in zip(reading.digits, segmentation.working_boxes):
+        x, y, w, h = (round(value * scale) for value in (box[0] - x0, box[1] - y0, box[2], box[3]))
+        y += label_room
         color = (220, 140, 0) if prediction.low_confidence else (0, 160, 60)
-        cv2.rectangle(boxed, (x, y), (x + w, y + h), color, thickness)
-        cv2.putText(boxed, str(prediction.digit), (x, max(0, y - 2 * thickness)), cv2.FONT_HERSHEY_SIMPLEX,
-                    max(0.6, h / 60), color, thickness, cv2.LINE_AA)
-
-    digits = len(reading.digits)
-    columns = max(3, min(digits, 8))
-    rows_of_digits = int(np.ceil(digits / columns))
-    figure = Figure(figsize=(11, 4.4 + 1.9 * rows_of_digits), dpi=100)
-    # Two independent grids: three equal photo panels on top, the 28x28 inputs below.
-    top, bottom = figure.subfigures(2, 1, height_ratios=[3.2, 1.7 * rows_of_digits])
+        cv2.rectangle(boxed, (x, y), (x + w, y + h), color, 2)
+        cv2.putText(boxed, str(prediction.digit), (x + 2, max(28, y - 5)), cv2.FONT_HERSHEY_SIMPLEX,
+                    min(1.0, max(0.6, h / 80)), color, 2, cv2.LINE_AA)
+    photo = cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
+    if zoomed:
+        cv2.rectangle(photo, (x0, y0), (x1 - 1, y1 - 1), (0, 110, 220), max(2, round(max(gray.shape) / 250)))
     panels = [
-        (_fit(gray), texts.photo),
+        (_fit(photo), texts.photo),
         (_fit(segmentation.mask), texts.ink),
         (_fit(boxed), texts.digits_found(reading.number)),
     ]
-    axes = _photo_panels(top.subplots(1, 3), panels)[-1]
     notes = steps_notes(reading, segmentation, texts)
-    if notes:
-        # Under the boxes (a second title line would run into the figure's title).
-        axes.text(0.5, -0.03, "\n".join(notes), transform=axes.transAxes, ha="center", va="top", fontsize=8)
-    digit_axes = np.atleast_1d(bottom.subplots(rows_of_digits, columns)).ravel()
-    for axes in digit_axes:
-        axes.axis("off")
-    for axes, prediction in zip(digit_axes, reading.digits):
+    digits = len(reading.digits)
+    columns = max(3, min(digits, 8))
+    rows_of_digits = int(np.ceil(digits / columns))
+    figure, below = _figure_with_panels(panels, texts.title, notes, rows_of_digits * DIGIT_ROW_HEIGHT)
+    cell = FIGURE_WIDTH / columns
+    side = min(1.45, cell - 0.2)  # inches of one 28x28 input
+    for index, prediction in enumerate(reading.digits):
+        row, column = divmod(index, columns)
+        top = below + row * DIGIT_ROW_HEIGHT + 0.45  # under its two-line caption
+        axes = _add_axes(figure, column * cell + (cell - side) / 2, top, side, side)
         axes.imshow(prediction.image, cmap="gray", vmin=0, vmax=1)
+        axes.axis("off")
         runners = ", ".join(texts.runner_up(digit, probability) for digit, probability in prediction.top3[1:])
         caption = f"{prediction.digit} ({texts.confidence(prediction.confidence)})\n{runners}"
         axes.set_title(caption, fontsize=8, color="#b06000" if prediction.low_confidence else "#006030")
-    figure.suptitle(texts.title, fontsize=10)
     return _png(figure)
 
 
-def _photo_panels(all_axes, panels: list[tuple[np.ndarray, str]]):
-    """Draw each ``(uint8 image, title)`` panel in the axes of ``all_axes`` at its place;
-    returns ``all_axes``."""
-    for axes, (image, title) in zip(all_axes, panels):
-        axes.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
-        axes.set_title(textwrap.fill(title, 42), fontsize=9)  # translations run longer
+def digits_region(boxes, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """The part of the photo the third panel of "What I saw" shows: the digits' boxes with a
+    margin of half the tallest box (at least 12 px) on every side, widened to at least
+    3:4 (w:h) so a lone "1" keeps some paper around it, clipped to the photo.
+
+    Args:
+        boxes: ``(x, y, w, h)`` per digit in pixels of an image of ``shape``; none -> the
+            whole image.
+        shape: the image's ``(height, width, ...)``.
+
+    Returns:
+        ``(x0, y0, x1, y1)``, pixels, 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height.
+    """
+    height, width = shape[:2]
+    if not boxes:
+        return 0, 0, width, height
+    x0 = min(x for x, _, _, _ in boxes)
+    y0 = min(y for _, y, _, _ in boxes)
+    x1 = max(x + w for x, _, w, _ in boxes)
+    y1 = max(y + h for _, y, _, h in boxes)
+    margin = max(12, max(h for _, _, _, h in boxes) // 2)
+    x0, y0, x1, y1 = x0 - margin, y0 - margin, x1 + margin, y1 + margin
+    widen = max(0, (3 * (y1 - y0)) // 4 - (x1 - x0))
+    x0, x1 = x0 - widen // 2, x1 + widen - widen // 2
+    return max(0, x0), max(0, y0), min(width, max(x1, x0 + 1)), min(height, max(y1, y0 + 1))
+
+
+def _add_axes(figure, left: float, top: float, width: float, height: float):
+    """Axes at a place given in inches from the figure's top-left corner."""
+    figure_width, figure_height = figure.get_size_inches()
+    return figure.add_axes((left / figure_width, 1 - (top + height) / figure_height,
+                            width / figure_width, height / figure_height))
+
+
+def _panel_sizes(images: list[np.ndarray | None], stacked: bool) -> list[tuple[float, float]]:
+    """(width, height) in inches of each panel's image: side by side, 3.4 in squares at most;
+    stacked, 2.2 in tall at most and 10.6 in wide. A panel without an image (a text) is the
+    size of the first image's panel, or a 10.6 x 0.8 in band when stacked."""
+    sizes = []
+    for image in images:
+        if image is None:
+            sizes.append((10.6, 0.8) if stacked else sizes[0])
+            continue
+        aspect = image.shape[1] / image.shape[0]
+        if stacked:
+            width = min(10.6, 2.2 * aspect)
+        else:
+            width = min(3.4, 3.4 * aspect)
+        sizes.append((width, width / aspect))
+    return sizes
+
+
+def _figure_with_panels(panels: list[tuple[np.ndarray, str]], title: str, notes: list[str], extra_height: float):
+    """A figure of :data:`FIGURE_WIDTH` with ``title``, the ``(image, title)`` panels (side by
+    side, or stacked when the first is wide, see :data:`STACK_ASPECT`), ``notes`` under the
+    last panel, and ``extra_height`` inches left free below them.
+
+    A panel whose image is None is left empty for a text the caller draws (the first panel
+    must have an image); see :func:`_panel_sizes`.
+
+    Returns:
+        ``(figure, top of the free space in inches)``; the last panel's axes are
+        ``figure.axes[len(panels) - 1]``.
+    """
+    from matplotlib.figure import Figure
+
+    first = panels[0][0]
+    stacked = first.shape[1] >= STACK_ASPECT * first.shape[0]
+    sizes = _panel_sizes([image for image, _ in panels], stacked)
+    titles = [textwrap.fill(text, 110 if stacked else 42) for _, text in panels]  # translations run longer
+    title_heights = [_LINE_HEIGHT * (text.count("\n") + 1) + 0.1 for text in titles]
+    notes_height = _LINE_HEIGHT * len(notes) + 0.15 if notes else 0.0
+    if stacked:
+        places, top = [], _TITLE_HEIGHT
+        for (width, height), title_height in zip(sizes, title_heights):
+            places.append(((FIGURE_WIDTH - width) / 2, top + title_height, width, height))
+            top += title_height + height + 0.1
+        below = top + notes_height
+    else:
+        title_height = max(title_heights)
+        row_height = max(height for _, height in sizes)
+        slot = FIGURE_WIDTH / len(panels)
+        places = [(index * slot + (slot - width) / 2, _TITLE_HEIGHT + title_height, width, height)
+                  for index, (width, height) in enumerate(sizes)]
+        below = _TITLE_HEIGHT + title_height + row_height + notes_height + 0.1
+    figure = Figure(figsize=(FIGURE_WIDTH, below + extra_height + 0.1), dpi=100)
+    for (image, _), text, place in zip(panels, titles, places):
+        axes = _add_axes(figure, *place)
+        if image is not None:
+            axes.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255, aspect="auto")
+        axes.set_title(text, fontsize=9)
         axes.axis("off")
-    return all_axes
+    if notes:
+        # Under the last panel, centred on it.
+        left, top, width, height = places[-1]
+        figure.text((left + width / 2) / FIGURE_WIDTH, 1 - (top + height + 0.08) / figure.get_figheight(),
+                    "\n".join(notes), ha="center", va="top", fontsize=8)
+    figure.suptitle(title, fontsize=10, y=1 - 0.15 / figure.get_figheight(), va="top")
+    return figure, below
 
 
 def _png(figure) -> bytes:
@@ -183,6 +295,7 @@ def render_no_digit_png(data: bytes, error: NoDigitFoundError, texts: StepsTexts
     specks are removed (:func:`core.preprocessing.photo_ink`), and why nothing was read
     (``error.reason``, through ``texts.no_digit_reason``). A blank panel 2 says "no ink"; a
     panel full of marks says "texture"; a small mark says "too small" better than words do.
+    The panels are laid out as in :func:`render_steps_png`.
 
     Uses matplotlib's object-oriented API (no pyplot state), so it is safe to call from
     worker threads.
@@ -194,30 +307,24 @@ def render_no_digit_png(data: bytes, error: NoDigitFoundError, texts: StepsTexts
         texts: the words of the labels; the default is English.
 
     Returns:
-        PNG bytes, 1100 x 440 px.
+        PNG bytes, 1100 px wide, about 450 to 900 px tall.
 
     Raises:
         core.errors.UnreadableImageError, ImageTooLargeError, ImageTooSmallError: as
             :func:`core.preprocessing.decode_image` and ``photo_ink``, for bytes that never
             reached segmentation.
     """
-    from matplotlib.figure import Figure
-
     from core.preprocessing import decode_image, photo_ink
 
     whole = photo_ink(decode_image(data)).whole
-    figure = Figure(figsize=(11, 4.4), dpi=100)
-    panels = [(_fit(whole.gray), texts.photo), (_fit(whole.mask), texts.ink_found)]
-    why = _photo_panels(figure.subplots(1, 3), panels)[-1]
-    why.set_box_aspect(whole.gray.shape[0] / whole.gray.shape[1])  # its title in line with the photos'
-    why.axis("off")
-    why.set_title(textwrap.fill(texts.no_digit, 42), fontsize=9)
+    panels = [(_fit(whole.gray), texts.photo), (_fit(whole.mask), texts.ink_found), (None, texts.no_digit)]
+    figure, _ = _figure_with_panels(panels, texts.no_digit_title, [], 0.0)
     reason = texts.no_digit_reason(error.reason)
     if reason:
-        why.text(0.5, 0.5, textwrap.fill(reason, 34), transform=why.transAxes, ha="center", va="center",
-                 fontsize=11, color="#b06000")
-    figure.suptitle(texts.no_digit_title, fontsize=10)
-    figure.subplots_adjust(top=0.84)  # room for panel titles of two lines under the title
+        why = figure.axes[-1]
+        stacked = whole.gray.shape[1] >= STACK_ASPECT * whole.gray.shape[0]
+        why.text(0.5, 0.5, textwrap.fill(reason, 90 if stacked else 34), transform=why.transAxes,
+                 ha="center", va="center", fontsize=11, color="#b06000")
     return _png(figure)
 
 
