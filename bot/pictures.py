@@ -50,6 +50,7 @@ def steps_texts(lang: Language) -> visualize.StepsTexts:
     """The words and number formats of "What I saw" in ``lang`` (numbers with its separators)."""
     return visualize.StepsTexts(
         title=lang.gettext("What I saw: the 28x28 images are exactly what the model read"),
+        line_title=lang.gettext("What I saw: the number reader read the whole line; below, each digit's ink"),
         photo=lang.gettext("1. photo (grayscale)"),
         ink=lang.gettext("2. ink kept (lines, specks removed)"),
         digits_found=lambda number: lang.gettext("3. digits found: {number}", number=number),

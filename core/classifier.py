@@ -9,6 +9,7 @@ import os
 import threading
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from core.config import (
@@ -194,7 +195,9 @@ def _line_predictions(reading: LineReading, probabilities: np.ndarray, segmentat
     """DigitPredictions for the digits of a line reading: each digit's probabilities are the
     reader's softmax over the ten digits (the blank left out) at the time step where that
     digit peaks, softened by :data:`READER_DIGIT_TEMPERATURE`; its image is the ink kept
-    inside its box, normalised as MNIST."""
+    inside its box, normalised as MNIST, or, when segmentation kept none there (strokes too
+    faint for its threshold that the reader still read), the box's ink strength split at
+    Otsu's threshold (Otsu 1979), so "What I saw" shows what was read rather than a black square."""
     from core.preprocessing import normalize_digit
     from core.preprocessing.segmentation import photo_box
 
@@ -207,6 +210,9 @@ def _line_predictions(reading: LineReading, probabilities: np.ndarray, segmentat
         order = np.argsort(-digits)[:3]
         x, y, w, h = box
         crop = segmentation.mask[y:y + h, x:x + w]
+        if crop.size and not crop.any():
+            strength = np.clip(segmentation.ink[y:y + h, x:x + w] * 255, 0, 255).astype(np.uint8)
+            crop = cv2.threshold(strength, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1] if strength.any() else crop
         image = normalize_digit(crop) if crop.size and crop.any() else np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.float32)
         predictions.append(DigitPrediction(
             digit=int(order[0]),

@@ -39,7 +39,9 @@ class StepsTexts:
     :func:`render_steps_png`.
 
     Attributes:
-        title: the figure's title.
+        title: the figure's title (the 28x28 images are the digit classifier's inputs).
+        line_title: the figure's title when the number reader's reading is given
+            (``PhotoReading.method == "line"``): it read the photo's line, not the 28x28 images.
         photo: the first panel's title.
         ink: the second panel's title.
         digits_found: the number read (``"42"``) -> the third panel's title.
@@ -62,6 +64,7 @@ class StepsTexts:
     """
 
     title: str = "What I saw: the 28x28 images are exactly what the model read"
+    line_title: str = "What I saw: the number reader read the whole line; below, each digit's ink"
     photo: str = "1. photo (grayscale)"
     ink: str = "2. ink kept (lines, specks removed)"
     digits_found: Callable[[str], str] = "3. digits found: {}".format
@@ -167,7 +170,8 @@ def render_steps_png(reading: PhotoReading, segmentation: Segmentation, texts: S
     digits = len(reading.digits)
     columns = max(3, min(digits, 8))
     rows_of_digits = int(np.ceil(digits / columns))
-    figure, below = _figure_with_panels(panels, texts.title, notes, rows_of_digits * DIGIT_ROW_HEIGHT)
+    title = texts.line_title if reading.method == "line" else texts.title
+    figure, below = _figure_with_panels(panels, title, notes, rows_of_digits * DIGIT_ROW_HEIGHT)
     cell = FIGURE_WIDTH / columns
     side = min(1.45, cell - 0.2)  # inches of one 28x28 input
     for index, prediction in enumerate(reading.digits):

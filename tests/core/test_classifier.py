@@ -538,3 +538,25 @@ def _prediction(digit: int, box: tuple[int, int, int, int]) -> DigitPrediction:
     probabilities[digit] = 0.91
     return DigitPrediction(digit=digit, confidence=0.91, top3=((digit, 0.91),), probabilities=probabilities,
                            image=np.zeros((28, 28), np.float32), bounding_box=box)
+
+
+def test_a_line_digit_segmentation_kept_no_ink_of_shows_the_ink_the_reader_read():
+    from core.classifier import _line_predictions
+    from core.preprocessing import Segmentation
+    from core.reader import LineReading
+
+    # A faint "0" the ink threshold dropped (the mask is empty there) and a kept "1".
+    gray = np.full((60, 120), 220, np.uint8)
+    ink = np.zeros(gray.shape, np.float32)
+    cv2.ellipse(ink, (30, 30), (10, 16), 0, 0, 360, 0.2, 3)
+    mask = np.zeros(gray.shape, np.uint8)
+    mask[12:48, 88:92] = 255
+    segmentation = Segmentation(gray=gray, ink=ink, mask=mask)
+    probabilities = np.full((64, 11), 0.01, np.float32)
+    probabilities[10, 1] = probabilities[40, 2] = 0.9  # class 0 is CTC's blank: "0" at step 10, "1" at 40
+    line = LineReading(text="01", confidence=0.8, digit_confidences=(0.9, 0.9), spans=((10, 10), (40, 40)))
+    faint, kept = _line_predictions(line, probabilities, segmentation, [(14, 10, 32, 42), (80, 10, 20, 42)])
+    assert (faint.digit, kept.digit) == (0, 1)
+    assert faint.image.max() > 0.5 and kept.image.max() > 0.5
+    ring = faint.image > 0.5
+    assert not ring[14, 14] and ring[:, :14].any() and ring[:, 14:].any()  # a ring around an empty middle

@@ -62,11 +62,11 @@ def test_what_i_saw_is_drawn_in_english_by_default(monkeypatch):
 def test_what_i_saw_is_drawn_with_the_texts_given(monkeypatch):
     drawn = texts_drawn(monkeypatch)
     texts = StepsTexts(
-        title="SEEN", photo="PHOTO", ink="INK", digits_found="FOUND {}".format, tilt="TILT {:.1f}".format,
+        title="SEEN", line_title="LINE SEEN", photo="PHOTO", ink="INK", digits_found="FOUND {}".format, tilt="TILT {:.1f}".format,
         segmentation_note=str.upper, line_same="SAME {}".format, line_given="LINE {} / {}".format,
         digits_given="DIGITS {} / {}".format, confidence="{:.3f}".format, runner_up="{}={:.2f}".format)
     render_steps_png(*photo_of_42(method="line", line_text="47", runner_up="42"), texts)
-    assert {"SEEN", "PHOTO", "INK", "FOUND 42", "4 (0.992)\n9=0.01, 8=0.00", "2 (0.550)\n9=0.01, 8=0.00",
+    assert {"LINE SEEN", "PHOTO", "INK", "FOUND 42", "4 (0.992)\n9=0.01, 8=0.00", "2 (0.550)\n9=0.01, 8=0.00",
             "TILT 7.6\nA MARK CUT INTO 2 DIGITS BY RECOGNITION\nLINE 47 / 42"} <= set(drawn)
     assert not any("What I saw" in text or "digits found" in text for text in drawn)
 
@@ -188,3 +188,13 @@ def test_without_a_digit_a_number_strip_gets_its_panels_stacked_and_the_reason_i
     photo, ink, why = photo_panels(saved[-1])
     assert photo.y0 > ink.y1 and ink.y0 > why.y1 and photo.width > 0.5
     assert why.height * struct_size(png)[1] == pytest.approx(80, abs=2)  # a 0.8 in band at 100 dpi
+
+
+def test_a_line_reading_says_the_number_reader_read_the_line_not_the_28x28_images(monkeypatch):
+    drawn = texts_drawn(monkeypatch)
+    render_steps_png(*photo_of_42(method="line", line_text="42"))
+    assert "What I saw: the number reader read the whole line; below, each digit's ink" in drawn
+    assert not any("exactly what the model read" in text for text in drawn)
+    drawn.clear()
+    render_steps_png(*photo_of_42(method="both", line_text="42"), StepsTexts(line_title="LINE"))
+    assert "LINE" not in drawn
