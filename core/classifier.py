@@ -147,9 +147,15 @@ def _predictions_from_probabilities(probabilities: np.ndarray, images: np.ndarra
 
 
 def _line_digit_boxes(reading: LineReading, region: tuple[int, int, int, int], x_scale: float,
-                      ) -> list[tuple[int, int, int, int]]:
+                      mask: np.ndarray | None = None) -> list[tuple[int, int, int, int]]:
     """Working-image boxes ``(x, y, w, h)`` of the digits a line reading emitted: each digit
-    spans from midway to its left neighbour's time step to midway to its right one's."""
+    spans from midway to its left neighbour's time step to midway to its right one's.
+
+    CTC emits a digit at a time step that often lies right of its middle, so with ``mask``
+    (uint8 (H, W), the ink kept, working size) the first box reaches left and the last one
+    right to the ink there, by at most half a digit's spacing, and every box is trimmed top
+    and bottom to the ink between its sides (the region's rows when it holds none).
+    """
     x0, y0, x1, y1 = region
     centers = [((first + last + 1) / 2) * STEP_WIDTH / x_scale + x0 for first, last in reading.spans]
     if len(centers) > 1:
@@ -159,10 +165,24 @@ def _line_digit_boxes(reading: LineReading, region: tuple[int, int, int, int], x
     edges = [max(x0, centers[0] - half)]
     edges += [(left + right) / 2 for left, right in zip(centers, centers[1:])]
     edges.append(min(x1, centers[-1] + half))
+    band = mask[max(0, y0):y1, max(0, x0):x1] if mask is not None else None
+    if band is not None and band.size:
+        columns = np.flatnonzero(band.any(axis=0)) + max(0, x0)
+        outer_left = columns[columns >= edges[0] - half]
+        if outer_left.size and outer_left[0] < edges[0]:
+            edges[0] = float(outer_left[0])
+        outer_right = columns[columns <= edges[-1] + half]
+        if outer_right.size and outer_right[-1] + 1 > edges[-1]:
+            edges[-1] = float(outer_right[-1] + 1)
     boxes = []
     for left, right in zip(edges, edges[1:]):
         left, right = int(left), max(int(left) + 1, int(np.ceil(right)))
-        boxes.append((left, y0, right - left, y1 - y0))
+        top, bottom = y0, y1
+        if band is not None and band.size:
+            rows = np.flatnonzero(band[:, max(0, left - max(0, x0)):max(0, right - max(0, x0))].any(axis=1))
+            if rows.size:
+                top, bottom = max(0, y0) + int(rows[0]), max(0, y0) + int(rows[-1]) + 1
+        boxes.append((left, top, right - left, bottom - top))
     return boxes
 
 
@@ -226,7 +246,7 @@ def _line_predictions(reading: LineReading, probabilities: np.ndarray, segmentat
 
 
 def _segmentation_of_line(line: LineReading, probabilities: np.ndarray, x_scale: float,
-                          region: tuple[int, int, int, int], segmentation):
+                          region: tuple[int, int, int, int], segmentation, fit_to_ink: bool = True):
     """The digits of a line reading and the segmentation that shows them (one box per digit,
     placed by the time steps that emitted it, :func:`_line_digit_boxes`).
 
@@ -234,11 +254,14 @@ def _segmentation_of_line(line: LineReading, probabilities: np.ndarray, x_scale:
         line: the reading; ``probabilities`` float32 (64, 11) its view's softmax; ``x_scale``
             and ``region`` that view's, as :meth:`core.reader.NumberReader.read_crops` and
             :func:`core.reader.line_region` give them.
+        fit_to_ink: fit the boxes to ``segmentation.mask`` (:func:`_line_digit_boxes`). Off for
+            a reading of the whole photo, whose digits are then checked to look like digits:
+            there the ink near them may be a frame or a page edge, not their strokes.
 
     Returns:
         ``(predictions, segmentation)``.
     """
-    boxes = _line_digit_boxes(line, region, x_scale)
+    boxes = _line_digit_boxes(line, region, x_scale, segmentation.mask if fit_to_ink else None)
     predictions = _line_predictions(line, probabilities, segmentation, boxes)
     segmentation = dataclasses.replace(
         segmentation, boxes=[p.bounding_box for p in predictions], working_boxes=boxes,
@@ -750,7 +773,8 @@ class Classifier:
             note = f"no mark read as a digit; the number reader read {line_text}"
         else:
             note = f"segmentation found no digit; the number reader read {line_text} in the whole photo"
-        predictions, segmentation = _segmentation_of_line(line, view_probabilities, x_scale, regions[view], segmentation)
+        predictions, segmentation = _segmentation_of_line(line, view_probabilities, x_scale, regions[view], segmentation,
+                                                          fit_to_ink=bool(segmentation.working_boxes))
         segmentation = dataclasses.replace(segmentation, notes=segmentation.notes + (note,))
         reading = PhotoReading(digits=tuple(predictions), width=photo.shape[1], height=photo.shape[0],
                                method="line", line_text=line_text, number_confidence=line.confidence)

@@ -560,3 +560,22 @@ def test_a_line_digit_segmentation_kept_no_ink_of_shows_the_ink_the_reader_read(
     assert faint.image.max() > 0.5 and kept.image.max() > 0.5
     ring = faint.image > 0.5
     assert not ring[14, 14] and ring[:, :14].any() and ring[:, 14:].any()  # a ring around an empty middle
+
+
+def test_line_digit_boxes_reach_the_ink_the_time_steps_miss():
+    from core.classifier import _line_digit_boxes
+    from core.reader import STEP_WIDTH, LineReading
+
+    # Two digits 30 px wide at x 20-50 and 60-90, rows 15-45 of a 60-row region; CTC emitted
+    # each at a step over its right part (x 44 and 84 at x_scale 1).
+    mask = np.zeros((60, 120), np.uint8)
+    mask[15:45, 20:50] = mask[15:45, 60:90] = 255
+    steps = [round(x / STEP_WIDTH) for x in (44, 84)]
+    line = LineReading(text="47", confidence=0.9, digit_confidences=(0.9, 0.9),
+                       spans=tuple((step, step) for step in steps))
+    region = (0, 0, 120, 60)
+    plain = _line_digit_boxes(line, region, 1.0)
+    assert plain[0][0] > 20 and all(box[1] == 0 and box[3] == 60 for box in plain)  # misses the 4's left part
+    (x, y, w, h), (x2, y2, w2, h2) = _line_digit_boxes(line, region, 1.0, mask)
+    assert x <= 20 and x + w == x2 and x2 + w2 >= 90  # the outer edges reach the ink
+    assert (y, h) == (y2, h2) == (15, 30)  # trimmed to the ink's rows
