@@ -68,20 +68,12 @@ def quantize(keras_path: Path, representative: np.ndarray) -> bytes:
 
 
 def measure(classifier, test_images: np.ndarray, repeats: int = 600) -> dict:
-    """Throughput on a batch of 256 (digits/s), one-image p50 (ms) and the test set's
-    probabilities, float32 (N, K)."""
-    batch = np.random.default_rng(1).random((256, 28, 28), dtype=np.float32)
-    classifier.predict_probabilities(batch)
-    rounds, begin = 30, time.perf_counter()
-    for _ in range(rounds):
-        classifier.predict_probabilities(batch)
-    rate = rounds * len(batch) / (time.perf_counter() - begin)
-    one = batch[:1]
-    timings = []
-    for _ in range(repeats):
-        begin = time.perf_counter()
-        classifier.predict_probabilities(one)
-        timings.append(time.perf_counter() - begin)
+    """Throughput on batches of 256 (digits/s) and the one-image p50 (ms), as
+    :func:`benchmarks.speed.model_alone` measures them, and the test set's probabilities,
+    float32 (N, K)."""
+    from benchmarks.speed import model_alone
+
+    timings, rate = model_alone(classifier, repeats)
     probabilities = np.concatenate([classifier.predict_probabilities(test_images[start:start + 1000])
                                     for start in range(0, len(test_images), 1000)])
     return {"rate": rate, "p50_ms": float(np.median(timings)) * 1000, "probabilities": probabilities}

@@ -94,6 +94,25 @@ def cold_start_seconds(command: list[str], runs: int = 5) -> float:
     return float(np.median(times))
 
 
+def model_alone(classifier, repeats: int) -> tuple[list[float], float]:
+    """The classifier alone: seconds per call on one random 28x28 image (``repeats`` calls
+    after 20 warm-ups), and digits per second on batches of 256 (30 batches after one)."""
+    image = np.random.default_rng(0).random((1, 28, 28), dtype=np.float32)
+    for _ in range(20):
+        classifier.predict_logits(image)
+    timings = []
+    for _ in range(repeats):
+        begin = time.perf_counter()
+        classifier.predict_probabilities(image)
+        timings.append(time.perf_counter() - begin)
+    batch = np.random.default_rng(1).random((256, 28, 28), dtype=np.float32)
+    classifier.predict_logits(batch)
+    rounds, begin = 30, time.perf_counter()
+    for _ in range(rounds):
+        classifier.predict_probabilities(batch)
+    return timings, rounds * len(batch) / (time.perf_counter() - begin)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
@@ -125,22 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print("end to end, 5-digit numbers: SKIP (no MNIST file to draw them from)")
 
-    image = np.random.default_rng(0).random((1, 28, 28), dtype=np.float32)
-    for _ in range(20):
-        classifier.predict_logits(image)
-    timings = []
-    for _ in range(args.repeats * 3):
-        begin = time.perf_counter()
-        classifier.predict_probabilities(image)
-        timings.append(time.perf_counter() - begin)
+    timings, rate = model_alone(classifier, args.repeats * 3)
     print(f"model alone, one 28x28 image:         {percentiles(timings)}   target p50 <= 1")
-
-    batch = np.random.default_rng(1).random((256, 28, 28), dtype=np.float32)
-    classifier.predict_logits(batch)
-    rounds, begin = 30, time.perf_counter()
-    for _ in range(rounds):
-        classifier.predict_probabilities(batch)
-    rate = rounds * len(batch) / (time.perf_counter() - begin)
     print(f"batch of 256: {rate:,.0f} digits/s   target >= 5,000")
     print(f"peak RSS after the runs: {peak_rss_mb():.0f} MB")
     print(f"TensorFlow imported by serving: {'yes (it must not be)' if 'tensorflow' in sys.modules else 'no'}")
