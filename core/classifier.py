@@ -153,7 +153,7 @@ def _line_digit_boxes(reading: LineReading, region: tuple[int, int, int, int], x
 
     CTC emits a digit at a time step that often lies right of its middle, so with ``mask``
     (uint8 (H, W), the ink kept, working size) the first box reaches left and the last one
-    right to the ink there, by at most half a digit's spacing, and every box is trimmed top
+    right to the ink there, by at most a quarter of the digits' spacing, and every box is trimmed top
     and bottom to the ink between its sides (the region's rows when it holds none).
     """
     x0, y0, x1, y1 = region
@@ -168,10 +168,10 @@ def _line_digit_boxes(reading: LineReading, region: tuple[int, int, int, int], x
     band = mask[max(0, y0):y1, max(0, x0):x1] if mask is not None else None
     if band is not None and band.size:
         columns = np.flatnonzero(band.any(axis=0)) + max(0, x0)
-        outer_left = columns[columns >= edges[0] - half]
+        outer_left = columns[columns >= edges[0] - half / 2]
         if outer_left.size and outer_left[0] < edges[0]:
             edges[0] = float(outer_left[0])
-        outer_right = columns[columns <= edges[-1] + half]
+        outer_right = columns[columns <= edges[-1] + half / 2]
         if outer_right.size and outer_right[-1] + 1 > edges[-1]:
             edges[-1] = float(outer_right[-1] + 1)
     boxes = []
