@@ -94,7 +94,7 @@ def render_no_digit_png(data: bytes, error: NoDigitFoundError, lang: Language) -
     with :func:`steps_texts`. Safe to call from worker threads.
 
     Returns:
-        PNG bytes, 1100 x 440 px.
+        PNG bytes, 1100 px wide (the layout of ``core.visualize.render_no_digit_png``).
 
     Raises:
         DigitImageError: as ``core.preprocessing.decode_image`` for bytes that never reached

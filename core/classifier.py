@@ -165,9 +165,10 @@ def _line_digit_boxes(reading: LineReading, region: tuple[int, int, int, int], x
     edges = [max(x0, centers[0] - half)]
     edges += [(left + right) / 2 for left, right in zip(centers, centers[1:])]
     edges.append(min(x1, centers[-1] + half))
-    band = mask[max(0, y0):y1, max(0, x0):x1] if mask is not None else None
+    left0, top0 = max(0, x0), max(0, y0)  # the band's origin in the working image
+    band = mask[top0:y1, left0:x1] if mask is not None else None
     if band is not None and band.size:
-        columns = np.flatnonzero(band.any(axis=0)) + max(0, x0)
+        columns = np.flatnonzero(band.any(axis=0)) + left0
         outer_left = columns[columns >= edges[0] - half / 2]
         if outer_left.size and outer_left[0] < edges[0]:
             edges[0] = float(outer_left[0])
@@ -179,9 +180,9 @@ def _line_digit_boxes(reading: LineReading, region: tuple[int, int, int, int], x
         left, right = int(left), max(int(left) + 1, int(np.ceil(right)))
         top, bottom = y0, y1
         if band is not None and band.size:
-            rows = np.flatnonzero(band[:, max(0, left - max(0, x0)):max(0, right - max(0, x0))].any(axis=1))
+            rows = np.flatnonzero(band[:, max(0, left - left0):max(0, right - left0)].any(axis=1))
             if rows.size:
-                top, bottom = max(0, y0) + int(rows[0]), max(0, y0) + int(rows[-1]) + 1
+                top, bottom = top0 + int(rows[0]), top0 + int(rows[-1]) + 1
         boxes.append((left, top, right - left, bottom - top))
     return boxes
 
