@@ -20,9 +20,13 @@ other; whole cheques and whole register pages go to one half):
 
 With ``--compare OLD.json`` (the ``--json`` of an earlier run on the same data), the report
 ends with what changed number by number, per set and half: how many are now read whole that
-were not (won), how many the other way (lost), and a few of each. Two runs with the same
-share can have moved many numbers both ways; a change that wins on the tune half by losing
-as many elsewhere is churn, not progress.
+were not (won), how many the other way (lost), and a few of each, with the same for all
+sets pooled per half. Two runs with the same share can have moved many numbers both ways; a
+change that wins on the tune half by losing as many elsewhere is churn, not progress. Each
+row also gives the exact McNemar p-value of its won and lost (:func:`mcnemar_exact_p`): how
+likely so lopsided a split would be if the two runs were equally good and only churned. A
+fine-tune of the number reader moves some 20-40 numbers per half either way, so a net of a
+few numbers on one half (p near 1) says nothing by itself about which run is better.
 
 The classifier is documented thread-safe (model calls are serialised under a lock; the
 preprocessing is pure functions), so two worker threads read files at once; seconds per
@@ -39,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import time
@@ -304,15 +309,47 @@ def compare_results(old: list[dict], new: list[Result]) -> dict[tuple[str, str],
     return changes
 
 
+def mcnemar_exact_p(won: int, lost: int) -> float:
+    """Two-sided exact McNemar p-value of ``won`` and ``lost`` paired changes (McNemar 1947,
+    "Note on the sampling error of the difference between correlated proportions"; the exact
+    form is the binomial sign test on the discordant pairs): the probability, if each changed
+    number were equally likely to go either way, of a split at least as lopsided.
+
+    Args:
+        won, lost: numbers read whole only by the new run, and only by the old one; >= 0.
+
+    Returns:
+        p in (0, 1]; 1.0 when nothing changed.
+
+    Raises:
+        ValueError: a negative count.
+    """
+    if won < 0 or lost < 0:
+        raise ValueError(f"counts must be >= 0, got won={won}, lost={lost}")
+    changed = won + lost
+    tail = sum(math.comb(changed, k) for k in range(min(won, lost) + 1))
+    return min(1.0, 2.0 * tail / 2.0 ** changed)
+
+
 def print_comparison(changes: dict[tuple[str, str], dict[str, list[str]]], old_path: Path, shown: int = 3) -> None:
-    """Print :func:`compare_results` as a table: won, lost and net per set and half, with up
-    to ``shown`` files of each."""
-    print(f"\nChanged since {old_path} (read whole now and not then: won; the other way: lost):")
-    print(f"{'set':<10} {'half':<6} {'won':>5} {'lost':>5} {'net':>5}  examples")
-    for set_name, half in sorted(changes, key=lambda key: (key[0], HALVES.index(key[1]) if key[1] in HALVES else 9)):
+    """Print :func:`compare_results` as a table: won, lost, net and :func:`mcnemar_exact_p` per
+    set and half, with up to ``shown`` files of each, then every set pooled per half."""
+    print(f"\nChanged since {old_path} (read whole now and not then: won; the other way: lost;"
+          " p: exact McNemar test):")
+    print(f"{'set':<10} {'half':<6} {'won':>5} {'lost':>5} {'net':>5} {'p':>6}  examples")
+    half_order = {half: index for index, half in enumerate(HALVES)}
+    pooled: dict[str, list[int]] = {}
+    for set_name, half in sorted(changes, key=lambda key: (key[0], half_order.get(key[1], len(HALVES)))):
         won, lost = changes[(set_name, half)]["won"], changes[(set_name, half)]["lost"]
+        totals = pooled.setdefault(half, [0, 0])
+        totals[0] += len(won)
+        totals[1] += len(lost)
         examples = [f"+{name}" for name in won[:shown]] + [f"-{name}" for name in lost[:shown]]
-        print(f"{set_name:<10} {half:<6} {len(won):>5} {len(lost):>5} {len(won) - len(lost):>+5}  {' '.join(examples)}")
+        print(f"{set_name:<10} {half:<6} {len(won):>5} {len(lost):>5} {len(won) - len(lost):>+5} "
+              f"{mcnemar_exact_p(len(won), len(lost)):>6.3f}  {' '.join(examples)}")
+    for half in sorted(pooled, key=lambda name: half_order.get(name, len(HALVES))):
+        won, lost = pooled[half]
+        print(f"{'all sets':<10} {half:<6} {won:>5} {lost:>5} {won - lost:>+5} {mcnemar_exact_p(won, lost):>6.3f}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from benchmarks.real_numbers import Result, compare_results, main, print_comparison
 
 
@@ -40,7 +42,24 @@ def test_the_comparison_prints_net_and_examples(capsys, tmp_path):
     assert lines[0].startswith(f"Changed since {tmp_path / 'old.json'}")
     assert lines[2].split()[:5] == ["cheques", "tune", "1", "1", "+0"]
     assert "+cheques/b.png" in lines[2] and "-cheques/a.png" in lines[2]
-    assert lines[3].split()[:6] == ["ledger", "check", "1", "0", "+1", "+ledger/c.jpg"]
+    assert lines[3].split()[:7] == ["ledger", "check", "1", "0", "+1", "1.000", "+ledger/c.jpg"]
+    # then every set pooled, per half: tune 1 won 1 lost, check 1 won
+    assert lines[4].split() == ["all", "sets", "tune", "1", "1", "+0", "1.000"]
+    assert lines[5].split() == ["all", "sets", "check", "1", "0", "+1", "1.000"]
+
+
+def test_mcnemar_exact_p_is_the_two_sided_sign_test_of_won_against_lost():
+    from benchmarks.real_numbers import mcnemar_exact_p
+
+    assert mcnemar_exact_p(0, 0) == 1.0 and mcnemar_exact_p(3, 3) == 1.0
+    assert mcnemar_exact_p(10, 0) == pytest.approx(2 / 2**10)  # only the two all-one-way splits
+    # 5 won, 1 lost: P(X <= 1 | n=6, 1/2) = 7/64, doubled
+    assert mcnemar_exact_p(5, 1) == pytest.approx(14 / 64) == mcnemar_exact_p(1, 5)
+    # churn: a net of -1 out of 37 changes is nothing; 33 won against 8 is not churn
+    assert mcnemar_exact_p(18, 19) == 1.0
+    assert mcnemar_exact_p(33, 8) < 0.001
+    with pytest.raises(ValueError):
+        mcnemar_exact_p(-1, 2)
 
 
 def test_a_file_that_is_no_earlier_run_is_refused_before_reading(tmp_path, capsys):
