@@ -309,6 +309,32 @@ def compare_results(old: list[dict], new: list[Result]) -> dict[tuple[str, str],
     return changes
 
 
+def read_earlier_run(path: Path) -> list[dict]:
+    """The ``results`` of an earlier run's ``--json`` (this benchmark's or
+    :mod:`benchmarks.real_photos`'), for :func:`compare_results`.
+
+    Raises:
+        ValueError: ``path`` cannot be read or is not such a file (the message says which, for
+            the user).
+    """
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))["results"]
+        if not all({"set_name", "file", "label", "read"} <= set(result) for result in results):
+            raise ValueError("its results lack set_name, file, label or read")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"--compare needs an earlier run's --json: cannot use {path} ({exc})") from exc
+    return results
+
+
+def write_run(path: Path, results: list[Result], **fields) -> None:
+    """Write a run's ``--json``: ``fields`` (data, model, ...) and its ``results``, each
+    :class:`Result` as a dict with ``seconds`` rounded and its failure ``kind``."""
+    document = {**fields, "results": [{**asdict(r), "seconds": round(r.seconds, 4), "kind": r.kind}
+                                      for r in results]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=1), encoding="utf-8")
+
+
 def mcnemar_exact_p(won: int, lost: int) -> float:
     """Two-sided exact McNemar p-value of ``won`` and ``lost`` paired changes (McNemar 1947,
     "Note on the sampling error of the difference between correlated proportions"; the exact
@@ -372,12 +398,9 @@ def main(argv: list[str] | None = None) -> int:
     old_results = None
     if args.compare is not None:
         try:
-            old_results = json.loads(args.compare.read_text(encoding="utf-8"))["results"]
-            if not all({"set_name", "file", "label", "read"} <= set(result) for result in old_results):
-                raise ValueError("its results lack set_name, file, label or read")
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            print(f"benchmarks.real_numbers: --compare needs an earlier run's --json: cannot use {args.compare} "
-                  f"({exc})", file=sys.stderr)
+            old_results = read_earlier_run(args.compare)
+        except ValueError as exc:
+            print(f"benchmarks.real_numbers: {exc}", file=sys.stderr)
             return 2
     if not args.data.is_dir():
         print(f"SKIP: {args.data} is absent (the real-number yardstick is not committed)")
@@ -403,12 +426,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {result.set_name}/{result.file} ({result.half}): label {result.label}, "
                       f"read {result.read or '-'} ({result.kind}{other}){note}")
     if args.json_out:
-        document = {"data": str(args.data), "model": str(args.model), "workers": args.workers,
-                    "wall_seconds": round(wall, 2), "skipped": dict(skipped), "summary": summary,
-                    "results": [{**asdict(r), "seconds": round(r.seconds, 4), "kind": r.kind}
-                                for r in results]}
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps(document, indent=1), encoding="utf-8")
+        write_run(args.json_out, results, data=str(args.data), model=str(args.model), workers=args.workers,
+                  wall_seconds=round(wall, 2), skipped=dict(skipped), summary=summary)
         print(f"\nwrote {args.json_out}")
     if old_results is not None:
         print_comparison(compare_results(old_results, results), args.compare)

@@ -6,10 +6,15 @@ form cells. The naive pipeline is the reference notebooks': grayscale, resize th
 photo to 28x28, scale to [0, 1], predict (and a variant that also inverts, for fairness).
 Beside the per-group table, the pipeline's figures are given per tune/check half
 (:mod:`benchmarks.splits`: every source, a repository or a band of scan rows, in one half).
+``--json OUT`` writes what the pipeline read from each file, in the layout of
+:mod:`benchmarks.real_numbers` (``set_name`` is the group); ``--compare OLD.json`` then ends
+the report with the files won and lost since that run, per group and half, each with its
+exact McNemar p-value (:func:`benchmarks.real_numbers.print_comparison`).
 
 Usage::
 
     python -m benchmarks.real_photos [--data DIR] [--model PATH] [--failures] [--show DIR]
+        [--only GROUP] [--json OUT] [--compare OLD.json]
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from pathlib import Path
 
 
 from benchmarks.photo_robustness import naive_input
+from benchmarks.real_numbers import Result, compare_results, print_comparison, read_earlier_run, write_run
 from benchmarks.splits import HALVES, real_digits_halves
 from core.config import DEFAULT_MODEL_PATH, PROJECT_ROOT
 from core.errors import DigitImageError
@@ -80,7 +86,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--failures", action="store_true", help="list every file the pipeline got wrong")
     parser.add_argument("--show", type=Path, help="write a steps picture for each failure into DIR")
     parser.add_argument("--only", help="only this group (crops, more, numbers, scans)")
+    parser.add_argument("--json", type=Path, dest="json_out", metavar="OUT",
+                        help="also write what was read from each file as JSON to OUT")
+    parser.add_argument("--compare", type=Path, metavar="OLD.json",
+                        help="also print the files won and lost since an earlier run's --json")
     args = parser.parse_args(argv)
+    old_results = None
+    if args.compare is not None:
+        try:
+            old_results = read_earlier_run(args.compare)
+        except ValueError as exc:
+            print(f"benchmarks.real_photos: {exc}", file=sys.stderr)
+            return 2
     if not args.data.is_dir():
         print(f"SKIP: {args.data} is absent (the real-photo yardstick is not committed)")
         return 0
@@ -91,15 +108,21 @@ def main(argv: list[str] | None = None) -> int:
     totals = defaultdict(lambda: [0, 0, 0, 0])  # right, naive right, naive-inverted right, count
     halves = real_digits_halves(args.data)[0]
     by_half = defaultdict(lambda: [0, 0])  # (group, half) -> pipeline right, count
-    failures = []
+    failures, results = [], []
     started = time.perf_counter()
     for group, path, expected in items:
         data = path.read_bytes()
+        read_started = time.perf_counter()
         try:
             reading, segmentation = classifier.read_photo_with_steps(data)
-            got = reading.number
+            got, note = reading.number, ""
         except DigitImageError as exc:
             got, reading, segmentation = f"<{type(exc).__name__}: {exc.detail}>", None, None
+            note = type(exc).__name__ + (f" ({exc.reason})" if getattr(exc, "reason", "") else "")
+        results.append(Result(group, path.name, expected, "", halves.get(path, "?"),
+                              reading.number if reading is not None else "", note,
+                              time.perf_counter() - read_started, reading.method if reading is not None else "",
+                              reading.runner_up if reading is not None else ""))
         row = totals[group]
         row[0] += got == expected
         row[1] += naive_read(classifier, data, invert=False) == expected
@@ -137,6 +160,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.failures:
         for group, path, expected, got in failures:
             print(f"  FAIL {group}/{path.name}: expected {expected}, read {got}")
+    if args.json_out:
+        write_run(args.json_out, results, data=str(args.data), model=str(args.model), wall_seconds=round(seconds, 2))
+        print(f"\nwrote {args.json_out}")
+    if old_results is not None:
+        print_comparison(compare_results(old_results, results), args.compare)
     return 0
 
 
