@@ -309,6 +309,16 @@ def compare_results(old: list[dict], new: list[Result]) -> dict[tuple[str, str],
     return changes
 
 
+def add_run_arguments(parser: argparse.ArgumentParser, items: str) -> None:
+    """Add ``--json OUT`` (:func:`write_run`; ``args.json_out``) and ``--compare OLD.json``
+    (:func:`read_earlier_run`, :func:`print_comparison`) to a benchmark's parser; ``items``
+    names what it reads ("numbers", "files") in the help."""
+    parser.add_argument("--json", type=Path, dest="json_out", metavar="OUT",
+                        help=f"also write what was read from each of the {items} as JSON to OUT")
+    parser.add_argument("--compare", type=Path, metavar="OLD.json",
+                        help=f"also print the {items} won and lost since an earlier run's --json")
+
+
 def read_earlier_run(path: Path) -> list[dict]:
     """The ``results`` of an earlier run's ``--json`` (this benchmark's or
     :mod:`benchmarks.real_photos`'), for :func:`compare_results`.
@@ -387,21 +397,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=NUMBER_SETS, help="only this set")
     parser.add_argument("--limit", type=int, default=None, help="only the first N items of each set")
     parser.add_argument("--failures", action="store_true", help="list every number not read whole")
-    parser.add_argument("--json", type=Path, dest="json_out", metavar="OUT",
-                        help="also write the results as JSON to OUT")
-    parser.add_argument("--compare", type=Path, metavar="OLD.json",
-                        help="also print the numbers won and lost since an earlier run's --json")
+    add_run_arguments(parser, "numbers")
     parser.add_argument("--workers", type=int, default=2, help="reader threads (default 2; 1 for serial)")
     parser.add_argument("--no-reader", action="store_true",
                         help="the per-digit path alone, without the number reader (core.reader)")
     args = parser.parse_args(argv)
-    old_results = None
-    if args.compare is not None:
-        try:
-            old_results = read_earlier_run(args.compare)
-        except ValueError as exc:
-            print(f"benchmarks.real_numbers: {exc}", file=sys.stderr)
-            return 2
+    try:
+        old_results = read_earlier_run(args.compare) if args.compare is not None else None
+    except ValueError as exc:
+        print(f"benchmarks.real_numbers: {exc}", file=sys.stderr)
+        return 2
     if not args.data.is_dir():
         print(f"SKIP: {args.data} is absent (the real-number yardstick is not committed)")
         return 0

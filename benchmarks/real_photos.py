@@ -28,7 +28,8 @@ from pathlib import Path
 
 
 from benchmarks.photo_robustness import naive_input
-from benchmarks.real_numbers import Result, compare_results, print_comparison, read_earlier_run, write_run
+from benchmarks.real_numbers import (Result, add_run_arguments, compare_results, print_comparison, read_earlier_run,
+                                     write_run)
 from benchmarks.splits import HALVES, real_digits_halves
 from core.config import DEFAULT_MODEL_PATH, PROJECT_ROOT
 from core.errors import DigitImageError
@@ -86,18 +87,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--failures", action="store_true", help="list every file the pipeline got wrong")
     parser.add_argument("--show", type=Path, help="write a steps picture for each failure into DIR")
     parser.add_argument("--only", help="only this group (crops, more, numbers, scans)")
-    parser.add_argument("--json", type=Path, dest="json_out", metavar="OUT",
-                        help="also write what was read from each file as JSON to OUT")
-    parser.add_argument("--compare", type=Path, metavar="OLD.json",
-                        help="also print the files won and lost since an earlier run's --json")
+    add_run_arguments(parser, "files")
     args = parser.parse_args(argv)
-    old_results = None
-    if args.compare is not None:
-        try:
-            old_results = read_earlier_run(args.compare)
-        except ValueError as exc:
-            print(f"benchmarks.real_photos: {exc}", file=sys.stderr)
-            return 2
+    try:
+        old_results = read_earlier_run(args.compare) if args.compare is not None else None
+    except ValueError as exc:
+        print(f"benchmarks.real_photos: {exc}", file=sys.stderr)
+        return 2
     if not args.data.is_dir():
         print(f"SKIP: {args.data} is absent (the real-photo yardstick is not committed)")
         return 0
