@@ -137,13 +137,19 @@ def read_number(classifier, data: bytes) -> tuple[str, str]:
     return (reading.number if reading is not None else ""), note
 
 
+def error_note(error: DigitImageError) -> str:
+    """A result's note for a photo read as nothing: the error's class name, and the reason in
+    brackets when it gives one (``"NoDigitFoundError (small)"``)."""
+    reason = getattr(error, "reason", "")
+    return type(error).__name__ + (f" ({reason})" if reason else "")
+
+
 def read_photo_safely(classifier, data: bytes):
     """``(PhotoReading or None, note)`` for a photo's bytes; never raises (see :func:`read_number`)."""
     try:
         return classifier.read_photo(data), ""
     except DigitImageError as exc:
-        reason = getattr(exc, "reason", "")
-        return None, type(exc).__name__ + (f" ({reason})" if reason else "")
+        return None, error_note(exc)
     except Exception as exc:  # a report must survive a bug (or a bad file) and name it
         return None, f"crash {type(exc).__name__}: {exc}"
 

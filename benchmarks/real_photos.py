@@ -28,8 +28,8 @@ from pathlib import Path
 
 
 from benchmarks.photo_robustness import naive_input
-from benchmarks.real_numbers import (Result, add_run_arguments, compare_results, print_comparison, read_earlier_run,
-                                     write_run)
+from benchmarks.real_numbers import (Result, add_run_arguments, compare_results, error_note, print_comparison,
+                                     read_earlier_run, write_run)
 from benchmarks.splits import HALVES, real_digits_halves
 from core.config import DEFAULT_MODEL_PATH, PROJECT_ROOT
 from core.errors import DigitImageError
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             got, note = reading.number, ""
         except DigitImageError as exc:
             got, reading, segmentation = f"<{type(exc).__name__}: {exc.detail}>", None, None
-            note = type(exc).__name__ + (f" ({exc.reason})" if getattr(exc, "reason", "") else "")
+            note = error_note(exc)
         results.append(Result(group, path.name, expected, "", halves.get(path, "?"),
                               reading.number if reading is not None else "", note,
                               time.perf_counter() - read_started, reading.method if reading is not None else "",

@@ -220,6 +220,12 @@ def _add_axes(figure, left: float, top: float, width: float, height: float):
                             width / figure_width, height / figure_height))
 
 
+def _is_strip(image: np.ndarray) -> bool:
+    """True for an image at least :data:`STACK_ASPECT` times wider than tall (a number strip),
+    whose panels are stacked at full width."""
+    return image.shape[1] >= STACK_ASPECT * image.shape[0]
+
+
 def _panel_sizes(images: list[np.ndarray | None], stacked: bool) -> list[tuple[float, float]]:
     """(width, height) in inches of each panel's image: side by side, 3.4 in squares at most;
     stacked, 2.2 in tall at most and 10.6 in wide. A panel without an image (a text) is the
@@ -252,8 +258,7 @@ def _figure_with_panels(panels: list[tuple[np.ndarray, str]], title: str, notes:
     """
     from matplotlib.figure import Figure
 
-    first = panels[0][0]
-    stacked = first.shape[1] >= STACK_ASPECT * first.shape[0]
+    stacked = _is_strip(panels[0][0])
     sizes = _panel_sizes([image for image, _ in panels], stacked)
     titles = [textwrap.fill(text, 110 if stacked else 42) for _, text in panels]  # translations run longer
     title_heights = [_LINE_HEIGHT * (text.count("\n") + 1) + 0.1 for text in titles]
@@ -326,8 +331,7 @@ def render_no_digit_png(data: bytes, error: NoDigitFoundError, texts: StepsTexts
     reason = texts.no_digit_reason(error.reason)
     if reason:
         why = figure.axes[-1]
-        stacked = whole.gray.shape[1] >= STACK_ASPECT * whole.gray.shape[0]
-        why.text(0.5, 0.5, textwrap.fill(reason, 90 if stacked else 34), transform=why.transAxes,
+        why.text(0.5, 0.5, textwrap.fill(reason, 90 if _is_strip(whole.gray) else 34), transform=why.transAxes,
                  ha="center", va="center", fontsize=11, color="#b06000")
     return _png(figure)
 
