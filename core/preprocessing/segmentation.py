@@ -796,10 +796,14 @@ class PhotoInk:
             ``inverted`` set, and no boxes.
         components: ``cv2.connectedComponentsWithStats`` (8-connected) of the ink above the
             hysteresis' low threshold, as the threshold gives them.
+        mask_components: ``cv2.connectedComponentsWithStats(whole.mask, connectivity=8)``
+            when the threshold found it for free (every faint mark joined strong ink, so the
+            mask's components are ``components`` unchanged), else None.
     """
 
     whole: Segmentation
     components: tuple
+    mask_components: tuple | None = None
 
 
 def photo_ink(gray: np.ndarray) -> PhotoInk:
@@ -815,9 +819,10 @@ def photo_ink(gray: np.ndarray) -> PhotoInk:
         raise ImageTooSmallError(detail=f"{gray.shape[1]}x{gray.shape[0]}")
     work, scale = to_working_size(gray)
     ink, inverted = ink_map(work)
-    mask, components = _hysteresis(ink)
+    mask, components, mask_components = _hysteresis(ink)
     shown = 255 - work if inverted else work
-    return PhotoInk(Segmentation(gray=shown, ink=ink, mask=mask, scale=scale, inverted=inverted), components)
+    return PhotoInk(Segmentation(gray=shown, ink=ink, mask=mask, scale=scale, inverted=inverted), components,
+                    mask_components)
 
 
 def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset(),
@@ -847,7 +852,12 @@ def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset(),
     if not mask.any():
         raise NoDigitFoundError(detail="only a region along the border (a table or a finger)",
                                 reason="border")
-    components = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if stage.mask_components is not None and not cv2.countNonZero(cv2.bitwise_xor(mask, whole.mask)):
+        # No border, line or speck was removed: the threshold's components are the mask's
+        # (found again, they cost 0.85 ms of a 640x480 photo).
+        components = stage.mask_components
+    else:
+        components = cv2.connectedComponentsWithStats(mask, connectivity=8)
     sharpened = sharpen_thick_marks(mask, ink, components)
     blobs, labels, kept = find_digit_boxes(sharpened, ink, shown, components if sharpened is mask else None,
                                            exclude=exclude)

@@ -853,6 +853,58 @@ def test_hysteresis_keeps_faint_ink_joined_to_strong_ink_only(monkeypatch):
     assert mask[85, 20] == 255 and mask[85, 21] == 0
 
 
+def test_distance_in_a_marks_box_is_the_whole_images_on_its_pixels():
+    """sharpen_thick_marks measures a mark's thickness on its box and a 1-px ring only; on the
+    mark's pixels that is the whole image's distance transform (float rounding aside), also
+    for marks at the image's edges and with another mark inside their box."""
+    from core.preprocessing.ink import _distance_in_box
+
+    mask = np.zeros((120, 160), np.uint8)
+    cv2.circle(mask, (60, 60), 30, 255, 9)        # a ring, another mark inside its box
+    cv2.circle(mask, (60, 60), 6, 255, -1)
+    cv2.rectangle(mask, (0, 0), (20, 119), 255, -1)  # a bar along the left edge, top to bottom
+    cv2.line(mask, (100, 119), (159, 60), 255, 7)  # a stroke into the bottom right corner
+    cv2.ellipse(mask, (130, 30), (25, 12), 20, 0, 360, 255, -1)  # a thick blob
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    whole = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
+    assert count == 6
+    for label in range(1, count):
+        x, y, w, h = (int(v) for v in stats[label, :4])
+        region = labels[y:y + h, x:x + w] == label
+        boxed = _distance_in_box(mask, x, y, w, h)
+        assert boxed.shape == (h, w)
+        np.testing.assert_allclose(boxed[region], whole[y:y + h, x:x + w][region], atol=1e-5)
+
+
+def test_segmentation_reuses_the_thresholds_components_only_when_they_are_the_masks():
+    """When every faint mark joins strong ink and nothing is removed, segment_photo takes the
+    threshold's components instead of finding them again: the same digits either way."""
+    import dataclasses
+
+    from core.preprocessing.ink import _hysteresis
+
+    page = place_digits(paper(seed=4), [handwritten(int(d)) for d in "305"], height=90, left=150, top=180)
+    gray = np.round(page * 255).astype(np.uint8)
+    stage = pp.photo_ink(gray)
+    assert stage.mask_components is not None  # clean paper: the whole faint ink is strong-joined
+    count, labels, stats, centroids = cv2.connectedComponentsWithStats(stage.whole.mask, connectivity=8)
+    reused = stage.mask_components
+    assert reused[0] == count and np.array_equal(reused[1], labels) and np.array_equal(reused[2], stats)
+    np.testing.assert_allclose(reused[3], centroids)
+    fast = pp.segment_photo(gray, ink_stage=stage)
+    slow = pp.segment_photo(gray, ink_stage=dataclasses.replace(stage, mask_components=None))
+    assert fast.working_boxes == slow.working_boxes and fast.anchor == slow.anchor and len(fast.boxes) == 3
+    np.testing.assert_array_equal(fast.digit_images, slow.digit_images)
+    # A faint mark alone (no strong ink in it) is dropped from the mask: no reuse then.
+    ink = np.zeros((60, 80), np.float32)
+    cv2.line(ink, (10, 10), (10, 50), 0.9, 3)
+    cv2.line(ink, (40, 10), (70, 50), 0.15, 3)
+    assert _hysteresis(ink)[2] is None
+    ink[:, 30:] = 0.0
+    mask, _, whole = _hysteresis(ink)
+    assert whole is not None and np.array_equal(whole[1] > 0, mask > 0)
+
+
 def test_a_digit_written_small_in_a_tall_register_cell_is_found():
     # A "0" about 9 px tall in a 320x150 cell, the size of the scanned register cells.
     cell = place_digits(paper(320, 150), [handwritten(0)], height=13, left=60, top=150)
