@@ -7,15 +7,23 @@ loading the model and after the runs, whether TensorFlow was imported (it must n
 serving runs LiteRT), and the cold start of ``digitbot predict one.jpg`` beside a bare
 ``python -c "import numpy, cv2, PIL.Image"`` (medians of 5 runs each).
 
+With ``--against CHECKOUT`` it prints instead the end-to-end p50 of this checkout and of
+another one (a ``git worktree`` of an earlier commit, say), each in a process of its own with
+its own code and models, taken in turn for ``--rounds`` rounds on the very same photos. This
+machine's speed drifts by 10-20 % from one run to the next, so only runs taken side by side
+tell a change of a millisecond or two from the drift.
+
 Usage::
 
     python -m benchmarks.speed [--model PATH] [--repeats N]
+    python -m benchmarks.speed --against ../old-checkout [--rounds 2] [--repeats N]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import resource
 import subprocess
@@ -113,12 +121,114 @@ def model_alone(classifier, repeats: int) -> tuple[list[float], float]:
     return timings, rounds * len(batch) / (time.perf_counter() - begin)
 
 
+#: Run by :func:`latency_in_turn` in a new process for one checkout (argv: the checkout, the
+#: photo folder, the timed readings per kind): that checkout's code and shipped models read
+#: each sub-folder's photos in turn, as :func:`time_reading` does, and it prints one JSON line,
+#: the p50 in ms per sub-folder. Kept to what every checkout of the project has had.
+_READ_IN_TURN = r"""
+import json, statistics, sys, time
+from pathlib import Path
+root, folder, repeats = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+sys.path.insert(0, root)
+from core.classifier import Classifier
+from core.errors import DigitImageError
+classifier = Classifier.from_path()
+medians = {}
+for kind in sorted(path.name for path in folder.iterdir()):
+    photos = [path.read_bytes() for path in sorted((folder / kind).iterdir())]
+    timings = []
+    for index in range(-5, repeats):
+        begin = time.perf_counter()
+        try:
+            classifier.read_photo(photos[index % len(photos)])
+        except DigitImageError:
+            pass
+        if index >= 0:
+            timings.append(time.perf_counter() - begin)
+    medians[kind] = 1000.0 * statistics.median(timings)
+print(json.dumps(medians))
+"""
+
+
+def latency_in_turn(checkouts: list[Path], photos: dict[str, list[bytes]], repeats: int,
+                    rounds: int) -> dict[Path, list[dict[str, float]]]:
+    """End-to-end p50 of each checkout, measured in turn: per round, each checkout in a new
+    process reads the same photos (its code, its ``models/``).
+
+    Args:
+        checkouts: project folders (each with ``core/classifier.py`` and ``models/``).
+        photos: JPEG bytes per kind (e.g. ``"one digit"``); kinds with no photos are left out.
+        repeats: timed readings per kind and run (after 5 untimed ones).
+        rounds: how many times each checkout is measured.
+
+    Returns:
+        Per checkout, one ``{kind: p50 in ms}`` per round.
+
+    Raises:
+        RuntimeError: a checkout's process failed (its last lines of stderr in the message).
+    """
+    results: dict[Path, list[dict[str, float]]] = {checkout: [] for checkout in checkouts}
+    with tempfile.TemporaryDirectory() as folder:
+        for kind, kind_photos in photos.items():
+            if kind_photos:
+                (Path(folder) / kind).mkdir()
+                for index, data in enumerate(kind_photos):
+                    (Path(folder) / kind / f"{index:03d}.jpg").write_bytes(data)
+        for _ in range(rounds):
+            for checkout in checkouts:
+                run = subprocess.run([sys.executable, "-c", _READ_IN_TURN, str(checkout), folder, str(repeats)],
+                                     capture_output=True, text=True, cwd=checkout, check=False)
+                if run.returncode != 0:
+                    tail = "\n".join(run.stderr.strip().splitlines()[-5:])
+                    raise RuntimeError(f"{checkout}: the reading process failed ({run.returncode}):\n{tail}")
+                results[checkout].append(json.loads(run.stdout.strip().splitlines()[-1]))
+    return results
+
+
+def print_in_turn(results: dict[Path, list[dict[str, float]]], this: Path) -> None:
+    """The p50 of every round per checkout and kind, and this checkout's median less the others'."""
+    kinds = sorted({kind for rounds in results.values() for medians in rounds for kind in medians})
+    print(f"end to end p50 in ms, each checkout in a process of its own, taken in turn "
+          f"({len(next(iter(results.values())))} round(s)):")
+    width = max(len(str(checkout)) for checkout in results) + 7
+    print(f"{'checkout':<{width}}" + "".join(f"{kind:>24}" for kind in kinds))
+    for checkout, rounds in results.items():
+        name = f"{checkout} ({'this' if checkout == this else 'other'})"
+        cells = [" ".join(f"{medians[kind]:.2f}" for medians in rounds) for kind in kinds]
+        print(f"{name:<{width}}" + "".join(f"{cell:>24}" for cell in cells))
+    for checkout, rounds in results.items():
+        if checkout != this:
+            differences = [float(np.median([medians[kind] for medians in results[this]]))
+                           - float(np.median([medians[kind] for medians in rounds])) for kind in kinds]
+            print(f"this less {checkout}, median over rounds: "
+                  + ", ".join(f"{kind} {difference:+.2f} ms" for kind, difference in zip(kinds, differences)))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
     parser.add_argument("--repeats", type=int, default=300, help="timed calls per measurement")
     parser.add_argument("--no-cold-start", action="store_true", help="skip timing `digitbot predict` as a new process")
+    parser.add_argument("--against", type=Path, default=None, metavar="CHECKOUT",
+                        help="instead: end-to-end p50 of this checkout and CHECKOUT, in turn, on the same photos")
+    parser.add_argument("--rounds", type=int, default=2, help="with --against: times each checkout is measured")
     args = parser.parse_args(argv)
+    if args.against is not None:
+        this = Path(__file__).resolve().parent.parent
+        against = args.against.absolute()
+        if not (against / "core" / "classifier.py").is_file():
+            parser.error(f"{against} is not a checkout of this project (no core/classifier.py)")
+        if against == this:
+            parser.error("--against needs another checkout than this one")
+        photos = {"one digit": photos_1280x960(60) if (SYNTH / "labels.csv").is_file() else [],
+                  "5-digit number": numbers_1280x960(30)}
+        try:
+            results = latency_in_turn([against, this], photos, args.repeats, max(1, args.rounds))
+        except RuntimeError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        print_in_turn(results, this)
+        return 0
 
     baseline = peak_rss_mb()
     started = time.perf_counter()
