@@ -820,6 +820,11 @@ def photo_ink(gray: np.ndarray) -> PhotoInk:
     work, scale = to_working_size(gray)
     ink, inverted = ink_map(work)
     mask, components, mask_components = _hysteresis(ink)
+    if components is not None:
+        # Every segment_photo run on this photo shares these arrays: read-only, so none can
+        # change them for the next.
+        for shared in components[1:]:
+            shared.flags.writeable = False
     shown = 255 - work if inverted else work
     return PhotoInk(Segmentation(gray=shown, ink=ink, mask=mask, scale=scale, inverted=inverted), components,
                     mask_components)
