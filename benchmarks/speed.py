@@ -16,7 +16,7 @@ tell a change of a millisecond or two from the drift.
 Usage::
 
     python -m benchmarks.speed [--model PATH] [--repeats N]
-    python -m benchmarks.speed --against ../old-checkout [--rounds 2] [--repeats N]
+    python -m benchmarks.speed --against ../old-checkout [--rounds 3] [--repeats N]
 """
 
 from __future__ import annotations
@@ -211,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-cold-start", action="store_true", help="skip timing `digitbot predict` as a new process")
     parser.add_argument("--against", type=Path, default=None, metavar="CHECKOUT",
                         help="instead: end-to-end p50 of this checkout and CHECKOUT, in turn, on the same photos")
-    parser.add_argument("--rounds", type=int, default=2, help="with --against: times each checkout is measured")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="with --against: times each checkout is measured (the median of 3 ignores one outlier)")
     args = parser.parse_args(argv)
     if args.against is not None:
         this = Path(__file__).resolve().parent.parent
