@@ -223,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--against needs another checkout than this one")
         photos = {"one digit": photos_1280x960(60) if (SYNTH / "labels.csv").is_file() else [],
                   "5-digit number": numbers_1280x960(30)}
+        if not any(photos.values()):
+            print(f"no photos to time: {SYNTH} is missing and there is no MNIST file to draw numbers from",
+                  file=sys.stderr)
+            return 1
         try:
             results = latency_in_turn([against, this], photos, args.repeats, max(1, args.rounds))
         except RuntimeError as exc:

@@ -52,3 +52,14 @@ def test_no_checkout_or_this_one_is_refused(tmp_path, folder):
     with pytest.raises(SystemExit) as exited:
         speed.main(["--against", str(tmp_path if folder == "empty" else ROOT)])
     assert exited.value.code == 2
+
+
+def test_with_no_photos_at_all_it_says_so(monkeypatch, tmp_path, capsys):
+    from benchmarks import speed
+
+    monkeypatch.setattr(speed, "SYNTH", tmp_path / "missing")
+    monkeypatch.setattr(speed, "numbers_1280x960", lambda count: [])
+    other = tmp_path / "other"
+    other.symlink_to(ROOT, target_is_directory=True)
+    assert speed.main(["--against", str(other)]) == 1
+    assert "no photos to time" in capsys.readouterr().err
