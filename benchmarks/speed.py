@@ -122,30 +122,21 @@ def model_alone(classifier, repeats: int) -> tuple[list[float], float]:
 
 
 #: Run by :func:`latency_in_turn` in a new process for one checkout (argv: the checkout, the
-#: photo folder, the timed readings per kind): that checkout's code and shipped models read
-#: each sub-folder's photos in turn, as :func:`time_reading` does, and it prints one JSON line,
-#: the p50 in ms per sub-folder. Kept to what every checkout of the project has had.
+#: photo folder, the timed readings per kind): that checkout's code, shipped models and own
+#: :func:`time_reading` read each sub-folder's photos, and it prints one JSON line, the p50 in
+#: ms per sub-folder.
 _READ_IN_TURN = r"""
-import json, statistics, sys, time
+import json, statistics, sys
 from pathlib import Path
 root, folder, repeats = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
 sys.path.insert(0, root)
 from core.classifier import Classifier
-from core.errors import DigitImageError
+from benchmarks.speed import time_reading
 classifier = Classifier.from_path()
 medians = {}
 for kind in sorted(path.name for path in folder.iterdir()):
     photos = [path.read_bytes() for path in sorted((folder / kind).iterdir())]
-    timings = []
-    for index in range(-5, repeats):
-        begin = time.perf_counter()
-        try:
-            classifier.read_photo(photos[index % len(photos)])
-        except DigitImageError:
-            pass
-        if index >= 0:
-            timings.append(time.perf_counter() - begin)
-    medians[kind] = 1000.0 * statistics.median(timings)
+    medians[kind] = 1000.0 * statistics.median(time_reading(classifier, photos, repeats))
 print(json.dumps(medians))
 """
 
