@@ -90,6 +90,23 @@ def test_inverted_photo_gives_the_same_digit_image(mnist_sample):
     assert difference < 0.05
 
 
+@pytest.mark.parametrize("shape", [(480, 640), (640, 480), (24, 900), (900, 24), (50, 60)])
+def test_polarity_is_found_at_any_aspect_ratio(shape):
+    # Thin strokes on a plain background, in photos from 4:3 to strips 37 times as long as
+    # they are thick: the first look at a copy 64 px on its long side keeps the aspect ratio.
+    rng = np.random.default_rng(sum(shape))
+    page = np.full(shape, 0.85, np.float32) + rng.normal(0, 0.02, shape).astype(np.float32)
+    height, width = shape
+    for start in range(0, max(height, width), max(height, width) // 6):
+        if width >= height:
+            page[height // 4: 3 * height // 4, start: start + max(2, width // 100)] = 0.1
+        else:
+            page[start: start + max(2, height // 100), width // 4: 3 * width // 4] = 0.1
+    dark_ink = np.round(np.clip(page, 0, 1) * 255).astype(np.uint8)
+    assert not pp.is_light_on_dark(dark_ink)
+    assert pp.is_light_on_dark(255 - dark_ink)
+
+
 @pytest.mark.parametrize("digit", [2, 0, 7])
 def test_dark_ink_on_dim_paper_with_a_bright_patch_of_light_is_not_inverted(digit):
     # Dim paper (median grey 83) with a window's light over its right third: the bright
