@@ -78,7 +78,7 @@ def test_shipped_reports_are_consistent():
     card = json.loads((MODELS_DIR / "digit_cnn.json").read_text())
     # A guard against a broken or badly trained model, not the target (>= 99.75 %, issue 14): the
     # shipped fine-tunes traded 0.04 points of MNIST (99.50 -> 99.46 %) for real cheques and
-    # register cells (README, "Measured 2026-12-06, last").
+    # register cells (docs/benchmarks.md, "Measured 2026-12-06, last").
     assert metrics["test_accuracy"] >= 0.994, "MNIST test accuracy fell below the regression guard"
     assert metrics["test_images"] == 10000
     assert DEFAULT_MODEL_PATH.stat().st_size <= 5 * 1024 * 1024
