@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copy(card, int8_path.with_suffix(".json"))
         results = {}
         for name, path in (("float32", float_path), ("int8", int8_path)):
-            results[name] = measure(Classifier.from_path(path, reader_path=None), test_images)
+            results[name] = measure(Classifier.from_path(path, reader_paths=None), test_images)
             results[name]["bytes"] = path.stat().st_size
     reference = results["float32"]["probabilities"]
     print(f"{'model':8} {'size':>11} {'batch 256':>14} {'one p50':>9} {'MNIST':>8} {'answers changed':>16} "

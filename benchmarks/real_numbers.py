@@ -422,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from core.classifier import Classifier
 
-    classifier = Classifier.from_path(args.model, reader_path=None) if args.no_reader else Classifier.from_path(args.model)
+    classifier = Classifier.from_path(args.model, reader_paths=None) if args.no_reader else Classifier.from_path(args.model)
     started = time.perf_counter()
     results = read_all(classifier, items, args.workers)
     wall = time.perf_counter() - started

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -23,7 +24,7 @@ from core.config import (
     NUM_OUTPUTS,
     READER_ENV,
     TFLITE_SUFFIX,
-    reader_path_from_env,
+    reader_paths_from_env,
 )
 from core.errors import NoDigitFoundError
 from core.litert import load_interpreter, softmax
@@ -59,8 +60,8 @@ READING_VIEWS = ((REGION_MARGIN_X, REGION_MARGIN_Y), (0.4, 0.15), (0.75, 0.15), 
 
 #: The per-digit reading stands against a different reading of the number reader when the
 #: reader itself finds it nearly as likely: its CTC log-likelihood (natural log, summed over
-#: every alignment), summed over :data:`READING_VIEWS`, is at most this far per view below
-#: the reader's reading's. Chosen on the tune halves (benchmarks.real_photos single digits /
+#: every alignment), summed over the views read (:data:`READING_VIEWS`, by each reader of the
+#: ensemble that read the line), is at most this far per view below the reader's reading's. Chosen on the tune halves (benchmarks.real_photos single digits /
 #: benchmarks.real_numbers cheques / ledger, read whole): 2 -> 96.6 / 58.5 / 69.7 %, 2.5 ->
 #: 97.1 / 57.8 / 69.6, 3 -> 97.6 / 58.0 / 69.4, 3.5 -> 97.9 / 58.6 / 68.6, 4 -> 98.0 / 59.0 /
 #: 67.4; 2 also lost a dev number (286 read 886). Check halves with 3: 97.9 / 60.9 / 70.0 %
@@ -275,16 +276,15 @@ def _segmentation_of_line(line: LineReading, probabilities: np.ndarray, x_scale:
 #: scaling: Platt 1999, "Probabilistic outputs for support vector machines") of whether the
 #: given reading, and whether the runner-up, is right, on :func:`disagreement_features`. Fitted
 #: on the tune halves of benchmarks.real_numbers by ``python -m benchmarks.disagreement``, which
-#: also checks them on the check halves. The given reading's was refit on 2026-12-06 for number
-#: reader v8 and the curled-9 classifier (697 tune disagreements); the runner-up's is the fit of
-#: 2026-12-05 (709), which checked better than its refits. With the shipped models (the classifier
-#: also fine-tuned with long-flagged 1s; 685 check disagreements) the given reading, right 60.0 %
-#: of the time, is said 57.9 % likely on average (expected calibration error 6.0 points; a refit
-#: on those models' tune halves 6.7; the readers' own shares 10.4), the runner-up, right 9.1 %,
-#: 9.4 % (1.0 points; refit 1.3). Intercept first, then one weight per feature. Refit them (the
-#: script prints them) when either model changes, and keep each only if its check half does not
-#: get worse.
-DISAGREEMENT_GIVEN = (0.652, 0.819, 0.019, 0.575, 1.306)
+#: also checks them on the check halves. The given reading's was refit on 2026-12-07 for the
+#: ensemble of number readers v8 and u6 (669 tune disagreements); the runner-up's is the fit of
+#: 2026-12-05 (709), which checked better than its refits. With the shipped models (665 check
+#: disagreements) the given reading, right 61.4 % of the time, is said 59.8 % likely on average
+#: (expected calibration error 6.9 points; the fit for v8 alone 7.2; the readers' own shares
+#: 11.5), the runner-up, right 8.7 %, 8.6 % (1.7 points; refit 1.8). Intercept first, then one
+#: weight per feature. Refit them (the script prints them) when either model changes, and keep
+#: each only if its check half does not get worse.
+DISAGREEMENT_GIVEN = (0.434, 1.250, 0.008, 0.451, 1.341)
 DISAGREEMENT_RUNNER_UP = (-1.263, -0.260, -0.211, -0.046, -0.172)
 
 
@@ -292,9 +292,10 @@ DISAGREEMENT_RUNNER_UP = (-1.263, -0.260, -0.211, -0.046, -0.172)
 #: reply's per-digit confidences; readings and their likelihoods are left as they are). Fitted by
 #: ``python -m benchmarks.disagreement`` on the tune halves of benchmarks.real_numbers (least
 #: negative log-likelihood over the digits of its readings with the right digit count), for v8
-#: on 2026-12-06. With the shipped models, on the check halves' 1,615 such digits, right 90.9 % of
-#: the time, they were said 94.5 % sure on average (expected calibration error 4.2 points; "90 %
-#: sure" right 95.9 %), and with it 88.5 % (2.6 points; 98.2 %; a refit, 1.62, 2.8 points).
+#: on 2026-12-06. With the shipped models (the v8 and u6 ensemble, 2026-12-07), on the check
+#: halves' 1,689 such digits, right 90.6 % of the time, they were said 94.3 % sure on average
+#: (expected calibration error 4.1 points; "90 % sure" right 95.8 %), and with it 88.1 % (2.7
+#: points; 98.1 %; a refit, 1.62, 2.9 points).
 READER_DIGIT_TEMPERATURE = 1.60
 
 
@@ -302,9 +303,9 @@ READER_DIGIT_TEMPERATURE = 1.60
 #: different reading of the number reader (the reply's per-digit confidences; the reading is
 #: unchanged). Fitted like :data:`READER_DIGIT_TEMPERATURE` by ``python -m
 #: benchmarks.disagreement`` on the tune halves' 341 such digits (readings with the right count)
-#: with the shipped models on 2026-12-06: on the check halves' 347, right 83.0 % of the time,
-#: they were said 91.2 % sure (ECE 10.7 points; "90 % sure" right 91.8 %), and with it 81.8 %
-#: (4.1 points; 97.8 %; the previous 1.90: 5.3 points).
+#: with the shipped models on 2026-12-06. With the v8 and u6 ensemble (2026-12-07), on the check
+#: halves' 292, right 81.8 % of the time, they were said 90.5 % sure (ECE 10.2 points; "90 %
+#: sure" right 91.5 %), and with it 80.8 % (4.9 points; 97.3 %; a refit, 1.83, 5.1 points).
 DISAGREEMENT_DIGIT_TEMPERATURE = 1.87
 
 
@@ -370,7 +371,8 @@ def _keep_marks(segmentation, keep: list[int]):
 
 
 class Classifier:
-    """A loaded digit model, run by LiteRT. Thread-safe: calls from several threads are serialised.
+    """A loaded digit model, run by LiteRT, with the number readers that read photos' lines.
+    Thread-safe: calls from several threads are serialised.
 
     Build it with :meth:`from_path`, which loads the ``.tflite`` export of a model version
     (written beside its ``.keras`` by training) with ``ai_edge_litert``; TensorFlow is never
@@ -379,17 +381,27 @@ class Classifier:
     ``softmax(logits / temperature)`` with the temperature fitted on held-out real digits
     and recorded in the model card (1.0 when the card names none).
 
+    The number readers (:mod:`core.reader`) are an ensemble read in order: the first reads
+    the line in every :data:`READING_VIEWS`; the others read it too only when one of the first's
+    views reads another number than the per-digit path. Each candidate reading is then scored
+    by its CTC log-likelihood summed over every view of every reader that read (a sum of
+    log-likelihoods: the product of the members' probabilities, as a product of experts,
+    Hinton 2002). The others are read only on disagreement because they seldom change a reading
+    the first and the per-digit path agree on (benchmarks.real_numbers: 3 of the 116 real numbers
+    the shipped second reader changed; with the gate, every reading is as with both always read).
+
     Attributes:
         path: the ``.tflite`` file.
         card: the model card (input shape, labels, test accuracy, temperature, ...), {} if none.
         num_outputs: logits per image, 10 or 11.
         temperature: divides the logits before the softmax, > 0.
+        readers: the number readers, in the order they are read; empty: digit by digit only.
     """
 
     def __init__(self, model_content: bytes, path: Path | None = None, card: dict | None = None,
-                 batch_size: int = 256, num_threads: int | None = None, reader: NumberReader | None = None):
+                 batch_size: int = 256, num_threads: int | None = None, readers: Sequence[NumberReader] = ()):
         self.path = path
-        self.reader = reader
+        self.readers = tuple(readers)
         self.card = card or {}
         self.batch_size = batch_size
         self._lock = threading.Lock()
@@ -406,9 +418,15 @@ class Classifier:
         self.temperature = float(self.card.get("temperature", 1.0))
         self._batch = 1
 
+    @property
+    def reader(self) -> NumberReader | None:
+        """The first number reader, None when photos are read digit by digit only."""
+        return self.readers[0] if self.readers else None
+
     @classmethod
     def from_path(cls, path: str | Path = DEFAULT_MODEL_PATH, num_threads: int | None = None,
-                  reader_path: str | Path | None | object = READER_FROM_ENVIRONMENT) -> "Classifier":
+                  reader_paths: str | Path | Sequence[str | Path] | None | object = READER_FROM_ENVIRONMENT,
+                  ) -> "Classifier":
         """Load a model version's ``.tflite`` and check it against its model card.
 
         Args:
@@ -416,16 +434,18 @@ class Classifier:
                 ``.tflite`` sibling is loaded; the ``.keras`` file itself is not read).
             num_threads: LiteRT's CPU threads for the classifier and the number reader
                 (default: :func:`core.litert.default_num_threads`).
-            reader_path: the number reader (:mod:`core.reader`) that reads photos' lines
-                beside the per-digit path; None reads without it; default:
-                ``DIGITBOT_NUMBER_READER`` (:func:`core.config.reader_path_from_env`). When
-                neither names one and the shipped reader is missing, a warning is logged
-                and photos are read without it.
+            reader_paths: the number reader (:mod:`core.reader`), or the ensemble of them in
+                the order they are read, that reads photos' lines beside the per-digit path;
+                None or () reads without one; default: ``DIGITBOT_NUMBER_READER``
+                (:func:`core.config.reader_paths_from_env`), else the shipped
+                :data:`core.config.DEFAULT_READER_PATHS`. When a shipped reader is missing, a
+                warning is logged and photos are read without it (without any when the
+                first is missing).
 
         Raises:
             ModelLoadError: the file is missing or unreadable, or its input/output shape,
-                class labels or temperature differ from what ``core`` serves; or the number
-                reader named (by argument or environment) is missing or unreadable.
+                class labels or temperature differ from what ``core`` serves; or a number
+                reader named (by argument or environment) is missing, or any is unreadable.
         """
         path = tflite_path(Path(path))
         if not path.is_file():
@@ -447,22 +467,29 @@ class Classifier:
             content = path.read_bytes()
         except OSError as exc:
             raise ModelLoadError(f"{path}: cannot read the model ({exc})") from exc
-        reader = None
-        if reader_path is READER_FROM_ENVIRONMENT:
+        if reader_paths is READER_FROM_ENVIRONMENT:
             named = bool(os.environ.get(READER_ENV, "").strip())
-            reader_path = reader_path_from_env()
+            reader_paths = reader_paths_from_env()
         else:
-            named = reader_path is not None
-        if reader_path is not None and Path(reader_path).is_file():
-            try:
-                reader = NumberReader.from_path(reader_path, num_threads=num_threads)
-            except ReaderLoadError as exc:
-                raise ModelLoadError(str(exc)) from exc
-        elif reader_path is not None and named:
-            raise ModelLoadError(f"{reader_path}: no number reader there (set {READER_ENV}=off to read digit by digit)")
-        elif reader_path is not None:
-            logger.warning("No number reader at %s: photos are read digit by digit only", reader_path)
-        classifier = cls(content, path=path, card=card, num_threads=num_threads, reader=reader)
+            named = True
+            reader_paths = (() if reader_paths is None else (reader_paths,) if isinstance(reader_paths, (str, Path))
+                            else tuple(reader_paths))
+        readers = []
+        for reader_path in map(Path, reader_paths):
+            if reader_path.is_file():
+                try:
+                    readers.append(NumberReader.from_path(reader_path, num_threads=num_threads))
+                except ReaderLoadError as exc:
+                    raise ModelLoadError(str(exc)) from exc
+            elif named:
+                raise ModelLoadError(f"{reader_path}: no number reader there (set {READER_ENV}=off to read digit by digit)")
+            elif readers:
+                logger.warning("No number reader at %s: photos' lines are read by %s alone", reader_path,
+                               ", ".join(reader.path.name for reader in readers))
+            else:
+                logger.warning("No number reader at %s: photos are read digit by digit only", reader_path)
+                break
+        classifier = cls(content, path=path, card=card, num_threads=num_threads, readers=readers)
         if card and len(card.get("class_labels", [])) != classifier.num_outputs:
             raise ModelLoadError(f"{path}: the model has {classifier.num_outputs} outputs but its card names "
                                  f"{len(card['class_labels'])} classes")
@@ -643,7 +670,7 @@ class Classifier:
         reading = PhotoReading(digits=tuple(predictions), width=photo.shape[1], height=photo.shape[0])
         if self.reader is None:
             return reading, segmentation
-        read_views = self._read_views(segmentation, line_boxes)
+        read_views = self._read_line(segmentation, line_boxes, reading.number)
         reading, segmentation = self._with_line_reading(reading, segmentation, line_boxes, read_views)
         views = read_views[1]
         # "both": the combined reading is the per-digit one; most views must have read it too.
@@ -658,24 +685,25 @@ class Classifier:
 
         The reader reads the line in each of :data:`READING_VIEWS` (one batch), each a
         region around ``line_boxes``: the working-image boxes ``(x, y, w, h)`` of all the
-        line's marks, also those the classifier left out as "not a digit". On the real dev
+        line's marks, also those the classifier left out as "not a digit"; the ensemble's other
+        readers too where the first reads otherwise than the per-digit path (:meth:`_read_line`). On the real dev
         numbers (benchmarks.real_numbers, read whole, tune / check) this read cheques 391 /
         403 -> 399 / 409 and ledger cells 1030 / 1177 -> 1032 / 1176 of 607 / 601 and 1266 /
         1431, against regions around the kept digits only; benchmarks.synth_numbers went
         from 87 / 54 / 71 / 44 to 87 / 55 / 75 / 47 (spaced / touching / underlined / both).
         The candidates are the per-digit reading and each view's own (greedy) reading; each is
-        scored by its CTC log-likelihood summed over the views, and the reader's reading is
+        scored by its CTC log-likelihood summed over the views read, and the reader's reading is
         the best-scored of its own. Same text as the per-digit reading: it stands,
         ``method="both"``. Different: the per-digit reading is given when its score is within
         :data:`LIKELIHOOD_MARGIN` per view of the reader's, else the reader's reading is (its
         digits placed by the view that read it). The other is the runner-up. How sure each is
         comes from :func:`disagreement_confidences`, fitted on how often each was right on real
         numbers (two readers that disagree make neither sure, and the runner-up is seldom right).
-        ``read_views``: :meth:`_read_views` of ``segmentation`` and ``line_boxes``, when the
+        ``read_views``: :meth:`_read_line` of ``segmentation`` and ``line_boxes``, when the
         caller has it (read here otherwise).
         """
-        regions, views, probabilities = (self._read_views(segmentation, line_boxes) if read_views is None
-                                         else read_views)
+        regions, views, probabilities = (self._read_line(segmentation, line_boxes, reading.number)
+                                         if read_views is None else read_views)
         lines = [line for line, _, _ in views]
         digits_text, digits_confidence = reading.number, reading.confidence
         read = [line.text for line in lines if line.text]
@@ -689,10 +717,10 @@ class Classifier:
             return dataclasses.replace(reading, method="both", line_text=line_text), segmentation
         view = next(index for index, line in enumerate(lines) if line.text == line_text)
         line = lines[view]
-        use_line = scores[digits_text] < scores[line_text] - LIKELIHOOD_MARGIN * len(READING_VIEWS)
+        use_line = scores[digits_text] < scores[line_text] - LIKELIHOOD_MARGIN * len(views)
         given, runner_up = (line_text, digits_text) if use_line else (digits_text, line_text)
         given_confidence, runner_up_confidence = disagreement_confidences(disagreement_features(
-            use_line, (scores[given] - scores[runner_up]) / len(READING_VIEWS), digits_confidence, line.confidence))
+            use_line, (scores[given] - scores[runner_up]) / len(views), digits_confidence, line.confidence))
         if not use_line:
             # Digits the classifier reads where the number reader reads otherwise are less sure
             # than the classifier alone says (DISAGREEMENT_DIGIT_TEMPERATURE).
@@ -709,22 +737,35 @@ class Classifier:
             runner_up_confidence=runner_up_confidence, number_confidence=given_confidence,
         ), segmentation
 
-    def _read_views(self, segmentation, line_boxes: list | None = None):
-        """The number reader on each of :data:`READING_VIEWS` around ``line_boxes`` (working-image
-        ``(x, y, w, h)``; None: the segmentation's marks). With no boxes at all, the one view is
-        the whole image.
+    def _read_views(self, segmentation, line_boxes: list | None = None, readers: Sequence[NumberReader] | None = None):
+        """Each of ``readers`` (default: every one of :attr:`readers`) on each of
+        :data:`READING_VIEWS` around ``line_boxes`` (working-image ``(x, y, w, h)``; None: the
+        segmentation's marks). With no boxes at all, the one view is the whole image.
 
         Returns:
-            ``(regions, views, probabilities)``: per view its ``(x0, y0, x1, y1)`` region
-            and :meth:`core.reader.NumberReader.read_crops` result, and float32 (views, 64, 11).
+            ``(regions, views, probabilities)``: per view (reader by reader, each in
+            :data:`READING_VIEWS` order) its ``(x0, y0, x1, y1)`` region and
+            :meth:`core.reader.NumberReader.read_crops` result, and float32 (views, 64, 11).
         """
+        readers = self.readers if readers is None else readers
         ink = segmentation.ink
         boxes = segmentation.working_boxes if line_boxes is None else line_boxes
         # No boxes: every view is the whole image, read once.
         regions = [line_region(boxes, ink.shape, margin_x, margin_y)
                    for margin_x, margin_y in (READING_VIEWS if boxes else READING_VIEWS[:1])]
-        views = self.reader.read_crops([ink[y0:y1, x0:x1] for x0, y0, x1, y1 in regions])
-        return regions, views, np.stack([view_probabilities for _, view_probabilities, _ in views])
+        crops = [ink[y0:y1, x0:x1] for x0, y0, x1, y1 in regions]
+        views = [view for reader in readers for view in reader.read_crops(crops)]
+        return regions * len(readers), views, np.stack([view_probabilities for _, view_probabilities, _ in views])
+
+    def _read_line(self, segmentation, line_boxes: list, digits_text: str):
+        """:meth:`_read_views` of the first reader, and of the others too unless every view of
+        the first read ``digits_text`` (the per-digit reading): the same result, for
+        :meth:`_with_line_reading`."""
+        first = self._read_views(segmentation, line_boxes, self.readers[:1])
+        if len(self.readers) == 1 or all(line.text == digits_text for line, _, _ in first[1]):
+            return first
+        others = self._read_views(segmentation, line_boxes, self.readers[1:])
+        return first[0] + others[0], first[1] + others[1], np.concatenate((first[2], others[2]))
 
     def _looks_like_digits(self, segmentation) -> bool:
         """True when every box of a reading's segmentation holds pen strokes

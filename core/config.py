@@ -33,9 +33,14 @@ NUM_OUTPUTS = NUM_CLASSES + 1
 
 #: Environment variable naming the MNIST data (a Keras-layout .npz or a folder of IDX files).
 MNIST_ENV = "DIGITBOT_MNIST"
-#: Environment variable naming the number reader's ``.tflite`` (:mod:`core.reader`), or
-#: ``off`` to read photos with the per-digit path alone; unset: ``models/number_reader.tflite``.
+#: Environment variable naming the number readers' ``.tflite`` files (:mod:`core.reader`),
+#: several separated by ``os.pathsep`` (an ensemble, the first read first), or ``off`` to read
+#: photos with the per-digit path alone; unset: :data:`DEFAULT_READER_PATHS`.
 READER_ENV = "DIGITBOT_NUMBER_READER"
+#: The shipped number readers: an ensemble of two, scored together (see
+#: ``core.classifier.Classifier``; the second is read only where the first disagrees with the
+#: per-digit reading).
+DEFAULT_READER_PATHS = (MODELS_DIR / "number_reader.tflite", MODELS_DIR / "number_reader_2.tflite")
 
 # Training defaults; the CLIs may override them.
 DEFAULT_EPOCHS = 30
@@ -61,14 +66,16 @@ class ConfigError(ValueError):
     """A configuration value is missing or malformed; the message names the variable."""
 
 
-def reader_path_from_env(environ: Mapping[str, str] | None = None) -> Path | None:
-    """The number reader named by ``DIGITBOT_NUMBER_READER``: None when it is ``off`` (or
-    ``none``, ``0``, ``false``), the shipped ``models/number_reader.tflite`` when unset or empty."""
+def reader_paths_from_env(environ: Mapping[str, str] | None = None) -> tuple[Path, ...]:
+    """The number readers named by ``DIGITBOT_NUMBER_READER`` (paths separated by ``os.pathsep``,
+    empty parts ignored): an empty tuple when it is ``off`` (or ``none``, ``0``, ``false``), the
+    shipped :data:`DEFAULT_READER_PATHS` when it is unset or empty."""
     environ = os.environ if environ is None else environ
     value = environ.get(READER_ENV, "").strip()
     if value.lower() in ("off", "none", "0", "false"):
-        return None
-    return Path(value).expanduser() if value else MODELS_DIR / "number_reader.tflite"
+        return ()
+    paths = tuple(Path(part.strip()).expanduser() for part in value.split(os.pathsep) if part.strip())
+    return paths or DEFAULT_READER_PATHS
 
 
 def mnist_path_from_env(environ: Mapping[str, str] | None = None) -> Path | None:

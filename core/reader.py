@@ -43,7 +43,7 @@ READER_CLASSES = 11
 #: Longest number the reader is trained for.
 MAX_LENGTH = 12
 READER_FILENAME = "number_reader.tflite"
-DEFAULT_READER_PATH = MODELS_DIR / READER_FILENAME  # also core.config.reader_path_from_env's default
+DEFAULT_READER_PATH = MODELS_DIR / READER_FILENAME  # the first of core.config.DEFAULT_READER_PATHS
 
 
 class ReaderLoadError(RuntimeError):

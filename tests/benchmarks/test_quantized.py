@@ -20,7 +20,7 @@ def test_an_int8_copy_is_made_kept_and_compared_with_float32(tiny_model_path, mn
     assert int8.is_file() and int8.stat().st_size < tiny_model_path.with_suffix(".tflite").stat().st_size
     from core.classifier import Classifier
 
-    served = Classifier.from_path(int8, reader_path=None)  # loads as serving would
+    served = Classifier.from_path(int8, reader_paths=None)  # loads as serving would
     assert served.predict_probabilities(images[:3].astype(np.float32) / 255.0).shape[0] == 3
     printed = capsys.readouterr().out
     rows = {match[0]: match for match in re.findall(

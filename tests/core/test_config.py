@@ -40,11 +40,16 @@ def test_commands_without_telegram_need_no_token():
         load_settings({})
 
 
-def test_number_reader_path_from_the_environment(tmp_path):
-    from core.config import MODELS_DIR, reader_path_from_env
+def test_number_reader_paths_from_the_environment(tmp_path):
+    import os
 
-    assert reader_path_from_env({}) == MODELS_DIR / "number_reader.tflite"
-    assert reader_path_from_env({"DIGITBOT_NUMBER_READER": " "}) == MODELS_DIR / "number_reader.tflite"
-    assert reader_path_from_env({"DIGITBOT_NUMBER_READER": str(tmp_path / "r.tflite")}) == tmp_path / "r.tflite"
+    from core.config import MODELS_DIR, reader_paths_from_env
+
+    shipped = (MODELS_DIR / "number_reader.tflite", MODELS_DIR / "number_reader_2.tflite")
+    assert reader_paths_from_env({}) == shipped
+    assert reader_paths_from_env({"DIGITBOT_NUMBER_READER": " "}) == shipped
+    assert reader_paths_from_env({"DIGITBOT_NUMBER_READER": str(tmp_path / "r.tflite")}) == (tmp_path / "r.tflite",)
+    both = f"{tmp_path / 'a.tflite'}{os.pathsep} {tmp_path / 'b.tflite'}{os.pathsep}"
+    assert reader_paths_from_env({"DIGITBOT_NUMBER_READER": both}) == (tmp_path / "a.tflite", tmp_path / "b.tflite")
     for off in ("off", "OFF", "none", "0", "false"):
-        assert reader_path_from_env({"DIGITBOT_NUMBER_READER": off}) is None
+        assert reader_paths_from_env({"DIGITBOT_NUMBER_READER": off}) == ()
