@@ -181,12 +181,15 @@ def print_in_turn(results: dict[Path, list[dict[str, float]]], this: Path) -> No
     kinds = sorted({kind for rounds in results.values() for medians in rounds for kind in medians})
     print(f"end to end p50 in ms, each checkout in a process of its own, taken in turn "
           f"({len(next(iter(results.values())))} round(s)):")
-    width = max(len(str(checkout)) for checkout in results) + 7
-    print(f"{'checkout':<{width}}" + "".join(f"{kind:>24}" for kind in kinds))
-    for checkout, rounds in results.items():
-        name = f"{checkout} ({'this' if checkout == this else 'other'})"
-        cells = [" ".join(f"{medians[kind]:.2f}" for medians in rounds) for kind in kinds]
-        print(f"{name:<{width}}" + "".join(f"{cell:>24}" for cell in cells))
+    names = {checkout: f"{checkout} ({'this' if checkout == this else 'other'})" for checkout in results}
+    cells = {checkout: [" ".join(f"{medians[kind]:.2f}" for medians in rounds) for kind in kinds]
+             for checkout, rounds in results.items()}
+    width = max(len(name) for name in names.values())
+    # Each column as wide as its widest cell (rounds x 6 characters) and its title, plus 3 spaces.
+    columns = [max(len(kind), *(len(row[index]) for row in cells.values())) + 3 for index, kind in enumerate(kinds)]
+    print(f"{'checkout':<{width}}" + "".join(f"{kind:>{column}}" for kind, column in zip(kinds, columns)))
+    for checkout in results:
+        print(f"{names[checkout]:<{width}}" + "".join(f"{cell:>{column}}" for cell, column in zip(cells[checkout], columns)))
     for checkout, rounds in results.items():
         if checkout != this:
             differences = [float(np.median([medians[kind] for medians in results[this]]))
