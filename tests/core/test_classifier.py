@@ -297,14 +297,18 @@ def test_disagreement_confidences_follow_the_readers_evidence():
 
 
 class _ViewsReader(NumberReader):
-    """A number reader that reads each view of the line as its own _FakeReader does."""
+    """A number reader that reads the i-th line it is given (counting every line of every batch,
+    from its creation, modulo the number of its _FakeReaders) as the i-th of those does: each
+    view of a line in turn, when all are read."""
 
     def __init__(self, *readers: _FakeReader):
         self.readers = readers
+        self.lines_read = 0
 
     def probabilities(self, lines):
-        assert len(lines) == len(self.readers)
-        return np.stack([reader.probabilities_per_line for reader in self.readers])
+        first, self.lines_read = self.lines_read, self.lines_read + len(lines)
+        return np.stack([self.readers[index % len(self.readers)].probabilities_per_line
+                         for index in range(first, self.lines_read)])
 
 
 @pytest.fixture
@@ -348,13 +352,18 @@ def test_marks_unlike_pen_strokes_are_read_when_most_views_of_the_line_agree(
         with_reader(None).read_photo(photo_47)
 
 
-def test_the_line_is_read_in_every_view_in_one_batch(shipped_classifier, with_reader, photo_47):
-    from core.classifier import READING_VIEWS
+def test_the_other_views_are_read_only_when_the_first_is_unsure_or_reads_otherwise(shipped_classifier, with_reader,
+                                                                                  photo_47):
+    from core.classifier import FIRST_VIEW_SURE, READING_VIEWS
     from core.reader import LINE_HEIGHT, LINE_WIDTH
 
-    reader = _FakeReader("47", 0.9)
-    with_reader(reader).read_photo(photo_47)
-    assert reader.batches == [(len(READING_VIEWS), LINE_HEIGHT, LINE_WIDTH)]
+    one_line = (1, LINE_HEIGHT, LINE_WIDTH)  # one view at a time: the interpreter keeps its batch size
+    sure = _FakeReader("47", min(1.0, FIRST_VIEW_SURE * 1.05))
+    assert with_reader(sure).read_photo(photo_47).method == "both"
+    assert sure.batches == [one_line]
+    for reader in (_FakeReader("47", FIRST_VIEW_SURE * 0.9), _FakeReader("417", 0.99)):
+        with_reader(reader).read_photo(photo_47)
+        assert reader.batches == [one_line] * len(READING_VIEWS)
 
 
 def test_the_views_vote_by_summed_likelihood(shipped_classifier, with_reader, photo_47):
@@ -375,17 +384,18 @@ def test_the_second_reader_is_read_only_where_the_first_reads_otherwise(shipped_
     from core.classifier import READING_VIEWS
     from core.reader import LINE_HEIGHT, LINE_WIDTH
 
-    agreeing, second = _FakeReader("47", 0.9), _FakeReader("417", 0.9)
+    # the first reader, unsure, reads every view, and each reads the per-digit reading
+    agreeing, second = _FakeReader("47", 0.5), _FakeReader("417", 0.9)
     monkeypatch.setattr(shipped_classifier, "readers", (agreeing, second))
     reading = shipped_classifier.read_photo(photo_47)
     assert (reading.number, reading.method, reading.line_text) == ("47", "both", "47")
-    assert agreeing.batches == [(len(READING_VIEWS), LINE_HEIGHT, LINE_WIDTH)] and second.batches == []
-    # the first reads otherwise: the second reads every view too, and the two agree
+    assert len(agreeing.batches) == len(READING_VIEWS) and second.batches == []
+    # the first reads otherwise: the second reads every view too (in one batch), and the two agree
     first, second = _FakeReader("417", 0.9), _FakeReader("417", 0.9)
     monkeypatch.setattr(shipped_classifier, "readers", (first, second))
     reading = shipped_classifier.read_photo(photo_47)
     assert (reading.number, reading.method, reading.runner_up) == ("417", "line", "47")
-    assert first.batches == second.batches == [(len(READING_VIEWS), LINE_HEIGHT, LINE_WIDTH)]
+    assert len(first.batches) == len(READING_VIEWS) and second.batches == [(len(READING_VIEWS), LINE_HEIGHT, LINE_WIDTH)]
 
 
 def test_the_readers_of_the_ensemble_are_scored_together(shipped_classifier, monkeypatch, photo_47):
