@@ -61,8 +61,9 @@ READING_VIEWS = ((REGION_MARGIN_X, REGION_MARGIN_Y), (0.4, 0.15), (0.75, 0.15), 
 #: The per-digit reading stands against a different reading of the number reader when the
 #: reader itself finds it nearly as likely: its CTC log-likelihood (natural log, summed over
 #: every alignment), summed over the views read (:data:`READING_VIEWS`, by each reader of the
-#: ensemble that read the line), is at most this far per view below the reader's reading's. Chosen on the tune halves (benchmarks.real_photos single digits /
-#: benchmarks.real_numbers cheques / ledger, read whole): 2 -> 96.6 / 58.5 / 69.7 %, 2.5 ->
+#: ensemble that read the line), is at most this far per view below the reader's reading's.
+#: Chosen on the tune halves (benchmarks.real_photos single digits / benchmarks.real_numbers
+#: cheques / ledger, read whole): 2 -> 96.6 / 58.5 / 69.7 %, 2.5 ->
 #: 97.1 / 57.8 / 69.6, 3 -> 97.6 / 58.0 / 69.4, 3.5 -> 97.9 / 58.6 / 68.6, 4 -> 98.0 / 59.0 /
 #: 67.4; 2 also lost a dev number (286 read 886). Check halves with 3: 97.9 / 60.9 / 70.0 %
 #: (one view, margin 2: 97.7 / 61.1 / 66.9; the per-digit path alone: 98.2 / 39.4 / 50.9).
@@ -70,12 +71,14 @@ LIKELIHOOD_MARGIN = 3.0
 
 
 #: The first reader's first view (the line region) decides alone when it reads the per-digit
-#: reading with at least this best-path confidence (:attr:`core.reader.LineReading.confidence`);
-#: the other views are read only otherwise. A speed gate, not a reading rule: on
-#: benchmarks.real_numbers and benchmarks.real_photos (5,347 real images) reading the other views
-#: anyway changed no reading, while without the gate (any confidence) three register cells were
-#: lost (first-view confidence 0.85 and 0.64 on the tune half, 0.53 on the check half). It saves
-#: three of the four views, about 3.5 ms, on most single-digit photos (benchmarks.speed).
+#: reading at least this sure per digit: its best-path confidence
+#: (:attr:`core.reader.LineReading.confidence`) to the power 1 / number of digits, a geometric
+#: mean that does not fall with the number's length. The other views are read only otherwise.
+#: A speed gate, not a reading rule: on benchmarks.real_numbers and benchmarks.real_photos (5,347
+#: real images), benchmarks.synth_numbers and benchmarks.photo_robustness, reading the other
+#: views anyway changed no reading, while with no confidence asked three register cells were
+#: lost (their first views 0.85 and 0.80 sure per digit on the tune half, 0.73 on the check
+#: half). It saves three of the four views, about 4 ms, on most photos (benchmarks.speed).
 FIRST_VIEW_SURE = 0.9
 
 
@@ -350,8 +353,9 @@ def disagreement_confidences(features: np.ndarray) -> tuple[float, float]:
 
 def _joined(*results):
     """Several :meth:`Classifier._read_views` results ``(regions, views, probabilities)`` as one."""
-    return (sum((list(regions) for regions, _, _ in results), []), sum((list(views) for _, views, _ in results), []),
-            np.concatenate([probabilities for _, _, probabilities in results]))
+    regions = [region for result in results for region in result[0]]
+    views = [view for result in results for view in result[1]]
+    return regions, views, np.concatenate([result[2] for result in results])
 
 
 def _reader_read_nothing(reading: PhotoReading) -> bool:
@@ -397,14 +401,16 @@ class Classifier:
     ``softmax(logits / temperature)`` with the temperature fitted on held-out real digits
     and recorded in the model card (1.0 when the card names none).
 
-    The number readers (:mod:`core.reader`) are an ensemble read in order: the first reads
-    the line in every :data:`READING_VIEWS`; the others read it too only when one of the first's
-    views reads another number than the per-digit path. Each candidate reading is then scored
-    by its CTC log-likelihood summed over every view of every reader that read (a sum of
-    log-likelihoods: the product of the members' probabilities, as a product of experts,
-    Hinton 2002). The others are read only on disagreement because they seldom change a reading
-    the first and the per-digit path agree on (benchmarks.real_numbers: 3 of the 116 real numbers
-    the shipped second reader changed; with the gate, every reading is as with both always read).
+    The number readers (:mod:`core.reader`) are an ensemble read in order, each only as far as
+    needed (:meth:`_read_line`): the first reads the line's first view, and every one of
+    :data:`READING_VIEWS` unless that view reads the per-digit reading surely
+    (:data:`FIRST_VIEW_SURE`); the others read every view only when one of the first's views
+    reads another number than the per-digit path. Each candidate reading is then scored by its
+    CTC log-likelihood summed over every view read (a sum of log-likelihoods: the product of the
+    members' probabilities, as a product of experts, Hinton 2002). The others are read only on
+    disagreement because they seldom change a reading the first and the per-digit path agree on
+    (benchmarks.real_numbers: 3 of the 116 real numbers the shipped second reader changed; with
+    the gate, every reading is as with both always read).
 
     Attributes:
         path: the ``.tflite`` file.
@@ -699,10 +705,10 @@ class Classifier:
     def _with_line_reading(self, reading: PhotoReading, segmentation, line_boxes: list, read_views=None):
         """Read the number's line with the number reader and combine the two readings.
 
-        The reader reads the line in each of :data:`READING_VIEWS` (one batch), each a
-        region around ``line_boxes``: the working-image boxes ``(x, y, w, h)`` of all the
-        line's marks, also those the classifier left out as "not a digit"; the ensemble's other
-        readers too where the first reads otherwise than the per-digit path (:meth:`_read_line`). On the real dev
+        The readers read the line in the views :meth:`_read_line` asks for (each of
+        :data:`READING_VIEWS` is a region around ``line_boxes``: the working-image boxes
+        ``(x, y, w, h)`` of all the line's marks, also those the classifier left out as "not
+        a digit"). On the real dev
         numbers (benchmarks.real_numbers, read whole, tune / check) this read cheques 391 /
         403 -> 399 / 409 and ledger cells 1030 / 1177 -> 1032 / 1176 of 607 / 601 and 1266 /
         1431, against regions around the kept digits only; benchmarks.synth_numbers went
@@ -778,10 +784,10 @@ class Classifier:
         """The number readers on the line, as far as they are needed, for :meth:`_with_line_reading`.
 
         The first reader reads the first of :data:`READING_VIEWS`; when that reads
-        ``digits_text`` (the per-digit reading) at least :data:`FIRST_VIEW_SURE` sure and
-        ``every_view`` is False, that one view is the result. Otherwise it reads the other
-        views too (one at a time, so its LiteRT interpreter keeps a batch of one and never
-        reallocates), and the other readers read every view unless all of the first's views
+        ``digits_text`` (the per-digit reading) at least :data:`FIRST_VIEW_SURE` sure per digit
+        and ``every_view`` is False, that one view is the result. Otherwise it reads the other
+        views too (one at a time: its LiteRT interpreter keeps a batch of one here, and changing
+        the batch size would reallocate its tensors), and the other readers read every view unless all of the first's views
         read ``digits_text``.
 
         Returns:
@@ -789,9 +795,11 @@ class Classifier:
         """
         first = self._read_views(segmentation, line_boxes, self.readers[:1], READING_VIEWS[:1])
         line = first[1][0][0]
-        if not every_view and line.text == digits_text and line.confidence >= FIRST_VIEW_SURE:
+        sure = line.confidence ** (1 / max(1, len(line.text))) >= FIRST_VIEW_SURE
+        if not every_view and line.text == digits_text and sure:
             return first
-        if (segmentation.working_boxes if line_boxes is None else line_boxes):  # else the one view is the whole image
+        boxes = segmentation.working_boxes if line_boxes is None else line_boxes
+        if boxes:  # without boxes the one view is the whole image
             first = _joined(first, *(self._read_views(segmentation, line_boxes, self.readers[:1], (view,))
                                      for view in READING_VIEWS[1:]))
         if len(self.readers) == 1 or all(line.text == digits_text for line, _, _ in first[1]):

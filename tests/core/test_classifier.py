@@ -358,10 +358,11 @@ def test_the_other_views_are_read_only_when_the_first_is_unsure_or_reads_otherwi
     from core.reader import LINE_HEIGHT, LINE_WIDTH
 
     one_line = (1, LINE_HEIGHT, LINE_WIDTH)  # one view at a time: the interpreter keeps its batch size
-    sure = _FakeReader("47", min(1.0, FIRST_VIEW_SURE * 1.05))
+    # sure per digit: the best path's probability to the power 1 / digits
+    sure = _FakeReader("47", (FIRST_VIEW_SURE * 1.02) ** 2)
     assert with_reader(sure).read_photo(photo_47).method == "both"
     assert sure.batches == [one_line]
-    for reader in (_FakeReader("47", FIRST_VIEW_SURE * 0.9), _FakeReader("417", 0.99)):
+    for reader in (_FakeReader("47", (FIRST_VIEW_SURE * 0.98) ** 2), _FakeReader("417", 0.99)):
         with_reader(reader).read_photo(photo_47)
         assert reader.batches == [one_line] * len(READING_VIEWS)
 
