@@ -36,6 +36,7 @@ from core.reader import (
     NumberReader,
     ReaderLoadError,
     ctc_log_likelihood,
+    line_input,
     line_region,
 )
 from core.results import DigitPrediction, PhotoReading
@@ -267,7 +268,7 @@ def _segmentation_of_line(line: LineReading, probabilities: np.ndarray, x_scale:
 
     Args:
         line: the reading; ``probabilities`` float32 (64, 11) its view's softmax; ``x_scale``
-            and ``region`` that view's, as :meth:`core.reader.NumberReader.read_crops` and
+            and ``region`` that view's, as :meth:`core.reader.NumberReader.read_lines` and
             :func:`core.reader.line_region` give them.
         fit_to_ink: fit the boxes to ``segmentation.mask`` (:func:`_line_digit_boxes`). Off for
             a reading of the whole photo, whose digits are then checked to look like digits:
@@ -352,7 +353,7 @@ def disagreement_confidences(features: np.ndarray) -> tuple[float, float]:
 
 
 def _joined(*results):
-    """Several :meth:`Classifier._read_views` results ``(regions, views, probabilities)`` as one."""
+    """Several :meth:`Classifier._read_inputs` results ``(regions, views, probabilities)`` as one."""
     regions = [region for result in results for region in result[0]]
     views = [view for result in results for view in result[1]]
     return regions, views, np.concatenate([result[2] for result in results])
@@ -759,26 +760,33 @@ class Classifier:
             runner_up_confidence=runner_up_confidence, number_confidence=given_confidence,
         ), segmentation
 
-    def _read_views(self, segmentation, line_boxes: list | None = None, readers: Sequence[NumberReader] | None = None,
-                    views: Sequence[tuple[float, float]] = READING_VIEWS):
-        """Each of ``readers`` (default: every one of :attr:`readers`) on each of
-        :data:`READING_VIEWS` around ``line_boxes`` (working-image ``(x, y, w, h)``; None: the
-        segmentation's marks). With no boxes at all, the one view is the whole image.
+    def _view_regions(self, segmentation, line_boxes: list | None = None) -> list[tuple[int, int, int, int]]:
+        """The ``(x0, y0, x1, y1)`` region of each of :data:`READING_VIEWS` around ``line_boxes``
+        (working-image ``(x, y, w, h)``; None: the segmentation's marks). With no boxes at all,
+        the one view is the whole image."""
+        boxes = segmentation.working_boxes if line_boxes is None else line_boxes
+        shape = segmentation.ink.shape
+        return [line_region(boxes, shape, margin_x, margin_y)
+                for margin_x, margin_y in (READING_VIEWS if boxes else READING_VIEWS[:1])]
+
+    @staticmethod
+    def _read_inputs(regions: list, inputs: list, readers: Sequence[NumberReader]):
+        """Each of ``readers`` on the lines ``inputs`` (:func:`core.reader.line_input` results) of
+        ``regions``.
 
         Returns:
-            ``(regions, views, probabilities)``: per view (reader by reader, each in
-            :data:`READING_VIEWS` order) its ``(x0, y0, x1, y1)`` region and
-            :meth:`core.reader.NumberReader.read_crops` result, and float32 (views, 64, 11).
+            ``(regions, views, probabilities)``: per view (reader by reader, each in the order of
+            ``regions``) its ``(x0, y0, x1, y1)`` region and
+            :meth:`core.reader.NumberReader.read_lines` result, and float32 (views, 64, 11).
         """
-        readers = self.readers if readers is None else readers
+        views = [view for reader in readers for view in reader.read_lines(inputs)]
+        return list(regions) * len(readers), views, np.stack([view_probabilities for _, view_probabilities, _ in views])
+
+    def _read_views(self, segmentation, line_boxes: list | None = None):
+        """Every reader on every view of :meth:`_view_regions`, as :meth:`_read_inputs` returns them."""
+        regions = self._view_regions(segmentation, line_boxes)
         ink = segmentation.ink
-        boxes = segmentation.working_boxes if line_boxes is None else line_boxes
-        # No boxes: every view is the whole image, read once.
-        regions = [line_region(boxes, ink.shape, margin_x, margin_y)
-                   for margin_x, margin_y in (views if boxes else views[:1])]
-        crops = [ink[y0:y1, x0:x1] for x0, y0, x1, y1 in regions]
-        views = [view for reader in readers for view in reader.read_crops(crops)]
-        return regions * len(readers), views, np.stack([view_probabilities for _, view_probabilities, _ in views])
+        return self._read_inputs(regions, [line_input(ink[y0:y1, x0:x1]) for x0, y0, x1, y1 in regions], self.readers)
 
     def _read_line(self, segmentation, line_boxes: list, digits_text: str, every_view: bool = False):
         """The number readers on the line, as far as they are needed, for :meth:`_with_line_reading`.
@@ -787,24 +795,26 @@ class Classifier:
         ``digits_text`` (the per-digit reading) at least :data:`FIRST_VIEW_SURE` sure per digit
         and ``every_view`` is False, that one view is the result. Otherwise it reads the other
         views too (one at a time: its LiteRT interpreter keeps a batch of one here, and changing
-        the batch size would reallocate its tensors), and the other readers read every view unless all of the first's views
-        read ``digits_text``.
+        the batch size would reallocate its tensors), and the other readers read every view
+        (each line made once for all readers) unless all of the first's views read ``digits_text``.
 
         Returns:
-            As :meth:`_read_views`: ``(regions, views, probabilities)``, reader by reader.
+            As :meth:`_read_inputs`: ``(regions, views, probabilities)``, reader by reader.
         """
-        first = self._read_views(segmentation, line_boxes, self.readers[:1], READING_VIEWS[:1])
+        regions = self._view_regions(segmentation, line_boxes)
+        ink = segmentation.ink
+        inputs = [line_input(ink[y0:y1, x0:x1]) for x0, y0, x1, y1 in regions[:1]]
+        first = self._read_inputs(regions[:1], inputs, self.readers[:1])
         line = first[1][0][0]
         sure = line.confidence ** (1 / max(1, len(line.text))) >= FIRST_VIEW_SURE
         if not every_view and line.text == digits_text and sure:
             return first
-        boxes = segmentation.working_boxes if line_boxes is None else line_boxes
-        if boxes:  # without boxes the one view is the whole image
-            first = _joined(first, *(self._read_views(segmentation, line_boxes, self.readers[:1], (view,))
-                                     for view in READING_VIEWS[1:]))
+        inputs += [line_input(ink[y0:y1, x0:x1]) for x0, y0, x1, y1 in regions[1:]]
+        first = _joined(first, *(self._read_inputs([region], [line_made], self.readers[:1])
+                                 for region, line_made in zip(regions[1:], inputs[1:])))
         if len(self.readers) == 1 or all(line.text == digits_text for line, _, _ in first[1]):
             return first
-        return _joined(first, self._read_views(segmentation, line_boxes, self.readers[1:]))
+        return _joined(first, self._read_inputs(regions, inputs, self.readers[1:]))
 
     def _looks_like_digits(self, segmentation) -> bool:
         """True when every box of a reading's segmentation holds pen strokes

@@ -246,7 +246,18 @@ class NumberReader:
         Raises:
             ValueError: no crops.
         """
-        inputs = [line_input(crop) for crop in crops]
+        return self.read_lines([line_input(crop) for crop in crops])
+
+    def read_lines(self, inputs: list[tuple[np.ndarray, float]]) -> list[tuple[LineReading, np.ndarray, float]]:
+        """Read lines already made by :func:`line_input` (its ``(line, x_scale)`` results), in
+        one batch: several readers can read the same lines without making them again.
+
+        Returns:
+            As :meth:`read_crops`.
+
+        Raises:
+            ValueError: no lines, or a line of another shape.
+        """
         probabilities = self.probabilities(np.stack([line for line, _ in inputs]))
         return [(ctc_greedy_decode(line_probabilities), line_probabilities, x_scale)
                 for line_probabilities, (_, x_scale) in zip(probabilities, inputs)]

@@ -126,3 +126,6 @@ def test_shipped_reader_reads_a_drawn_number():
     assert probabilities.shape == (TIME_STEPS, READER_CLASSES)
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
     assert reading.text == "307"
+    # lines made once by line_input read the same as the crops they were made from
+    (from_lines,) = reader.read_lines([line_input(ink)])
+    assert from_lines[0] == reading and np.array_equal(from_lines[1], probabilities)
