@@ -56,6 +56,7 @@ benchmarks: $(STAMP)  ## print the accuracy and speed benchmarks
 	$(BIN)/python -m benchmarks.photo_robustness
 	$(BIN)/python -m benchmarks.real_numbers
 	$(BIN)/python -m benchmarks.synth_numbers --mnist $(MNIST)
+	$(BIN)/python -m benchmarks.drawn_styles --mnist $(MNIST)
 	$(BIN)/python -m benchmarks.calibration
 	$(BIN)/python -m benchmarks.disagreement
 	$(BIN)/python -m benchmarks.speed
