@@ -73,7 +73,7 @@ DEFAULT_EPOCHS = 12
 WARM_EPOCHS = 3
 #: The drawn styles (:data:`training.augment.STYLE_RATE_HELP`) a run can add copies of, each with
 #: its ``--<style>-rate``.
-STYLES = ("stemmed", "looped", "curled", "long-flag", "hooked", "footless", "flat-top", "lifted-bar")
+STYLES = ("stemmed", "looped", "curled", "long-flag", "hooked", "footless", "flat-top", "lifted-bar", "cursive")
 #: Peak learning rate of a warm start or a fine-tune (a quarter of a fresh run's).
 FINE_TUNE_LEARNING_RATE = 5e-4
 
@@ -103,7 +103,7 @@ def train_member(spec: MemberSpec, data: MnistData, non_digits: np.ndarray, epoc
                  warm_start: Path | None = None, verbose: int | str = 2, initial_model=None,
                  stemmed_rate: float = 0.0, looped_rate: float = 0.0, curled_rate: float = 0.0,
                  long_flag_rate: float = 0.0, hooked_rate: float = 0.0, footless_rate: float = 0.0,
-                 flat_top_rate: float = 0.0, lifted_bar_rate: float = 0.0,
+                 flat_top_rate: float = 0.0, lifted_bar_rate: float = 0.0, cursive_rate: float = 0.0,
                  font_digits: tuple[np.ndarray, np.ndarray] | None = None):
     """Train one member; returns ``(model, history, seconds)``.
 
@@ -132,6 +132,8 @@ def train_member(spec: MemberSpec, data: MnistData, non_digits: np.ndarray, epoc
             (:attr:`training.train.TrainConfig.flat_top_rate`), in [0, 1].
         lifted_bar_rate: share of the 5s also drawn with the bar apart, high and to the right
             (:attr:`training.train.TrainConfig.lifted_bar_rate`), in [0, 1].
+        cursive_rate: share of the 2s and 3s also drawn with cursive loops
+            (:attr:`training.train.TrainConfig.cursive_rate`), in [0, 1].
         font_digits: ``(images uint8 (K, 28, 28), labels (K,) in 0-9)`` drawn from handwriting
             fonts (:func:`training.font_digits.render_font_digits`), added to the training digits.
     """
@@ -156,7 +158,7 @@ def train_member(spec: MemberSpec, data: MnistData, non_digits: np.ndarray, epoc
     config = TrainConfig(epochs=epochs, seed=spec.seed, stemmed_rate=stemmed_rate,
                          looped_rate=looped_rate, curled_rate=curled_rate, long_flag_rate=long_flag_rate,
                          hooked_rate=hooked_rate, footless_rate=footless_rate, flat_top_rate=flat_top_rate,
-                         lifted_bar_rate=lifted_bar_rate)
+                         lifted_bar_rate=lifted_bar_rate, cursive_rate=cursive_rate)
     if initial_model is not None:
         config = replace(config, learning_rate=FINE_TUNE_LEARNING_RATE)
         steps = epochs * int(np.ceil((len(x_train) + len(extra[0])) / config.batch_size))

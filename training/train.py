@@ -73,6 +73,9 @@ class TrainConfig:
             on top (:func:`training.augment.add_flat_topped_threes`); 0 = off.
         lifted_bar_rate: fraction of the training 5s added again with the bar apart, high and
             to the right (:func:`training.augment.add_lifted_bar_fives`); 0 = off.
+        cursive_rate: fraction of the training 2s and 3s added again with cursive loops (the
+            "α"-like 2, the 3 whose tail curls into its bowl; :func:`training.augment.add_cursive_loops`);
+            0 = off.
     """
 
     epochs: int = DEFAULT_EPOCHS
@@ -92,6 +95,7 @@ class TrainConfig:
     footless_rate: float = 0.0
     flat_top_rate: float = 0.0
     lifted_bar_rate: float = 0.0
+    cursive_rate: float = 0.0
 
 
 @dataclass
@@ -195,7 +199,7 @@ def fit(data: MnistData, config: TrainConfig, extra: tuple[np.ndarray, np.ndarra
     x_fit, y_fit, x_val, y_val = split_validation(x, y, config.validation_size, config.seed)
     from training.augment import (add_continental_styles, add_curled_nines, add_flat_topped_threes, add_footless_fours,
                                   add_hooked_sevens, add_lifted_bar_fives, add_long_flagged_ones, add_looped_styles,
-                                  add_stemmed_nines, restyled_copies)
+                                  add_cursive_loops, add_stemmed_nines, restyled_copies)
 
     copies = []
     for rate, draw, seed_offset in ((config.style_rate, add_continental_styles, 0),
@@ -206,7 +210,8 @@ def fit(data: MnistData, config: TrainConfig, extra: tuple[np.ndarray, np.ndarra
                                     (config.hooked_rate, add_hooked_sevens, 7),
                                     (config.footless_rate, add_footless_fours, 9),
                                     (config.flat_top_rate, add_flat_topped_threes, 10),
-                                    (config.lifted_bar_rate, add_lifted_bar_fives, 11)):
+                                    (config.lifted_bar_rate, add_lifted_bar_fives, 11),
+                                    (config.cursive_rate, add_cursive_loops, 12)):
         if rate > 0:
             copies.append(restyled_copies(x_fit, y_fit, draw(x_fit, y_fit, rate=rate, seed=config.seed + seed_offset)))
     x_fit = np.concatenate([x_fit, *(images for images, _ in copies)])
@@ -272,6 +277,7 @@ def build_metrics(model, evaluation: Evaluation, data: MnistData, config: TrainC
         "footless_rate": config.footless_rate,
         "flat_top_rate": config.flat_top_rate,
         "lifted_bar_rate": config.lifted_bar_rate,
+        "cursive_rate": config.cursive_rate,
         "training_images": int(min(len(data.x_train), config.max_samples or len(data.x_train))),
         "parameters": int(model.count_params()),
         "model_file": MODEL_FILENAME,

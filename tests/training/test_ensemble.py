@@ -188,13 +188,13 @@ def test_ensemble_artifacts_record_the_recipe_the_members_were_fine_tuned_with(t
     args = argparse.Namespace(out=tmp_path, epochs=2, warm_start=None, fine_tune=Path("models/digit_cnn.keras"),
                               stemmed_rate=0.0, looped_rate=0.25, curled_rate=0.35,
                               long_flag_rate=0.2, hooked_rate=0.1, footless_rate=0.3,
-                              flat_top_rate=0.4, lifted_bar_rate=0.5)
+                              flat_top_rate=0.4, lifted_bar_rate=0.5, cursive_rate=0.6)
     write_ensemble_artifacts(build_ensemble(tiny_members), tiny_members, data, np.zeros((8, 28, 28), np.uint8),
                              [{}], 12.5, args)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert (metrics["curled_rate"], metrics["looped_rate"], metrics["stemmed_rate"], metrics["long_flag_rate"],
-            metrics["hooked_rate"], metrics["footless_rate"], metrics["flat_top_rate"], metrics["lifted_bar_rate"]) == (
-        0.35, 0.25, 0.0, 0.2, 0.1, 0.3, 0.4, 0.5)
+            metrics["hooked_rate"], metrics["footless_rate"], metrics["flat_top_rate"], metrics["lifted_bar_rate"],
+            metrics["cursive_rate"]) == (0.35, 0.25, 0.0, 0.2, 0.1, 0.3, 0.4, 0.5, 0.6)
     assert metrics["learning_rate"] == FINE_TUNE_LEARNING_RATE and metrics["epochs_requested"] == 2
     assert metrics["ensemble"]["fine_tuned_from"] == "models/digit_cnn.keras"
     assert metrics["ensemble"]["curled_rate"] == 0.35 and len(metrics["ensemble"]["members"]) == 2
