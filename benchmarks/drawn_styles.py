@@ -95,13 +95,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"SKIP: {args.mnist} is absent (MNIST is never committed; see ../shared/data/README.md)")
         return 0
     from core.classifier import Classifier
+    from core.preprocessing import to_model_input
 
     classifier = Classifier.from_path(args.model, reader_paths=None)
     with np.load(args.mnist) as data:
         images, labels = data["x_test"], data["y_test"]
 
     def predict(batch: np.ndarray) -> np.ndarray:
-        return classifier.predict_probabilities(batch.astype(np.float32)[..., np.newaxis] / 255.0).argmax(axis=1)
+        return classifier.predict_probabilities(to_model_input(batch)).argmax(axis=1)
 
     print(f"MNIST test digits redrawn in each style of training.augment (rate 1, seed {args.seed}), "
           f"read by {classifier.path}")

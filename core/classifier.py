@@ -359,6 +359,12 @@ def _joined(*results):
     return regions, views, np.concatenate([result[2] for result in results])
 
 
+def _line_inputs(ink: np.ndarray, regions: list[tuple[int, int, int, int]]) -> list[tuple[np.ndarray, float]]:
+    """:func:`core.reader.line_input` of each ``(x0, y0, x1, y1)`` region of ``ink``
+    (float32 (H, W) working-image ink strength in [0, 1])."""
+    return [line_input(ink[y0:y1, x0:x1]) for x0, y0, x1, y1 in regions]
+
+
 def _reader_read_nothing(reading: PhotoReading) -> bool:
     """True when the number reader read the line and found no digit in any view."""
     return reading.method == "digits" and not reading.line_text
@@ -785,8 +791,7 @@ class Classifier:
     def _read_views(self, segmentation, line_boxes: list | None = None):
         """Every reader on every view of :meth:`_view_regions`, as :meth:`_read_inputs` returns them."""
         regions = self._view_regions(segmentation, line_boxes)
-        ink = segmentation.ink
-        return self._read_inputs(regions, [line_input(ink[y0:y1, x0:x1]) for x0, y0, x1, y1 in regions], self.readers)
+        return self._read_inputs(regions, _line_inputs(segmentation.ink, regions), self.readers)
 
     def _read_line(self, segmentation, line_boxes: list, digits_text: str, every_view: bool = False):
         """The number readers on the line, as far as they are needed, for :meth:`_with_line_reading`.
@@ -802,14 +807,13 @@ class Classifier:
             As :meth:`_read_inputs`: ``(regions, views, probabilities)``, reader by reader.
         """
         regions = self._view_regions(segmentation, line_boxes)
-        ink = segmentation.ink
-        inputs = [line_input(ink[y0:y1, x0:x1]) for x0, y0, x1, y1 in regions[:1]]
+        inputs = _line_inputs(segmentation.ink, regions[:1])
         first = self._read_inputs(regions[:1], inputs, self.readers[:1])
         line = first[1][0][0]
         sure = line.confidence ** (1 / max(1, len(line.text))) >= FIRST_VIEW_SURE
         if not every_view and line.text == digits_text and sure:
             return first
-        inputs += [line_input(ink[y0:y1, x0:x1]) for x0, y0, x1, y1 in regions[1:]]
+        inputs += _line_inputs(segmentation.ink, regions[1:])
         first = _joined(first, *(self._read_inputs([region], [line_made], self.readers[:1])
                                  for region, line_made in zip(regions[1:], inputs[1:])))
         if len(self.readers) == 1 or all(line.text == digits_text for line, _, _ in first[1]):
