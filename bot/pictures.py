@@ -23,6 +23,7 @@ from bot.messages import no_digit_reason
 _CUT_NOTE = re.compile(r"a mark cut into (\d+) digits by recognition")
 _ERASED_NOTE = "a straight stroke erased from a mark by recognition"
 _LEFT_OUT_NOTE = re.compile(r"(\d+) marks? read as not a digit, left out")
+_JOINED_NOTE = re.compile(r"(\d+) strokes? beside (?:a digit|digits) joined to (?:it|them) by recognition")
 _READER_ALONE_NOTE = re.compile(r"no mark read as a digit; the number reader read (\d+)")
 _WHOLE_PHOTO_NOTE = re.compile(r"segmentation found no digit; the number reader read (\d+) in the whole photo")
 
@@ -34,6 +35,9 @@ def segmentation_note(lang: Language, note: str) -> str:
                              "a mark cut into {count} digits by recognition", int(cut.group(1)))
     if note == _ERASED_NOTE:
         return lang.gettext("a straight stroke erased from a mark by recognition")
+    if joined := _JOINED_NOTE.fullmatch(note):
+        return lang.ngettext("{count} stroke beside a digit joined to it by recognition",
+                             "{count} strokes beside digits joined to them by recognition", int(joined.group(1)))
     if left_out := _LEFT_OUT_NOTE.fullmatch(note):
         return lang.ngettext("{count} mark read as not a digit, left out",
                              "{count} marks read as not a digit, left out", int(left_out.group(1)))

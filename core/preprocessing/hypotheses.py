@@ -31,7 +31,8 @@ import cv2
 import numpy as np
 
 from core.preprocessing.normalisation import crop_to_bounding_box, normalize_digit
-from core.preprocessing.segmentation import Segmentation, photo_box, rotate_mask
+from core.preprocessing.segmentation import (Segmentation, looks_like_pen_strokes, photo_box, rotate_mask,
+                                             stroke_beside_digit)
 
 #: At most this many candidate cuts per mark (so at most 38 candidate digits to score).
 MAX_CUTS = 10
@@ -309,3 +310,88 @@ def recut(segmentation: Segmentation, marks: list[int], score: Callable[[np.ndar
     return replace(segmentation, boxes=boxes, working_boxes=working_boxes,
                    digit_images=np.stack(images).astype(np.float32), pen_like=pen_like, crops=crops,
                    notes=segmentation.notes + tuple(notes))
+
+
+def _joined_crop(box: tuple[int, int, int, int], crop: np.ndarray, other_box: tuple[int, int, int, int],
+                 other: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray]:
+    """Two masks (each uint8 in {0, 255} inside its working box ``(x, y, w, h)``) drawn into
+    one: the union box and uint8 mask."""
+    x0, y0 = min(box[0], other_box[0]), min(box[1], other_box[1])
+    x1 = max(box[0] + box[2], other_box[0] + other_box[2])
+    y1 = max(box[1] + box[3], other_box[1] + other_box[3])
+    joined = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    for (x, y, w, h), part in ((box, crop), (other_box, other)):
+        joined[y - y0:y - y0 + h, x - x0:x - x0 + w] |= part
+    return (x0, y0, x1 - x0, y1 - y0), joined
+
+
+def join_leftovers(segmentation: Segmentation, score: Callable[[np.ndarray], np.ndarray]) -> Segmentation:
+    """Join a stroke that segmentation left off the line to the digit beside it when the
+    classifier reads the two together as a digit more surely than the digit alone.
+
+    Strokes are grouped into digits by rules (they must overlap in x by half the narrower
+    one's width), and a 5 whose bar the writer lifted and drew off to the right, or a 7's
+    crossbar, falls outside them: the bar is dropped as a speck and the 5 reads 3 or 6.
+    Each of :attr:`Segmentation.leftovers` is offered to the digits it lies just above or
+    below (:func:`core.preprocessing.segmentation.stroke_beside_digit`, as the leftovers
+    were found); it joins the one whose
+    ``log P(best digit)`` it raises most, if any (a tick, a dot or a neighbour's fragment
+    lowers it, and stays out).
+
+    Args:
+        segmentation: from :func:`core.preprocessing.segment_photo` (with its ``crops``).
+        score: float32 (K, 28, 28) images -> float (K,) ``log P(best digit)``, each <= 0
+            (called once).
+
+    Returns:
+        The segmentation with the joined digits' boxes, images, crops and pen-likeness
+        replaced, the joined strokes added to its ``mask`` and taken out of its
+        ``leftovers``, and a note; the same object when nothing was joined.
+    """
+    marks = segmentation.working_boxes
+    if not segmentation.leftovers or len(segmentation.crops) != len(marks):
+        return segmentation
+    offers = []  # (leftover index, mark index, joined box, joined crop, image)
+    for index, (box, crop) in enumerate(segmentation.leftovers):
+        for mark, mark_box in enumerate(marks):
+            if stroke_beside_digit(mark_box, box):
+                joined_box, joined = _joined_crop(marks[mark], segmentation.crops[mark], box, crop)
+                tilted = rotate_mask(joined, segmentation.tilt) if segmentation.tilt else joined
+                offers.append((index, mark, joined_box, joined, normalize_digit(tilted)))
+    if not offers:
+        return segmentation
+    scores = np.asarray(score(np.concatenate([segmentation.digit_images,
+                                              np.stack([offer[4] for offer in offers])])), np.float64)
+    alone, joined_scores = scores[:len(marks)], scores[len(marks):]
+    best: dict[int, int] = {}  # leftover -> offer index with the largest gain
+    for number, offer in enumerate(offers):
+        gain = joined_scores[number] - alone[offer[1]]
+        if gain > 0 and (offer[0] not in best or gain > joined_scores[best[offer[0]]] - alone[offers[best[offer[0]]][1]]):
+            best[offer[0]] = number
+    taken: dict[int, int] = {}  # mark -> offer index (one leftover per digit: the largest gain)
+    for number in best.values():
+        mark = offers[number][1]
+        if mark not in taken or joined_scores[number] > joined_scores[taken[mark]]:
+            taken[mark] = number
+    if not taken:
+        return segmentation
+    boxes, working_boxes = list(segmentation.boxes), list(marks)
+    images, crops, pen_like = segmentation.digit_images.copy(), list(segmentation.crops), list(segmentation.pen_like)
+    mask = segmentation.mask.copy()
+    for mark, number in taken.items():
+        leftover, _, joined_box, joined, image = offers[number]
+        working_boxes[mark] = joined_box
+        boxes[mark] = photo_box(joined_box, segmentation.scale)
+        images[mark] = image
+        crops[mark] = joined
+        pen_like[mark] = looks_like_pen_strokes(joined)
+        (x, y, w, h), stroke = segmentation.leftovers[leftover]
+        mask[y:y + h, x:x + w] |= stroke
+    used = {offers[number][0] for number in taken.values()}
+    joined_count = len(taken)
+    note = ("1 stroke beside a digit joined to it by recognition" if joined_count == 1
+            else f"{joined_count} strokes beside digits joined to them by recognition")
+    return replace(segmentation, boxes=boxes, working_boxes=working_boxes, digit_images=images.astype(np.float32),
+                   crops=crops, pen_like=pen_like, mask=mask,
+                   leftovers=tuple(item for index, item in enumerate(segmentation.leftovers) if index not in used),
+                   notes=segmentation.notes + (note,))

@@ -53,6 +53,11 @@ class Segmentation:
             every run) of the stroke the text line was found from: the tallest stroke of
             the tallest mark. When recognition rejects the line, :func:`segment_photo`
             with ``exclude`` leaves it out and finds the next line. 0 when unknown.
+        leftovers: strokes left off the text line that touch a digit's column just above or
+            below it (:func:`_leftover_strokes`: a 5's bar lifted from its body, a 7's
+            crossbar): per stroke its working box ``(x, y, w, h)`` and uint8 (h, w) mask in
+            {0, 255}, for recognition to join to a digit or leave out
+            (:func:`core.preprocessing.hypotheses.join_leftovers`).
     """
 
     gray: np.ndarray
@@ -68,6 +73,7 @@ class Segmentation:
     crops: list[np.ndarray] = field(default_factory=list)
     notes: tuple[str, ...] = ()
     anchor: int = 0
+    leftovers: tuple[tuple[tuple[int, int, int, int], np.ndarray], ...] = ()
 
 
 @dataclass
@@ -194,6 +200,16 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
                      components: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None,
                      exclude: frozenset[int] = frozenset(),
                      ) -> tuple[list[_Blob], np.ndarray, np.ndarray]:
+    """Find the digits among the connected components of a stroke mask: :func:`_digit_groups`
+    without the leftover strokes (same arguments, result and errors)."""
+    blobs, labels, kept, _ = _digit_groups(mask, ink, gray, components, exclude)
+    return blobs, labels, kept
+
+
+def _digit_groups(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = None,
+                  components: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None,
+                  exclude: frozenset[int] = frozenset(),
+                  ) -> tuple[list[_Blob], np.ndarray, np.ndarray, list[_Blob]]:
     """Find the digits among the connected components of a stroke mask.
 
     Removes: shadows and folds far fainter than the pen's strokes (:func:`_drop_shadows`),
@@ -221,8 +237,9 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
         exclude: component labels to leave out (strokes recognition rejected).
 
     Returns:
-        ``(blobs, labels, kept_mask)``: digit groups left to right, the int32 label image
-        of the components, and uint8 (H, W) of the kept strokes.
+        ``(blobs, labels, kept_mask, leftovers)``: digit groups left to right, the int32
+        label image of the components, uint8 (H, W) of the kept strokes, and the strokes
+        left off the line beside a digit (:func:`_leftover_strokes`).
 
     Raises:
         NoDigitFoundError: nothing digit-like remains.
@@ -382,6 +399,7 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
     groups = _join_offset_strokes(_join_fragments(groups))
 
     tallest = max(groups, key=lambda group: group.h)
+    candidates_before_line = groups
     line = _main_text_line(groups)
     # Small marks on the line are kept only if they are digit-sized ("1" is narrow but tall).
     line = [group for group in line if group.h >= 0.5 * tallest.h or group.area >= 0.15 * tallest.area]
@@ -409,7 +427,39 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
         others = [other.w for other in line if other is not group and other.w >= 0.45 * other.h]
         digit_width = float(np.median(others)) if others else None
         split.extend(_split_touching(group, kept_mask, median_height, digit_width))
-    return split, labels, kept_mask
+    return split, labels, kept_mask, _leftover_strokes(candidates_before_line, line)
+
+
+#: A stroke left off the line is offered to a digit (:func:`_leftover_strokes`) when the gap
+#: between them is under this share of the digit's height.
+LEFTOVER_GAP = 0.25
+#: ... and when it is at most this many times as wide as the digit (an underline is wider).
+LEFTOVER_WIDTH = 1.2
+
+
+def stroke_beside_digit(digit: tuple[int, int, int, int], stroke: tuple[int, int, int, int]) -> bool:
+    """Whether a stroke's box may hold a stroke of the digit's (boxes ``(x, y, w, h)``, pixels):
+    it shares columns with the digit, is shorter than it and at most :data:`LEFTOVER_WIDTH`
+    times as wide (an underline spans several digits), and lies above or below it with a gap
+    under :data:`LEFTOVER_GAP` of its height."""
+    x, y, w, h = digit
+    sx, sy, sw, sh = stroke
+    overlap = min(x + w, sx + sw) - max(x, sx)
+    gap = max(y, sy) - min(y + h, sy + sh)
+    return overlap > 0 and gap < LEFTOVER_GAP * h and sh < h and sw <= LEFTOVER_WIDTH * w
+
+
+def _leftover_strokes(groups: list[_Blob], line: list[_Blob]) -> list[_Blob]:
+    """The marks of ``groups`` left off ``line`` that may be a stroke of a digit on it
+    (:func:`stroke_beside_digit`; one or two strokes, with less ink than the digit): a 5's
+    bar lifted off its body overlaps it by too little to be grouped with it by the rule
+    strokes are grouped by."""
+    on_line = {id(group) for group in line}
+    return [group for group in groups
+            if id(group) not in on_line and len(group.labels) <= 2
+            and any(group.area < digit.area and stroke_beside_digit((digit.x, digit.y, digit.w, digit.h),
+                                                                    (group.x, group.y, group.w, group.h))
+                    for digit in line)]
 
 
 def _main_text_line(groups: list[_Blob]) -> list[_Blob]:
@@ -864,8 +914,8 @@ def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset(),
     else:
         components = cv2.connectedComponentsWithStats(mask, connectivity=8)
     sharpened = sharpen_thick_marks(mask, ink, components)
-    blobs, labels, kept = find_digit_boxes(sharpened, ink, shown, components if sharpened is mask else None,
-                                           exclude=exclude)
+    blobs, labels, kept, leftover_blobs = _digit_groups(sharpened, ink, shown,
+                                                         components if sharpened is mask else None, exclude=exclude)
     images, boxes, working_boxes, pen_like, crops = [], [], [], [], []
     tilt = text_line_tilt(blobs)
     for blob in blobs:
@@ -880,6 +930,9 @@ def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset(),
         gray=shown, ink=ink, mask=kept, boxes=boxes, working_boxes=working_boxes,
         digit_images=np.stack(images).astype(np.float32), scale=scale, inverted=inverted, pen_like=pen_like,
         tilt=tilt, crops=crops, anchor=_anchor(blobs, labels),
+        leftovers=tuple(((blob.x, blob.y, blob.w, blob.h),
+                         np.where(np.isin(labels[blob.y:blob.y2, blob.x:blob.x2], blob.labels), 255, 0).astype(np.uint8))
+                        for blob in leftover_blobs),
     )
 
 

@@ -27,6 +27,8 @@ def test_every_note_recognition_writes_is_translated():
     # the notes as core.classifier and core.preprocessing.hypotheses write them
     notes = {"a straight stroke erased from a mark by recognition": None,
              "1 mark read as not a digit, left out": "1", "3 marks read as not a digit, left out": "3",
+             "1 stroke beside a digit joined to it by recognition": "1",
+             "2 strokes beside digits joined to them by recognition": "2",
              "no mark read as a digit; the number reader read 470": "470",
              "segmentation found no digit; the number reader read 12027 in the whole photo": "12027"}
     for code in ("de", "es", "pt_BR", "ru"):
@@ -37,6 +39,8 @@ def test_every_note_recognition_writes_is_translated():
         "3 знака прочитаны как не цифры, пропущены")
     assert segmentation_note(i18n.english(), "1 mark read as not a digit, left out") == (
         "1 mark read as not a digit, left out")
+    assert segmentation_note(i18n.get("de"), "2 strokes beside digits joined to them by recognition") == (
+        "2 Striche neben Ziffern per Erkennung mit ihnen verbunden")
 
 
 def read_line(method: str, line_text: str | None, runner_up: str = "") -> tuple[PhotoReading, Segmentation]:

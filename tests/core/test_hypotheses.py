@@ -137,3 +137,75 @@ def test_recut_notes_an_erased_stroke_and_shrinks_the_mark_to_its_digit():
     assert result.notes == ("a straight stroke erased from a mark by recognition",)
     (x, y, w, h), = result.working_boxes
     assert x >= 100 and 80 <= y < 80 + 10 and y + h <= 80 + 52 and result.crops[0].shape == (h, w)
+
+
+def five_without_its_bar() -> tuple[np.ndarray, np.ndarray]:
+    """The body of a 5 (a stem and a bowl, 60 px tall) and its bar, drawn apart: lifted and
+    off to the right, overlapping the body's columns by less than half the bar's width."""
+    import cv2
+
+    body = np.zeros((60, 40), np.uint8)
+    cv2.line(body, (8, 0), (8, 24), 255, 4)
+    cv2.ellipse(body, (18, 40), (16, 16), 0, -150, 150, 255, 4)
+    bar = np.zeros((6, 36), np.uint8)
+    bar[1:5] = 255
+    return body, bar
+
+
+def bar_scores(images: np.ndarray) -> np.ndarray:
+    """A stand-in classifier: sure of a digit when the image has ink along its top rows across
+    over half its width (the 5's bar), unsure otherwise."""
+    scores = []
+    for image in images:
+        ink = image > 0.5
+        rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+        top = ink[rows[0]:rows[0] + 3].any(axis=0).sum()
+        scores.append(np.log(0.97) if top >= 0.5 * columns.size else np.log(0.6))
+    return np.array(scores)
+
+
+def five_segmentation() -> Segmentation:
+    from core.preprocessing import normalize_digit
+
+    body, bar = five_without_its_bar()
+    return Segmentation(
+        gray=np.zeros((200, 300), np.uint8), ink=np.zeros((200, 300), np.float32), mask=np.zeros((200, 300), np.uint8),
+        boxes=[(50, 45, 20, 30), (120, 45, 20, 30)], working_boxes=[(100, 90, 40, 60), (240, 90, 40, 60)],
+        digit_images=np.stack([normalize_digit(body)] * 2), scale=2.0, pen_like=[True, True], crops=[body, body.copy()],
+        leftovers=(((124, 82, 36, 6), bar),),
+    )
+
+
+def test_a_lifted_bar_joins_the_digit_it_belongs_to_when_the_digit_reads_better_with_it():
+    from core.preprocessing.hypotheses import join_leftovers
+
+    segmentation = five_segmentation()
+    result = join_leftovers(segmentation, bar_scores)
+    assert result.working_boxes[0] == (100, 82, 60, 68)  # the body's box and the bar's together
+    assert result.boxes[0] == (50, 41, 30, 34) and result.crops[0].shape == (68, 60)
+    assert result.working_boxes[1] == segmentation.working_boxes[1]  # the other digit is untouched
+    assert result.mask[82:88, 124:160].any() and not segmentation.mask.any()  # shown as kept ink
+    assert result.leftovers == () and result.notes == ("1 stroke beside a digit joined to it by recognition",)
+    assert result.digit_images.shape == (2, 28, 28) and result.digit_images.dtype == np.float32
+    assert bar_scores(result.digit_images[:1])[0] == np.log(0.97)
+
+
+def test_a_stroke_stays_out_when_the_digit_reads_no_better_with_it():
+    from core.preprocessing.hypotheses import join_leftovers
+
+    segmentation = five_segmentation()
+    assert join_leftovers(segmentation, lambda images: np.full(len(images), np.log(0.6))) is segmentation
+    far = Segmentation(**{**segmentation.__dict__, "leftovers": (((124, 20, 36, 6), five_without_its_bar()[1]),)})
+    assert join_leftovers(far, bar_scores) is far  # too far above any digit to be offered
+
+
+def test_strokes_beside_a_digit_are_those_just_above_or_below_it_and_not_wider_than_it():
+    from core.preprocessing.segmentation import stroke_beside_digit
+
+    digit = (100, 90, 40, 60)
+    assert stroke_beside_digit(digit, (124, 82, 36, 6))  # a lifted bar, 2 px above
+    assert stroke_beside_digit(digit, (110, 152, 20, 8))  # a stroke just below
+    assert not stroke_beside_digit(digit, (150, 82, 36, 6))  # beside it, sharing no column
+    assert not stroke_beside_digit(digit, (124, 60, 36, 6))  # 24 px above: more than a quarter of its height
+    assert not stroke_beside_digit(digit, (90, 152, 120, 6))  # an underline, three times as wide
+    assert not stroke_beside_digit(digit, (124, 20, 20, 70))  # taller than the digit

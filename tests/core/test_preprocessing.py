@@ -206,6 +206,38 @@ def test_a_digit_image_holds_only_its_own_strokes():
     np.testing.assert_allclose(beside.digit_images[0], alone.digit_images[0], atol=1e-6)
 
 
+def five_with_a_lifted_bar_and_a_one() -> np.ndarray:
+    """uint8 (500, 700): a 5 whose bar was drawn apart, above and right of its body
+    (overlapping the body's columns by under half the bar's width), and a 1 beside it."""
+    sheet = paper(500, 700)
+    cv2.line(sheet, (215, 150), (215, 230), 0.15, 10, cv2.LINE_AA)  # the 5's stem
+    cv2.ellipse(sheet, (245, 285), (55, 60), 0, -160, 150, 0.15, 10, cv2.LINE_AA)  # its bowl
+    cv2.line(sheet, (275, 132), (375, 124), 0.15, 10, cv2.LINE_AA)  # its bar, lifted off it
+    cv2.line(sheet, (450, 150), (440, 345), 0.15, 10, cv2.LINE_AA)  # a 1
+    return np.round(sheet * 255).astype(np.uint8)
+
+
+def test_a_lifted_bar_left_off_the_line_is_offered_to_the_digit_below_it():
+    # The bar is no digit of the line; the segmentation keeps it as a leftover for
+    # recognition to join (or not).
+    segmentation = pp.segment_photo(five_with_a_lifted_bar_and_a_one())
+    assert len(segmentation.working_boxes) == 2
+    (box, stroke), = segmentation.leftovers
+    x, y, w, h = box
+    body_x, body_y, body_w, _ = segmentation.working_boxes[0]
+    assert y + h <= body_y and x > body_x and x < body_x + body_w < x + w
+    assert stroke.shape == (h, w) and stroke.dtype == np.uint8 and set(np.unique(stroke)) == {0, 255}
+
+
+def test_recognition_joins_the_lifted_bar_to_its_5(shipped_classifier):
+    data = cv2.imencode(".png", five_with_a_lifted_bar_and_a_one())[1].tobytes()
+    reading, segmentation = shipped_classifier.read_photo_with_steps(data)
+    assert reading.number == "51"
+    assert "1 stroke beside a digit joined to it by recognition" in segmentation.notes
+    assert reading.digits[0].confidence >= 0.95  # without its bar the 5 read 77 % sure
+    assert segmentation.leftovers == ()
+
+
 def test_ruled_lines_are_removed(mnist_sample):
     x, _ = mnist_sample
     page = paper()
