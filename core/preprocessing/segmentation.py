@@ -200,16 +200,6 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
                      components: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None,
                      exclude: frozenset[int] = frozenset(),
                      ) -> tuple[list[_Blob], np.ndarray, np.ndarray]:
-    """Find the digits among the connected components of a stroke mask: :func:`_digit_groups`
-    without the leftover strokes (same arguments, result and errors)."""
-    blobs, labels, kept, _ = _digit_groups(mask, ink, gray, components, exclude)
-    return blobs, labels, kept
-
-
-def _digit_groups(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = None,
-                  components: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None,
-                  exclude: frozenset[int] = frozenset(),
-                  ) -> tuple[list[_Blob], np.ndarray, np.ndarray, list[_Blob]]:
     """Find the digits among the connected components of a stroke mask.
 
     Removes: shadows and folds far fainter than the pen's strokes (:func:`_drop_shadows`),
@@ -237,13 +227,22 @@ def _digit_groups(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = N
         exclude: component labels to leave out (strokes recognition rejected).
 
     Returns:
-        ``(blobs, labels, kept_mask, leftovers)``: digit groups left to right, the int32
-        label image of the components, uint8 (H, W) of the kept strokes, and the strokes
-        left off the line beside a digit (:func:`_leftover_strokes`).
+        ``(blobs, labels, kept_mask)``: digit groups left to right, the int32 label image
+        of the components, and uint8 (H, W) of the kept strokes.
 
     Raises:
         NoDigitFoundError: nothing digit-like remains.
     """
+    blobs, labels, kept, _ = _digit_groups(mask, ink, gray, components, exclude)
+    return blobs, labels, kept
+
+
+def _digit_groups(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = None,
+                  components: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None,
+                  exclude: frozenset[int] = frozenset(),
+                  ) -> tuple[list[_Blob], np.ndarray, np.ndarray, list[_Blob]]:
+    """:func:`find_digit_boxes`, and also the strokes it left off the line beside a digit
+    (:func:`_leftover_strokes`): ``(blobs, labels, kept_mask, leftovers)``."""
     height, width = mask.shape
     count, labels, stats, _ = components or cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count <= 1:
