@@ -355,24 +355,25 @@ def join_leftovers(segmentation: Segmentation, score: Callable[[np.ndarray], np.
     for index, (box, crop) in enumerate(segmentation.leftovers):
         for mark, mark_box in enumerate(marks):
             if stroke_beside_digit(mark_box, box):
-                joined_box, joined = _joined_crop(marks[mark], segmentation.crops[mark], box, crop)
+                joined_box, joined = _joined_crop(mark_box, segmentation.crops[mark], box, crop)
                 tilted = rotate_mask(joined, segmentation.tilt) if segmentation.tilt else joined
                 offers.append((index, mark, joined_box, joined, normalize_digit(tilted)))
     if not offers:
         return segmentation
-    scores = np.asarray(score(np.concatenate([segmentation.digit_images,
+    offered = sorted({offer[1] for offer in offers})
+    scores = np.asarray(score(np.concatenate([segmentation.digit_images[offered],
                                               np.stack([offer[4] for offer in offers])])), np.float64)
-    alone, joined_scores = scores[:len(marks)], scores[len(marks):]
-    best: dict[int, int] = {}  # leftover -> offer index with the largest gain
-    for number, offer in enumerate(offers):
-        gain = joined_scores[number] - alone[offer[1]]
-        if gain > 0 and (offer[0] not in best or gain > joined_scores[best[offer[0]]] - alone[offers[best[offer[0]]][1]]):
-            best[offer[0]] = number
-    taken: dict[int, int] = {}  # mark -> offer index (one leftover per digit: the largest gain)
-    for number in best.values():
-        mark = offers[number][1]
-        if mark not in taken or joined_scores[number] > joined_scores[taken[mark]]:
-            taken[mark] = number
+    alone = dict(zip(offered, scores[:len(offered)]))
+    gains = scores[len(offered):] - np.array([alone[offer[1]] for offer in offers])
+    # Each leftover goes to the digit it helps most, and each digit takes the leftover that
+    # helps it most (largest gain first; ties to the earlier offer).
+    by_gain = [number for number in np.argsort(-gains, kind="stable") if gains[number] > 0]
+    best: dict[int, int] = {}  # leftover -> offer index
+    for number in by_gain:
+        best.setdefault(offers[number][0], number)
+    taken: dict[int, int] = {}  # mark -> offer index
+    for number in sorted(best.values(), key=lambda number: -gains[number]):
+        taken.setdefault(offers[number][1], number)
     if not taken:
         return segmentation
     boxes, working_boxes = list(segmentation.boxes), list(marks)

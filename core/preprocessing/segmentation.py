@@ -398,7 +398,6 @@ def _digit_groups(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = N
     groups = _join_offset_strokes(_join_fragments(groups))
 
     tallest = max(groups, key=lambda group: group.h)
-    candidates_before_line = groups
     line = _main_text_line(groups)
     # Small marks on the line are kept only if they are digit-sized ("1" is narrow but tall).
     line = [group for group in line if group.h >= 0.5 * tallest.h or group.area >= 0.15 * tallest.area]
@@ -426,7 +425,7 @@ def _digit_groups(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = N
         others = [other.w for other in line if other is not group and other.w >= 0.45 * other.h]
         digit_width = float(np.median(others)) if others else None
         split.extend(_split_touching(group, kept_mask, median_height, digit_width))
-    return split, labels, kept_mask, _leftover_strokes(candidates_before_line, line)
+    return split, labels, kept_mask, _leftover_strokes(groups, line)
 
 
 #: A stroke left off the line is offered to a digit (:func:`_leftover_strokes`) when the gap
@@ -879,6 +878,12 @@ def photo_ink(gray: np.ndarray) -> PhotoInk:
                     mask_components)
 
 
+def _own_strokes(labels: np.ndarray, blob: _Blob) -> np.ndarray:
+    """uint8 (h, w) in {0, 255}: the strokes of ``blob`` inside its box (``labels``: the
+    int32 component label image), without a neighbour's that reach into it."""
+    return np.where(np.isin(labels[blob.y:blob.y2, blob.x:blob.x2], blob.labels), 255, 0).astype(np.uint8)
+
+
 def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset(),
                   ink_stage: PhotoInk | None = None) -> Segmentation:
     """Find and normalise every digit in a grayscale photo.
@@ -919,7 +924,7 @@ def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset(),
     tilt = text_line_tilt(blobs)
     for blob in blobs:
         # Only the digit's own strokes: a neighbour's may reach into its box (a tilted line).
-        crop = np.where(np.isin(labels[blob.y:blob.y2, blob.x:blob.x2], blob.labels), 255, 0).astype(np.uint8)
+        crop = _own_strokes(labels, blob)
         crops.append(crop)
         images.append(normalize_digit(rotate_mask(crop, tilt) if tilt else crop))
         pen_like.append(looks_like_pen_strokes(crop))
@@ -929,9 +934,7 @@ def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset(),
         gray=shown, ink=ink, mask=kept, boxes=boxes, working_boxes=working_boxes,
         digit_images=np.stack(images).astype(np.float32), scale=scale, inverted=inverted, pen_like=pen_like,
         tilt=tilt, crops=crops, anchor=_anchor(blobs, labels),
-        leftovers=tuple(((blob.x, blob.y, blob.w, blob.h),
-                         np.where(np.isin(labels[blob.y:blob.y2, blob.x:blob.x2], blob.labels), 255, 0).astype(np.uint8))
-                        for blob in leftover_blobs),
+        leftovers=tuple(((blob.x, blob.y, blob.w, blob.h), _own_strokes(labels, blob)) for blob in leftover_blobs),
     )
 
 
