@@ -168,8 +168,10 @@ def _remove_straight_lines(mask: np.ndarray, faint: np.ndarray | None = None) ->
         runs = cv2.bitwise_and(runs, found_in)
         if not runs.any():
             continue
-        # Let slightly tilted lines join up before measuring their extent.
-        joined = cv2.dilate(runs, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 5) if axis == 0 else (5, 1)))
+        # Let slightly tilted lines join up before measuring their extent (which the join
+        # widens by join - 1 px: not counted below, so a line's extent is its own).
+        join = 5
+        joined = cv2.dilate(runs, cv2.getStructuringElement(cv2.MORPH_RECT, (1, join) if axis == 0 else (join, 1)))
         count, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
         along = cv2.CC_STAT_WIDTH if axis == 0 else cv2.CC_STAT_HEIGHT
         across_image = cv2.CC_STAT_HEIGHT if axis == 0 else cv2.CC_STAT_WIDTH
@@ -177,7 +179,7 @@ def _remove_straight_lines(mask: np.ndarray, faint: np.ndarray | None = None) ->
         line_labels = [
             label for label in range(1, count)
             if stats[label, along] >= 0.7 * length
-            and stats[label, across_image] <= 0.12 * (height if axis == 0 else width)
+            and stats[label, across_image] - (join - 1) <= 0.12 * (height if axis == 0 else width)
             # A ruled line is thin for its length; a digit's stem in a tight crop is not.
             and run_pixels[label] <= max(3.0, 0.05 * stats[label, along]) * stats[label, along]
         ]
