@@ -58,6 +58,11 @@ class Segmentation:
             crossbar): per stroke its working box ``(x, y, w, h)`` and uint8 (h, w) mask in
             {0, 255}, for recognition to join to a digit or leave out
             (:func:`core.preprocessing.hypotheses.join_leftovers`).
+        border_marks: working boxes ``(x, y, w, h)`` of marks left out because they touch the
+            photo's border, that stand on the text line and are as tall as its digits
+            (:func:`_border_marks`: digits joined to the box's frame or to a textured
+            background that runs out of the crop). No digit is made of them; the number
+            reader reads over them, and its reading is weighed against the per-digit one.
     """
 
     gray: np.ndarray
@@ -74,6 +79,7 @@ class Segmentation:
     notes: tuple[str, ...] = ()
     anchor: int = 0
     leftovers: tuple[tuple[tuple[int, int, int, int], np.ndarray], ...] = ()
+    border_marks: tuple[tuple[int, int, int, int], ...] = ()
 
 
 @dataclass
@@ -233,16 +239,17 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
     Raises:
         NoDigitFoundError: nothing digit-like remains.
     """
-    blobs, labels, kept, _ = _digit_groups(mask, ink, gray, components, exclude)
+    blobs, labels, kept, _, _ = _digit_groups(mask, ink, gray, components, exclude)
     return blobs, labels, kept
 
 
 def _digit_groups(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = None,
                   components: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None,
                   exclude: frozenset[int] = frozenset(),
-                  ) -> tuple[list[_Blob], np.ndarray, np.ndarray, list[_Blob]]:
+                  ) -> tuple[list[_Blob], np.ndarray, np.ndarray, list[_Blob], list[_Blob]]:
     """:func:`find_digit_boxes`, and also the strokes it left off the line beside a digit
-    (:func:`_leftover_strokes`): ``(blobs, labels, kept_mask, leftovers)``."""
+    (:func:`_leftover_strokes`) and the border-touching marks on the line (:func:`_border_marks`):
+    ``(blobs, labels, kept_mask, leftovers, border_marks)``."""
     height, width = mask.shape
     count, labels, stats, _ = components or cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count <= 1:
@@ -254,6 +261,7 @@ def _digit_groups(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = N
         raise NoDigitFoundError(detail=f"noise or texture: {count - 1} marks cover {coverage:.0%}",
                                 reason="texture")
     candidates: list[_Blob] = []
+    at_border: list[_Blob] = []
     for label in np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= max(20, 0.0001 * image_area)):
         if label == 0 or int(label) in exclude:
             continue
@@ -269,6 +277,7 @@ def _digit_groups(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = N
             along_border = (contact > 0.08 and near_border
                             and _border_contact(component, (w, h)) > OWN_BORDER_CONTACT)
             if contact > 0.35 or along_border or (area > 0.35 * image_area and area > 0.5 * w * h):
+                at_border.append(_Blob(x, y, w, h, area, [label]))
                 continue
             if min(w, h) < 0.25 * max(w, h) and max(w / width, h / height) > 0.5 and contact > 0.1:
                 continue  # a long thin border-touching line remnant (grid of a form)
@@ -425,7 +434,26 @@ def _digit_groups(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = N
         others = [other.w for other in line if other is not group and other.w >= 0.45 * other.h]
         digit_width = float(np.median(others)) if others else None
         split.extend(_split_touching(group, kept_mask, median_height, digit_width))
-    return split, labels, kept_mask, _leftover_strokes(groups, line)
+    return split, labels, kept_mask, _leftover_strokes(groups, line), _border_marks(at_border, line)
+
+
+def _border_marks(at_border: list[_Blob], line: list[_Blob]) -> list[_Blob]:
+    """The marks of ``at_border`` (left out for touching the border) that may hold digits of
+    ``line``: they overlap the line's band by 60 % of the lower of their height and the
+    band's, are 0.6-1.6 times the line's median digit height (the limits by which a thick
+    mark counts its neighbours on the line in :func:`_digit_groups`), and are not thin like a
+    rule (the shorter side at least a quarter of the longer, as for the border's line
+    remnants there). The first digits of "65032" joined to the left edge, "300" of "9.300"
+    joined to the box's frame below them."""
+    top, bottom = min(group.y for group in line), max(group.y2 for group in line)
+    height = float(np.median([group.h for group in line]))
+    marks = []
+    for blob in at_border:
+        overlap = min(blob.y2, bottom) - max(blob.y, top)
+        if overlap >= 0.6 * min(blob.h, bottom - top) and 0.6 * height <= blob.h <= 1.6 * height \
+                and min(blob.w, blob.h) >= 0.25 * max(blob.w, blob.h):
+            marks.append(blob)
+    return marks
 
 
 #: A stroke left off the line is offered to a digit (:func:`_leftover_strokes`) when the gap
@@ -918,8 +946,9 @@ def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset(),
     else:
         components = cv2.connectedComponentsWithStats(mask, connectivity=8)
     sharpened = sharpen_thick_marks(mask, ink, components)
-    blobs, labels, kept, leftover_blobs = _digit_groups(sharpened, ink, shown,
-                                                         components if sharpened is mask else None, exclude=exclude)
+    blobs, labels, kept, leftover_blobs, border_blobs = _digit_groups(sharpened, ink, shown,
+                                                                      components if sharpened is mask else None,
+                                                                      exclude=exclude)
     images, boxes, working_boxes, pen_like, crops = [], [], [], [], []
     tilt = text_line_tilt(blobs)
     for blob in blobs:
@@ -935,6 +964,7 @@ def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset(),
         digit_images=np.stack(images).astype(np.float32), scale=scale, inverted=inverted, pen_like=pen_like,
         tilt=tilt, crops=crops, anchor=_anchor(blobs, labels),
         leftovers=tuple(((blob.x, blob.y, blob.w, blob.h), _own_strokes(labels, blob)) for blob in leftover_blobs),
+        border_marks=tuple((blob.x, blob.y, blob.w, blob.h) for blob in border_blobs),
     )
 
 

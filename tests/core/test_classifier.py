@@ -488,6 +488,26 @@ def test_a_number_joined_to_its_box_is_read_from_the_whole_photo(shipped_classif
     assert any("whole photo" in note for note in segmentation.notes)
 
 
+def test_digits_joined_to_the_border_are_read_over_by_the_number_reader(shipped_classifier):
+    # "65032" in a cheque's amount box: the 6 and the 5 are drawn into the box's frame along
+    # the photo's left edge and go with it as one border-touching mark, which no digit is made
+    # of. It stands on the text line and is as tall as its digits, so the number reader reads
+    # over it too and its "65032" is given over the per-digit "032".
+    from core.preprocessing import decode_image, segment_photo
+
+    page = place_digits(paper(100, 400, seed=3), [handwritten(digit, 3) for digit in (6, 5, 0, 3, 2)],
+                        height=96, left=10, top=2, gap=-0.08)
+    cv2.line(page, (31, 5), (31, 95), 0.2, 3)
+    cv2.line(page, (31, 75), (150, 75), 0.2, 3)
+    photo = to_jpeg(page[:, 30:])
+    segmentation = segment_photo(decode_image(photo))
+    assert len(segmentation.working_boxes) == 3
+    (x, _, w, _), = segmentation.border_marks
+    assert x == 0 and w >= 100  # the 6 and the 5 with the frame
+    reading = shipped_classifier.read_photo(photo)
+    assert (reading.number, reading.method, reading.runner_up) == ("65032", "line", "032")
+
+
 def test_the_whole_photo_is_read_only_if_shaped_like_a_line_and_read_surely(shipped_classifier, with_reader):
     from core.classifier import READER_ALONE_MIN_CONFIDENCE, WHOLE_PHOTO_MIN_ASPECT
 
