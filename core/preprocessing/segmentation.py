@@ -245,11 +245,12 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
 
 def _digit_groups(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = None,
                   components: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None,
-                  exclude: frozenset[int] = frozenset(),
+                  exclude: frozenset[int] = frozenset(), keep_border: bool = False,
                   ) -> tuple[list[_Blob], np.ndarray, np.ndarray, list[_Blob], list[_Blob]]:
     """:func:`find_digit_boxes`, and also the strokes it left off the line beside a digit
     (:func:`_leftover_strokes`) and the border-touching marks on the line (:func:`_border_marks`):
-    ``(blobs, labels, kept_mask, leftovers, border_marks)``."""
+    ``(blobs, labels, kept_mask, leftovers, border_marks)``. ``keep_border``: the marks that
+    touch the border along much of a side are candidates too (see :func:`segment_photo`)."""
     height, width = mask.shape
     count, labels, stats, _ = components or cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count <= 1:
@@ -278,7 +279,8 @@ def _digit_groups(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = N
                             and _border_contact(component, (w, h)) > OWN_BORDER_CONTACT)
             if contact > 0.35 or along_border or (area > 0.35 * image_area and area > 0.5 * w * h):
                 at_border.append(_Blob(x, y, w, h, area, [label]))
-                continue
+                if not keep_border:
+                    continue
             if min(w, h) < 0.25 * max(w, h) and max(w / width, h / height) > 0.5 and contact > 0.1:
                 continue  # a long thin border-touching line remnant (grid of a form)
             if max(w / width, h / height) > 0.4 and min(w, h) < 0.25 * max(w, h):
@@ -913,7 +915,7 @@ def _own_strokes(labels: np.ndarray, blob: _Blob) -> np.ndarray:
 
 
 def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset(),
-                  ink_stage: PhotoInk | None = None) -> Segmentation:
+                  ink_stage: PhotoInk | None = None, keep_border: bool = False) -> Segmentation:
     """Find and normalise every digit in a grayscale photo.
 
     Args:
@@ -921,6 +923,10 @@ def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset(),
         exclude: strokes to leave out, by the :attr:`Segmentation.anchor` of earlier runs on
             the same photo whose line recognition rejected.
         ink_stage: :func:`photo_ink` of ``gray``, when the caller has it (computed otherwise).
+        keep_border: keep the marks touching the photo's border that are otherwise removed as
+            a table, a finger, a page edge or a rule's cut-off end (:func:`remove_border_regions`
+            and the border tests of :func:`_digit_groups`): the hypothesis that one of them is
+            a digit the crop cut into, for recognition to confirm or reject.
 
     Returns:
         A :class:`Segmentation` with at least one digit image.
@@ -934,7 +940,7 @@ def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset(),
     ink, mask, scale, inverted, shown = whole.ink, whole.mask, whole.scale, whole.inverted, whole.gray
     if not mask.any():
         raise NoDigitFoundError(detail="blank: no ink above threshold", reason="blank")
-    without_border = remove_border_regions(mask, components)
+    without_border = mask if keep_border else remove_border_regions(mask, components)
     mask = remove_lines(without_border, _faint_ink(components, mask, without_border), ink)
     if not mask.any():
         raise NoDigitFoundError(detail="only a region along the border (a table or a finger)",
@@ -948,7 +954,8 @@ def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset(),
     sharpened = sharpen_thick_marks(mask, ink, components)
     blobs, labels, kept, leftover_blobs, border_blobs = _digit_groups(sharpened, ink, shown,
                                                                       components if sharpened is mask else None,
-                                                                      exclude=exclude)
+                                                                      exclude=exclude,
+                                                                      keep_border=keep_border)
     images, boxes, working_boxes, pen_like, crops = [], [], [], [], []
     tilt = text_line_tilt(blobs)
     for blob in blobs:

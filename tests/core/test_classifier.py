@@ -508,6 +508,30 @@ def test_digits_joined_to_the_border_are_read_over_by_the_number_reader(shipped_
     assert (reading.number, reading.method, reading.runner_up) == ("65032", "line", "032")
 
 
+@pytest.mark.parametrize(("digit", "variant"), [(2, 0), (5, 2)])
+def test_a_digit_the_crop_cut_into_is_read(shipped_classifier, digit, variant):
+    # A cell cropped through the digit's foot: its lowest stroke runs out along the bottom
+    # edge, so segmentation removes it as a region along the border and finds nothing. Kept,
+    # both readers read it alike, and it is given.
+    from core.preprocessing import decode_image, segment_photo
+
+    page = place_digits(paper(300, 240, seed=variant), [handwritten(digit, variant)], height=300, left=20, top=10)
+    photo = to_jpeg(page[:int(10 + 300 * 23.2 / 28)])
+    with pytest.raises(NoDigitFoundError) as found:
+        segment_photo(decode_image(photo))
+    assert found.value.reason == "border"
+    reading = shipped_classifier.read_photo(photo)
+    assert (reading.number, reading.method) == (str(digit), "both")
+
+
+def test_only_a_table_along_the_border_is_still_no_digit(shipped_classifier):
+    page = paper(480, 640, seed=3)
+    page[380:] = np.clip(0.15 + np.random.default_rng(3).normal(0, 0.12, page[380:].shape), 0, 1)
+    with pytest.raises(NoDigitFoundError) as found:
+        shipped_classifier.read_photo(to_jpeg(page))
+    assert found.value.reason == "border"
+
+
 def test_the_whole_photo_is_read_only_if_shaped_like_a_line_and_read_surely(shipped_classifier, with_reader):
     from core.classifier import READER_ALONE_MIN_CONFIDENCE, WHOLE_PHOTO_MIN_ASPECT
 
