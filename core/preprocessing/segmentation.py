@@ -184,16 +184,28 @@ def _solidity(component: np.ndarray) -> float:
 FILLED_HOLE_RATIO = 0.25
 
 
-def _is_filled_shape(component: np.ndarray, gray_crop: np.ndarray, gray_around: np.ndarray) -> bool:
+def _is_filled_shape(component: np.ndarray, gray_crop: np.ndarray, gray_around: np.ndarray,
+                     at_border: tuple[bool, bool, bool, bool] = (False, False, False, False)) -> bool:
     """True when the shape's holes are as dark as its strokes: a filled object seen as an outline.
 
     A large dark object defeats the local background estimate, which then sees only its
-    rim; a real 0, 6, 8 or 9 has paper in its holes.
+    rim; a real 0, 6, 8 or 9 has paper in its holes. ``at_border``: which sides of the
+    crop (top, bottom, left, right) lie on the photo's border. An object cut by the border
+    (a finger, a pen's cap) has a rim open where it leaves the photo: that side is closed
+    along the border, between the first and last of the rim's pixels there, before its
+    holes are found.
     """
-    contours, _ = cv2.findContours(component, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    closed = component
+    if any(at_border):
+        closed = component.copy()
+        for side, edge in zip(at_border, (closed[:2], closed[-2:], closed[:, :2].T, closed[:, -2:].T)):
+            touching = np.flatnonzero(edge.any(axis=0)) if side else ()
+            if len(touching) >= 2:
+                edge[:, touching[0]:touching[-1] + 1] = 1
+    contours, _ = cv2.findContours(closed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     filled = np.zeros_like(component)
     cv2.drawContours(filled, contours, -1, 1, thickness=-1)
-    holes = (filled > 0) & (component == 0)
+    holes = (filled > 0) & (closed == 0)
     if holes.sum() < 0.15 * filled.sum():
         return False
     ink_level = float(np.median(gray_crop[component > 0]))
@@ -332,7 +344,8 @@ def _digit_groups(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = N
         if gray is not None:
             margin = max(4, blob.h // 4)
             around = gray[max(0, blob.y - margin):blob.y2 + margin, max(0, blob.x - margin):blob.x2 + margin]
-            if _is_filled_shape(component, gray[blob.y:blob.y2, blob.x:blob.x2], around):
+            if _is_filled_shape(component, gray[blob.y:blob.y2, blob.x:blob.x2], around,
+                                (blob.y <= 1, blob.y2 >= height - 1, blob.x <= 1, blob.x2 >= width - 1)):
                 continue
         kept.append(blob)
     pieces = _pen_pieces(wide + thick, kept, inscribed_radius)
@@ -348,7 +361,8 @@ def _digit_groups(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = N
             around = None if gray is None else \
                 gray[max(0, blob.y - margin):blob.y2 + margin, max(0, blob.x - margin):blob.x2 + margin]
             if blob in pieces or (gray is not None and _is_filled_shape(
-                    component, gray[blob.y:blob.y2, blob.x:blob.x2], around)):
+                    component, gray[blob.y:blob.y2, blob.x:blob.x2], around,
+                    (blob.y <= 1, blob.y2 >= height - 1, blob.x <= 1, blob.x2 >= width - 1))):
                 continue
             thick.append(blob)
             solidity[id(blob)] = _solidity(component)

@@ -532,6 +532,17 @@ def test_only_a_table_along_the_border_is_still_no_digit(shipped_classifier):
     assert found.value.reason == "border"
 
 
+@pytest.mark.parametrize(("centre", "axes", "angle"), [(300, (90, 150), 0), (350, (100, 160), 10)])
+def test_a_finger_entering_the_photo_is_not_a_digit(shipped_classifier, centre, axes, angle):
+    # A finger's blurred tip reaching in from the bottom edge: the local background estimate
+    # sees only its rim, an arch open where the finger leaves the photo, which read 9. Closed
+    # along the border, the arch has the finger's dark inside for a hole: a filled object.
+    page = paper(480, 640, seed=4)
+    cv2.ellipse(page, (centre, 480), axes, angle, 0, 360, 0.45, -1)
+    with pytest.raises(NoDigitFoundError):
+        shipped_classifier.read_photo(to_jpeg(cv2.GaussianBlur(page, (0, 0), 2)))
+
+
 def test_the_whole_photo_is_read_only_if_shaped_like_a_line_and_read_surely(shipped_classifier, with_reader):
     from core.classifier import READER_ALONE_MIN_CONFIDENCE, WHOLE_PHOTO_MIN_ASPECT
 
