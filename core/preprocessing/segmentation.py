@@ -99,6 +99,11 @@ class _Blob:
     def y2(self) -> int:
         return self.y + self.h
 
+    def sides_at_border(self, height: int, width: int) -> tuple[bool, bool, bool, bool]:
+        """Whether the box reaches (within 1 px) the top, bottom, left and right border of a
+        ``height`` x ``width`` image."""
+        return self.y <= 1, self.y2 >= height - 1, self.x <= 1, self.x2 >= width - 1
+
     def merge(self, other: "_Blob") -> "_Blob":
         x, y = min(self.x, other.x), min(self.y, other.y)
         return _Blob(x, y, max(self.x2, other.x2) - x, max(self.y2, other.y2) - y,
@@ -198,6 +203,8 @@ def _is_filled_shape(component: np.ndarray, gray_crop: np.ndarray, gray_around: 
     closed = component
     if any(at_border):
         closed = component.copy()
+        # Views of the outermost 2 rows (columns, transposed) on each side: writing to them
+        # closes the rim in ``closed``.
         for side, edge in zip(at_border, (closed[:2], closed[-2:], closed[:, :2].T, closed[:, -2:].T)):
             touching = np.flatnonzero(edge.any(axis=0)) if side else ()
             if len(touching) >= 2:
@@ -345,7 +352,7 @@ def _digit_groups(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = N
             margin = max(4, blob.h // 4)
             around = gray[max(0, blob.y - margin):blob.y2 + margin, max(0, blob.x - margin):blob.x2 + margin]
             if _is_filled_shape(component, gray[blob.y:blob.y2, blob.x:blob.x2], around,
-                                (blob.y <= 1, blob.y2 >= height - 1, blob.x <= 1, blob.x2 >= width - 1)):
+                                blob.sides_at_border(height, width)):
                 continue
         kept.append(blob)
     pieces = _pen_pieces(wide + thick, kept, inscribed_radius)
@@ -361,8 +368,7 @@ def _digit_groups(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = N
             around = None if gray is None else \
                 gray[max(0, blob.y - margin):blob.y2 + margin, max(0, blob.x - margin):blob.x2 + margin]
             if blob in pieces or (gray is not None and _is_filled_shape(
-                    component, gray[blob.y:blob.y2, blob.x:blob.x2], around,
-                    (blob.y <= 1, blob.y2 >= height - 1, blob.x <= 1, blob.x2 >= width - 1))):
+                    component, gray[blob.y:blob.y2, blob.x:blob.x2], around, blob.sides_at_border(height, width))):
                 continue
             thick.append(blob)
             solidity[id(blob)] = _solidity(component)
