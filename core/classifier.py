@@ -622,9 +622,9 @@ class Classifier:
                 # foot runs out along the cell's bottom edge). Read with them kept, the
                 # reading is given only when both readers read it alike and its marks look
                 # like digits (pen strokes the classifier takes for digits). Real form scans
-                # 605 -> 606 of 617 on the check half, nothing else changed; of 240 generated
-                # photos of only a table, a finger, a page edge or a pen along the border, this
-                # path reads none.
+                # 605 -> 606 of 617 on the check half, nothing else changed; it reads none of
+                # benchmarks.border_negatives' photos (only a table, a finger, a page edge or a
+                # pen along the border).
                 try:
                     kept = segment_photo(photo, ink_stage=ink, keep_border=True)
                     result = self._read_segmentation(photo, kept)
