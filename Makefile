@@ -54,6 +54,7 @@ benchmarks: $(STAMP)  ## print the accuracy and speed benchmarks
 	$(BIN)/python -m benchmarks.real_photos
 	$(BIN)/python -m benchmarks.capture_variations
 	$(BIN)/python -m benchmarks.photo_robustness
+	$(BIN)/python -m benchmarks.border_negatives
 	$(BIN)/python -m benchmarks.real_numbers
 	$(BIN)/python -m benchmarks.synth_numbers --mnist $(MNIST)
 	$(BIN)/python -m benchmarks.drawn_styles --mnist $(MNIST)
