@@ -297,8 +297,8 @@ def _digit_groups(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = N
             along_border = (contact > 0.08 and near_border
                             and _border_contact(component, (w, h)) > OWN_BORDER_CONTACT)
             if contact > 0.35 or along_border or (area > 0.35 * image_area and area > 0.5 * w * h):
-                at_border.append(_Blob(x, y, w, h, area, [label]))
-                if not keep_border:
+                if not keep_border:  # kept, they are candidates, not marks left out
+                    at_border.append(_Blob(x, y, w, h, area, [label]))
                     continue
             if min(w, h) < 0.25 * max(w, h) and max(w / width, h / height) > 0.5 and contact > 0.1:
                 continue  # a long thin border-touching line remnant (grid of a form)
