@@ -11,7 +11,11 @@ the same step that serves photos. What varies, per line and per digit:
   erosion) and ink strength;
 - 0s written like "o"s, low and wide, in some lines (an option, ``round_zero_rate``);
 - separators that are not part of the number: ".", ",", "-", "/", "'" between groups,
-  and a trailing dash, slash or "=" as cheque amounts often have;
+  and a short trailing dash, slash, dot or comma;
+- in some lines (an option, ``end_mark_rate``), the end mark cheque amounts and prices
+  are closed with so that nothing can be added: a long dash, "=", ".-", ".=", a wavy
+  dash or a crossed dash, at any height across the digits, often written on from the
+  last digit without lifting the pen;
 - clutter: an underline (straight or wavy, sometimes touching the digits), a
   strike-through, ruled lines, squared paper, a cell border or a book's binding edge at
   a side, ticks, crosses and dots beside the number, and cut-off strokes of neighbouring
@@ -100,6 +104,74 @@ def _separator(rng: np.random.Generator, height: float, stroke: int) -> np.ndarr
     return patch
 
 
+#: The end marks :func:`end_mark` draws, and how often each.
+#: No "/-": a slash standing beside the last digit is a 1 to the reader, and a reader taught
+#: to skip it drops real 1s (as with the "/" between groups, docs/benchmarks.md).
+END_MARKS = ("dash", "equals", "dot dash", "dot equals", "wavy", "crossed")
+END_MARK_WEIGHTS = np.array([0.32, 0.22, 0.16, 0.1, 0.12, 0.08])
+#: Length of an end mark's dash, in digit heights (range).
+END_MARK_LENGTH = (0.45, 1.6)
+#: Gap between the last digit and its end mark, in digit heights (range; below 0 the mark
+#: starts on the digit: the pen went on from it).
+END_MARK_GAP = (-0.12, 0.35)
+
+
+def end_mark(rng: np.random.Generator, height: float, stroke: int, kind: str | None = None) -> np.ndarray:
+    """The mark that closes a cheque amount or a price ("1.000.-", "280.000=", "50.-").
+
+    Its dashes lie between 25 % and 95 % of the digit's height from the top (the middle of
+    the digits or down on the baseline), level or a little slanted, and are
+    :data:`END_MARK_LENGTH` long.
+
+    Args:
+        rng: the random generator.
+        height: the line's digit height in pixels, >= 4.
+        stroke: pen width in pixels, >= 1.
+        kind: one of :data:`END_MARKS`; None draws one by :data:`END_MARK_WEIGHTS`.
+
+    Returns:
+        float32 (round(height), w) ink patch in [0, 1], to stand on the line's baseline.
+
+    Raises:
+        ValueError: ``kind`` is not one of :data:`END_MARKS`.
+    """
+    if kind is None:
+        kind = END_MARKS[int(rng.choice(len(END_MARKS), p=END_MARK_WEIGHTS / END_MARK_WEIGHTS.sum()))]
+    elif kind not in END_MARKS:
+        raise ValueError(f"unknown end mark {kind!r}; expected one of {END_MARKS}")
+    h = max(4, int(round(height)))
+    r = max(1, stroke)
+    lead = int(round(height * rng.uniform(0.2, 0.4))) if kind in ("dot dash", "dot equals") else 0
+    length = height * rng.uniform(*END_MARK_LENGTH)
+    w = int(round(lead + length)) + 2 * r + 2
+    patch = np.zeros((h, w), np.float32)
+    y = h * rng.uniform(0.25, 0.95)
+    if kind in ("equals", "dot equals"):
+        y = min(y, h * 0.95 - height * 0.25)
+    x0, x1 = lead + r, w - 1 - r
+    rise = height * rng.uniform(-0.12, 0.12)
+
+    def dash(y_start: float, x_start: float = x0) -> None:
+        if kind == "wavy":
+            xs = np.linspace(x_start, x1, 16)
+            ys = y_start + np.linspace(0, rise, 16) + height * rng.uniform(0.04, 0.1) * np.sin(
+                np.linspace(0, rng.uniform(1.5, 3.5) * np.pi, 16))
+            _draw_line(patch, np.stack([xs, ys], axis=1), r, 1.0)
+        else:
+            _draw_line(patch, np.array([[x_start, y_start], [x1, y_start + rise]]), r, 1.0)
+
+    dash(y)
+    if kind in ("equals", "dot equals"):
+        dash(y + height * rng.uniform(0.15, 0.25), x0 + rng.uniform(-0.1, 0.2) * length)
+    if kind in ("dot dash", "dot equals"):
+        cv2.circle(patch, (max(r, int(lead * 0.35)), int(min(h - 1 - r, h * rng.uniform(0.85, 0.97)))), r, 1.0, -1, cv2.LINE_AA)
+    elif kind == "crossed":
+        for _ in range(int(rng.integers(1, 3))):
+            x = x0 + rng.uniform(0.3, 0.8) * (x1 - x0)
+            _draw_line(patch, np.array([[x + height * 0.08, y - height * 0.25], [x - height * 0.08, y + height * 0.25]]), r, 1.0)
+    return patch
+
+
 #: Height (range, times the line's digit height) of the 0s of a line written with round zeros.
 ROUND_ZERO_HEIGHT = (0.5, 0.8)
 #: Width (range, times the 0's own width at the line's height) of those round zeros.
@@ -119,7 +191,8 @@ MAX_OVERLAP = 0.5
 
 
 def make_line(rng: np.random.Generator, bank: DigitBank, length: int | None = None,
-              length_weights: np.ndarray = LENGTH_WEIGHTS, round_zero_rate: float = 0.0) -> tuple[np.ndarray, str]:
+              length_weights: np.ndarray = LENGTH_WEIGHTS, round_zero_rate: float = 0.0,
+              end_mark_rate: float = 0.0) -> tuple[np.ndarray, str]:
     """Draw one synthetic number line as an ink map.
 
     Args:
@@ -131,6 +204,9 @@ def make_line(rng: np.random.Generator, bank: DigitBank, length: int | None = No
             (:data:`ROUND_ZERO_HEIGHT`, :data:`ROUND_ZERO_WIDEN`), as the thousands of cheque
             amounts often are ("15.ooo"); 0 draws no random number for it, so lines come out
             exactly as without the option.
+        end_mark_rate: share of the lines, in [0, 1], closed with an end mark
+            (:func:`end_mark`) instead of perhaps a short trailing one; 0 draws no random
+            number for it, so lines come out exactly as without the option.
 
     Returns:
         ``(ink, text)``: float32 (64, w) ink map in [0, 1] and the number's digits.
@@ -171,7 +247,12 @@ def make_line(rng: np.random.Generator, bank: DigitBank, length: int | None = No
             x += 0.05 * digit_height
             pieces.append((int(round(x)), int(round(baseline - mark.shape[0])), mark))
             x += mark.shape[1] + 0.1 * digit_height
-    if rng.random() < 0.12:  # a trailing mark: "-", "/", "="
+    if end_mark_rate > 0 and rng.random() < end_mark_rate:  # "-", "=", ".-": nothing may be added
+        mark = end_mark(rng, digit_height, stroke) * rng.uniform(0.75, 1.0)
+        x += rng.uniform(*END_MARK_GAP) * digit_height
+        pieces.append((int(round(x)), int(round(baseline - mark.shape[0])), mark))
+        x += mark.shape[1]
+    elif rng.random() < 0.12:  # a short trailing mark: "-", "/", ".", ","
         mark = _separator(rng, digit_height, stroke)
         x += 0.1 * digit_height
         pieces.append((int(round(x)), int(round(baseline - mark.shape[0])), mark))
@@ -307,9 +388,10 @@ def _add_paper(rng: np.random.Generator, canvas: np.ndarray) -> np.ndarray:
 
 
 def make_lines(bank: DigitBank, count: int, seed: int, length_weights: np.ndarray = LENGTH_WEIGHTS,
-               round_zero_rate: float = 0.0) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """``count`` reader inputs, their lengths drawn from ``length_weights`` and a share
-    ``round_zero_rate`` of them with round zeros (as :func:`make_line`).
+               round_zero_rate: float = 0.0, end_mark_rate: float = 0.0) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """``count`` reader inputs, their lengths drawn from ``length_weights``, a share
+    ``round_zero_rate`` of them with round zeros and ``end_mark_rate`` closed with an end
+    mark (as :func:`make_line`).
 
     Returns:
         ``(lines, targets, texts)``: uint8 (count, 32, 256) (ink * 255), int32 targets
@@ -321,7 +403,8 @@ def make_lines(bank: DigitBank, count: int, seed: int, length_weights: np.ndarra
     targets = np.zeros((count, MAX_LENGTH), np.int32)
     texts = []
     for index in range(count):
-        ink, text = make_line(rng, bank, length_weights=length_weights, round_zero_rate=round_zero_rate)
+        ink, text = make_line(rng, bank, length_weights=length_weights, round_zero_rate=round_zero_rate,
+                              end_mark_rate=end_mark_rate)
         line, _ = line_input(ink)
         lines[index] = np.round(line * 255).astype(np.uint8)
         targets[index, :len(text)] = [int(character) + 1 for character in text]
@@ -329,8 +412,8 @@ def make_lines(bank: DigitBank, count: int, seed: int, length_weights: np.ndarra
     return lines, targets, texts
 
 
-def _preview(bank: DigitBank, path: Path, count: int = 24, seed: int = 0) -> None:
-    lines, _, texts = make_lines(bank, count, seed)
+def _preview(bank: DigitBank, path: Path, count: int = 24, seed: int = 0, end_mark_rate: float = 0.0) -> None:
+    lines, _, texts = make_lines(bank, count, seed, end_mark_rate=end_mark_rate)
     sheet = np.vstack([np.pad(line, ((2, 2), (0, 0)), constant_values=90) for line in lines])
     cv2.imwrite(str(path), cv2.resize(sheet, (sheet.shape[1] * 2, sheet.shape[0] * 2), interpolation=cv2.INTER_NEAREST))
     print("\n".join(texts))
@@ -343,9 +426,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mnist", default=None, help="MNIST .npz (default: $DIGITBOT_MNIST or keras' download)")
     parser.add_argument("--preview", type=Path, required=True, help="write a PNG sheet of synthetic lines here")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--end-mark-rate", type=float, default=0.0, help="share of the lines closed with an end mark")
     args = parser.parse_args(argv)
     data = load_mnist(args.mnist)
-    _preview(DigitBank.from_images(data.x_train, data.y_train), args.preview, seed=args.seed)
+    _preview(DigitBank.from_images(data.x_train, data.y_train), args.preview, seed=args.seed,
+             end_mark_rate=args.end_mark_rate)
     return 0
 
 

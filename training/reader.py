@@ -187,18 +187,19 @@ def _with_teacher(teacher, lines: np.ndarray, targets: np.ndarray, chunk: int = 
     return combined
 
 
-def _lines_job(args: tuple[np.ndarray, np.ndarray, int, int, np.ndarray, float]):
+def _lines_job(args: tuple[np.ndarray, np.ndarray, int, int, np.ndarray, float, float]):
     from training.number_lines import DigitBank, make_lines
 
-    images, labels, count, seed, length_weights, round_zero_rate = args
-    return make_lines(DigitBank.from_images(images, labels), count, seed, length_weights, round_zero_rate)
+    images, labels, count, seed, length_weights, round_zero_rate, end_mark_rate = args
+    return make_lines(DigitBank.from_images(images, labels), count, seed, length_weights, round_zero_rate,
+                      end_mark_rate)
 
 
 def generate(images: np.ndarray, labels: np.ndarray, count: int, seed: int, workers: int,
-             length_weights: np.ndarray = LENGTH_WEIGHTS, round_zero_rate: float = 0.0):
+             length_weights: np.ndarray = LENGTH_WEIGHTS, round_zero_rate: float = 0.0, end_mark_rate: float = 0.0):
     """``count`` synthetic lines made in ``workers`` processes (see :func:`training.number_lines.make_lines`)."""
     shares = [count // workers + (1 if index < count % workers else 0) for index in range(workers)]
-    jobs = [(images, labels, share, seed * 1000 + index, length_weights, round_zero_rate)
+    jobs = [(images, labels, share, seed * 1000 + index, length_weights, round_zero_rate, end_mark_rate)
             for index, share in enumerate(shares) if share]
     if workers == 1:
         parts = [_lines_job(job) for job in jobs]
@@ -227,7 +228,7 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
           distill_from: Path | None = None, distill_weight: float = 1.0, distill_max_length: int = 2,
           font_dir: Path | None = None, font_copies: int = 10, curled_rate: float = 0.0,
           footless_rate: float = 0.0, round_zero_rate: float = 0.0, flat_top_rate: float = 0.0,
-          lifted_bar_rate: float = 0.0) -> dict:
+          lifted_bar_rate: float = 0.0, end_mark_rate: float = 0.0) -> dict:
     """Generate the lines, train, export and write the three artifacts; returns the card.
 
     With ``resume`` (a ``number_reader.keras``), training continues from that model on
@@ -253,7 +254,8 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     ``lifted_bar_rate`` > 0 for a copy of that share of the 5s with the bar apart
     (:func:`training.augment.add_lifted_bar_fives`).
     ``round_zero_rate`` is the share of the training lines whose 0s are written like "o"s
-    (:func:`training.number_lines.make_line`); the held-out lines have none. ``short_boost`` multiplies the weights of
+    (:func:`training.number_lines.make_line`), and ``end_mark_rate`` the share closed with a
+    cheque's or price's end mark ("-", "=", ".-"); the held-out lines have neither. ``short_boost`` multiplies the weights of
     lengths 1 and 2 in the training lines (:data:`training.number_lines.LENGTH_WEIGHTS`; 3:
     39 % of the lines instead of 17 %), for fine-tunes that must not lose single digits; the
     held-out lines keep the usual lengths.
@@ -323,7 +325,8 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
         train_digits = np.concatenate([train_digits, elastic_distort(digits[distorted], seed=seed + 2)])
         train_labels = np.concatenate([train_labels, labels[distorted]])
     length_weights = LENGTH_WEIGHTS * np.where(np.arange(1, MAX_LENGTH + 1) <= 2, short_boost, 1.0)
-    x, y, texts = generate(train_digits, train_labels, lines, seed, workers, length_weights, round_zero_rate)
+    x, y, texts = generate(train_digits, train_labels, lines, seed, workers, length_weights, round_zero_rate,
+                          end_mark_rate)
     x_val, y_val, texts_val = generate(digits, labels, held_out, seed + 7919, workers)
     generated = time.time() - started
     print(f"generated {len(x)} + {len(x_val)} lines in {generated:.0f} s", flush=True)
@@ -380,6 +383,7 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
                             f"({font_copies} copies of each digit; training.font_digits), " if fonts[2] else "")
                          + (f"lengths 1 and 2 weighted x{short_boost}, " if short_boost != 1.0 else "")
                          + (f"{round_zero_rate:.0%} of the lines with round zeros, " if round_zero_rate else "")
+                         + (f"{end_mark_rate:.0%} of the lines closed with an end mark, " if end_mark_rate else "")
                          + (f"distilled from {distill_from} (weight {distill_weight}, lines of at most "
                             f"{distill_max_length} digits), " if distill_from is not None else "")
                          + f"seed {seed}; MNIST {mnist.source} sha256 {mnist.sha256[:16]}",
@@ -552,6 +556,8 @@ def main(argv: list[str] | None = None) -> int:
                                       "flat-top", "lifted-bar"))
     parser.add_argument("--round-zero-rate", type=share, default=0.0, metavar="SHARE",
                         help="share of the training lines whose 0s are written low and wide, like o's, 0-1")
+    parser.add_argument("--end-mark-rate", type=share, default=0.0, metavar="SHARE",
+                        help="share of the training lines closed with an end mark (-, =, .-), 0-1")
     parser.add_argument("--short-boost", type=float, default=1.0,
                         help="weight lines of 1 and 2 digits this many times as usual (> 0)")
     parser.add_argument("--distill-from", type=Path, default=None, metavar="KERAS",
@@ -585,7 +591,7 @@ def main(argv: list[str] | None = None) -> int:
                  distill_max_length=args.distill_max_length, font_dir=args.font_dir,
                  font_copies=args.font_copies, curled_rate=args.curled_rate, footless_rate=args.footless_rate,
                  round_zero_rate=args.round_zero_rate, flat_top_rate=args.flat_top_rate,
-                 lifted_bar_rate=args.lifted_bar_rate)
+                 lifted_bar_rate=args.lifted_bar_rate, end_mark_rate=args.end_mark_rate)
     print(f"held-out synthetic lines read exactly: {card['held_out_exact']:.2%}; "
           f"{card['parameters']} parameters; {card['training_seconds'] / 60:.1f} min; "
           f"wrote {args.out / READER_TFLITE}")

@@ -74,3 +74,31 @@ def test_round_zeros_are_low_and_wide_and_change_nothing_when_off(mnist_sample):
     assert np.array_equal(plain, same) and texts == same_texts  # off: the random stream is untouched
     rounded, _, _ = make_lines(bank, 30, seed=5, round_zero_rate=1.0)
     assert not np.array_equal(plain, rounded)
+
+
+def test_end_marks_are_dashes_across_the_digits_band_and_change_nothing_when_off(mnist_sample):
+    import cv2
+    import pytest
+
+    from training.number_lines import END_MARK_LENGTH, END_MARKS, end_mark
+
+    rng = np.random.default_rng(7)
+    height = 30.0
+    pieces = {"dash": 1, "wavy": 1, "equals": 2, "dot dash": 2, "dot equals": 3}
+    for kind in END_MARKS:
+        for _ in range(10):
+            patch = end_mark(rng, height, 2, kind)
+            assert patch.dtype == np.float32 and patch.shape[0] == 30 and 0.0 <= patch.min() and patch.max() <= 1.0
+            assert patch.shape[1] >= END_MARK_LENGTH[0] * height
+            rows = np.flatnonzero(patch.max(axis=1) > 0.5)
+            assert rows.size and rows[-1] >= 0.2 * height  # across the digits, not above them
+            count = cv2.connectedComponents((patch > 0.5).astype(np.uint8))[0] - 1
+            assert count >= pieces.get(kind, 1), kind  # "=" is two strokes, ".-" a dot and a dash
+    with pytest.raises(ValueError):
+        end_mark(rng, height, 2, "slash")
+    bank = _bank(mnist_sample)
+    plain, _, texts = make_lines(bank, 30, seed=5)
+    same, _, same_texts = make_lines(bank, 30, seed=5, end_mark_rate=0.0)
+    assert np.array_equal(plain, same) and texts == same_texts  # off: the random stream is untouched
+    marked, _, marked_texts = make_lines(bank, 30, seed=5, end_mark_rate=1.0)
+    assert not np.array_equal(plain, marked) and all(text.isdigit() for text in marked_texts)
