@@ -13,8 +13,8 @@ the same step that serves photos. What varies, per line and per digit:
 - separators that are not part of the number: ".", ",", "-", "/", "'" between groups,
   and a short trailing dash, slash, dot or comma;
 - in some lines (an option, ``end_mark_rate``), the end mark cheque amounts and prices
-  are closed with so that nothing can be added: a long dash, "=", ".-", ".=", a wavy
-  dash or a crossed dash, at any height across the digits, often written on from the
+  are closed with so that nothing can be added: a long dash, "=", ".-" (also written in
+  one stroke, "/‾"), ".=", a wavy dash or a crossed dash, at any height across the digits, often written on from the
   last digit without lifting the pen;
 - clutter: an underline (straight or wavy, sometimes touching the digits), a
   strike-through, ruled lines, squared paper, a cell border or a book's binding edge at
@@ -107,8 +107,8 @@ def _separator(rng: np.random.Generator, height: float, stroke: int) -> np.ndarr
 #: The end marks :func:`end_mark` draws, and how often each.
 #: No "/-": a slash standing beside the last digit is a 1 to the reader, and a reader taught
 #: to skip it drops real 1s (as with the "/" between groups, docs/benchmarks.md).
-END_MARKS = ("dash", "equals", "dot dash", "dot equals", "wavy", "crossed")
-END_MARK_WEIGHTS = np.array([0.32, 0.22, 0.16, 0.1, 0.12, 0.08])
+END_MARKS = ("dash", "equals", "dot dash", "dot equals", "hooked", "wavy", "crossed")
+END_MARK_WEIGHTS = np.array([0.25, 0.18, 0.13, 0.08, 0.18, 0.1, 0.08])
 #: Length of an end mark's dash, in digit heights (range).
 END_MARK_LENGTH = (0.45, 1.6)
 #: Gap between the last digit and its end mark, in digit heights (range; below 0 the mark
@@ -150,6 +150,12 @@ def end_mark(rng: np.random.Generator, height: float, stroke: int, kind: str | N
         y = min(y, h * 0.95 - height * 0.25)
     x0, x1 = lead + r, w - 1 - r
     rise = height * rng.uniform(-0.12, 0.12)
+    if kind == "hooked":
+        # ".-" written in one stroke: up from the baseline, then the dash ("/‾").
+        y = h * rng.uniform(0.3, 0.65)
+        x_turn = x0 + height * rng.uniform(0.08, 0.25)
+        _draw_line(patch, np.array([[x0, h * rng.uniform(0.85, 0.97)], [x_turn, y]]), r, 1.0)
+        x0 = int(round(x_turn))
 
     def dash(y_start: float, x_start: float = x0) -> None:
         if kind == "wavy":
