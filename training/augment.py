@@ -118,6 +118,17 @@ def _draw_stroke(canvas: np.ndarray, points, colour: int, thickness: int) -> Non
     cv2.polylines(canvas, [scaled], False, colour, thickness, cv2.LINE_AA, STROKE_SHIFT)
 
 
+def _ink_pixels(canvas: np.ndarray):
+    """The ink pixels (over 96) of a digit's uint8 image or canvas and its vertical extent:
+    ``(rows, columns, top, bottom, height)`` (int arrays of the pixels' coordinates, then
+    pixels), or None when there are fewer than 10 such pixels (too little to restyle)."""
+    rows, columns = np.nonzero(canvas > 96)
+    if rows.size < 10:
+        return None
+    top, bottom = rows.min(), rows.max()
+    return rows, columns, top, bottom, bottom - top + 1
+
+
 def add_continental_styles(images: np.ndarray, labels: np.ndarray, rate: float = 0.35,
                            seed: int = 0) -> np.ndarray:
     """Draw handwriting variants that are common in Europe but rare in MNIST.
@@ -145,11 +156,10 @@ def add_continental_styles(images: np.ndarray, labels: np.ndarray, rate: float =
         chosen = indices[rng.random(len(indices)) < rate]
         for index in chosen:
             image = out[index]
-            rows, columns = np.nonzero(image > 96)
-            if rows.size < 10:
+            extent = _ink_pixels(image)
+            if extent is None:
                 continue
-            top, bottom = rows.min(), rows.max()
-            height = bottom - top + 1
+            rows, columns, top, bottom, height = extent
             thickness = _stroke_thickness(image)
             colour = int(rng.integers(200, 256))
             if digit == 1:
@@ -307,21 +317,14 @@ def add_looped_styles(images: np.ndarray, labels: np.ndarray, rate: float = 0.35
     Returns:
         uint8 (N, 28, 28), a copy with the variants drawn.
     """
-    import cv2
-
     rng = np.random.default_rng(seed)
     out = images.copy()
-    pad = 12
     for digit in (9, 2):
-        indices = np.flatnonzero(labels == digit)
-        chosen = indices[rng.random(len(indices)) < rate]
-        for index in chosen:
-            canvas = cv2.copyMakeBorder(out[index], pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
-            rows, columns = np.nonzero(canvas > 96)
-            if rows.size < 10:
+        for index, canvas in _padded_picks(out, labels, digit, rate, rng):
+            extent = _ink_pixels(canvas)
+            if extent is None:
                 continue
-            top, bottom = rows.min(), rows.max()
-            height = bottom - top + 1
+            rows, columns, top, bottom, height = extent
             thickness = _stroke_thickness(out[index])
             colour = int(rng.integers(200, 256))
             if digit == 9:  # the tail's arc starts at the foot, its centre to the left
@@ -502,11 +505,10 @@ def add_long_flagged_ones(images: np.ndarray, labels: np.ndarray, rate: float = 
         uint8 (N, 28, 28), a copy with the flagged 1s.
     """
     def redraw(canvas: np.ndarray, image: np.ndarray, rng: np.random.Generator):
-        rows, columns = np.nonzero(canvas > 96)
-        if rows.size < 10:
+        extent = _ink_pixels(canvas)
+        if extent is None:
             return None
-        top, bottom = rows.min(), rows.max()
-        height = bottom - top + 1
+        rows, columns, top, bottom, height = extent
         start = np.array([columns[rows <= top + 1].mean(), top + 0.5])
         foot_x = columns[rows >= bottom - 1].mean()
         # The stem's own angle below horizontal, towards the left (90: upright; under 90: a
@@ -553,11 +555,10 @@ def add_cursive_loops(images: np.ndarray, labels: np.ndarray, rate: float = 0.35
             (2, 0.3, (0.1, 0.2), (-100, -20), (340, 360)),
             (3, 0.35, (0.15, 0.25), (-70, -15), (300, 360))):
         for index, canvas in _padded_picks(out, labels, digit, rate, rng):
-            rows, columns = np.nonzero(canvas > 96)
-            if rows.size < 10:
+            extent = _ink_pixels(canvas)
+            if extent is None:
                 continue
-            top, bottom = rows.min(), rows.max()
-            height = bottom - top + 1
+            rows, columns, top, bottom, height = extent
             lower = rows >= bottom - bottom_share * height
             leftmost = int(np.argmin(columns[lower]))
             point = np.array([columns[lower][leftmost], rows[lower][leftmost]], dtype=float)
@@ -592,11 +593,10 @@ def add_hooked_sevens(images: np.ndarray, labels: np.ndarray, rate: float = 0.35
         uint8 (N, 28, 28), a copy with the hooks drawn.
     """
     def redraw(canvas: np.ndarray, image: np.ndarray, rng: np.random.Generator):
-        rows, columns = np.nonzero(canvas > 96)
-        if rows.size < 10:
+        extent = _ink_pixels(canvas)
+        if extent is None:
             return None
-        top, bottom = rows.min(), rows.max()
-        height = bottom - top + 1
+        rows, columns, top, bottom, height = extent
         thickness = _stroke_thickness(image)
         colour = int(rng.integers(200, 256))
         upper = rows <= top + 0.2 * height
