@@ -17,6 +17,18 @@ def test_reader_maps_a_line_to_logits_per_time_step():
     assert logits.shape == (2, TIME_STEPS, READER_CLASSES)
 
 
+def test_reader_sizes_share_the_input_and_output_and_unknown_sizes_are_refused():
+    import pytest
+
+    small, wide = build_reader(size="small"), build_reader(size="wide")
+    assert small.count_params() == 213_803  # the shipped readers' size
+    assert wide.count_params() > 2 * small.count_params()
+    line = np.random.default_rng(0).random((1, LINE_HEIGHT, LINE_WIDTH, 1)).astype(np.float32)
+    assert wide.predict(line, verbose=0).shape == (1, TIME_STEPS, READER_CLASSES)
+    with pytest.raises(ValueError):
+        build_reader(size="huge")
+
+
 def _two_fonts(folder: Path) -> Path:
     """A folder holding two of matplotlib's DejaVu fonts (installed with the project)."""
     import shutil
