@@ -114,38 +114,57 @@ END_MARK_LENGTH = (0.45, 1.6)
 #: Gap between the last digit and its end mark, in digit heights (range; below 0 the mark
 #: starts on the digit: the pen went on from it).
 END_MARK_GAP = (-0.12, 0.35)
+#: A mark closer to the last digit than this many digit heights is joined to it: only a dash
+#: that leaves the digit above its base (:data:`JOINED_END_MARKS`, :data:`JOINED_END_MARK_ROWS`).
+#: A stroke run on from a digit's foot along the baseline makes another digit of it (a 7 with
+#: a base is a 2: a reader trained with such lines read a plain 2 as 7).
+END_MARK_APART = 0.05
+JOINED_END_MARKS = ("dash", "equals", "wavy", "crossed")
+#: Rows (shares of the digit height from the top) where a joined end mark's dash lies; an "="
+#: has its first dash in the upper half of that band.
+JOINED_END_MARK_ROWS = (0.25, 0.7)
 
 
-def end_mark(rng: np.random.Generator, height: float, stroke: int, kind: str | None = None) -> np.ndarray:
+def end_mark(rng: np.random.Generator, height: float, stroke: int, kind: str | None = None,
+             joined: bool = False) -> np.ndarray:
     """The mark that closes a cheque amount or a price ("1.000.-", "280.000=", "50.-").
 
     Its dashes lie between 25 % and 95 % of the digit's height from the top (the middle of
     the digits or down on the baseline), level or a little slanted, and are
-    :data:`END_MARK_LENGTH` long.
+    :data:`END_MARK_LENGTH` long. A mark ``joined`` to the last digit is one of
+    :data:`JOINED_END_MARKS`, its dash within :data:`JOINED_END_MARK_ROWS`.
 
     Args:
         rng: the random generator.
         height: the line's digit height in pixels, >= 4.
         stroke: pen width in pixels, >= 1.
-        kind: one of :data:`END_MARKS`; None draws one by :data:`END_MARK_WEIGHTS`.
+        kind: one of :data:`END_MARKS` (of :data:`JOINED_END_MARKS` when ``joined``); None
+            draws one by :data:`END_MARK_WEIGHTS`.
+        joined: the mark starts on the last digit (see :data:`END_MARK_APART`).
 
     Returns:
         float32 (round(height), w) ink patch in [0, 1], to stand on the line's baseline.
 
     Raises:
-        ValueError: ``kind`` is not one of :data:`END_MARKS`.
+        ValueError: ``kind`` is not one of the marks allowed.
     """
+    kinds = JOINED_END_MARKS if joined else END_MARKS
     if kind is None:
-        kind = END_MARKS[int(rng.choice(len(END_MARKS), p=END_MARK_WEIGHTS / END_MARK_WEIGHTS.sum()))]
-    elif kind not in END_MARKS:
-        raise ValueError(f"unknown end mark {kind!r}; expected one of {END_MARKS}")
+        weights = np.array([weight for name, weight in zip(END_MARKS, END_MARK_WEIGHTS) if name in kinds])
+        kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]
+    elif kind not in kinds:
+        raise ValueError(f"unknown end mark {kind!r}{' joined to a digit' if joined else ''}; expected one of {kinds}")
     h = max(4, int(round(height)))
     r = max(1, stroke)
     lead = int(round(height * rng.uniform(0.2, 0.4))) if kind in ("dot dash", "dot equals") else 0
     length = height * rng.uniform(*END_MARK_LENGTH)
     w = int(round(lead + length)) + 2 * r + 2
     patch = np.zeros((h, w), np.float32)
-    y = h * rng.uniform(0.25, 0.95)
+    if joined:
+        low, high = JOINED_END_MARK_ROWS
+        y = h * rng.uniform(low, (low + high) / 2 if kind == "equals" else high)
+    else:
+        y = h * rng.uniform(0.25, 0.95)
     if kind in ("equals", "dot equals"):
         y = min(y, h * 0.95 - height * 0.25)
     x0, x1 = lead + r, w - 1 - r
@@ -254,8 +273,9 @@ def make_line(rng: np.random.Generator, bank: DigitBank, length: int | None = No
             pieces.append((int(round(x)), int(round(baseline - mark.shape[0])), mark))
             x += mark.shape[1] + 0.1 * digit_height
     if end_mark_rate > 0 and rng.random() < end_mark_rate:  # "-", "=", ".-": nothing may be added
-        mark = end_mark(rng, digit_height, stroke) * rng.uniform(0.75, 1.0)
-        x += rng.uniform(*END_MARK_GAP) * digit_height
+        gap = rng.uniform(*END_MARK_GAP)
+        mark = end_mark(rng, digit_height, stroke, joined=gap < END_MARK_APART) * rng.uniform(0.75, 1.0)
+        x += gap * digit_height
         pieces.append((int(round(x)), int(round(baseline - mark.shape[0])), mark))
         x += mark.shape[1]
     elif rng.random() < 0.12:  # a short trailing mark: "-", "/", ".", ","

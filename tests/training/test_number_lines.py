@@ -96,6 +96,18 @@ def test_end_marks_are_dashes_across_the_digits_band_and_change_nothing_when_off
             assert count >= pieces.get(kind, 1), kind  # "=" is two strokes, ".-" a dot and a dash
     with pytest.raises(ValueError):
         end_mark(rng, height, 2, "slash")
+    # Joined to the last digit, a mark leaves it above its base: a dash along the baseline
+    # run on from a 7 would make a 2 of it.
+    from training.number_lines import JOINED_END_MARKS
+
+    for kind in JOINED_END_MARKS:
+        for _ in range(10):
+            patch = end_mark(rng, height, 2, kind, joined=True)
+            first_column = np.flatnonzero(patch.max(axis=0) > 0.5)[0]
+            assert np.flatnonzero(patch[:, first_column] > 0.5).max() <= 0.8 * height, kind
+    for kind in set(END_MARKS) - set(JOINED_END_MARKS):
+        with pytest.raises(ValueError):
+            end_mark(rng, height, 2, kind, joined=True)
     bank = _bank(mnist_sample)
     plain, _, texts = make_lines(bank, 30, seed=5)
     same, _, same_texts = make_lines(bank, 30, seed=5, end_mark_rate=0.0)
