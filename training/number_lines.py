@@ -15,7 +15,7 @@ the same step that serves photos. What varies, per line and per digit:
 - in some lines (an option, ``end_mark_rate``), the end mark cheque amounts and prices
   are closed with so that nothing can be added: a long dash, "=", ".-" (also written in
   one stroke, "/‾"), ".=", a wavy dash or a crossed dash, at any height across the digits, often written on from the
-  last digit without lifting the pen;
+  last digit without lifting the pen (above its base), else well apart from it;
 - clutter: an underline (straight or wavy, sometimes touching the digits), a
   strike-through, ruled lines, squared paper, a cell border or a book's binding edge at
   a side, ticks, crosses and dots beside the number, and cut-off strokes of neighbouring
@@ -111,14 +111,18 @@ END_MARKS = ("dash", "equals", "dot dash", "dot equals", "hooked", "wavy", "cros
 END_MARK_WEIGHTS = np.array([0.25, 0.18, 0.13, 0.08, 0.18, 0.1, 0.08])
 #: Length of an end mark's dash, in digit heights (range).
 END_MARK_LENGTH = (0.45, 1.6)
-#: Gap between the last digit and its end mark, in digit heights (range; below 0 the mark
-#: starts on the digit: the pen went on from it).
-END_MARK_GAP = (-0.12, 0.35)
-#: A mark closer to the last digit than this many digit heights is joined to it: only a dash
-#: that leaves the digit above its base (:data:`JOINED_END_MARKS`, :data:`JOINED_END_MARK_ROWS`).
-#: A stroke run on from a digit's foot along the baseline makes another digit of it (a 7 with
-#: a base is a 2: a reader trained with such lines read a plain 2 as 7).
-END_MARK_APART = 0.05
+#: Share of the end marks joined to the last digit (the pen went on from it), and their gap
+#: to it in digit heights (range; below 0 the mark starts on the digit). A joined mark is
+#: only a dash that leaves the digit above its base (:data:`JOINED_END_MARKS`,
+#: :data:`JOINED_END_MARK_ROWS`): a stroke run on from a digit's foot along the baseline
+#: makes another digit of it (a 7 with a base is a 2: a reader trained with such lines read a
+#: plain 2 as 7).
+END_MARK_JOINED_SHARE = 0.35
+END_MARK_JOINED_GAP = (-0.12, 0.03)
+#: Gap, in digit heights (range), of the other end marks: clearly apart, for a dash that
+#: comes close to a digit's foot after blur and a thicker pen is again a base (a reader
+#: trained with gaps from 0.05 read a Z-shaped 2 as 7).
+END_MARK_GAP = (0.2, 0.45)
 JOINED_END_MARKS = ("dash", "equals", "wavy", "crossed")
 #: Rows (shares of the digit height from the top) where a joined end mark's dash lies; an "="
 #: has its first dash in the upper half of that band.
@@ -140,7 +144,7 @@ def end_mark(rng: np.random.Generator, height: float, stroke: int, kind: str | N
         stroke: pen width in pixels, >= 1.
         kind: one of :data:`END_MARKS` (of :data:`JOINED_END_MARKS` when ``joined``); None
             draws one by :data:`END_MARK_WEIGHTS`.
-        joined: the mark starts on the last digit (see :data:`END_MARK_APART`).
+        joined: the mark starts on the last digit (see :data:`END_MARK_JOINED_SHARE`).
 
     Returns:
         float32 (round(height), w) ink patch in [0, 1], to stand on the line's baseline.
@@ -273,8 +277,9 @@ def make_line(rng: np.random.Generator, bank: DigitBank, length: int | None = No
             pieces.append((int(round(x)), int(round(baseline - mark.shape[0])), mark))
             x += mark.shape[1] + 0.1 * digit_height
     if end_mark_rate > 0 and rng.random() < end_mark_rate:  # "-", "=", ".-": nothing may be added
-        gap = rng.uniform(*END_MARK_GAP)
-        mark = end_mark(rng, digit_height, stroke, joined=gap < END_MARK_APART) * rng.uniform(0.75, 1.0)
+        joined = rng.random() < END_MARK_JOINED_SHARE
+        gap = rng.uniform(*(END_MARK_JOINED_GAP if joined else END_MARK_GAP))
+        mark = end_mark(rng, digit_height, stroke, joined=joined) * rng.uniform(0.75, 1.0)
         x += gap * digit_height
         pieces.append((int(round(x)), int(round(baseline - mark.shape[0])), mark))
         x += mark.shape[1]
