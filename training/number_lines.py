@@ -14,8 +14,9 @@ the same step that serves photos. What varies, per line and per digit:
   and a short trailing dash, slash, dot or comma;
 - in some lines (an option, ``end_mark_rate``), the end mark cheque amounts and prices
   are closed with so that nothing can be added: a long dash, "=", ".-" (also written in
-  one stroke, "/‾"), ".=", a wavy dash or a crossed dash, at any height across the digits, often written on from the
-  last digit without lifting the pen (above its base), else well apart from it;
+  one stroke, "/‾"), ".=", a wavy dash or a crossed dash, at any height across the digits;
+  a third written on from the last digit without lifting the pen (above its base), the
+  rest well apart from it;
 - clutter: an underline (straight or wavy, sometimes touching the digits), a
   strike-through, ruled lines, squared paper, a cell border or a book's binding edge at
   a side, ticks, crosses and dots beside the number, and cut-off strokes of neighbouring
@@ -123,6 +124,7 @@ END_MARK_JOINED_GAP = (-0.12, 0.03)
 #: comes close to a digit's foot after blur and a thicker pen is again a base (a reader
 #: trained with gaps from 0.05 read a Z-shaped 2 as 7).
 END_MARK_GAP = (0.2, 0.45)
+#: The end marks that may be joined to the last digit: none that starts at the baseline.
 JOINED_END_MARKS = ("dash", "equals", "wavy", "crossed")
 #: Rows (shares of the digit height from the top) where a joined end mark's dash lies; an "="
 #: has its first dash in the upper half of that band.
@@ -451,13 +453,15 @@ def _preview(bank: DigitBank, path: Path, count: int = 24, seed: int = 0, end_ma
 
 
 def main(argv: list[str] | None = None) -> int:
+    from training.augment import share
     from training.data import load_mnist
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mnist", default=None, help="MNIST .npz (default: $DIGITBOT_MNIST or keras' download)")
     parser.add_argument("--preview", type=Path, required=True, help="write a PNG sheet of synthetic lines here")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--end-mark-rate", type=float, default=0.0, help="share of the lines closed with an end mark")
+    parser.add_argument("--end-mark-rate", type=share, default=0.0, metavar="SHARE",
+                        help="share of the lines closed with an end mark, 0-1")
     args = parser.parse_args(argv)
     data = load_mnist(args.mnist)
     _preview(DigitBank.from_images(data.x_train, data.y_train), args.preview, seed=args.seed,

@@ -604,6 +604,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.grow and args.resume is None:
         parser.error("--grow needs --resume")
+    if args.size != "small" and args.resume is not None:
+        parser.error("--size is for a reader trained anew; a resumed reader keeps its own")
     if args.short_boost <= 0:
         parser.error("--short-boost must be above 0")
     if args.distill_weight <= 0 or not 1 <= args.distill_max_length <= MAX_LENGTH:

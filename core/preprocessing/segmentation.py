@@ -467,6 +467,8 @@ def _border_marks(at_border: list[_Blob], line: list[_Blob]) -> list[_Blob]:
     rule (the shorter side at least a quarter of the longer, as for the border's line
     remnants there). The first digits of "65032" joined to the left edge, "300" of "9.300"
     joined to the box's frame below them."""
+    if not at_border:
+        return []
     top, bottom = min(group.y for group in line), max(group.y2 for group in line)
     height = float(np.median([group.h for group in line]))
     marks = []
