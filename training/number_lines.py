@@ -18,7 +18,8 @@ the same step that serves photos. What varies, per line and per digit:
   a third written on from the last digit without lifting the pen (above its base), the
   rest well apart from it;
 - clutter: an underline (straight or wavy, sometimes touching the digits), a
-  strike-through, ruled lines, squared paper, a cell border or a book's binding edge at
+  strike-through (in some lines, an option, ``clear_single_digits``: never on a line of
+  one digit, whose underline then stays clear of its foot), ruled lines, squared paper, a cell border or a book's binding edge at
   a side, ticks, crosses and dots beside the number, and cut-off strokes of neighbouring
   writing at the top and bottom;
 - paper texture (smooth noise), speckle, uneven ink, blur and JPEG compression.
@@ -43,6 +44,32 @@ from core.reader import LINE_HEIGHT, LINE_WIDTH, MAX_LENGTH, line_input
 CANVAS_HEIGHT = 64
 #: Probability of each length 1..12 (numbers people photograph: mostly 2-8 digits).
 LENGTH_WEIGHTS = np.array([6, 9, 9, 9, 9, 9, 8, 8, 6, 5, 4, 4], dtype=np.float64)
+#: Gap between a lone digit's foot and its underline with ``clear_single_digits``, in digit heights
+#: (the least is about two pixels at the smallest digit height).
+SINGLE_UNDERLINE_GAP = (0.08, 0.2)
+
+
+@dataclass(frozen=True)
+class LineOptions:
+    """Optional kinds of writing in the synthetic lines. The defaults draw no random number
+    for any of them, so lines come out exactly as before the options existed.
+
+    Attributes:
+        round_zero_rate: share of the lines, in [0, 1], whose 0s are written like "o"s
+            (:data:`ROUND_ZERO_HEIGHT`, :data:`ROUND_ZERO_WIDEN`), as the thousands of cheque
+            amounts often are ("15.ooo").
+        end_mark_rate: share of the lines, in [0, 1], closed with an end mark
+            (:func:`end_mark`) instead of perhaps a short trailing one.
+        clear_single_digits: on a line of one digit, draw no strike-through and keep the
+            underline :data:`SINGLE_UNDERLINE_GAP` below the digit's foot. On one digit such a
+            bar makes another digit while the label says otherwise: a 7 with a bar at its
+            foot is a Z-shaped 2, a 1 struck through is a 4. Along a longer number the bar
+            runs past the digits and reads as a line.
+    """
+
+    round_zero_rate: float = 0.0
+    end_mark_rate: float = 0.0
+    clear_single_digits: bool = False
 
 
 @dataclass
@@ -222,8 +249,8 @@ MAX_OVERLAP = 0.5
 
 
 def make_line(rng: np.random.Generator, bank: DigitBank, length: int | None = None,
-              length_weights: np.ndarray = LENGTH_WEIGHTS, round_zero_rate: float = 0.0,
-              end_mark_rate: float = 0.0) -> tuple[np.ndarray, str]:
+              length_weights: np.ndarray = LENGTH_WEIGHTS,
+              options: LineOptions = LineOptions()) -> tuple[np.ndarray, str]:
     """Draw one synthetic number line as an ink map.
 
     Args:
@@ -231,13 +258,7 @@ def make_line(rng: np.random.Generator, bank: DigitBank, length: int | None = No
         bank: the digits to draw from.
         length: digits in the number (default: drawn from ``length_weights``).
         length_weights: float (12,), relative weights of lengths 1..12, >= 0, not all 0.
-        round_zero_rate: share of the lines, in [0, 1], whose 0s are written like "o"s
-            (:data:`ROUND_ZERO_HEIGHT`, :data:`ROUND_ZERO_WIDEN`), as the thousands of cheque
-            amounts often are ("15.ooo"); 0 draws no random number for it, so lines come out
-            exactly as without the option.
-        end_mark_rate: share of the lines, in [0, 1], closed with an end mark
-            (:func:`end_mark`) instead of perhaps a short trailing one; 0 draws no random
-            number for it, so lines come out exactly as without the option.
+        options: the optional kinds of writing (:class:`LineOptions`).
 
     Returns:
         ``(ink, text)``: float32 (64, w) ink map in [0, 1] and the number's digits.
@@ -252,7 +273,7 @@ def make_line(rng: np.random.Generator, bank: DigitBank, length: int | None = No
     stroke = int(rng.choice([1, 1, 2, 2, 3]))
     separators = rng.random() < 0.35
     baseline = rng.uniform(0.6, 0.85) * CANVAS_HEIGHT
-    round_zeros = round_zero_rate > 0 and rng.random() < round_zero_rate
+    round_zeros = options.round_zero_rate > 0 and rng.random() < options.round_zero_rate
     pieces: list[tuple[int, int, np.ndarray]] = []  # (x, y, patch)
     x = rng.uniform(0.05, 1.2) * digit_height
     patches = []
@@ -278,7 +299,7 @@ def make_line(rng: np.random.Generator, bank: DigitBank, length: int | None = No
             x += 0.05 * digit_height
             pieces.append((int(round(x)), int(round(baseline - mark.shape[0])), mark))
             x += mark.shape[1] + 0.1 * digit_height
-    if end_mark_rate > 0 and rng.random() < end_mark_rate:  # "-", "=", ".-": nothing may be added
+    if options.end_mark_rate > 0 and rng.random() < options.end_mark_rate:  # "-", "=", ".-": nothing may be added
         joined = rng.random() < END_MARK_JOINED_SHARE
         gap = rng.uniform(*(END_MARK_JOINED_GAP if joined else END_MARK_GAP))
         mark = end_mark(rng, digit_height, stroke, joined=joined) * rng.uniform(0.75, 1.0)
@@ -301,17 +322,24 @@ def make_line(rng: np.random.Generator, bank: DigitBank, length: int | None = No
     first_x = pieces[0][0] + pad
     last_x = max(px + patch.shape[1] for px, _, patch in pieces) + pad
     top, bottom = pad + baseline - digit_height, pad + baseline
+    lone = options.clear_single_digits and length == 1
     # Underline / strike-through (drawn before the geometric distortions, as part of the writing).
     if rng.random() < 0.25:
-        y = bottom + rng.uniform(-0.05, 0.2) * digit_height
+        if lone:  # below the digit's own foot, which may hang under the baseline
+            foot = max(bottom, pieces[0][1] + pieces[0][2].shape[0] + pad)
+            y = foot + rng.uniform(*SINGLE_UNDERLINE_GAP) * digit_height
+        else:
+            y = bottom + rng.uniform(-0.05, 0.2) * digit_height
         xs = np.linspace(first_x - rng.uniform(0, 0.5) * digit_height, last_x + rng.uniform(0, 0.8) * digit_height, 12)
         wave = rng.uniform(0, 0.05) * digit_height * np.sin(np.linspace(0, rng.uniform(2, 8), 12))
         ys = y + wave + np.linspace(0, rng.uniform(-0.1, 0.1) * digit_height, 12)
+        if lone:  # its highest point too
+            ys += y - ys.min()
         _draw_line(canvas, np.stack([xs, ys], axis=1), int(rng.integers(1, 4)), rng.uniform(0.6, 1.0))
         if rng.random() < 0.2:  # a double underline
             _draw_line(canvas, np.stack([xs, ys + rng.uniform(0.1, 0.2) * digit_height], axis=1),
                        int(rng.integers(1, 3)), rng.uniform(0.6, 1.0))
-    if rng.random() < 0.04:
+    if rng.random() < 0.04 and not lone:
         y = top + rng.uniform(0.35, 0.65) * digit_height
         _draw_line(canvas, np.array([[first_x - 3, y], [last_x + 3, y + rng.uniform(-3, 3)]]), stroke, 0.9)
     # Slant (shear about the baseline) and tilt (rotation).
@@ -421,10 +449,9 @@ def _add_paper(rng: np.random.Generator, canvas: np.ndarray) -> np.ndarray:
 
 
 def make_lines(bank: DigitBank, count: int, seed: int, length_weights: np.ndarray = LENGTH_WEIGHTS,
-               round_zero_rate: float = 0.0, end_mark_rate: float = 0.0) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """``count`` reader inputs, their lengths drawn from ``length_weights``, a share
-    ``round_zero_rate`` of them with round zeros and ``end_mark_rate`` closed with an end
-    mark (as :func:`make_line`).
+               options: LineOptions = LineOptions()) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """``count`` reader inputs, their lengths drawn from ``length_weights``, with the
+    optional kinds of writing in ``options`` (as :func:`make_line`).
 
     Returns:
         ``(lines, targets, texts)``: uint8 (count, 32, 256) (ink * 255), int32 targets
@@ -436,8 +463,7 @@ def make_lines(bank: DigitBank, count: int, seed: int, length_weights: np.ndarra
     targets = np.zeros((count, MAX_LENGTH), np.int32)
     texts = []
     for index in range(count):
-        ink, text = make_line(rng, bank, length_weights=length_weights, round_zero_rate=round_zero_rate,
-                              end_mark_rate=end_mark_rate)
+        ink, text = make_line(rng, bank, length_weights=length_weights, options=options)
         line, _ = line_input(ink)
         lines[index] = np.round(line * 255).astype(np.uint8)
         targets[index, :len(text)] = [int(character) + 1 for character in text]
@@ -445,8 +471,9 @@ def make_lines(bank: DigitBank, count: int, seed: int, length_weights: np.ndarra
     return lines, targets, texts
 
 
-def _preview(bank: DigitBank, path: Path, count: int = 24, seed: int = 0, end_mark_rate: float = 0.0) -> None:
-    lines, _, texts = make_lines(bank, count, seed, end_mark_rate=end_mark_rate)
+def _preview(bank: DigitBank, path: Path, count: int = 24, seed: int = 0,
+             options: LineOptions = LineOptions()) -> None:
+    lines, _, texts = make_lines(bank, count, seed, options=options)
     sheet = np.vstack([np.pad(line, ((2, 2), (0, 0)), constant_values=90) for line in lines])
     cv2.imwrite(str(path), cv2.resize(sheet, (sheet.shape[1] * 2, sheet.shape[0] * 2), interpolation=cv2.INTER_NEAREST))
     print("\n".join(texts))
@@ -462,10 +489,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--end-mark-rate", type=share, default=0.0, metavar="SHARE",
                         help="share of the lines closed with an end mark, 0-1")
+    parser.add_argument("--clear-single-digits", action="store_true",
+                        help="no strike-through on a line of one digit, and its underline clear of the digit")
     args = parser.parse_args(argv)
     data = load_mnist(args.mnist)
     _preview(DigitBank.from_images(data.x_train, data.y_train), args.preview, seed=args.seed,
-             end_mark_rate=args.end_mark_rate)
+             options=LineOptions(end_mark_rate=args.end_mark_rate, clear_single_digits=args.clear_single_digits))
     return 0
 
 

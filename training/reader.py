@@ -52,7 +52,7 @@ from core.reader import (
 )
 from training.augment import add_style_rate_arguments, share
 from training.font_digits import add_font_arguments
-from training.number_lines import LENGTH_WEIGHTS
+from training.number_lines import LENGTH_WEIGHTS, LineOptions
 
 READER_KERAS = "number_reader.keras"
 READER_TFLITE = "number_reader.tflite"
@@ -208,19 +208,19 @@ def _with_teacher(teacher, lines: np.ndarray, targets: np.ndarray, chunk: int = 
     return combined
 
 
-def _lines_job(args: tuple[np.ndarray, np.ndarray, int, int, np.ndarray, float, float]):
+def _lines_job(args: tuple[np.ndarray, np.ndarray, int, int, np.ndarray, LineOptions]):
     from training.number_lines import DigitBank, make_lines
 
-    images, labels, count, seed, length_weights, round_zero_rate, end_mark_rate = args
-    return make_lines(DigitBank.from_images(images, labels), count, seed, length_weights, round_zero_rate,
-                      end_mark_rate)
+    images, labels, count, seed, length_weights, options = args
+    return make_lines(DigitBank.from_images(images, labels), count, seed, length_weights, options)
 
 
 def generate(images: np.ndarray, labels: np.ndarray, count: int, seed: int, workers: int,
-             length_weights: np.ndarray = LENGTH_WEIGHTS, round_zero_rate: float = 0.0, end_mark_rate: float = 0.0):
-    """``count`` synthetic lines made in ``workers`` processes (see :func:`training.number_lines.make_lines`)."""
+             length_weights: np.ndarray = LENGTH_WEIGHTS, options: LineOptions = LineOptions()):
+    """``count`` synthetic lines made in ``workers`` processes (see :func:`training.number_lines.make_lines`;
+    ``options``: its :class:`training.number_lines.LineOptions`)."""
     shares = [count // workers + (1 if index < count % workers else 0) for index in range(workers)]
-    jobs = [(images, labels, share, seed * 1000 + index, length_weights, round_zero_rate, end_mark_rate)
+    jobs = [(images, labels, share, seed * 1000 + index, length_weights, options)
             for index, share in enumerate(shares) if share]
     if workers == 1:
         parts = [_lines_job(job) for job in jobs]
@@ -249,7 +249,8 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
           distill_from: Path | None = None, distill_weight: float = 1.0, distill_max_length: int = 2,
           font_dir: Path | None = None, font_copies: int = 10, curled_rate: float = 0.0,
           footless_rate: float = 0.0, round_zero_rate: float = 0.0, flat_top_rate: float = 0.0,
-          lifted_bar_rate: float = 0.0, end_mark_rate: float = 0.0, size: str = "small") -> dict:
+          lifted_bar_rate: float = 0.0, end_mark_rate: float = 0.0, size: str = "small",
+          clear_single_digits: bool = False) -> dict:
     """Generate the lines, train, export and write the three artifacts; returns the card.
 
     With ``resume`` (a ``number_reader.keras``), training continues from that model on
@@ -276,7 +277,9 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     (:func:`training.augment.add_lifted_bar_fives`).
     ``round_zero_rate`` is the share of the training lines whose 0s are written like "o"s
     (:func:`training.number_lines.make_line`), and ``end_mark_rate`` the share closed with a
-    cheque's or price's end mark ("-", "=", ".-"); the held-out lines have neither. ``short_boost`` multiplies the weights of
+    cheque's or price's end mark ("-", "=", ".-"); with ``clear_single_digits``, lines of one
+    digit get no strike-through and their underline clear of the digit's foot
+    (:class:`training.number_lines.LineOptions`); the held-out lines have none of these. ``short_boost`` multiplies the weights of
     lengths 1 and 2 in the training lines (:data:`training.number_lines.LENGTH_WEIGHTS`; 3:
     39 % of the lines instead of 17 %), for fine-tunes that must not lose single digits; the
     held-out lines keep the usual lengths.
@@ -347,8 +350,9 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
         train_digits = np.concatenate([train_digits, elastic_distort(digits[distorted], seed=seed + 2)])
         train_labels = np.concatenate([train_labels, labels[distorted]])
     length_weights = LENGTH_WEIGHTS * np.where(np.arange(1, MAX_LENGTH + 1) <= 2, short_boost, 1.0)
-    x, y, texts = generate(train_digits, train_labels, lines, seed, workers, length_weights, round_zero_rate,
-                          end_mark_rate)
+    options = LineOptions(round_zero_rate=round_zero_rate, end_mark_rate=end_mark_rate,
+                          clear_single_digits=clear_single_digits)
+    x, y, texts = generate(train_digits, train_labels, lines, seed, workers, length_weights, options)
     x_val, y_val, texts_val = generate(digits, labels, held_out, seed + 7919, workers)
     generated = time.time() - started
     print(f"generated {len(x)} + {len(x_val)} lines in {generated:.0f} s", flush=True)
@@ -406,6 +410,7 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
                          + (f"lengths 1 and 2 weighted x{short_boost}, " if short_boost != 1.0 else "")
                          + (f"{round_zero_rate:.0%} of the lines with round zeros, " if round_zero_rate else "")
                          + (f"{end_mark_rate:.0%} of the lines closed with an end mark, " if end_mark_rate else "")
+                         + ("no bar through or at the foot of a lone digit, " if clear_single_digits else "")
                          + (f"distilled from {distill_from} (weight {distill_weight}, lines of at most "
                             f"{distill_max_length} digits), " if distill_from is not None else "")
                          + f"seed {seed}; MNIST {mnist.source} sha256 {mnist.sha256[:16]}",
@@ -581,6 +586,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="share of the training lines whose 0s are written low and wide, like o's, 0-1")
     parser.add_argument("--end-mark-rate", type=share, default=0.0, metavar="SHARE",
                         help="share of the training lines closed with an end mark (-, =, .-), 0-1")
+    parser.add_argument("--clear-single-digits", action="store_true",
+                        help="lines of one digit get no strike-through, and their underline clear of the digit's foot")
     parser.add_argument("--short-boost", type=float, default=1.0,
                         help="weight lines of 1 and 2 digits this many times as usual (> 0)")
     parser.add_argument("--distill-from", type=Path, default=None, metavar="KERAS",
@@ -618,7 +625,8 @@ def main(argv: list[str] | None = None) -> int:
                  distill_max_length=args.distill_max_length, font_dir=args.font_dir,
                  font_copies=args.font_copies, curled_rate=args.curled_rate, footless_rate=args.footless_rate,
                  round_zero_rate=args.round_zero_rate, flat_top_rate=args.flat_top_rate,
-                 lifted_bar_rate=args.lifted_bar_rate, end_mark_rate=args.end_mark_rate, size=args.size)
+                 lifted_bar_rate=args.lifted_bar_rate, end_mark_rate=args.end_mark_rate, size=args.size,
+                 clear_single_digits=args.clear_single_digits)
     print(f"held-out synthetic lines read exactly: {card['held_out_exact']:.2%}; "
           f"{card['parameters']} parameters; {card['training_seconds'] / 60:.1f} min; "
           f"wrote {args.out / READER_TFLITE}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.reader import LINE_HEIGHT, LINE_WIDTH, MAX_LENGTH
-from training.number_lines import CANVAS_HEIGHT, DigitBank, make_line, make_lines
+from training.number_lines import CANVAS_HEIGHT, DigitBank, LineOptions, make_line, make_lines
 
 
 def _bank(mnist_sample) -> DigitBank:
@@ -70,9 +70,9 @@ def test_round_zeros_are_low_and_wide_and_change_nothing_when_off(mnist_sample):
         assert ROUND_ZERO_HEIGHT[0] - 0.1 <= patch.shape[0] / crop.shape[0] <= ROUND_ZERO_HEIGHT[1] + 0.1
         assert ROUND_ZERO_WIDEN[0] - 0.1 <= patch.shape[1] / crop.shape[1] <= ROUND_ZERO_WIDEN[1] + 0.1
     plain, _, texts = make_lines(bank, 30, seed=5)
-    same, _, same_texts = make_lines(bank, 30, seed=5, round_zero_rate=0.0)
+    same, _, same_texts = make_lines(bank, 30, seed=5, options=LineOptions(round_zero_rate=0.0))
     assert np.array_equal(plain, same) and texts == same_texts  # off: the random stream is untouched
-    rounded, _, _ = make_lines(bank, 30, seed=5, round_zero_rate=1.0)
+    rounded, _, _ = make_lines(bank, 30, seed=5, options=LineOptions(round_zero_rate=1.0))
     assert not np.array_equal(plain, rounded)
 
 
@@ -110,7 +110,54 @@ def test_end_marks_are_dashes_across_the_digits_band_and_change_nothing_when_off
             end_mark(rng, height, 2, kind, joined=True)
     bank = _bank(mnist_sample)
     plain, _, texts = make_lines(bank, 30, seed=5)
-    same, _, same_texts = make_lines(bank, 30, seed=5, end_mark_rate=0.0)
+    same, _, same_texts = make_lines(bank, 30, seed=5, options=LineOptions(end_mark_rate=0.0))
     assert np.array_equal(plain, same) and texts == same_texts  # off: the random stream is untouched
-    marked, _, marked_texts = make_lines(bank, 30, seed=5, end_mark_rate=1.0)
+    marked, _, marked_texts = make_lines(bank, 30, seed=5, options=LineOptions(end_mark_rate=1.0))
     assert not np.array_equal(plain, marked) and all(text.isdigit() for text in marked_texts)
+
+
+def _bars_on_lone_digits(bank: DigitBank, options: LineOptions, monkeypatch) -> tuple[int, int, int]:
+    """Underlines and strike-throughs drawn on 300 lines of one digit, as (underlines, of which
+    within two pixels of the digit's lowest ink, strike-throughs)."""
+    import training.number_lines as number_lines
+
+    seen = {"underlines": 0, "touching": 0, "strikes": 0}
+    draw = number_lines._draw_line
+
+    def spy(canvas, points, thickness, strength):
+        # The writing's canvas (with its padding for the distortions) holds only the digit and
+        # its marks when the bars are drawn; clutter comes later, on the cropped canvas.
+        if canvas.shape[0] == 3 * CANVAS_HEIGHT:
+            rows = np.flatnonzero(canvas.max(axis=1) > 0)
+            if len(points) > 2:  # an underline: 12 points along the number
+                if not seen["underlined"]:  # (a second one may follow under it)
+                    seen["underlines"] += 1
+                    seen["touching"] += int(points[:, 1].min() - rows.max() < 2)
+                seen["underlined"] = True
+            else:  # a strike-through: 2 points, across the middle of the digit
+                seen["strikes"] += 1
+        draw(canvas, points, thickness, strength)
+
+    monkeypatch.setattr(number_lines, "_draw_line", spy)
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        seen["underlined"] = False
+        make_line(rng, bank, length=1, options=options)
+    return seen["underlines"], seen["touching"], seen["strikes"]
+
+
+def test_clear_single_digits_keeps_bars_off_a_lone_digit_and_changes_nothing_else(mnist_sample, monkeypatch):
+    bank = _bank(mnist_sample)
+    # Off, a lone digit is sometimes underlined through its foot (a 7 so becomes a Z-shaped
+    # 2, still labelled 7) or struck through (a 1 so becomes a 4).
+    underlines, touching, strikes = _bars_on_lone_digits(bank, LineOptions(), monkeypatch)
+    assert underlines > 30 and touching > 3 and strikes > 3
+    underlines, touching, strikes = _bars_on_lone_digits(bank, LineOptions(clear_single_digits=True), monkeypatch)
+    assert underlines > 30 and touching == 0 and strikes == 0
+    monkeypatch.undo()
+    # Numbers of two or more digits are drawn exactly as without the option.
+    lengths = np.array([0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], dtype=np.float64)
+    plain, _, texts = make_lines(bank, 30, seed=5, length_weights=lengths)
+    clear, _, clear_texts = make_lines(bank, 30, seed=5, length_weights=lengths,
+                                       options=LineOptions(clear_single_digits=True))
+    assert np.array_equal(plain, clear) and texts == clear_texts
