@@ -87,6 +87,8 @@ def _format_reading(reading) -> str:
     if reading.runner_up:
         flag += (f"  [the line reader and the digits disagree: {reading.number} {reading.confidence:.1%} likely, "
                  f"{reading.runner_up} {reading.runner_up_confidence:.1%}]")
+    if reading.other_lines:
+        flag += f"  [{reading.other_lines} more line(s) of writing not read]"
     return f"{reading.number}  {' '.join(parts)}{flag}"
 
 

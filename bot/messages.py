@@ -297,7 +297,8 @@ def format_digit(lang: Language, prediction: DigitPrediction) -> str:
 def format_reading(lang: Language, reading: PhotoReading) -> str:
     """The reply to a photo: the number, each digit's confidence and runners-up.
 
-    A low-confidence reading says so plainly and suggests a better photo.
+    A low-confidence reading says so plainly and suggests a better photo; a photo with
+    further lines of writing, which were not read, gets a line saying so.
 
     Args:
         lang: the language to answer in.
@@ -317,6 +318,14 @@ def format_reading(lang: Language, reading: PhotoReading) -> str:
             "{percent} likely, {runner_up} {runner_up_percent}.", number=reading.number,
             percent=format_percent(lang, reading.confidence), runner_up=reading.runner_up,
             runner_up_percent=format_percent(lang, reading.runner_up_confidence))
+    if reading.other_lines:
+        # Translators: the photo holds more than one line of writing and only one was read;
+        # {count} is how many lines were not read.
+        text += "\n" + lang.ngettext(
+            "I read one line; this photo has {count} more line of writing. To read it too, send it "
+            "in a photo of its own, or crop this one to it.",
+            "I read one line; this photo has {count} more lines of writing. To read them too, send "
+            "each in a photo of its own.", reading.other_lines)
     return text
 
 

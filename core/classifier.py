@@ -600,7 +600,8 @@ class Classifier:
         a border region, but the reader reads them. When segmentation finds only marks along
         the border, it looks again with them kept (``keep_border``), and that reading is given
         if both readers agree on it (``method="both"``) and its digits pass
-        :meth:`_looks_like_digits`: a digit the crop cut into.
+        :meth:`_looks_like_digits`: a digit the crop cut into. Further lines of writing
+        above or below the line read are counted, not read (:attr:`PhotoReading.other_lines`).
 
         Returns:
             ``(PhotoReading, core.preprocessing.Segmentation)``.
@@ -610,6 +611,13 @@ class Classifier:
             NoDigitFoundError: see :func:`core.preprocessing.segment_photo`; also
             NoDigitFoundError when every mark is judged not a digit.
         """
+        reading, segmentation = self._read_photo_with_steps(data)
+        if segmentation.other_lines:
+            reading = dataclasses.replace(reading, other_lines=len(segmentation.other_lines))
+        return reading, segmentation
+
+    def _read_photo_with_steps(self, data: bytes):
+        """:meth:`read_photo_with_steps` without counting the further lines of writing."""
         from core.preprocessing import decode_image, photo_ink, segment_photo
 
         photo = decode_image(data)

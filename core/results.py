@@ -76,6 +76,9 @@ class PhotoReading:
         runner_up_confidence: its confidence in [0, 1] (0.0 when there is none).
         number_confidence: confidence of the whole number in [0, 1] when it is not the
             product of the digits' (the readers disagreed), else None.
+        other_lines: further lines of writing in the photo, above or below the line read,
+            that were not read (:attr:`core.preprocessing.Segmentation.other_lines`); 0 when
+            the photo holds one line.
     """
 
     digits: tuple[DigitPrediction, ...]
@@ -86,6 +89,7 @@ class PhotoReading:
     runner_up: str = ""
     runner_up_confidence: float = 0.0
     number_confidence: float | None = None
+    other_lines: int = 0
 
     @property
     def number(self) -> str:
@@ -107,8 +111,8 @@ class PhotoReading:
 
     def to_dict(self) -> dict:
         """JSON-ready form: ``{"number": "42", "confidence": 0.98, "method": "both",
-        "line_reader": "42", "runner_up": null, "digits": [...]}``; ``runner_up`` is
-        ``{"number": "47", "confidence": 0.31}`` when the readers disagree."""
+        "line_reader": "42", "runner_up": null, "other_lines": 0, "digits": [...]}``; ``runner_up``
+        is ``{"number": "47", "confidence": 0.31}`` when the readers disagree."""
         return {
             "number": self.number,
             "confidence": round(self.confidence, 4),
@@ -116,5 +120,6 @@ class PhotoReading:
             "line_reader": self.line_text,
             "runner_up": ({"number": self.runner_up, "confidence": round(self.runner_up_confidence, 4)}
                           if self.runner_up else None),
+            "other_lines": self.other_lines,
             "digits": [prediction.to_dict() for prediction in self.digits],
         }

@@ -52,6 +52,9 @@ class StepsTexts:
             the note when the number reader's reading is given.
         digits_given: the number reader's reading (``"-"`` if none), the digit-by-digit one ->
             the note when the digit-by-digit reading is given.
+        other_lines: how many further lines of writing were not read, >= 1
+            (``Segmentation.other_lines``) -> the note saying so; they are outlined in grey on
+            the photo.
         confidence: a digit's probability in [0, 1] -> as shown after the digit (``"99.2%"``).
         runner_up: a runner-up digit 0-9 and its probability in [0, 1] -> as listed under
             the digit (``"9:1%"``).
@@ -73,6 +76,8 @@ class StepsTexts:
     line_same: Callable[[str], str] = "read as a whole line too: {}, the same".format
     line_given: Callable[[str, str], str] = "read as a whole line: {}, given; digit by digit: {}".format
     digits_given: Callable[[str, str], str] = "read as a whole line: {}; digit by digit: {}, given".format
+    other_lines: Callable[[int], str] = (
+        lambda count: f"{count} more line{'' if count == 1 else 's'} of writing, not read (grey on the photo)")
     confidence: Callable[[float], str] = "{:.1%}".format
     runner_up: Callable[[int, float], str] = "{}:{:.0%}".format
     no_digit_title: str = "What I saw: no handwritten digit"
@@ -95,7 +100,8 @@ def _fit(image: np.ndarray, size: int = PANEL_SIZE) -> np.ndarray:
 
 def steps_notes(reading: PhotoReading, segmentation: Segmentation, texts: StepsTexts = ENGLISH) -> list[str]:
     """The notes "What I saw" writes under the boxes: the line's tilt, what recognition
-    decided (``segmentation.notes``) and what the number reader read and which reading won.
+    decided (``segmentation.notes``), what the number reader read and which reading won, and
+    how many further lines of writing were not read (``segmentation.other_lines``).
 
     Args:
         reading: the classifier's result for the photo.
@@ -115,13 +121,16 @@ def steps_notes(reading: PhotoReading, segmentation: Segmentation, texts: StepsT
             notes.append(texts.line_given(reading.line_text, reading.runner_up or "-"))
         else:
             notes.append(texts.digits_given(reading.line_text or "-", reading.number))
+    if segmentation.other_lines:
+        notes.append(texts.other_lines(len(segmentation.other_lines)))
     return notes
 
 
 def render_steps_png(reading: PhotoReading, segmentation: Segmentation, texts: StepsTexts = ENGLISH) -> bytes:
     """Render the steps as a PNG: the photo (grayscale, polarity fixed), the ink mask kept,
     the digits' part of the photo with a box and the predicted digit per digit (and
-    :func:`steps_notes` under it), and each 28x28 model input with its top-3.
+    :func:`steps_notes` under it), and each 28x28 model input with its top-3. Further lines
+    of writing that were not read are outlined in grey on the photo.
 
     The third panel is zoomed on the digits (:func:`digits_region`), so the boxes stay
     readable when the number is small in a phone photo; the first panel then outlines that
@@ -159,8 +168,11 @@ def render_steps_png(reading: PhotoReading, segmentation: Segmentation, texts: S
         cv2.putText(boxed, str(prediction.digit), (x + 2, max(28, y - 5)), cv2.FONT_HERSHEY_SIMPLEX,
                     min(1.0, max(0.6, h / 80)), color, 2, cv2.LINE_AA)
     photo = cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
+    thickness = max(2, round(max(gray.shape) / 250))
+    for x, y, w, h in segmentation.other_lines:  # writing that was not read
+        cv2.rectangle(photo, (x, y), (x + w - 1, y + h - 1), (150, 150, 150), thickness)
     if zoomed:
-        cv2.rectangle(photo, (x0, y0), (x1 - 1, y1 - 1), (0, 110, 220), max(2, round(max(gray.shape) / 250)))
+        cv2.rectangle(photo, (x0, y0), (x1 - 1, y1 - 1), (0, 110, 220), thickness)
     panels = [
         (_fit(photo), texts.photo),
         (_fit(segmentation.mask), texts.ink),

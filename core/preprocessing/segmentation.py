@@ -63,6 +63,9 @@ class Segmentation:
             (:func:`_border_marks`: digits joined to the box's frame or to a textured
             background that runs out of the crop). No digit is made of them; the number
             reader reads over them, and its reading is weighed against the per-digit one.
+        other_lines: working boxes ``(x, y, w, h)`` of further lines of digit-sized marks
+            above or below the text line (:func:`_other_lines`), top to bottom: writing that
+            is not read. Empty when the photo holds one line.
     """
 
     gray: np.ndarray
@@ -80,6 +83,7 @@ class Segmentation:
     anchor: int = 0
     leftovers: tuple[tuple[tuple[int, int, int, int], np.ndarray], ...] = ()
     border_marks: tuple[tuple[int, int, int, int], ...] = ()
+    other_lines: tuple[tuple[int, int, int, int], ...] = ()
 
 
 @dataclass
@@ -258,17 +262,18 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
     Raises:
         NoDigitFoundError: nothing digit-like remains.
     """
-    blobs, labels, kept, _, _ = _digit_groups(mask, ink, gray, components, exclude)
+    blobs, labels, kept, _, _, _ = _digit_groups(mask, ink, gray, components, exclude)
     return blobs, labels, kept
 
 
 def _digit_groups(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = None,
                   components: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None,
                   exclude: frozenset[int] = frozenset(), keep_border: bool = False,
-                  ) -> tuple[list[_Blob], np.ndarray, np.ndarray, list[_Blob], list[_Blob]]:
+                  ) -> tuple[list[_Blob], np.ndarray, np.ndarray, list[_Blob], list[_Blob], list[_Blob]]:
     """:func:`find_digit_boxes`, and also the strokes it left off the line beside a digit
-    (:func:`_leftover_strokes`) and the border-touching marks on the line (:func:`_border_marks`):
-    ``(blobs, labels, kept_mask, leftovers, border_marks)``. ``keep_border``: the marks that
+    (:func:`_leftover_strokes`), the border-touching marks on the line (:func:`_border_marks`)
+    and the further lines of writing (:func:`_other_lines`):
+    ``(blobs, labels, kept_mask, leftovers, border_marks, other_lines)``. ``keep_border``: the marks that
     touch the border along much of a side are candidates too (see :func:`segment_photo`)."""
     height, width = mask.shape
     count, labels, stats, _ = components or cv2.connectedComponentsWithStats(mask, connectivity=8)
@@ -456,7 +461,45 @@ def _digit_groups(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = N
         others = [other.w for other in line if other is not group and other.w >= 0.45 * other.h]
         digit_width = float(np.median(others)) if others else None
         split.extend(_split_touching(group, kept_mask, median_height, digit_width))
-    return split, labels, kept_mask, _leftover_strokes(groups, line), _border_marks(at_border, line)
+    leftovers = _leftover_strokes(groups, line)
+    return split, labels, kept_mask, leftovers, _border_marks(at_border, line), _other_lines(groups, line, leftovers)
+
+
+#: A mark off the text line counts toward another line of writing (:func:`_other_lines`) when
+#: its height is within these multiples of the line's median digit height (the limits by which
+#: a thick mark counts its neighbours on the line in :func:`_digit_groups`).
+OTHER_LINE_HEIGHT = (0.6, 1.6)
+#: ... and when it overlaps the line's band vertically by less than this share of its height.
+OTHER_LINE_OVERLAP = 0.3
+#: A further line needs at least this many such marks: a lone mark is as often a doodle, a
+#: tick or a letter as a digit.
+OTHER_LINE_MARKS = 2
+
+
+def _other_lines(groups: list[_Blob], line: list[_Blob], leftovers: list[_Blob]) -> list[_Blob]:
+    """Further lines of writing above or below ``line``, each as the box around its marks, top
+    to bottom: marks of ``groups`` off the line and not its ``leftovers`` that are digit-sized
+    (:data:`OTHER_LINE_HEIGHT`), of at most 5 strokes, clear of the line's band
+    (:data:`OTHER_LINE_OVERLAP`), found line by line as the main text line is
+    (:func:`_main_text_line`), with at least :data:`OTHER_LINE_MARKS` marks each."""
+    taken = {id(group) for group in line} | {id(group) for group in leftovers}
+    top, bottom = min(group.y for group in line), max(group.y2 for group in line)
+    height = float(np.median([group.h for group in line]))
+    low, high = OTHER_LINE_HEIGHT
+    marks = [group for group in groups
+             if id(group) not in taken and len(group.labels) <= 5 and low * height <= group.h <= high * height
+             and min(group.y2, bottom) - max(group.y, top) < OTHER_LINE_OVERLAP * group.h]
+    found = []
+    while marks:
+        other = _main_text_line(marks)
+        if len(other) >= OTHER_LINE_MARKS:
+            box = other[0]
+            for mark in other[1:]:
+                box = box.merge(mark)
+            found.append(box)
+        members = {id(mark) for mark in other}
+        marks = [mark for mark in marks if id(mark) not in members]
+    return sorted(found, key=lambda box: box.y)
 
 
 def _border_marks(at_border: list[_Blob], line: list[_Blob]) -> list[_Blob]:
@@ -974,10 +1017,8 @@ def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset(),
     else:
         components = cv2.connectedComponentsWithStats(mask, connectivity=8)
     sharpened = sharpen_thick_marks(mask, ink, components)
-    blobs, labels, kept, leftover_blobs, border_blobs = _digit_groups(sharpened, ink, shown,
-                                                                      components if sharpened is mask else None,
-                                                                      exclude=exclude,
-                                                                      keep_border=keep_border)
+    blobs, labels, kept, leftover_blobs, border_blobs, other_lines = _digit_groups(
+        sharpened, ink, shown, components if sharpened is mask else None, exclude=exclude, keep_border=keep_border)
     images, boxes, working_boxes, pen_like, crops = [], [], [], [], []
     tilt = text_line_tilt(blobs)
     for blob in blobs:
@@ -994,6 +1035,7 @@ def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset(),
         tilt=tilt, crops=crops, anchor=_anchor(blobs, labels),
         leftovers=tuple(((blob.x, blob.y, blob.w, blob.h), _own_strokes(labels, blob)) for blob in leftover_blobs),
         border_marks=tuple((blob.x, blob.y, blob.w, blob.h) for blob in border_blobs),
+        other_lines=tuple((blob.x, blob.y, blob.w, blob.h) for blob in other_lines),
     )
 
 

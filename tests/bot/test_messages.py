@@ -31,6 +31,18 @@ def test_several_digits_read_as_a_number_with_one_line_each():
     ]
 
 
+def test_further_lines_of_writing_are_mentioned_with_the_reading():
+    one = dataclasses.replace(make_reading("42"), other_lines=1)
+    assert messages.format_reading(EN, one).splitlines()[-1] == (
+        "I read one line; this photo has 1 more line of writing. To read it too, send it in a photo of its own, "
+        "or crop this one to it.")
+    two = dataclasses.replace(make_reading("7"), other_lines=2)
+    assert messages.format_reading(EN, two).splitlines()[-1].startswith("I read one line; this photo has 2 more lines")
+    russian = messages.format_reading(i18n.get("ru"), dataclasses.replace(make_reading("42"), other_lines=3))
+    assert "ещё 3 строки текста" in russian.splitlines()[-1]
+    assert "line" not in messages.format_reading(EN, make_reading("42"))
+
+
 def test_low_confidence_single_digit_says_so():
     reading = PhotoReading(digits=(make_prediction(9, 0.55, runner_up=4),))
     text = messages.format_reading(EN, reading)

@@ -11,7 +11,7 @@ from bot import i18n
 from bot.pictures import render_confusion_matrix_png, render_steps_png, segmentation_note, steps_texts
 from core.preprocessing import Segmentation
 from core.results import PhotoReading
-from core.visualize import steps_notes
+from core.visualize import StepsTexts, steps_notes
 
 
 def test_segmentation_notes_are_translated_and_unknown_ones_kept():
@@ -53,6 +53,9 @@ def read_line(method: str, line_text: str | None, runner_up: str = "") -> tuple[
 
 def test_what_i_saw_notes_are_in_the_language():
     german = steps_texts(i18n.get("de"))
+    assert german.other_lines(1) == "1 weitere Zeile Schrift, nicht gelesen (grau auf dem Foto)"
+    assert steps_texts(i18n.get("ru")).other_lines(2) == "ещё 2 строки текста, не прочитаны (серым на фото)"
+    assert steps_texts(i18n.english()).other_lines(3) == StepsTexts().other_lines(3)
     tilt_and_cut = ["Zeile um 8° geneigt: jede Ziffer aufgerichtet",
                     "ein Zeichen per Erkennung in 3 Ziffern geteilt"]
     assert steps_notes(*read_line("both", "42"), german) == [

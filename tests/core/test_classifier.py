@@ -701,3 +701,19 @@ def test_line_digit_boxes_reach_the_ink_the_time_steps_miss():
     (x, y, w, h), (x2, y2, w2, h2) = _line_digit_boxes(line, region, 1.0, mask)
     assert x <= 20 and x + w == x2 and x2 + w2 >= 90  # the outer edges reach the ink
     assert (y, h) == (y2, h2) == (15, 30)  # trimmed to the ink's rows
+
+
+def test_a_second_line_of_writing_is_counted_not_read(shipped_classifier):
+    # "3572" written above "814": one line is read, and the reply can say that another is there.
+    page = paper(960, 1280)
+    page = place_digits(page, [handwritten(d, 1) for d in (3, 5, 7, 2)], height=160, left=200, top=150)
+    two_lines = place_digits(page, [handwritten(d, 2) for d in (8, 1, 4)], height=150, left=220, top=560)
+    reading, segmentation = shipped_classifier.read_photo_with_steps(to_jpeg(two_lines))
+    assert reading.number == "3572" and reading.other_lines == 1 and reading.to_dict()["other_lines"] == 1
+    (x, y, w, h), = segmentation.other_lines  # working pixels, below the line read
+    assert y > max(box_y + box_h for _, box_y, _, box_h in segmentation.working_boxes)
+    # One line alone, or with a lone mark (a tick, a letter) under it: nothing more to say.
+    one_line = shipped_classifier.read_photo(to_jpeg(page))
+    assert one_line.number == "3572" and one_line.other_lines == 0 and one_line.to_dict()["other_lines"] == 0
+    with_a_mark = place_digits(page, [handwritten(8, 2)], height=150, left=500, top=560)
+    assert shipped_classifier.read_photo(to_jpeg(with_a_mark)).other_lines == 0

@@ -46,6 +46,25 @@ def test_a_level_line_with_nothing_recut_has_no_notes():
     assert steps_notes(*photo_of_42(tilt=0.0, notes=())) == []
 
 
+def test_further_lines_of_writing_are_noted_and_outlined_in_grey(monkeypatch):
+    reading, segmentation = photo_of_42(tilt=0.0, notes=())
+    two_more = dataclasses.replace(segmentation, other_lines=((20, 95, 150, 20), (20, 5, 60, 20)))
+    assert steps_notes(reading, two_more) == ["2 more lines of writing, not read (grey on the photo)"]
+    one_more = dataclasses.replace(segmentation, other_lines=((20, 95, 150, 20),))
+    assert steps_notes(reading, one_more, StepsTexts(other_lines="OTHER {}".format)) == ["OTHER 1"]
+    shown = {}
+
+    def keep_photo(panels, title, notes, extra_height):
+        shown["photo"] = panels[0][0]
+        raise RuntimeError("enough")
+
+    monkeypatch.setattr("core.visualize._figure_with_panels", keep_photo)
+    with pytest.raises(RuntimeError):
+        render_steps_png(reading, one_more)
+    photo = shown["photo"]
+    assert tuple(photo[95, 90]) == (150, 150, 150) and tuple(photo[60, 90]) == (230, 230, 230)
+
+
 def test_what_i_saw_is_drawn_in_english_by_default(monkeypatch):
     drawn = texts_drawn(monkeypatch)
     png = render_steps_png(*photo_of_42(method="both", line_text="42"))
