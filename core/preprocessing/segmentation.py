@@ -462,7 +462,8 @@ def _digit_groups(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = N
         digit_width = float(np.median(others)) if others else None
         split.extend(_split_touching(group, kept_mask, median_height, digit_width))
     leftovers = _leftover_strokes(groups, line)
-    return split, labels, kept_mask, leftovers, _border_marks(at_border, line), _other_lines(groups, line, leftovers)
+    return (split, labels, kept_mask, leftovers, _border_marks(at_border, line),
+            _other_lines(groups, line, leftovers, mask.shape))
 
 
 #: A mark off the text line counts toward another line of writing (:func:`_other_lines`) when
@@ -476,19 +477,23 @@ OTHER_LINE_OVERLAP = 0.3
 OTHER_LINE_MARKS = 2
 
 
-def _other_lines(groups: list[_Blob], line: list[_Blob], leftovers: list[_Blob]) -> list[_Blob]:
+def _other_lines(groups: list[_Blob], line: list[_Blob], leftovers: list[_Blob],
+                 shape: tuple[int, int]) -> list[_Blob]:
     """Further lines of writing above or below ``line``, each as the box around its marks, top
     to bottom: marks of ``groups`` off the line and not its ``leftovers`` that are digit-sized
     (:data:`OTHER_LINE_HEIGHT`), of at most 5 strokes, clear of the line's band
-    (:data:`OTHER_LINE_OVERLAP`), found line by line as the main text line is
-    (:func:`_main_text_line`), with at least :data:`OTHER_LINE_MARKS` marks each."""
+    (:data:`OTHER_LINE_OVERLAP`) and of the border of the ``shape`` (height, width) image (a
+    neighbour's writing the crop cut, the grain of a dark scanner bed), found line by line as
+    the main text line is (:func:`_main_text_line`), with at least :data:`OTHER_LINE_MARKS`
+    marks each."""
     taken = {id(group) for group in line} | {id(group) for group in leftovers}
     top, bottom = min(group.y for group in line), max(group.y2 for group in line)
     height = float(np.median([group.h for group in line]))
     low, high = OTHER_LINE_HEIGHT
     marks = [group for group in groups
              if id(group) not in taken and len(group.labels) <= 5 and low * height <= group.h <= high * height
-             and min(group.y2, bottom) - max(group.y, top) < OTHER_LINE_OVERLAP * group.h]
+             and min(group.y2, bottom) - max(group.y, top) < OTHER_LINE_OVERLAP * group.h
+             and not any(group.sides_at_border(*shape))]
     found = []
     while marks:
         other = _main_text_line(marks)
