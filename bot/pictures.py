@@ -69,8 +69,9 @@ def steps_texts(lang: Language) -> visualize.StepsTexts:
             "read as a whole line: {number}; digit by digit: {other}, given", number=line, other=digits),
         # Translators: the photo holds {count} more lines of writing that were not read; they are
         # outlined in grey on the photo's panel.
-        other_lines=lambda count: lang.ngettext("{count} more line of writing, not read (grey on the photo)",
-                                                "{count} more lines of writing, not read (grey on the photo)", count),
+        other_lines=lambda count: lang.ngettext(
+            "{count} more line of writing, not read (grey on the photo)",
+            "{count} more lines of writing, not read (grey on the photo)", count),
         confidence=lang.percent,
         runner_up=lambda digit, probability: f"{digit}: {lang.percent(probability, 0)}",
         no_digit_title=lang.gettext("What I saw: no handwritten digit"),

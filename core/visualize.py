@@ -77,7 +77,8 @@ class StepsTexts:
     line_given: Callable[[str, str], str] = "read as a whole line: {}, given; digit by digit: {}".format
     digits_given: Callable[[str, str], str] = "read as a whole line: {}; digit by digit: {}, given".format
     other_lines: Callable[[int], str] = (
-        lambda count: f"{count} more line{'' if count == 1 else 's'} of writing, not read (grey on the photo)")
+        lambda count: f"{count} more line{'' if count == 1 else 's'} of writing, not read "
+                      "(grey on the photo)")
     confidence: Callable[[float], str] = "{:.1%}".format
     runner_up: Callable[[int, float], str] = "{}:{:.0%}".format
     no_digit_title: str = "What I saw: no handwritten digit"

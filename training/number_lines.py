@@ -18,10 +18,10 @@ the same step that serves photos. What varies, per line and per digit:
   a third written on from the last digit without lifting the pen (above its base), the
   rest well apart from it;
 - clutter: an underline (straight or wavy, sometimes touching the digits), a
-  strike-through (in some lines, an option, ``clear_single_digits``: never on a line of
-  one digit, whose underline then stays clear of its foot), ruled lines, squared paper, a cell border or a book's binding edge at
-  a side, ticks, crosses and dots beside the number, and cut-off strokes of neighbouring
-  writing at the top and bottom;
+  strike-through (with the option ``clear_single_digits``, neither touches a lone digit),
+  ruled lines, squared paper, a cell border or a book's binding edge at a side, ticks,
+  crosses and dots beside the number, and cut-off strokes of neighbouring writing at the
+  top and bottom;
 - paper texture (smooth noise), speckle, uneven ink, blur and JPEG compression.
 
 Usage (a preview sheet)::
@@ -299,7 +299,7 @@ def make_line(rng: np.random.Generator, bank: DigitBank, length: int | None = No
             x += 0.05 * digit_height
             pieces.append((int(round(x)), int(round(baseline - mark.shape[0])), mark))
             x += mark.shape[1] + 0.1 * digit_height
-    if options.end_mark_rate > 0 and rng.random() < options.end_mark_rate:  # "-", "=", ".-": nothing may be added
+    if options.end_mark_rate > 0 and rng.random() < options.end_mark_rate:  # "-", "=", ".-": no more digits
         joined = rng.random() < END_MARK_JOINED_SHARE
         gap = rng.uniform(*(END_MARK_JOINED_GAP if joined else END_MARK_GAP))
         mark = end_mark(rng, digit_height, stroke, joined=joined) * rng.uniform(0.75, 1.0)
@@ -494,7 +494,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     data = load_mnist(args.mnist)
     _preview(DigitBank.from_images(data.x_train, data.y_train), args.preview, seed=args.seed,
-             options=LineOptions(end_mark_rate=args.end_mark_rate, clear_single_digits=args.clear_single_digits))
+             options=LineOptions(end_mark_rate=args.end_mark_rate,
+                                 clear_single_digits=args.clear_single_digits))
     return 0
 
 

@@ -279,7 +279,8 @@ def train(data_path: str | None, out_dir: Path, lines: int, epochs: int, batch_s
     (:func:`training.number_lines.make_line`), and ``end_mark_rate`` the share closed with a
     cheque's or price's end mark ("-", "=", ".-"); with ``clear_single_digits``, lines of one
     digit get no strike-through and their underline clear of the digit's foot
-    (:class:`training.number_lines.LineOptions`); the held-out lines have none of these. ``short_boost`` multiplies the weights of
+    (:class:`training.number_lines.LineOptions`); the held-out lines have none of these.
+    ``short_boost`` multiplies the weights of
     lengths 1 and 2 in the training lines (:data:`training.number_lines.LENGTH_WEIGHTS`; 3:
     39 % of the lines instead of 17 %), for fine-tunes that must not lose single digits; the
     held-out lines keep the usual lengths.
@@ -587,7 +588,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--end-mark-rate", type=share, default=0.0, metavar="SHARE",
                         help="share of the training lines closed with an end mark (-, =, .-), 0-1")
     parser.add_argument("--clear-single-digits", action="store_true",
-                        help="lines of one digit get no strike-through, and their underline clear of the digit's foot")
+                        help="lines of one digit get no strike-through, their underline clear of its foot")
     parser.add_argument("--short-boost", type=float, default=1.0,
                         help="weight lines of 1 and 2 digits this many times as usual (> 0)")
     parser.add_argument("--distill-from", type=Path, default=None, metavar="KERAS",

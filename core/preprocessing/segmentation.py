@@ -1023,7 +1023,8 @@ def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset(),
         components = cv2.connectedComponentsWithStats(mask, connectivity=8)
     sharpened = sharpen_thick_marks(mask, ink, components)
     blobs, labels, kept, leftover_blobs, border_blobs, other_lines = _digit_groups(
-        sharpened, ink, shown, components if sharpened is mask else None, exclude=exclude, keep_border=keep_border)
+        sharpened, ink, shown, components if sharpened is mask else None, exclude=exclude,
+        keep_border=keep_border)
     images, boxes, working_boxes, pen_like, crops = [], [], [], [], []
     tilt = text_line_tilt(blobs)
     for blob in blobs:

@@ -37,7 +37,8 @@ def test_further_lines_of_writing_are_mentioned_with_the_reading():
         "I read one line; this photo has 1 more line of writing. To read it too, send it in a photo of its own, "
         "or crop this one to it.")
     two = dataclasses.replace(make_reading("7"), other_lines=2)
-    assert messages.format_reading(EN, two).splitlines()[-1].startswith("I read one line; this photo has 2 more lines")
+    last = messages.format_reading(EN, two).splitlines()[-1]
+    assert last.startswith("I read one line; this photo has 2 more lines")
     russian = messages.format_reading(i18n.get("ru"), dataclasses.replace(make_reading("42"), other_lines=3))
     assert "ещё 3 строки текста" in russian.splitlines()[-1]
     assert "line" not in messages.format_reading(EN, make_reading("42"))

@@ -152,7 +152,8 @@ def test_clear_single_digits_keeps_bars_off_a_lone_digit_and_changes_nothing_els
     # 2, still labelled 7) or struck through (a 1 so becomes a 4).
     underlines, touching, strikes = _bars_on_lone_digits(bank, LineOptions(), monkeypatch)
     assert underlines > 30 and touching > 3 and strikes > 3
-    underlines, touching, strikes = _bars_on_lone_digits(bank, LineOptions(clear_single_digits=True), monkeypatch)
+    clear = LineOptions(clear_single_digits=True)
+    underlines, touching, strikes = _bars_on_lone_digits(bank, clear, monkeypatch)
     assert underlines > 30 and touching == 0 and strikes == 0
     monkeypatch.undo()
     # Numbers of two or more digits are drawn exactly as without the option.
