@@ -487,8 +487,7 @@ def _other_lines(groups: list[_Blob], line: list[_Blob], leftovers: list[_Blob],
     the main text line is (:func:`_main_text_line`), with at least :data:`OTHER_LINE_MARKS`
     marks each."""
     taken = {id(group) for group in line} | {id(group) for group in leftovers}
-    top, bottom = min(group.y for group in line), max(group.y2 for group in line)
-    height = float(np.median([group.h for group in line]))
+    top, bottom, height = _line_band(line)
     low, high = OTHER_LINE_HEIGHT
     marks = [group for group in groups
              if id(group) not in taken and len(group.labels) <= 5 and low * height <= group.h <= high * height
@@ -507,6 +506,12 @@ def _other_lines(groups: list[_Blob], line: list[_Blob], leftovers: list[_Blob],
     return sorted(found, key=lambda box: box.y)
 
 
+def _line_band(line: list[_Blob]) -> tuple[int, int, float]:
+    """``(top, bottom, median height)`` of the marks on a text line, in pixels."""
+    heights = [group.h for group in line]
+    return min(group.y for group in line), max(group.y2 for group in line), float(np.median(heights))
+
+
 def _border_marks(at_border: list[_Blob], line: list[_Blob]) -> list[_Blob]:
     """The marks of ``at_border`` (left out for touching the border) that may hold digits of
     ``line``: they overlap the line's band by 60 % of the lower of their height and the
@@ -517,8 +522,7 @@ def _border_marks(at_border: list[_Blob], line: list[_Blob]) -> list[_Blob]:
     joined to the box's frame below them."""
     if not at_border:
         return []
-    top, bottom = min(group.y for group in line), max(group.y2 for group in line)
-    height = float(np.median([group.h for group in line]))
+    top, bottom, height = _line_band(line)
     marks = []
     for blob in at_border:
         overlap = min(blob.y2, bottom) - max(blob.y, top)
