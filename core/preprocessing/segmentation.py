@@ -269,12 +269,15 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
 def _digit_groups(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = None,
                   components: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None,
                   exclude: frozenset[int] = frozenset(), keep_border: bool = False,
+                  line_through: tuple[int, int, int, int] | None = None,
                   ) -> tuple[list[_Blob], np.ndarray, np.ndarray, list[_Blob], list[_Blob], list[_Blob]]:
     """:func:`find_digit_boxes`, and also the strokes it left off the line beside a digit
     (:func:`_leftover_strokes`), the border-touching marks on the line (:func:`_border_marks`)
     and the further lines of writing (:func:`_other_lines`):
     ``(blobs, labels, kept_mask, leftovers, border_marks, other_lines)``. ``keep_border``: the marks that
-    touch the border along much of a side are candidates too (see :func:`segment_photo`)."""
+    touch the border along much of a side are candidates too (see :func:`segment_photo`).
+    ``line_through``: the text line is the one through the tallest mark inside this working box
+    ``(x, y, w, h)`` (see :func:`segment_photo`), not the photo's tallest."""
     height, width = mask.shape
     count, labels, stats, _ = components or cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count <= 1:
@@ -433,8 +436,14 @@ def _digit_groups(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = N
             groups = [other for other in groups if other is not group] + [group.merge(piece)]
     groups = _join_offset_strokes(_join_fragments(groups))
 
-    tallest = max(groups, key=lambda group: group.h)
-    line = _main_text_line(groups)
+    if line_through is not None:
+        inside = [group for group in groups if _inside(group, line_through)]
+        if not inside:
+            raise NoDigitFoundError(detail="no mark in the line asked for", reason="faint")
+        line = _main_text_line(groups, anchor=max(inside, key=lambda group: group.h))
+    else:
+        line = _main_text_line(groups)
+    tallest = max(line, key=lambda group: group.h)  # the line's anchor
     # Small marks on the line are kept only if they are digit-sized ("1" is narrow but tall).
     line = [group for group in line if group.h >= 0.5 * tallest.h or group.area >= 0.15 * tallest.area]
     # A digit is one stroke or a few (a broken 4, a 5's bar); a cloud of specks is texture.
@@ -564,8 +573,15 @@ def _leftover_strokes(groups: list[_Blob], line: list[_Blob]) -> list[_Blob]:
                     for digit in line)]
 
 
-def _main_text_line(groups: list[_Blob]) -> list[_Blob]:
-    """The marks on the main text line: those that stand beside the tallest mark.
+def _inside(group: _Blob, box: tuple[int, int, int, int]) -> bool:
+    """Whether the mark's centre lies inside ``box`` ``(x, y, w, h)``."""
+    x, y, w, h = box
+    return x <= group.x + group.w / 2 <= x + w and y <= group.y + group.h / 2 <= y + h
+
+
+def _main_text_line(groups: list[_Blob], anchor: _Blob | None = None) -> list[_Blob]:
+    """The marks on the main text line: those that stand beside the tallest mark (or
+    ``anchor``, one of ``groups``, when given).
 
     A mark belongs to the line when it is at least 40 % as tall as the tallest mark and
     overlaps vertically (by over 30 % of the smaller height) either the tallest mark or its
@@ -580,7 +596,7 @@ def _main_text_line(groups: list[_Blob]) -> list[_Blob]:
     Returns:
         The marks on the line, in no particular order.
     """
-    tallest = max(groups, key=lambda group: group.h)
+    tallest = anchor if anchor is not None else max(groups, key=lambda group: group.h)
 
     def overlaps(a: _Blob, b: _Blob) -> bool:
         return min(a.y2, b.y2) - max(a.y, b.y) > 0.3 * min(a.h, b.h)
@@ -989,7 +1005,8 @@ def _own_strokes(labels: np.ndarray, blob: _Blob) -> np.ndarray:
 
 
 def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset(),
-                  ink_stage: PhotoInk | None = None, keep_border: bool = False) -> Segmentation:
+                  ink_stage: PhotoInk | None = None, keep_border: bool = False,
+                  line_through: tuple[int, int, int, int] | None = None) -> Segmentation:
     """Find and normalise every digit in a grayscale photo.
 
     Args:
@@ -1001,6 +1018,10 @@ def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset(),
             a table, a finger, a page edge or a rule's cut-off end (:func:`remove_border_regions`
             and the border tests of :func:`_digit_groups`): the hypothesis that one of them is
             a digit the crop cut into, for recognition to confirm or reject.
+        line_through: a working box ``(x, y, w, h)``, one of :attr:`Segmentation.other_lines`
+            of an earlier run on the same photo: the text line is found from the tallest mark
+            whose centre lies in it instead of the photo's tallest mark (the hypothesis that
+            the number is on that line, for recognition to weigh).
 
     Returns:
         A :class:`Segmentation` with at least one digit image.
@@ -1028,7 +1049,7 @@ def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset(),
     sharpened = sharpen_thick_marks(mask, ink, components)
     blobs, labels, kept, leftover_blobs, border_blobs, other_lines = _digit_groups(
         sharpened, ink, shown, components if sharpened is mask else None, exclude=exclude,
-        keep_border=keep_border)
+        keep_border=keep_border, line_through=line_through)
     images, boxes, working_boxes, pen_like, crops = [], [], [], [], []
     tilt = text_line_tilt(blobs)
     for blob in blobs:
