@@ -27,6 +27,9 @@ STACK_ASPECT = 3.0
 DIGIT_ROW_HEIGHT = 2.0
 _TITLE_HEIGHT = 0.5  # inches for the figure's title
 _LINE_HEIGHT = 0.19  # inches per line of a 9-point panel title or an 8-point note
+#: Characters per line of a note under the last of three panels side by side (8-point text in a
+#: third of :data:`FIGURE_WIDTH`); longer notes are wrapped.
+_NOTE_CHARACTERS = 55
 
 
 @dataclass(frozen=True)
@@ -275,7 +278,9 @@ def _figure_with_panels(panels: list[tuple[np.ndarray, str]], title: str, notes:
     sizes = _panel_sizes([image for image, _ in panels], stacked)
     titles = [textwrap.fill(text, 110 if stacked else 42) for _, text in panels]  # translations run longer
     title_heights = [_LINE_HEIGHT * (text.count("\n") + 1) + 0.1 for text in titles]
-    notes_height = _LINE_HEIGHT * len(notes) + 0.15 if notes else 0.0
+    # Notes are centred under the last panel: side by side, its slot is all the width they have.
+    notes = [textwrap.fill(note, 140 if stacked else _NOTE_CHARACTERS) for note in notes]
+    notes_height = _LINE_HEIGHT * sum(note.count("\n") + 1 for note in notes) + 0.15 if notes else 0.0
     if stacked:
         places, top = [], _TITLE_HEIGHT
         for (width, height), title_height in zip(sizes, title_heights):
