@@ -26,6 +26,7 @@ _LEFT_OUT_NOTE = re.compile(r"(\d+) marks? read as not a digit, left out")
 _JOINED_NOTE = re.compile(r"(\d+) strokes? beside (?:a digit|digits) joined to (?:it|them) by recognition")
 _READER_ALONE_NOTE = re.compile(r"no mark read as a digit; the number reader read (\d+)")
 _WHOLE_PHOTO_NOTE = re.compile(r"segmentation found no digit; the number reader read (\d+) in the whole photo")
+_OTHER_LINE_NOTE = re.compile(r"(\d+) lines of writing: this one read more surely; the tallest read (\d+)")
 
 
 def segmentation_note(lang: Language, note: str) -> str:
@@ -47,6 +48,12 @@ def segmentation_note(lang: Language, note: str) -> str:
     if whole := _WHOLE_PHOTO_NOTE.fullmatch(note):
         return lang.gettext("segmentation found no digit; the number reader read {number} in the whole photo",
                             number=whole.group(1))
+    if other := _OTHER_LINE_NOTE.fullmatch(note):
+        # Translators: the photo holds {count} (2 or more) lines of writing; the one read is not the
+        # tallest, which read as {number} less surely.
+        return lang.ngettext("{count} line of writing: this one read more surely; the tallest read {number}",
+                             "{count} lines of writing: this one read more surely; the tallest read {number}",
+                             int(other.group(1)), number=other.group(2))
     return note
 
 

@@ -9,6 +9,7 @@ from figure_texts import texts_drawn
 
 from bot import i18n
 from bot.pictures import render_confusion_matrix_png, render_steps_png, segmentation_note, steps_texts
+from core.classifier import OTHER_LINE_NOTE
 from core.preprocessing import Segmentation
 from core.results import PhotoReading
 from core.visualize import StepsTexts, steps_notes
@@ -30,7 +31,8 @@ def test_every_note_recognition_writes_is_translated():
              "1 stroke beside a digit joined to it by recognition": "1",
              "2 strokes beside digits joined to them by recognition": "2",
              "no mark read as a digit; the number reader read 470": "470",
-             "segmentation found no digit; the number reader read 12027 in the whole photo": "12027"}
+             "segmentation found no digit; the number reader read 12027 in the whole photo": "12027",
+             OTHER_LINE_NOTE.format(count=2, number="19361"): "19361"}
     for code in ("de", "es", "pt_BR", "ru"):
         for note, number in notes.items():
             translated = segmentation_note(i18n.get(code), note)
@@ -41,6 +43,10 @@ def test_every_note_recognition_writes_is_translated():
         "1 mark read as not a digit, left out")
     assert segmentation_note(i18n.get("de"), "2 strokes beside digits joined to them by recognition") == (
         "2 Striche neben Ziffern per Erkennung mit ihnen verbunden")
+    assert segmentation_note(i18n.get("ru"), OTHER_LINE_NOTE.format(count=5, number="8")) == (
+        "5 строк текста: эта прочитана увереннее; самая высокая прочитана как 8")
+    assert segmentation_note(i18n.english(), OTHER_LINE_NOTE.format(count=2, number="8")) == (
+        OTHER_LINE_NOTE.format(count=2, number="8"))
 
 
 def read_line(method: str, line_text: str | None, runner_up: str = "") -> tuple[PhotoReading, Segmentation]:

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from photos import arc_ending_in_a_wedge, handwritten, paper, place_digits, to_jpeg
 
-from core.classifier import Classifier, ModelLoadError, softmax
+from core.classifier import OTHER_LINE_NOTE, Classifier, ModelLoadError, line_rank, softmax
 from core.errors import NoDigitFoundError
+from core.preprocessing import decode_image, segment_photo
 from core.reader import NumberReader
 from core.results import DigitPrediction, PhotoReading
 
@@ -717,3 +718,39 @@ def test_a_second_line_of_writing_is_counted_not_read(shipped_classifier):
     assert one_line.number == "3572" and one_line.other_lines == 0 and one_line.to_dict()["other_lines"] == 0
     with_a_mark = place_digits(page, [handwritten(8, 2)], height=150, left=500, top=560)
     assert shipped_classifier.read_photo(to_jpeg(with_a_mark)).other_lines == 0
+
+
+def test_of_two_lines_the_one_read_more_surely_is_given(shipped_classifier):
+    # The tallest marks are a 3 and a 5 turned on their side (as a word or a year in brackets
+    # above a register's row number reads): the readers read them unsure and apart. "29"
+    # below reads alike and sure, so it is given, and the tall line is the one not read.
+    page = paper(960, 1280)
+    sideways = [np.ascontiguousarray(np.rot90(handwritten(digit, 1))) for digit in (3, 5)]
+    page = place_digits(page, sideways, height=200, left=200, top=120)
+    page = place_digits(page, [handwritten(digit, 2) for digit in (2, 9)], height=150, left=220, top=560)
+    data = to_jpeg(page)
+    reading, segmentation = shipped_classifier.read_photo_with_steps(data)
+    assert reading.number == "29" and reading.method == "both" and reading.other_lines == 1
+    (x, y, w, h), = segmentation.other_lines  # the tall line, now the one not read, above
+    assert y + h <= min(box_y for _, box_y, _, _ in segmentation.working_boxes)
+    tall = shipped_classifier._read_segmentation(decode_image(data), segment_photo(decode_image(data)))[0]
+    assert tall.number != "29" and line_rank(tall) < line_rank(reading)
+    assert segmentation.notes[-1] == OTHER_LINE_NOTE.format(count=2, number=tall.number)
+    # segment_photo asked for the line through a box finds that line's marks
+    first = segment_photo(decode_image(data))
+    assert len(first.working_boxes) == 2 and first.other_lines
+    lower = segment_photo(decode_image(data), line_through=first.other_lines[0])
+    assert len(lower.working_boxes) == 2
+    assert min(box_y for _, box_y, _, _ in lower.working_boxes) > max(y + h for _, y, _, h in first.working_boxes)
+
+
+def test_line_rank_puts_agreement_first_then_the_confidence_per_digit():
+    def reading(method: str, *confidences: float) -> PhotoReading:
+        digits = tuple(DigitPrediction(digit=1, confidence=c, top3=(), probabilities=np.zeros(10, np.float32),
+                                       image=np.zeros((28, 28), np.float32)) for c in confidences)
+        return PhotoReading(digits=digits, method=method)
+
+    assert line_rank(reading("both", 0.6)) > line_rank(reading("line", 0.99))
+    assert line_rank(reading("digits", 0.9)) > line_rank(reading("line", 0.8))
+    # per digit: four digits at 0.95 each (0.81 in all) rank above one digit at 0.9
+    assert line_rank(reading("both", 0.95, 0.95, 0.95, 0.95)) > line_rank(reading("both", 0.9))
