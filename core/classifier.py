@@ -650,7 +650,9 @@ class Classifier:
         """The line of writing to give when a photo holds several: of the line read
         (``reading``, ``segmentation``) and each of ``segmentation.other_lines``, read as a
         line of its own (:func:`core.preprocessing.segment_photo` with ``line_through``), the
-        one whose reading ranks highest by :func:`line_rank`; the line read first on a tie.
+        one whose reading ranks highest by :func:`line_rank`; the line read first on a tie. A
+        further line in which nothing is read, or the number reader reads no digit, is passed
+        over (as a line found after a rejected one must be read by the reader).
 
         The line read first is the one through the photo's tallest mark. In scanned register
         cells that is often not the number: a year in brackets above it, a neighbour's digit
@@ -675,6 +677,8 @@ class Classifier:
                     photo, segment_photo(photo, ink_stage=ink, line_through=box))
             except NoDigitFoundError:
                 continue
+            if _reader_read_nothing(other):
+                continue  # as for a line found after a rejected one: the reader must read it
             if line_rank(other) > line_rank(best):
                 best, best_segmentation, best_box = other, other_segmentation, box
         if best_box is None:

@@ -439,7 +439,7 @@ def _digit_groups(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = N
     if line_through is not None:
         inside = [group for group in groups if _inside(group, line_through)]
         if not inside:
-            raise NoDigitFoundError(detail="no mark in the line asked for", reason="faint")
+            raise NoDigitFoundError(detail="no mark in the line asked for (line_through)")
         line = _main_text_line(groups, anchor=max(inside, key=lambda group: group.h))
     else:
         line = _main_text_line(groups)
@@ -1028,7 +1028,8 @@ def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset(),
 
     Raises:
         ImageTooSmallError: a side under :data:`MIN_SIDE`.
-        NoDigitFoundError: blank, noise, or nothing digit-like.
+        NoDigitFoundError: blank, noise, or nothing digit-like; with ``line_through``, also
+            when no digit candidate's centre lies in the box.
     """
     stage = ink_stage if ink_stage is not None else photo_ink(gray)
     whole, components = stage.whole, stage.components

@@ -742,6 +742,8 @@ def test_of_two_lines_the_one_read_more_surely_is_given(shipped_classifier):
     lower = segment_photo(decode_image(data), line_through=first.other_lines[0])
     assert len(lower.working_boxes) == 2
     assert min(box_y for _, box_y, _, _ in lower.working_boxes) > max(y + h for _, y, _, h in first.working_boxes)
+    with pytest.raises(NoDigitFoundError):  # a box holding no mark's centre: no line there
+        segment_photo(decode_image(data), line_through=(0, 0, 20, 20))
 
 
 def test_line_rank_puts_agreement_first_then_the_confidence_per_digit():
