@@ -95,6 +95,7 @@ def build_application(settings: Settings, classifier: PhotoClassifier, *, limits
     application.add_handler(MessageHandler(_ASKED, handlers.on_other_message))
     for action, callback in (
         (callbacks.SAW, handlers.on_saw),
+        (callbacks.LINE, handlers.on_line),
         (callbacks.RIGHT, handlers.on_right),
         (callbacks.WRONG, handlers.on_wrong),
         (callbacks.FIX, handlers.on_fix),

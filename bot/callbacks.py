@@ -4,7 +4,11 @@ Telegram allows 64 bytes of callback data. Each action owns a short prefix; hand
 registered per prefix (``CallbackQueryHandler(pattern=...)``), so new actions slot in
 without touching existing ones:
 
-- ``saw:<photo id>``: "What I saw" (the id of the photo in the chat's cache);
+- ``saw:<photo id>``: "What I saw" (the id of the photo in the chat's cache); ``saw:<photo
+  id>-<line>`` for the reading of another line of writing of that photo (see ``line``);
+- ``line:<photo id>-<line>``: read another line of writing of a photo with several: ``line``
+  0 is the line read first, 1 to n the others, top to bottom
+  (``core.classifier.Classifier.read_photo``'s ``line``);
 - ``right:<reading id>``, ``wrong:<reading id>``: feedback on a reading (its id in the
   feedback store);
 - ``fix:<reading id>-<labels>``: a keypad tap; ``labels`` are the true digits chosen so far,
@@ -19,6 +23,7 @@ The feedback flow is stateless: everything a tap needs is in its callback data o
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -27,6 +32,8 @@ from bot.i18n import Language
 
 #: "What I saw": send the preprocessing steps of a reading. Argument: the photo's id in the chat cache.
 SAW = "saw"
+#: "Read the other line": read another line of writing of the photo. Argument: ``"<photo id>-<line>"``.
+LINE = "line"
 #: "Right": the reading is correct. Argument: the stored reading's id.
 RIGHT = "right"
 #: "Wrong": show the keypad for the first digit. Argument: the stored reading's id.
@@ -58,31 +65,58 @@ def pattern(action: str, argument: str = r"[\w-]+") -> re.Pattern[str]:
     return re.compile(rf"^{re.escape(action)}:({argument})$")
 
 
-def saw_button(lang: Language, photo_id: str) -> InlineKeyboardButton:
-    """The "What I saw" button for a photo in the chat's cache."""
-    return InlineKeyboardButton(messages.saw_button(lang), callback_data=callback_data(SAW, photo_id))
+def saw_button(lang: Language, photo_id: str, line: int = 0) -> InlineKeyboardButton:
+    """The "What I saw" button for a photo in the chat's cache (for its ``line``-th line of
+    writing, when not the line read first)."""
+    return InlineKeyboardButton(messages.saw_button(lang),
+                                callback_data=callback_data(SAW, f"{photo_id}-{line}" if line else photo_id))
+
+
+def line_button(lang: Language, photo_id: str, line: int, other_lines: int) -> InlineKeyboardButton:
+    """The button that reads the next line of writing of a photo in the chat's cache.
+
+    Args:
+        line: the line the reply shows (0: the line read first; 1 to ``other_lines``: the others).
+        other_lines: how many lines besides the one read first the photo has, >= 1. The button
+            reads line ``line + 1``, and after the last one line 0 again.
+    """
+    return InlineKeyboardButton(messages.line_button(lang, other_lines),
+                                callback_data=callback_data(LINE, f"{photo_id}-{(line + 1) % (other_lines + 1)}"))
+
+
+def parse_photo_line(argument: str) -> tuple[str, int]:
+    """``"3fa2b1c0-2"`` -> ``("3fa2b1c0", 2)``; ``"3fa2b1c0"`` -> ``("3fa2b1c0", 0)``: a
+    "What I saw" or "Read the other line" button's photo id and line."""
+    photo_id, _, line = argument.partition("-")
+    return photo_id, int(line) if line.isdigit() else 0
 
 
 def saw_button_of(markup: InlineKeyboardMarkup | None) -> InlineKeyboardButton | None:
-    """The "What I saw" button in a message's keyboard, or None: kept as is when the keyboard changes."""
-    for row in markup.inline_keyboard if markup else ():
-        for button in row:
-            if isinstance(button.callback_data, str) and button.callback_data.startswith(f"{SAW}:"):
-                return button
-    return None
+    """The "What I saw" button in a message's keyboard, or None."""
+    return next((button for button in kept_buttons_of(markup) if button.callback_data.startswith(f"{SAW}:")), None)
 
 
-def _with_saw(
-    rows: list[list[InlineKeyboardButton]], saw: InlineKeyboardButton | None
-) -> InlineKeyboardMarkup | None:
-    rows = rows + ([[saw]] if saw is not None else [])
+def kept_buttons_of(markup: InlineKeyboardMarkup | None) -> list[InlineKeyboardButton]:
+    """The buttons of a message's keyboard that stay as they are when the keyboard changes
+    (feedback, the keypad): "What I saw" and "Read the other line", in their order."""
+    kept = (f"{SAW}:", f"{LINE}:")
+    return [button for row in (markup.inline_keyboard if markup else ()) for button in row
+            if isinstance(button.callback_data, str) and button.callback_data.startswith(kept)]
+
+
+#: The buttons kept under every keyboard of a reading: one ("What I saw"), a row of them, or none.
+KeptButtons = InlineKeyboardButton | Sequence[InlineKeyboardButton] | None
+
+
+def _with_saw(rows: list[list[InlineKeyboardButton]], saw: KeptButtons) -> InlineKeyboardMarkup | None:
+    kept = [saw] if isinstance(saw, InlineKeyboardButton) else list(saw or ())
+    rows = rows + ([kept] if kept else [])
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def feedback_keyboard(
-    lang: Language, reading_id: int | None, saw: InlineKeyboardButton | None
-) -> InlineKeyboardMarkup | None:
-    """Right/Wrong (when the reading is stored, ``reading_id`` not None) above "What I saw" (if any)."""
+def feedback_keyboard(lang: Language, reading_id: int | None, saw: KeptButtons) -> InlineKeyboardMarkup | None:
+    """Right/Wrong (when the reading is stored, ``reading_id`` not None) above "What I saw" (and
+    "Read the other line"; any of :data:`KeptButtons`)."""
     rows = []
     if reading_id is not None:
         rows.append([
@@ -95,6 +129,7 @@ def feedback_keyboard(
 #: Each action's regex; group 1 is the argument.
 PATTERNS: dict[str, re.Pattern[str]] = {
     SAW: pattern(SAW),
+    LINE: pattern(LINE, r"[0-9a-f]+-[0-9]+"),
     RIGHT: pattern(RIGHT, r"[0-9]+"),
     WRONG: pattern(WRONG, r"[0-9]+"),
     FIX: pattern(FIX, r"[0-9]+-[0-9]+"),
@@ -112,12 +147,18 @@ def is_feedback(data: str | None) -> bool:
     return data is not None and any(PATTERNS[action].match(data) for action in FEEDBACK_ACTIONS)
 
 
-def reading_keyboard(lang: Language, photo_id: str, reading_id: int | None = None) -> InlineKeyboardMarkup:
-    """The buttons under a reading: Right/Wrong if it is stored, then "What I saw"."""
-    return feedback_keyboard(lang, reading_id, saw_button(lang, photo_id))
+def reading_keyboard(lang: Language, photo_id: str, reading_id: int | None = None, line: int = 0,
+                     other_lines: int = 0) -> InlineKeyboardMarkup:
+    """The buttons under a reading: Right/Wrong if it is stored, then "What I saw" and, when
+    the photo has ``other_lines`` > 0 more lines of writing, "Read the other line" (the reply
+    shows line ``line``, see :func:`line_button`)."""
+    kept = [saw_button(lang, photo_id, line)]
+    if other_lines:
+        kept.append(line_button(lang, photo_id, line, other_lines))
+    return feedback_keyboard(lang, reading_id, kept)
 
 
-def keypad(lang: Language, reading_id: int, labels: str, saw: InlineKeyboardButton | None) -> InlineKeyboardMarkup:
+def keypad(lang: Language, reading_id: int, labels: str, saw: KeptButtons) -> InlineKeyboardMarkup:
     """Digits 0-9 for the next digit after ``labels`` (the true digits chosen so far), Back, "What I saw".
 
     Raises:

@@ -45,11 +45,12 @@ class PhotoClassifier(Protocol):
         """A short identifier of the loaded model, stored with every reading."""
         ...
 
-    def read_photo(self, data: bytes) -> PhotoReading:
-        """Read the digits in a photo; raises ``core.errors.DigitImageError`` subclasses."""
+    def read_photo(self, data: bytes, line: int = 0) -> PhotoReading:
+        """Read the digits in a photo (its ``line``-th line of writing: 0 the one chosen, 1 to
+        ``PhotoReading.other_lines`` the others); raises ``core.errors.DigitImageError`` subclasses."""
         ...
 
-    def read_photo_with_steps(self, data: bytes) -> tuple[PhotoReading, Any]:
+    def read_photo_with_steps(self, data: bytes, line: int = 0) -> tuple[PhotoReading, Any]:
         """As :meth:`read_photo`, also returning ``core.preprocessing.Segmentation``."""
         ...
 

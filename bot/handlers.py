@@ -151,7 +151,41 @@ async def read_and_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, pho
     stored = await record_reading(update, services, reading, classifier.version, owner)
     await message.reply_text(
         messages.format_reading(lang, reading),
-        reply_markup=callbacks.reading_keyboard(lang, photo_id, stored.reading_id if stored else None),
+        reply_markup=callbacks.reading_keyboard(lang, photo_id, stored.reading_id if stored else None,
+                                                other_lines=reading.other_lines),
+    )
+
+
+async def on_line(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The "Read the other line" button: read another line of writing of that photo and answer
+    with its reading, as a new message under which the button reads the next line.
+
+    The reading is stored as that of whoever tapped (they may correct it), as /read stores a
+    reading as the photo's sender's. A photo gone from the chat's cache gets the same alert
+    as "What I saw" on it.
+    """
+    query = update.callback_query
+    lang = await get_language(update, context)
+    photo_id, line = callbacks.parse_photo_line(context.match.group(1))
+    photo = recall_photo(context, photo_id)
+    if photo is None:
+        await query.answer(messages.saw_expired(lang), show_alert=True)
+        return
+    await query.answer()
+    services = get_services(context)
+    classifier = services.classifier
+    try:
+        data = await download(context, photo)
+        reading = await services.run_blocking(classifier.read_photo, data, line)
+    except DigitImageError as error:
+        await update.effective_chat.send_message(messages.format_image_error(lang, error))
+        return
+    services.photos_read += 1
+    stored = await record_reading(update, services, reading, classifier.version, update.effective_user)
+    await update.effective_chat.send_message(
+        messages.format_reading(lang, reading),
+        reply_markup=callbacks.reading_keyboard(lang, photo_id, stored.reading_id if stored else None, line=line,
+                                                other_lines=reading.other_lines),
     )
 
 
@@ -182,7 +216,8 @@ async def on_saw(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The "What I saw" button: send the picture of the preprocessing steps for that reading."""
     query = update.callback_query
     lang = await get_language(update, context)
-    photo = recall_photo(context, context.match.group(1))
+    photo_id, line = callbacks.parse_photo_line(context.match.group(1))
+    photo = recall_photo(context, photo_id)
     if photo is None:
         await query.answer(messages.saw_expired(lang), show_alert=True)
         return
@@ -190,7 +225,7 @@ async def on_saw(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = get_services(context)
     try:
         data = await download(context, photo)
-        png, caption = await services.run_blocking(steps_png, services.classifier, data, lang)
+        png, caption = await services.run_blocking(steps_png, services.classifier, data, lang, line)
     except DigitImageError as error:
         await update.effective_chat.send_message(messages.format_image_error(lang, error))
         return
@@ -239,7 +274,7 @@ async def on_back(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     text, markup = _shown(query)
     lang = await get_language(update, context)
     await edit_reply(query, messages.strip_prompt(text),
-                     callbacks.feedback_keyboard(lang, reading.reading_id, callbacks.saw_button_of(markup)))
+                     callbacks.feedback_keyboard(lang, reading.reading_id, callbacks.kept_buttons_of(markup)))
 
 
 async def on_unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -254,7 +289,7 @@ async def show_keypad(update: Update, lang: Language, reading: StoredReading, la
     text, markup = _shown(query)
     prompt = messages.keypad_prompt(lang, len(labels), reading.number)
     await edit_reply(query, messages.with_prompt(text, prompt),
-                     callbacks.keypad(lang, reading.reading_id, labels, callbacks.saw_button_of(markup)))
+                     callbacks.keypad(lang, reading.reading_id, labels, callbacks.kept_buttons_of(markup)))
 
 
 async def feedback_reading(
@@ -305,7 +340,7 @@ async def save_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE, read
     text, markup = _shown(query)
     done = messages.format_feedback_done(lang, reading.number, "".join(map(str, reading.labels)))
     await edit_reply(query, f"{messages.strip_prompt(text)}\n\n{done}".lstrip(),
-                     callbacks.feedback_keyboard(lang, None, callbacks.saw_button_of(markup)))
+                     callbacks.feedback_keyboard(lang, None, callbacks.kept_buttons_of(markup)))
 
 
 def _shown(query) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -379,9 +414,10 @@ async def download(context: ContextTypes.DEFAULT_TYPE, photo: RememberedPhoto) -
     return bytes(await telegram_file.download_as_bytearray())
 
 
-def steps_png(classifier: PhotoClassifier, data: bytes, lang: Language) -> tuple[bytes, str]:
-    """Read the photo again and draw its preprocessing steps as a PNG, labelled in ``lang``
-    (blocking; for a worker thread); for a photo with no digit, the photo, its ink and why.
+def steps_png(classifier: PhotoClassifier, data: bytes, lang: Language, line: int = 0) -> tuple[bytes, str]:
+    """Read the photo again (its ``line``-th line of writing, see ``Classifier.read_photo``) and
+    draw its preprocessing steps as a PNG, labelled in ``lang`` (blocking; for a worker thread);
+    for a photo with no digit, the photo, its ink and why.
 
     Returns:
         ``(PNG bytes, caption)``.
@@ -390,7 +426,7 @@ def steps_png(classifier: PhotoClassifier, data: bytes, lang: Language) -> tuple
         DigitImageError: as ``Classifier.read_photo``, except ``NoDigitFoundError``.
     """
     try:
-        reading, segmentation = classifier.read_photo_with_steps(data)
+        reading, segmentation = classifier.read_photo_with_steps(data, line)
     except NoDigitFoundError as error:
         return render_no_digit_png(data, error, lang), messages.saw_no_digit_caption(lang)
     return render_steps_png(reading, segmentation, lang), messages.saw_caption(lang)

@@ -187,6 +187,17 @@ def saw_button(lang: Language) -> str:
     return lang.gettext("What I saw")
 
 
+def line_button(lang: Language, other_lines: int) -> str:
+    """The label of the button that reads the next line of writing of a photo with
+    ``other_lines`` (>= 1) lines besides the one read first: "Read the other line" for two
+    lines in all, "Read the next line" for more."""
+    if other_lines == 1:
+        # Translators: a button under a reading of a photo with two lines of writing: read the one not shown.
+        return lang.gettext("Read the other line")
+    # Translators: a button under a reading of a photo with three or more lines of writing: read the next one.
+    return lang.gettext("Read the next line")
+
+
 def saw_expired(lang: Language) -> str:
     """"What I saw" on a photo the bot no longer has."""
     return lang.gettext("I no longer have that photo. Please send it again.")
@@ -298,7 +309,8 @@ def format_reading(lang: Language, reading: PhotoReading) -> str:
     """The reply to a photo: the number, each digit's confidence and runners-up.
 
     A low-confidence reading says so plainly and suggests a better photo; a photo with
-    further lines of writing, which were not read, gets a line saying so.
+    further lines of writing, which were not read, gets a line saying so and naming the button
+    that reads them (:func:`line_button`).
 
     Args:
         lang: the language to answer in.
@@ -320,12 +332,12 @@ def format_reading(lang: Language, reading: PhotoReading) -> str:
             runner_up_percent=format_percent(lang, reading.runner_up_confidence))
     if reading.other_lines:
         # Translators: the photo holds more than one line of writing and only one was read;
-        # {count} is how many lines were not read.
+        # {count} is how many lines were not read; {button} is the label of the button that reads
+        # the next one ("Read the other line" or "Read the next line").
         text += "\n" + lang.ngettext(
-            "I read one line; this photo has {count} more line of writing. To read it too, send it "
-            "in a photo of its own, or crop this one to it.",
-            "I read one line; this photo has {count} more lines of writing. To read them too, send "
-            "each in a photo of its own.", reading.other_lines)
+            "I read one line; this photo has {count} more line of writing. Tap “{button}” to read it.",
+            "I read one line; this photo has {count} more lines of writing. Tap “{button}” to read "
+            "them one by one.", reading.other_lines, button=line_button(lang, reading.other_lines))
     return text
 
 

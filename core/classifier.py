@@ -602,7 +602,7 @@ class Classifier:
         digits = self.predict_probabilities(images)[:, :NUM_CLASSES]
         return np.log(np.clip(digits.max(axis=1), 1e-12, 1.0))
 
-    def read_photo_with_steps(self, data: bytes):
+    def read_photo_with_steps(self, data: bytes, line: int = 0):
         """Decode, segment and classify a photo; also return the preprocessing steps.
 
         Marks the model judges "not a digit" (that output above every digit's probability)
@@ -628,23 +628,44 @@ class Classifier:
         each is read too and recognition chooses the line given (:meth:`_surest_line`); the
         others are counted (:attr:`PhotoReading.other_lines`).
 
+        Args:
+            data: the photo's encoded bytes.
+            line: 0 for the line chosen as above; ``k`` from 1 to :attr:`PhotoReading.other_lines`
+                of that reading for the k-th of the lines not read, top to bottom (the
+                segmentation's ``other_lines``), read as a line of its own. Its reading counts
+                the other lines as the first does, and its segmentation's ``other_lines`` are
+                the photo's other lines, the chosen one among them.
+
         Returns:
             ``(PhotoReading, core.preprocessing.Segmentation)``.
 
         Raises:
             core.errors.UnreadableImageError, ImageTooLargeError, ImageTooSmallError,
             NoDigitFoundError: see :func:`core.preprocessing.segment_photo`; also
-            NoDigitFoundError when every mark is judged not a digit.
+            NoDigitFoundError when every mark is judged not a digit, and when ``line`` is not
+            a line of the photo or nothing is read on it.
         """
-        from core.preprocessing import decode_image, photo_ink
+        from core.preprocessing import decode_image, photo_ink, segment_photo
 
+        if line < 0:
+            raise ValueError(f"line must be >= 0, got {line}")
         photo = decode_image(data)
         ink = photo_ink(photo)  # once: every segmentation of this photo starts from it
         reading, segmentation = self._read_photo_with_steps(photo, ink)
         if segmentation.other_lines:
             reading, segmentation = self._surest_line(photo, ink, reading, segmentation)
             reading = dataclasses.replace(reading, other_lines=len(segmentation.other_lines))
-        return reading, segmentation
+        if not line:
+            return reading, segmentation
+        if line > len(segmentation.other_lines) or not segmentation.working_boxes:
+            raise NoDigitFoundError(detail=f"no line {line}: the photo has {len(segmentation.other_lines)} more")
+        box = segmentation.other_lines[line - 1]
+        other, other_segmentation = self._read_segmentation(photo, segment_photo(photo, ink_stage=ink, line_through=box))
+        unread = sorted([_enclosing_box(segmentation.working_boxes),
+                         *(other_box for other_box in segmentation.other_lines if other_box != box)],
+                        key=lambda unread_box: unread_box[1])
+        return (dataclasses.replace(other, other_lines=len(unread)),
+                dataclasses.replace(other_segmentation, other_lines=tuple(unread)))
 
     def _surest_line(self, photo: np.ndarray, ink, reading: PhotoReading, segmentation):
         """The line of writing to give when a photo holds several: of the line read
@@ -982,10 +1003,12 @@ class Classifier:
                                method="line", line_text=line_text, number_confidence=line.confidence)
         return reading, segmentation
 
-    def read_photo(self, data: bytes) -> PhotoReading:
+    def read_photo(self, data: bytes, line: int = 0) -> PhotoReading:
         """Read the digits in a photo's bytes (JPEG, PNG, WebP, BMP, TIFF, GIF, HEIF/HEIC), left to right.
+
+        ``line``: which line of writing, as for :meth:`read_photo_with_steps`.
 
         Raises:
             core.errors.DigitImageError subclasses, as :meth:`read_photo_with_steps`.
         """
-        return self.read_photo_with_steps(data)[0]
+        return self.read_photo_with_steps(data, line)[0]

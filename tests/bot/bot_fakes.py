@@ -61,8 +61,8 @@ class FakeClassifier:
         """Make ``data`` read as ``answer`` (a number) or raise it (an error)."""
         self.answers[self._key(data)] = answer
 
-    def read_photo(self, data: bytes) -> PhotoReading:
-        """As the real one: a reading, or a ``DigitImageError``."""
+    def read_photo(self, data: bytes, line: int = 0) -> PhotoReading:
+        """As the real one: a reading, or a ``DigitImageError`` (every line reads the same)."""
         self.calls += 1
         answer = self.answers.get(self._key(data))
         if answer is None:
@@ -72,9 +72,9 @@ class FakeClassifier:
             raise answer
         return make_reading(answer)
 
-    def read_photo_with_steps(self, data: bytes):
+    def read_photo_with_steps(self, data: bytes, line: int = 0):
         """As :meth:`read_photo`, plus a stand-in segmentation."""
-        return self.read_photo(data), SimpleNamespace(fake=True)
+        return self.read_photo(data, line), SimpleNamespace(fake=True)
 
 
 def expect(classifier, data: bytes, answer) -> bytes:

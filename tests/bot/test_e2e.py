@@ -30,6 +30,7 @@ from bot.ratelimit import BotLimits
 from bot.store import DATABASE_FILENAME, FeedbackStatus, FeedbackStore
 
 from bot_fakes import TINY_PDF, TOKEN, blank_photo, digit_photo, expect, png_of
+from photos import handwritten, paper, place_digits, to_jpeg
 from retrain_data import write_always_model
 
 EN = i18n.english()
@@ -100,6 +101,33 @@ async def test_what_i_saw_sends_the_steps_picture(api, bot, real_model):
     assert steps.method == "sendPhoto"
     assert steps.photo.startswith(b"\x89PNG")
     assert [answer.callback_query_id for answer in api.callback_answers] == [query_id]
+
+
+async def test_a_photo_with_two_lines_reads_the_other_on_a_tap(api, bot, real_model):
+    # "3572" above "814": the reply reads one line and offers the other; the tap answers with
+    # it, under which the button goes back to the first, and "What I saw" shows that line.
+    page = paper(960, 1280)
+    page = place_digits(page, [handwritten(d, 1) for d in (3, 5, 7, 2)], height=160, left=200, top=150)
+    api.send_photo(USER, to_jpeg(place_digits(page, [handwritten(d, 2) for d in (8, 1, 4)], height=150, left=220,
+                                              top=560)))
+    (reply,) = await api.next_messages(USER)
+    assert reply.text.splitlines()[0] == "I read 3572"
+    assert reply.text.splitlines()[-1] == (
+        "I read one line; this photo has 1 more line of writing. Tap “Read the other line” to read it.")
+    api.press_button(USER, reply, button(reply, "Read the other line"))
+    (other,) = await api.next_messages(USER, timeout=20)
+    assert other.text.splitlines()[0] == "I read 814" and "1 more line of writing" in other.text
+    assert [label for label, _ in other.buttons] == [
+        messages.right_button(EN), messages.wrong_button(EN), messages.saw_button(EN), "Read the other line"]
+    api.press_button(USER, other, button(other, "Read the other line"))
+    (again,) = await api.next_messages(USER, timeout=20)
+    assert again.text.splitlines()[0] == "I read 3572"
+    api.press_button(USER, other, button(other, messages.saw_button(EN)))
+    (steps,) = await api.next_messages(USER, timeout=20)
+    assert steps.method == "sendPhoto" and steps.photo.startswith(b"\x89PNG")
+    # Right on the second line's reading is taken as on any reading
+    assert await tap(api, other, messages.right_button(EN)) == messages.feedback_thanks(EN)
+    assert [label for label, _ in other.buttons] == [messages.saw_button(EN), "Read the other line"]
 
 
 async def test_multi_digit_photo(api, bot, classifier):

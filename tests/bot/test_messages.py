@@ -34,13 +34,13 @@ def test_several_digits_read_as_a_number_with_one_line_each():
 def test_further_lines_of_writing_are_mentioned_with_the_reading():
     one = dataclasses.replace(make_reading("42"), other_lines=1)
     assert messages.format_reading(EN, one).splitlines()[-1] == (
-        "I read one line; this photo has 1 more line of writing. To read it too, send it in a photo of its own, "
-        "or crop this one to it.")
+        "I read one line; this photo has 1 more line of writing. Tap “Read the other line” to read it.")
     two = dataclasses.replace(make_reading("7"), other_lines=2)
-    last = messages.format_reading(EN, two).splitlines()[-1]
-    assert last.startswith("I read one line; this photo has 2 more lines")
+    assert messages.format_reading(EN, two).splitlines()[-1] == (
+        "I read one line; this photo has 2 more lines of writing. Tap “Read the next line” to read them one by one.")
     russian = messages.format_reading(i18n.get("ru"), dataclasses.replace(make_reading("42"), other_lines=3))
     assert "ещё 3 строки текста" in russian.splitlines()[-1]
+    assert f"«{messages.line_button(i18n.get('ru'), 3)}»" in russian.splitlines()[-1]
     assert "line" not in messages.format_reading(EN, make_reading("42"))
 
 

@@ -718,6 +718,16 @@ def test_a_second_line_of_writing_is_counted_not_read(shipped_classifier):
     assert one_line.number == "3572" and one_line.other_lines == 0 and one_line.to_dict()["other_lines"] == 0
     with_a_mark = place_digits(page, [handwritten(8, 2)], height=150, left=500, top=560)
     assert shipped_classifier.read_photo(to_jpeg(with_a_mark)).other_lines == 0
+    # the other line, asked for by its number: read as a line of its own, the first one counted
+    other, other_segmentation = shipped_classifier.read_photo_with_steps(to_jpeg(two_lines), line=1)
+    assert other.number == "814" and other.other_lines == 1
+    (x, y, w, h), = other_segmentation.other_lines  # the first line, above
+    assert y + h <= min(box_y for _, box_y, _, _ in other_segmentation.working_boxes)
+    assert shipped_classifier.read_photo(to_jpeg(two_lines), line=0).number == "3572"
+    with pytest.raises(NoDigitFoundError):
+        shipped_classifier.read_photo(to_jpeg(two_lines), line=2)
+    with pytest.raises(ValueError):
+        shipped_classifier.read_photo(to_jpeg(two_lines), line=-1)
 
 
 def test_of_two_lines_the_one_read_more_surely_is_given(shipped_classifier):
