@@ -164,14 +164,11 @@ async def on_line(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     reading as the photo's sender's. A photo gone from the chat's cache gets the same alert
     as "What I saw" on it.
     """
-    query = update.callback_query
     lang = await get_language(update, context)
-    photo_id, line = callbacks.parse_photo_line(context.match.group(1))
-    photo = recall_photo(context, photo_id)
-    if photo is None:
-        await query.answer(messages.saw_expired(lang), show_alert=True)
+    tapped = await _tapped_photo(update, context, lang)
+    if tapped is None:
         return
-    await query.answer()
+    photo_id, line, photo = tapped
     services = get_services(context)
     classifier = services.classifier
     try:
@@ -187,6 +184,20 @@ async def on_line(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         reply_markup=callbacks.reading_keyboard(lang, photo_id, stored.reading_id if stored else None, line=line,
                                                 other_lines=reading.other_lines),
     )
+
+
+async def _tapped_photo(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                        lang: Language) -> tuple[str, int, RememberedPhoto] | None:
+    """The photo id, line and photo of a "What I saw" or "Read the other line" tap, the tap
+    answered; None (the tap answered with an alert) when the photo has left the chat's cache."""
+    query = update.callback_query
+    photo_id, line = callbacks.parse_photo_line(context.match.group(1))
+    photo = recall_photo(context, photo_id)
+    if photo is None:
+        await query.answer(messages.saw_expired(lang), show_alert=True)
+        return None
+    await query.answer()
+    return photo_id, line, photo
 
 
 async def record_reading(
@@ -214,14 +225,11 @@ async def record_reading(
 
 async def on_saw(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The "What I saw" button: send the picture of the preprocessing steps for that reading."""
-    query = update.callback_query
     lang = await get_language(update, context)
-    photo_id, line = callbacks.parse_photo_line(context.match.group(1))
-    photo = recall_photo(context, photo_id)
-    if photo is None:
-        await query.answer(messages.saw_expired(lang), show_alert=True)
+    tapped = await _tapped_photo(update, context, lang)
+    if tapped is None:
         return
-    await query.answer()
+    _, line, photo = tapped
     services = get_services(context)
     try:
         data = await download(context, photo)
