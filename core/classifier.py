@@ -388,6 +388,14 @@ def _enclosing_box(boxes) -> tuple[int, int, int, int]:
     return x0, y0, x1 - x0, y1 - y0
 
 
+def _lines_besides(segmentation, box: tuple[int, int, int, int]) -> tuple[tuple[int, int, int, int], ...]:
+    """The photo's lines of writing other than ``box`` (one of ``segmentation.other_lines``),
+    top to bottom: the line ``segmentation`` read (the box around its marks) and its other
+    further lines; each a working box ``(x, y, w, h)``."""
+    lines = [_enclosing_box(segmentation.working_boxes), *(other for other in segmentation.other_lines if other != box)]
+    return tuple(sorted(lines, key=lambda line: line[1]))
+
+
 def _reader_read_nothing(reading: PhotoReading) -> bool:
     """True when the number reader read the line and found no digit in any view."""
     return reading.method == "digits" and not reading.line_text
@@ -644,6 +652,7 @@ class Classifier:
             NoDigitFoundError: see :func:`core.preprocessing.segment_photo`; also
             NoDigitFoundError when every mark is judged not a digit, and when ``line`` is not
             a line of the photo or nothing is read on it.
+            ValueError: ``line`` is negative.
         """
         from core.preprocessing import decode_image, photo_ink, segment_photo
 
@@ -661,11 +670,9 @@ class Classifier:
             raise NoDigitFoundError(detail=f"no line {line}: the photo has {len(segmentation.other_lines)} more")
         box = segmentation.other_lines[line - 1]
         other, other_segmentation = self._read_segmentation(photo, segment_photo(photo, ink_stage=ink, line_through=box))
-        unread = sorted([_enclosing_box(segmentation.working_boxes),
-                         *(other_box for other_box in segmentation.other_lines if other_box != box)],
-                        key=lambda unread_box: unread_box[1])
+        unread = _lines_besides(segmentation, box)
         return (dataclasses.replace(other, other_lines=len(unread)),
-                dataclasses.replace(other_segmentation, other_lines=tuple(unread)))
+                dataclasses.replace(other_segmentation, other_lines=unread))
 
     def _surest_line(self, photo: np.ndarray, ink, reading: PhotoReading, segmentation):
         """The line of writing to give when a photo holds several: of the line read
@@ -704,11 +711,9 @@ class Classifier:
                 best, best_segmentation, best_box = other, other_segmentation, box
         if best_box is None:
             return reading, segmentation
-        first_box = _enclosing_box(segmentation.working_boxes)
-        unread = sorted([first_box, *(box for box in segmentation.other_lines if box != best_box)],
-                        key=lambda box: box[1])
+        unread = _lines_besides(segmentation, best_box)
         note = OTHER_LINE_NOTE.format(count=len(unread) + 1, number=reading.number)
-        return best, dataclasses.replace(best_segmentation, other_lines=tuple(unread),
+        return best, dataclasses.replace(best_segmentation, other_lines=unread,
                                          notes=best_segmentation.notes + (note,))
 
     def _read_photo_with_steps(self, photo: np.ndarray, ink):
