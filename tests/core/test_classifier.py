@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from photos import arc_ending_in_a_wedge, handwritten, paper, place_digits, to_jpeg
 
+from core import classifier as classifier_module
 from core.classifier import OTHER_LINE_NOTE, Classifier, ModelLoadError, line_rank, softmax
 from core.errors import NoDigitFoundError
 from core.preprocessing import decode_image, segment_photo
@@ -754,6 +755,17 @@ def test_of_two_lines_the_one_read_more_surely_is_given(shipped_classifier):
     assert min(box_y for _, box_y, _, _ in lower.working_boxes) > max(y + h for _, y, _, h in first.working_boxes)
     with pytest.raises(NoDigitFoundError):  # a box holding no mark's centre: no line there
         segment_photo(decode_image(data), line_through=(0, 0, 20, 20))
+
+
+def test_a_page_of_more_lines_than_are_compared_keeps_the_tallest(shipped_classifier, monkeypatch):
+    page = paper(960, 1280)
+    sideways = [np.ascontiguousarray(np.rot90(handwritten(digit, 1))) for digit in (3, 5)]
+    page = place_digits(page, sideways, height=200, left=200, top=120)
+    data = to_jpeg(place_digits(page, [handwritten(digit, 2) for digit in (2, 9)], height=150, left=220, top=560))
+    monkeypatch.setattr(classifier_module, "MAX_LINES_COMPARED", 1)
+    reading = shipped_classifier.read_photo(data)
+    assert reading.number != "29" and reading.other_lines == 1
+    assert shipped_classifier.read_photo(data, line=1).number == "29"  # still read on request
 
 
 def test_line_rank_puts_agreement_first_then_the_confidence_per_digit():
