@@ -78,7 +78,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _format_reading(reading) -> str:
+def _format_reading(reading, every_line: bool = False) -> str:
+    """One reading as ``predict`` prints it; ``every_line``: the other lines are printed too,
+    so they are not flagged as unread."""
     parts = []
     for prediction in reading.digits:
         runners = ", ".join(f"{digit} {probability:.1%}" for digit, probability in prediction.top3[1:])
@@ -87,8 +89,8 @@ def _format_reading(reading) -> str:
     if reading.runner_up:
         flag += (f"  [the line reader and the digits disagree: {reading.number} {reading.confidence:.1%} likely, "
                  f"{reading.runner_up} {reading.runner_up_confidence:.1%}]")
-    if reading.other_lines:
-        flag += f"  [{reading.other_lines} more line(s) of writing not read]"
+    if reading.other_lines and not every_line:
+        flag += f"  [{reading.other_lines} more line(s) of writing not read; --every-line reads them]"
     return f"{reading.number}  {' '.join(parts)}{flag}"
 
 
@@ -150,19 +152,40 @@ def cmd_predict(args: argparse.Namespace) -> int:
             shown = f"  (steps: {found['steps_png']})" if "steps_png" in found else ""
             print(json.dumps(found) if args.json else f"{name}: {message}{shown}")
             continue
-        picture = {}
-        if args.show:
-            from core.visualize import render_steps_png
-
-            target = args.show / _picture_name(path, pictures)
-            target.write_bytes(render_steps_png(reading, segmentation))
-            picture = {"steps_png": str(target)}
-        if args.json:
-            print(json.dumps({"file": name, **reading.to_dict(), **picture}))
-        else:
-            shown = f"  (steps: {picture['steps_png']})" if picture else ""
-            print(f"{name}: {_format_reading(reading)}{shown}")
+        every_line = args.every_line and reading.other_lines > 0
+        _print_reading(args, name, path, reading, segmentation, pictures, line=0 if every_line else None)
+        for line in range(1, reading.other_lines + 1 if every_line else 1):
+            try:
+                other, other_segmentation = classifier.read_photo_with_steps(data, line)
+            except NoDigitFoundError as exc:  # nothing read on that line (a word, a tick)
+                message = " ".join(filter(None, [exc.user_message, exc.reason_text]))
+                print(json.dumps({"file": name, "line": line, "error": message}) if args.json
+                      else f"{name} [line {line + 1} of {reading.other_lines + 1}]: {message}")
+                continue
+            _print_reading(args, name, path, other, other_segmentation, pictures, line=line)
     return 1 if failures == len(args.files) else 0
+
+
+def _print_reading(args: argparse.Namespace, name: str, path: Path, reading, segmentation, pictures: set[str],
+                   line: int | None = None) -> None:
+    """Print one reading of ``predict`` (a JSON object with ``--json``) and write its picture
+    with ``--show``. ``line``: which line of writing it is, with ``--every-line`` (0 the one
+    read first), None otherwise."""
+    picture = {}
+    if args.show:
+        from core.visualize import render_steps_png
+
+        named = path if not line else path.with_name(f"{path.stem}.line{line + 1}{path.suffix}")
+        target = args.show / _picture_name(named, pictures)
+        target.write_bytes(render_steps_png(reading, segmentation))
+        picture = {"steps_png": str(target)}
+    if args.json:
+        print(json.dumps({"file": name, **({"line": line} if line is not None else {}), **reading.to_dict(),
+                          **picture}))
+    else:
+        shown = f"  (steps: {picture['steps_png']})" if picture else ""
+        where = f" [line {line + 1} of {reading.other_lines + 1}]" if line is not None else ""
+        print(f"{name}{where}: {_format_reading(reading, every_line=line is not None)}{shown}")
 
 
 def _print_retrain_progress(event: dict) -> None:
@@ -269,6 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
     predict.add_argument("--json", action="store_true", help="one JSON object per line per file")
     predict.add_argument("--show", type=Path, metavar="DIR", help="write a picture of the steps per file into DIR")
+    predict.add_argument("--every-line", action="store_true",
+                         help="in a photo with several lines of writing, read each (the one chosen first)")
     predict.set_defaults(handler=cmd_predict)
 
     retrain = commands.add_parser("retrain", help="fine-tune the active model on MNIST + user samples; "
