@@ -80,8 +80,9 @@ def line_button(lang: Language, photo_id: str, line: int, other_lines: int) -> I
         other_lines: how many lines besides the one read first the photo has, >= 1. The button
             reads line ``line + 1``, and after the last one line 0 again.
     """
+    next_line = (line + 1) % (other_lines + 1)
     return InlineKeyboardButton(messages.line_button(lang, other_lines),
-                                callback_data=callback_data(LINE, f"{photo_id}-{(line + 1) % (other_lines + 1)}"))
+                                callback_data=callback_data(LINE, f"{photo_id}-{next_line}"))
 
 
 def parse_photo_line(argument: str) -> tuple[str, int]:
@@ -93,7 +94,8 @@ def parse_photo_line(argument: str) -> tuple[str, int]:
 
 def saw_button_of(markup: InlineKeyboardMarkup | None) -> InlineKeyboardButton | None:
     """The "What I saw" button in a message's keyboard, or None."""
-    return next((button for button in kept_buttons_of(markup) if button.callback_data.startswith(f"{SAW}:")), None)
+    return next((button for button in kept_buttons_of(markup) if button.callback_data.startswith(f"{SAW}:")),
+                None)
 
 
 def kept_buttons_of(markup: InlineKeyboardMarkup | None) -> list[InlineKeyboardButton]:
@@ -114,7 +116,8 @@ def _with_saw(rows: list[list[InlineKeyboardButton]], saw: KeptButtons) -> Inlin
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def feedback_keyboard(lang: Language, reading_id: int | None, saw: KeptButtons) -> InlineKeyboardMarkup | None:
+def feedback_keyboard(lang: Language, reading_id: int | None,
+                      saw: KeptButtons) -> InlineKeyboardMarkup | None:
     """Right/Wrong (when the reading is stored, ``reading_id`` not None) above "What I saw" (and
     "Read the other line"; any of :data:`KeptButtons`)."""
     rows = []

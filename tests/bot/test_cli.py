@@ -95,19 +95,22 @@ def test_predict_every_line_reads_each_line_of_a_photo(tmp_path, capsys):
     page = paper(960, 1280)
     page = place_digits(page, [handwritten(d, 1) for d in (3, 5, 7, 2)], height=160, left=200, top=150)
     two_lines = tmp_path / "two.jpg"
-    two_lines.write_bytes(to_jpeg(place_digits(page, [handwritten(d, 2) for d in (8, 1, 4)], height=150, left=220,
-                                               top=560)))
+    below = [handwritten(d, 2) for d in (8, 1, 4)]
+    two_lines.write_bytes(to_jpeg(place_digits(page, below, height=150, left=220, top=560)))
     one_line = tmp_path / "one.jpg"
     one_line.write_bytes(number_photo("47"))
     assert main(["predict", str(two_lines)]) == 0
-    assert capsys.readouterr().out.rstrip().endswith("[1 more line(s) of writing not read; --every-line reads them]")
+    flagged = "[1 more line(s) of writing not read; --every-line reads them]"
+    assert capsys.readouterr().out.rstrip().endswith(flagged)
     assert main(["predict", "--every-line", "--json", "--show", str(tmp_path / "show"), str(two_lines),
                  str(one_line)]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(line["number"], line.get("line"), line["other_lines"]) for line in lines] == [
         ("3572", 0, 1), ("814", 1, 1), ("47", None, 0)]
-    assert [Path(line["steps_png"]).name for line in lines] == ["two.steps.png", "two.line2.steps.png", "one.steps.png"]
+    assert [Path(line["steps_png"]).name for line in lines] == [
+        "two.steps.png", "two.line2.steps.png", "one.steps.png"]
     assert main(["predict", "--every-line", str(two_lines)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert [line.split(": ")[0] for line in out] == [f"{two_lines} [line 1 of 2]", f"{two_lines} [line 2 of 2]"]
+    assert [line.split(": ")[0] for line in out] == [
+        f"{two_lines} [line 1 of 2]", f"{two_lines} [line 2 of 2]"]
     assert "not read" not in out[0]

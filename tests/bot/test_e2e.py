@@ -108,8 +108,8 @@ async def test_a_photo_with_two_lines_reads_the_other_on_a_tap(api, bot, real_mo
     # it, under which the button goes back to the first, and "What I saw" shows that line.
     page = paper(960, 1280)
     page = place_digits(page, [handwritten(d, 1) for d in (3, 5, 7, 2)], height=160, left=200, top=150)
-    api.send_photo(USER, to_jpeg(place_digits(page, [handwritten(d, 2) for d in (8, 1, 4)], height=150, left=220,
-                                              top=560)))
+    below = [handwritten(d, 2) for d in (8, 1, 4)]
+    api.send_photo(USER, to_jpeg(place_digits(page, below, height=150, left=220, top=560)))
     (reply,) = await api.next_messages(USER)
     assert reply.text.splitlines()[0] == "I read 3572"
     assert reply.text.splitlines()[-1] == (

@@ -752,7 +752,8 @@ def test_of_two_lines_the_one_read_more_surely_is_given(shipped_classifier):
     assert len(first.working_boxes) == 2 and first.other_lines
     lower = segment_photo(decode_image(data), line_through=first.other_lines[0])
     assert len(lower.working_boxes) == 2
-    assert min(box_y for _, box_y, _, _ in lower.working_boxes) > max(y + h for _, y, _, h in first.working_boxes)
+    first_bottom = max(y + h for _, y, _, h in first.working_boxes)
+    assert min(box_y for _, box_y, _, _ in lower.working_boxes) > first_bottom
     with pytest.raises(NoDigitFoundError):  # a box holding no mark's centre: no line there
         segment_photo(decode_image(data), line_through=(0, 0, 20, 20))
 
@@ -761,7 +762,8 @@ def test_a_page_of_more_lines_than_are_compared_keeps_the_tallest(shipped_classi
     page = paper(960, 1280)
     sideways = [np.ascontiguousarray(np.rot90(handwritten(digit, 1))) for digit in (3, 5)]
     page = place_digits(page, sideways, height=200, left=200, top=120)
-    data = to_jpeg(place_digits(page, [handwritten(digit, 2) for digit in (2, 9)], height=150, left=220, top=560))
+    data = to_jpeg(place_digits(page, [handwritten(digit, 2) for digit in (2, 9)], height=150, left=220,
+                                top=560))
     monkeypatch.setattr(classifier_module, "MAX_LINES_COMPARED", 1)
     reading = shipped_classifier.read_photo(data)
     assert reading.number != "29" and reading.other_lines == 1
