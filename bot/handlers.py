@@ -177,7 +177,7 @@ async def on_line(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except DigitImageError as error:
         await update.effective_chat.send_message(messages.format_image_error(lang, error))
         return
-    services.photos_read += 1
+    # Not counted in services.photos_read: the photo was counted when it was first read.
     stored = await record_reading(update, services, reading, classifier.version, update.effective_user)
     await update.effective_chat.send_message(
         messages.format_reading(lang, reading),

@@ -128,6 +128,7 @@ async def test_a_photo_with_two_lines_reads_the_other_on_a_tap(api, bot, real_mo
     # Right on the second line's reading is taken as on any reading
     assert await tap(api, other, messages.right_button(EN)) == messages.feedback_thanks(EN)
     assert [label for label, _ in other.buttons] == [messages.saw_button(EN), "Read the other line"]
+    assert get_services(bot).photos_read == 1  # one photo, however many of its lines were read
 
 
 async def test_multi_digit_photo(api, bot, classifier):
