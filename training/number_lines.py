@@ -296,21 +296,15 @@ def make_line(rng: np.random.Generator, bank: DigitBank, length: int | None = No
         x += patch.shape[1] + gap
         if separators and index < length - 1 and rng.random() < 0.3:
             mark = _separator(rng, digit_height, stroke)
-            x += 0.05 * digit_height
-            pieces.append((int(round(x)), int(round(baseline - mark.shape[0])), mark))
-            x += mark.shape[1] + 0.1 * digit_height
+            x = _place_mark(pieces, mark, x, baseline, before=0.05 * digit_height, after=0.1 * digit_height)
     if options.end_mark_rate > 0 and rng.random() < options.end_mark_rate:  # "-", "=", ".-": no more digits
         joined = rng.random() < END_MARK_JOINED_SHARE
         gap = rng.uniform(*(END_MARK_JOINED_GAP if joined else END_MARK_GAP))
         mark = end_mark(rng, digit_height, stroke, joined=joined) * rng.uniform(0.75, 1.0)
-        x += gap * digit_height
-        pieces.append((int(round(x)), int(round(baseline - mark.shape[0])), mark))
-        x += mark.shape[1]
+        x = _place_mark(pieces, mark, x, baseline, before=gap * digit_height)
     elif rng.random() < 0.12:  # a short trailing mark: "-", "/", ".", ","
         mark = _separator(rng, digit_height, stroke)
-        x += 0.1 * digit_height
-        pieces.append((int(round(x)), int(round(baseline - mark.shape[0])), mark))
-        x += mark.shape[1]
+        x = _place_mark(pieces, mark, x, baseline, before=0.1 * digit_height)
     width = int(x + rng.uniform(0.05, 1.2) * digit_height)
     pad = CANVAS_HEIGHT  # room for shear and rotation, cropped off afterwards
     canvas = np.zeros((CANVAS_HEIGHT + 2 * pad, width + 2 * pad), np.float32)
@@ -361,6 +355,16 @@ def make_line(rng: np.random.Generator, bank: DigitBank, length: int | None = No
     canvas = _reframe(rng, canvas, top - pad, bottom - pad)
     _add_clutter(rng, canvas, stroke, bank)
     return _add_paper(rng, canvas), "".join(str(int(label)) for label in labels)
+
+
+def _place_mark(pieces: list[tuple[int, int, np.ndarray]], mark: np.ndarray, x: float, baseline: float,
+                before: float, after: float = 0.0) -> float:
+    """Place a separator or end mark on the baseline, ``before`` pixels right of ``x``: adds
+    ``(x, y, patch)`` to ``pieces`` (its foot on ``baseline``) and returns the x after it and
+    ``after`` more pixels."""
+    x += before
+    pieces.append((int(round(x)), int(round(baseline - mark.shape[0])), mark))
+    return x + (mark.shape[1] + after)
 
 
 def _reframe(rng: np.random.Generator, canvas: np.ndarray, top: float, bottom: float) -> np.ndarray:
