@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from telegram import InlineKeyboardMarkup, Message, Update, User
 from telegram.error import BadRequest
@@ -35,6 +37,8 @@ from bot.stats import confusion_matrix_png, load_model_report
 from bot.store import FeedbackStatus, StoreError, StoredReading
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 async def limit_rate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -165,19 +169,13 @@ async def on_line(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     as "What I saw" on it.
     """
     lang = await get_language(update, context)
-    tapped = await _tapped_photo(update, context, lang)
-    if tapped is None:
+    done = await _work_on_tapped_photo(update, context, lang, lambda classifier, data, line: (
+        classifier, classifier.read_photo(data, line)))
+    if done is None:
         return
-    photo_id, line, photo = tapped
-    services = get_services(context)
-    classifier = services.classifier
-    try:
-        data = await download(context, photo)
-        reading = await services.run_blocking(classifier.read_photo, data, line)
-    except DigitImageError as error:
-        await update.effective_chat.send_message(messages.format_image_error(lang, error))
-        return
+    photo_id, line, (classifier, reading) = done
     # Not counted in services.photos_read: the photo was counted when it was first read.
+    services = get_services(context)
     stored = await record_reading(update, services, reading, classifier.version, update.effective_user)
     await update.effective_chat.send_message(
         messages.format_reading(lang, reading),
@@ -186,10 +184,17 @@ async def on_line(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-async def _tapped_photo(update: Update, context: ContextTypes.DEFAULT_TYPE,
-                        lang: Language) -> tuple[str, int, RememberedPhoto] | None:
-    """The photo id, line and photo of a "What I saw" or "Read the other line" tap, the tap
-    answered; None (the tap answered with an alert) when the photo has left the chat's cache."""
+async def _work_on_tapped_photo(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, lang: Language,
+    work: Callable[[PhotoClassifier, bytes, int], T],
+) -> tuple[str, int, T] | None:
+    """Answer a "What I saw" or "Read the other line" tap and run ``work(classifier, photo
+    bytes, line)`` on its photo in a worker thread, with the classifier serving now.
+
+    Returns:
+        ``(photo id, line, work's result)``; None when the photo has left the chat's cache (the
+        tap answered with an alert) or could not be read (``DigitImageError``: the chat is told why).
+    """
     query = update.callback_query
     photo_id, line = callbacks.parse_photo_line(context.match.group(1))
     photo = recall_photo(context, photo_id)
@@ -197,7 +202,14 @@ async def _tapped_photo(update: Update, context: ContextTypes.DEFAULT_TYPE,
         await query.answer(messages.saw_expired(lang), show_alert=True)
         return None
     await query.answer()
-    return photo_id, line, photo
+    services = get_services(context)
+    classifier = services.classifier  # a /retrain or /rollback may swap it meanwhile
+    try:
+        data = await download(context, photo)
+        return photo_id, line, await services.run_blocking(work, classifier, data, line)
+    except DigitImageError as error:
+        await update.effective_chat.send_message(messages.format_image_error(lang, error))
+        return None
 
 
 async def record_reading(
@@ -226,17 +238,11 @@ async def record_reading(
 async def on_saw(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The "What I saw" button: send the picture of the preprocessing steps for that reading."""
     lang = await get_language(update, context)
-    tapped = await _tapped_photo(update, context, lang)
-    if tapped is None:
+    done = await _work_on_tapped_photo(update, context, lang,
+                                       lambda classifier, data, line: steps_png(classifier, data, lang, line))
+    if done is None:
         return
-    _, line, photo = tapped
-    services = get_services(context)
-    try:
-        data = await download(context, photo)
-        png, caption = await services.run_blocking(steps_png, services.classifier, data, lang, line)
-    except DigitImageError as error:
-        await update.effective_chat.send_message(messages.format_image_error(lang, error))
-        return
+    _, _, (png, caption) = done
     await update.effective_chat.send_photo(png, caption=caption)
 
 
