@@ -23,7 +23,14 @@ given over a different reading of the number reader are the classifier's, soften
 tune halves (least negative log-likelihood, as :mod:`benchmarks.calibration` does for the
 classifier alone) and checked on the check halves.
 
-It prints the fitted coefficients and temperature, to be written into ``core/classifier.py``
+Where the number readers read the line and found no digit in it while the per-digit path read
+one (``core.results.PhotoReading.line_reader_read_nothing``: mostly a border or a stroke the
+classifier calls a 1), it fits a scale of the digits' probabilities
+(``core.classifier.SILENT_READER_DIGIT_SCALE``) on the tune halves' such readings, by how often
+each was right, and reports each reading's confidence (the product over its digits) against
+how often it was right on the check halves.
+
+It prints the fitted coefficients, temperatures and scale, to be written into ``core/classifier.py``
 when they check better than the ones there (refit when the classifier or the number reader
 changes).
 
@@ -53,6 +60,9 @@ READINGS = ("given", "runner_up")
 #: Where each kind of digit's serving temperature is set in core.classifier.
 TEMPERATURE_NAMES = {"reader": "READER_DIGIT_TEMPERATURE", "classifier": "DISAGREEMENT_DIGIT_TEMPERATURE"}
 
+#: The scales fitted on the tune halves' digits of a reading the number readers read no digit in.
+SCALES = np.round(np.arange(0.02, 1.0001, 0.01), 2)
+
 
 def serving_temperature(kind: str) -> float:
     """The temperature core.classifier applies to one kind of digit (``"reader"``, ``"classifier"``)."""
@@ -71,7 +81,10 @@ def collect(classifier, items: list) -> tuple[list[dict], list[dict]]:
         given by the number reader (``"kind": "reader"``) or by the classifier over a different
         reading of the number reader (``"classifier"``), with ``"half"``, ``"label"`` and
         ``"log_probabilities"``: float64 (10,), before the serving temperature of its kind
-        (:func:`serving_temperature`), up to a constant.
+        (:func:`serving_temperature`), up to a constant; and one per reading the number readers
+        read no digit in, of any length (``"kind": "silent"``), with ``"half"``, ``"right"``
+        (the reading is the label) and ``"confidences"``: its digits' confidences before the
+        serving scale.
 
     The features are taken as :func:`core.classifier.disagreement_confidences` receives them
     (wrapped for the run; items are read one at a time, so each call is the current item's).
@@ -97,8 +110,14 @@ def collect(classifier, items: list) -> tuple[list[dict], list[dict]]:
                 reading = classifier.read_photo(item.path.read_bytes())
             except (DigitImageError, OSError):
                 continue
-            kind = {"line": "reader", "digits": "classifier"}.get(reading.method)
-            if kind and (kind == "reader" or reading.runner_up) and len(reading.number) == len(item.label):
+            kind = {"line": "reader", "digits": "classifier" if reading.runner_up else "silent"}.get(reading.method)
+            if kind == "silent" and reading.line_text:
+                kind = None  # the readers read this very reading: no disagreement, no silence
+            if kind == "silent":
+                scale = float(core.classifier.SILENT_READER_DIGIT_SCALE)
+                digits.append({"kind": kind, "half": item.half, "right": reading.number == item.label,
+                               "confidences": [prediction.confidence / scale for prediction in reading.digits]})
+            elif kind and len(reading.number) == len(item.label):
                 temperature = serving_temperature(kind)
                 for prediction, label in zip(reading.digits, item.label):
                     shown = np.log(np.clip(np.asarray(prediction.probabilities, np.float64), 1e-12, 1.0))
@@ -121,7 +140,7 @@ def digits_report(digits: list[dict], serving: float, kind: str = "reader") -> t
     """The check halves' figures of one kind of digits (see :func:`collect`) at temperature 1, at
     the serving temperature and at the one fitted on the tune halves
     (:func:`benchmarks.calibration.fit_temperature`); returns ``(text, fitted temperature)``."""
-    digits = [digit for digit in digits if digit.get("kind", "reader") == kind]
+    digits = [digit for digit in digits if digit.get("kind", "reader") == kind and "log_probabilities" in digit]
     by_half = {half: [digit for digit in digits if digit["half"] == half] for half in HALVES}
     if not by_half["tune"] or not by_half["check"]:
         return f"too few {kind} digits to fit a temperature", serving
@@ -132,7 +151,8 @@ def digits_report(digits: list[dict], serving: float, kind: str = "reader") -> t
 
     fitted = fit_temperature(*arrays("tune"))
     logits, labels = arrays("check")
-    given_by = {"reader": "the number reader gave", "classifier": "the classifier gave over the number reader's"}[kind]
+    given_by = {"reader": "the number reader gave", "classifier": "the classifier gave over the number reader's",
+                "silent": "the classifier gave where the number readers read no digit"}[kind]
     lines = [f"digits of the readings {given_by}: {len(by_half['tune'])} (tune half), "
              f"{len(labels)} (check half); check half:",
              f"{'temperature':>11} {'ECE':>6} {'mean conf':>10} {'right':>7} {'said >=90 %':>12} {'right':>7}"]
@@ -141,6 +161,52 @@ def digits_report(digits: list[dict], serving: float, kind: str = "reader") -> t
         sure_right = "-" if figures["said_90_right"] is None else f"{figures['said_90_right']:.1%}"
         lines.append(f"{temperature:>11.2f} {figures['ece_points']:>6.1f} {figures['mean_confidence']:>10.1%} "
                      f"{figures['accuracy']:>7.1%} {figures['said_90_count']:>12} {sure_right:>7}")
+    return "\n".join(lines), fitted
+
+
+def said_sure(confidences: list[list[float]], scale: float) -> np.ndarray:
+    """float64 (N,): how sure each reading is said to be when each of its digits' unscaled
+    confidences (one list per reading) is scaled by ``scale``: the product over its digits."""
+    return np.array([np.prod([scale * confidence for confidence in reading]) for reading in confidences])
+
+
+def fit_scale(confidences: list[list[float]], right: np.ndarray) -> float:
+    """The scale in :data:`SCALES` whose readings' confidences (:func:`said_sure`) best predict
+    whether each reading is right (``right``: bool (N,)), by least binary negative
+    log-likelihood."""
+    def loss(scale: float) -> float:
+        said = np.clip(said_sure(confidences, scale), 1e-6, 1 - 1e-6)
+        return float(-np.sum(np.where(right, np.log(said), np.log1p(-said))))
+
+    return float(SCALES[int(np.argmin([loss(scale) for scale in SCALES]))])
+
+
+def silent_report(readings: list[dict], serving: float) -> tuple[str, float]:
+    """The check halves' figures of the readings the number readers read no digit in (see
+    :func:`collect`; a reading counts as right when it is the label), unscaled, at the serving
+    scale and at the one fitted on the tune halves (:func:`fit_scale`); returns ``(text,
+    fitted scale)``."""
+    readings = [reading for reading in readings if reading.get("kind") == "silent"]
+    by_half = {half: [reading for reading in readings if reading["half"] == half] for half in HALVES}
+    if not by_half["tune"] or not by_half["check"]:
+        return "too few readings where the number readers read no digit to fit a scale", serving
+
+    def arrays(half):
+        return ([reading["confidences"] for reading in by_half[half]],
+                np.array([reading["right"] for reading in by_half[half]]))
+
+    fitted = fit_scale(*arrays("tune"))
+    confidences, right = arrays("check")
+    lines = [f"readings the classifier gave where the number readers read no digit: "
+             f"{len(by_half['tune'])} (tune half, {int(arrays('tune')[1].sum())} right), {len(right)} "
+             f"(check half, {int(right.sum())} right); check half, reading by reading:",
+             f"{'scale':>11} {'ECE':>6} {'mean conf':>10} {'right':>7} {'said >=90 %':>12} {'right':>7}"]
+    for scale in (1.0, serving, fitted):
+        said = said_sure(confidences, scale)
+        sure = said >= 0.9
+        sure_right = f"{right[sure].mean():.1%}" if sure.any() else "-"
+        lines.append(f"{scale:>11.2f} {100 * expected_calibration_error(said, right):>6.1f} {said.mean():>10.1%} "
+                     f"{right.mean():>7.1%} {int(sure.sum()):>12} {sure_right:>7}")
     return "\n".join(lines), fitted
 
 
@@ -243,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
         text, temperature = digits_report(digits, serving_temperature(kind), kind)
         print(text)
         print(f"{name} = {temperature:.2f} (fitted on the tune half)")
+    text, scale = silent_report(digits, float(core.classifier.SILENT_READER_DIGIT_SCALE))
+    print(text)
+    print(f"SILENT_READER_DIGIT_SCALE = {scale:.2f} (fitted on the tune half)")
     return 0
 
 

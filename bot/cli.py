@@ -89,6 +89,8 @@ def _format_reading(reading, every_line: bool = False) -> str:
     if reading.runner_up:
         flag += (f"  [the line reader and the digits disagree: {reading.number} {reading.confidence:.1%} likely, "
                  f"{reading.runner_up} {reading.runner_up_confidence:.1%}]")
+    if reading.line_reader_read_nothing:
+        flag += "  [the line reader read no digit here: perhaps no digit at all]"
     if reading.other_lines and not every_line:
         flag += f"  [{reading.other_lines} more line(s) of writing not read; --every-line reads them]"
     return f"{reading.number}  {' '.join(parts)}{flag}"

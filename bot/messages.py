@@ -330,6 +330,10 @@ def format_reading(lang: Language, reading: PhotoReading) -> str:
             "{percent} likely, {runner_up} {runner_up_percent}.", number=reading.number,
             percent=format_percent(lang, reading.confidence), runner_up=reading.runner_up,
             runner_up_percent=format_percent(lang, reading.runner_up_confidence))
+    if reading.line_reader_read_nothing:
+        # Translators: the bot reads each photo two ways (digit by digit, and the whole line at once);
+        # this line says the whole-line reading found no digit where the digit-by-digit reading did.
+        text += "\n" + lang.gettext("Reading the whole line found no digit there, so it may be no digit at all.")
     if reading.other_lines:
         # Translators: the photo holds more than one line of writing and only one was read;
         # {count} is how many lines were not read; {button} is the label of the button that reads

@@ -233,6 +233,16 @@ def _softened_prediction(prediction: DigitPrediction, temperature: float) -> Dig
                                top3=tuple((int(digit), float(digits[digit])) for digit in order))
 
 
+def _scaled_prediction(prediction: DigitPrediction, scale: float) -> DigitPrediction:
+    """The prediction with every digit's probability times ``scale`` (in (0, 1]) and the rest
+    given to "not a digit": evidence that the mark may be no digit at all. Digit, order of the
+    runners-up and box unchanged."""
+    digits = (np.asarray(prediction.probabilities, np.float64) * scale).astype(np.float32)
+    return dataclasses.replace(prediction, confidence=prediction.confidence * scale, probabilities=digits,
+                               top3=tuple((digit, probability * scale) for digit, probability in prediction.top3),
+                               not_a_digit=max(0.0, 1.0 - float(digits.sum())))
+
+
 def _line_predictions(reading: LineReading, probabilities: np.ndarray, segmentation, boxes: list) -> list[DigitPrediction]:
     """DigitPredictions for the digits of a line reading: each digit's probabilities are the
     reader's softmax over the ten digits (the blank left out) at the time step where that
@@ -327,6 +337,20 @@ READER_DIGIT_TEMPERATURE = 1.60
 #: halves' 292, right 81.8 % of the time, they were said 90.5 % sure (ECE 10.2 points; "90 %
 #: sure" right 91.5 %), and with it 80.8 % (4.9 points; 97.3 %; a refit, 1.83, 5.1 points).
 DISAGREEMENT_DIGIT_TEMPERATURE = 1.87
+
+
+#: How much of each digit's probability stands in a reading in which the number readers found
+#: no digit (every view of both read nothing: :func:`_reader_read_nothing`), given because no
+#: other line was read; the rest goes to "not a digit". Such a reading is mostly a stroke that
+#: is no digit, a cell's border or a binding edge that the classifier calls a 1, said 99.99 %
+#: sure (benchmarks.real_numbers, 2026-12-08: 6 of 36 register cells right over both halves,
+#: said 86 % sure on average; no cheque). A temperature cannot bring 99.99 % down to a fifth, so
+#: the probabilities are scaled. Fitted by ``python -m benchmarks.disagreement`` on the tune
+#: halves' 17 such readings (3 right; each reading's confidence the product of its scaled
+#: digits, least binary negative log-likelihood of it being right). On the check halves' 19 (3
+#: right): said 83.8 -> 13.6 % sure on average, expected calibration error 68.0 -> 13.5 points.
+#: The reading itself is unchanged.
+SILENT_READER_DIGIT_SCALE = 0.22
 
 
 def disagreement_features(line_given: bool, advantage: float, digits_confidence: float,
@@ -672,7 +696,7 @@ class Classifier:
             reading, segmentation = self._surest_line(photo, ink, reading, segmentation)
             reading = dataclasses.replace(reading, other_lines=len(segmentation.other_lines))
         if not line:
-            return reading, segmentation
+            return self._with_honest_confidence(reading), segmentation
         if line > len(segmentation.other_lines) or not segmentation.working_boxes:
             raise NoDigitFoundError(detail=f"no line {line}: the photo has {len(segmentation.other_lines)} "
                                            "more")
@@ -680,8 +704,18 @@ class Classifier:
         other, other_segmentation = self._read_segmentation(
             photo, segment_photo(photo, ink_stage=ink, line_through=box))
         unread = _lines_besides(segmentation, box)
-        return (dataclasses.replace(other, other_lines=len(unread)),
+        return (self._with_honest_confidence(dataclasses.replace(other, other_lines=len(unread))),
                 dataclasses.replace(other_segmentation, other_lines=unread))
+
+    def _with_honest_confidence(self, reading: PhotoReading) -> PhotoReading:
+        """``reading`` with its digits' probabilities scaled by :data:`SILENT_READER_DIGIT_SCALE`
+        (:func:`_scaled_prediction`) when the number readers read the line and found no digit
+        in it (:attr:`PhotoReading.line_reader_read_nothing`); else ``reading`` itself. The digits and the
+        reading's method stay; only how sure it is said to be changes."""
+        if not self.readers or not reading.line_reader_read_nothing:
+            return reading
+        return dataclasses.replace(reading, digits=tuple(_scaled_prediction(prediction, SILENT_READER_DIGIT_SCALE)
+                                                         for prediction in reading.digits))
 
     def _surest_line(self, photo: np.ndarray, ink, reading: PhotoReading, segmentation):
         """The line of writing to give when a photo holds several: of the line read

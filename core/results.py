@@ -105,6 +105,13 @@ class PhotoReading:
         return float(np.prod([prediction.confidence for prediction in self.digits])) if self.digits else 0.0
 
     @property
+    def line_reader_read_nothing(self) -> bool:
+        """True when the number reader read the line and found no digit in it, and the per-digit
+        reading was given alone: the marks may be no digits at all (a border, a stroke), and
+        the digits' confidences say so (``core.classifier.SILENT_READER_DIGIT_SCALE``)."""
+        return self.method == "digits" and self.line_text == ""
+
+    @property
     def low_confidence(self) -> bool:
         """True when any digit is a low-confidence guess (see :attr:`runner_up` for the readers' disagreement)."""
         return any(prediction.low_confidence for prediction in self.digits)

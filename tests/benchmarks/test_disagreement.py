@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from benchmarks.disagreement import fit_logistic, predict, readers_shares
 
@@ -35,3 +36,17 @@ def test_overconfident_digits_get_a_temperature_above_one():
         digits.append({"half": "tune" if index % 2 else "check", "label": label, "log_probabilities": log_probabilities})
     text, temperature = digits_report(digits, serving=1.0)
     assert temperature > 1.5 and "1000 (check half)" in text
+
+
+def test_readings_always_said_sure_but_right_a_quarter_of_the_time_get_a_scale_near_a_quarter():
+    from benchmarks.disagreement import fit_scale, said_sure, silent_report
+
+    rng = np.random.default_rng(2)
+    right = rng.random(4_000) < 0.25
+    confidences = [[0.999]] * len(right)
+    assert fit_scale(confidences, right) == pytest.approx(0.25, abs=0.03)
+    np.testing.assert_allclose(said_sure([[0.9, 0.5], [1.0]], 0.5), [0.1125, 0.5])
+    readings = [{"kind": "silent", "half": "tune" if index % 2 else "check", "right": bool(ok), "confidences": [0.999]}
+                for index, ok in enumerate(right)]
+    text, scale = silent_report(readings, serving=1.0)
+    assert scale == pytest.approx(0.25, abs=0.03) and "2000 (check half" in text

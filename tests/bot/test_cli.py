@@ -70,6 +70,9 @@ def test_a_disagreement_line_gives_both_readings_and_how_likely_each_is():
     line = _format_reading(reading)
     assert line.startswith("42  4 (90.0%; next: 7 5.0%, 1 5.0%)")
     assert line.endswith("[the line reader and the digits disagree: 42 58.0% likely, 412 9.0%]")
+    silent = dataclasses.replace(reading, method="digits", line_text="", runner_up="", number_confidence=None)
+    assert _format_reading(silent).endswith("[the line reader read no digit here: perhaps no digit at all]")
+    assert "no digit here" not in line
 
 
 def test_predict_says_why_no_digit_was_read_and_shows_what_it_saw(tmp_path, capsys):

@@ -262,3 +262,14 @@ def test_readers_disagreeing_give_the_other_reading_as_runner_up():
 def test_readers_agreeing_add_nothing():
     reading = dataclasses.replace(make_reading("42"), method="both", line_text="42")
     assert "different answers" not in messages.format_reading(EN, reading)
+    assert "no digit there" not in messages.format_reading(EN, reading)
+
+
+def test_a_reading_the_line_reader_found_no_digit_in_says_so_in_every_language():
+    silent = dataclasses.replace(make_reading("1"), method="digits", line_text="")
+    not_run = dataclasses.replace(make_reading("1"), method="digits", line_text=None)  # no number reader installed
+    sentence = "Reading the whole line found no digit there, so it may be no digit at all."
+    assert messages.format_reading(EN, silent).splitlines()[-1] == sentence
+    assert sentence not in messages.format_reading(EN, not_run)
+    translated = {messages.format_reading(i18n.get(code), silent).splitlines()[-1] for code in ("de", "es", "pt_BR", "ru")}
+    assert len(translated) == 4 and sentence not in translated

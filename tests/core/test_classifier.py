@@ -272,6 +272,26 @@ def test_the_digits_reading_stands_when_the_line_reader_finds_it_nearly_as_likel
     assert (reading.number, reading.method, reading.runner_up) == ("417", "line", "47")
 
 
+def test_a_reading_the_number_reader_finds_no_digit_in_is_said_less_sure(with_reader, photo_47):
+    from core.classifier import SILENT_READER_DIGIT_SCALE
+
+    alone = with_reader(None).read_photo(photo_47)  # no number reader: the classifier's own figures
+    agreeing = with_reader(_FakeReader("47", 0.9)).read_photo(photo_47)
+    silent = with_reader(_FakeReader("", 0.9)).read_photo(photo_47)
+    assert alone.number == agreeing.number == silent.number == "47"
+    assert silent.line_reader_read_nothing and not alone.line_reader_read_nothing
+    assert not agreeing.line_reader_read_nothing and agreeing.method == "both"
+    assert 0.0 < SILENT_READER_DIGIT_SCALE < 0.5
+    for by_itself, agreed, doubted in zip(alone.digits, agreeing.digits, silent.digits):
+        assert agreed.confidence == pytest.approx(by_itself.confidence)
+        assert doubted.digit == by_itself.digit
+        assert doubted.confidence == pytest.approx(SILENT_READER_DIGIT_SCALE * by_itself.confidence, rel=1e-5)
+        assert doubted.not_a_digit == pytest.approx(1 - SILENT_READER_DIGIT_SCALE * by_itself.probabilities.sum(),
+                                                    abs=1e-5)
+        assert [digit for digit, _ in doubted.top3] == [digit for digit, _ in by_itself.top3]
+    assert silent.low_confidence and silent.confidence < alone.confidence * SILENT_READER_DIGIT_SCALE
+
+
 def test_softened_probabilities_keep_their_order_and_total():
     from core.classifier import softened
 
