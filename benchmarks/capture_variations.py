@@ -30,6 +30,10 @@ Variations (each applied alone, then JPEG quality 92 unless stated):
   digits' height apart, or a grid of squares 0.6 times it (a digit about two squares tall,
   as written in a squared notebook), the height being the pipeline's own on the unchanged
   file. Not camera effects, but the commonest papers there are.
+- ``pencil``: every stroke redrawn grey, as light as graphite (its darkness at the strokes'
+  core 45 % of the paper's brightness) and grainy (:func:`pencil`): numbers are written in
+  pencil too, and no other set here has any;
+- ``light pencil``: the same at 25 % (a hard lead, or a light hand).
 
 Usage::
 
@@ -117,6 +121,40 @@ def printed_lines(image: np.ndarray, spacing: float, vertical: bool) -> np.ndarr
     return np.clip(image * shade[:, :, None], 0, 255).astype(np.uint8)
 
 
+def pencil(image: np.ndarray, digit_height: float, strength: float = 0.45) -> np.ndarray:
+    """The strokes redrawn as if in pencil: grey whatever their colour, their darkness
+    ``strength`` of the paper's brightness at their core (graphite reflects about half the
+    light paper does), and grainy (the paper's tooth shows through: each pixel's darkness
+    times a random 0.4-1.2, lightly blurred; fixed seed).
+
+    The paper under the strokes is estimated by a grey closing (a maximum then minimum filter
+    wider than any stroke: 0.3 times ``digit_height``, the digits' height in px, at least 3
+    px; on a copy scaled so that it is at most 15 px), then blurred; a pixel's darkness is the paper's brightness minus the photo's, taken
+    relative to the strokes' core (the 98th percentile of the darkness of the pixels darker
+    than a tenth of the paper). Everything dark on the page changes alike, a table's edge as a
+    digit's stroke."""
+    side = max(3.0, 0.3 * digit_height)
+    # the closing on a copy where the filter is at most 15 px wide (a full-size phone photo's
+    # would be hundreds of pixels wide, and slow), scaled back up
+    factor = min(1.0, 15.0 / side)
+    small = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1 else image
+    width = max(3, int(round(side * factor)) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width, width))
+    paper_level = cv2.GaussianBlur(cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel), (0, 0), width / 4)
+    if factor < 1:
+        paper_level = cv2.resize(paper_level, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
+    paper_level = paper_level.astype(np.float32)
+    brightness = paper_level.mean(axis=2)
+    darkness = np.clip(brightness - image.astype(np.float32).mean(axis=2), 0, 255)
+    marked = darkness[darkness > 0.1 * brightness]
+    core = float(np.percentile(marked, 98)) if marked.size else 1.0
+    relative = np.clip(darkness / max(core, 1.0), 0, 1)
+    grain = cv2.GaussianBlur(np.random.default_rng(2).uniform(0.4, 1.2, darkness.shape).astype(np.float32),
+                             (0, 0), 0.6)
+    drawn = paper_level * (1.0 - strength * relative * grain)[:, :, None]
+    return np.clip(drawn, 0, 255).astype(np.uint8)
+
+
 def paper(spacing: float, vertical: bool) -> Callable[[np.ndarray, float], np.ndarray]:
     """A change printing lines ``spacing`` times the digits' height apart (see :func:`printed_lines`)."""
     return lambda image, digit_height: printed_lines(image, spacing * digit_height, vertical)
@@ -144,9 +182,11 @@ VARIATIONS: dict[str, tuple[Callable[[np.ndarray, float], np.ndarray], int]] = {
     "jpeg 40": (plain(lambda image: image), 40),
     "ruled paper": (paper(0.9, vertical=False), JPEG_QUALITY),
     "squared paper": (paper(0.6, vertical=True), JPEG_QUALITY),
+    "pencil": (pencil, JPEG_QUALITY),
+    "light pencil": (lambda image, digit_height: pencil(image, digit_height, strength=0.25), JPEG_QUALITY),
 }
 #: The variations that need the digits' height (measured on the unchanged file).
-PAPERS = ("ruled paper", "squared paper")
+PAPERS = ("ruled paper", "squared paper", "pencil", "light pencil")
 
 
 def vary(image: np.ndarray, name: str, digit_height: float | None = None) -> bytes:
