@@ -110,9 +110,10 @@ def collect(classifier, items: list) -> tuple[list[dict], list[dict]]:
                 reading = classifier.read_photo(item.path.read_bytes())
             except (DigitImageError, OSError):
                 continue
-            kind = {"line": "reader", "digits": "classifier" if reading.runner_up else "silent"}.get(reading.method)
-            if kind == "silent" and reading.line_text:
-                kind = None  # the readers read this very reading: no disagreement, no silence
+            if reading.line_reader_read_nothing:
+                kind = "silent"
+            else:
+                kind = {"line": "reader", "digits": "classifier" if reading.runner_up else None}.get(reading.method)
             if kind == "silent":
                 scale = float(core.classifier.SILENT_READER_DIGIT_SCALE)
                 digits.append({"kind": kind, "half": item.half, "right": reading.number == item.label,
@@ -140,7 +141,7 @@ def digits_report(digits: list[dict], serving: float, kind: str = "reader") -> t
     """The check halves' figures of one kind of digits (see :func:`collect`) at temperature 1, at
     the serving temperature and at the one fitted on the tune halves
     (:func:`benchmarks.calibration.fit_temperature`); returns ``(text, fitted temperature)``."""
-    digits = [digit for digit in digits if digit.get("kind", "reader") == kind and "log_probabilities" in digit]
+    digits = [digit for digit in digits if digit.get("kind", "reader") == kind]
     by_half = {half: [digit for digit in digits if digit["half"] == half] for half in HALVES}
     if not by_half["tune"] or not by_half["check"]:
         return f"too few {kind} digits to fit a temperature", serving
@@ -151,8 +152,7 @@ def digits_report(digits: list[dict], serving: float, kind: str = "reader") -> t
 
     fitted = fit_temperature(*arrays("tune"))
     logits, labels = arrays("check")
-    given_by = {"reader": "the number reader gave", "classifier": "the classifier gave over the number reader's",
-                "silent": "the classifier gave where the number readers read no digit"}[kind]
+    given_by = {"reader": "the number reader gave", "classifier": "the classifier gave over the number reader's"}[kind]
     lines = [f"digits of the readings {given_by}: {len(by_half['tune'])} (tune half), "
              f"{len(labels)} (check half); check half:",
              f"{'temperature':>11} {'ECE':>6} {'mean conf':>10} {'right':>7} {'said >=90 %':>12} {'right':>7}"]

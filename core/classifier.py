@@ -710,8 +710,8 @@ class Classifier:
     def _with_honest_confidence(self, reading: PhotoReading) -> PhotoReading:
         """``reading`` with its digits' probabilities scaled by :data:`SILENT_READER_DIGIT_SCALE`
         (:func:`_scaled_prediction`) when the number readers read the line and found no digit
-        in it (:attr:`PhotoReading.line_reader_read_nothing`); else ``reading`` itself. The digits and the
-        reading's method stay; only how sure it is said to be changes."""
+        in it (:attr:`PhotoReading.line_reader_read_nothing`); else ``reading`` itself. The
+        digits and the reading's method stay; only how sure it is said to be changes."""
         if not self.readers or not reading.line_reader_read_nothing:
             return reading
         return dataclasses.replace(reading, digits=tuple(_scaled_prediction(prediction, SILENT_READER_DIGIT_SCALE)
