@@ -409,20 +409,13 @@ def line_rank(reading: PhotoReading) -> tuple[bool, float]:
     return reading.method == "both", reading.confidence ** (1 / max(1, len(reading.digits)))
 
 
-def _enclosing_box(boxes) -> tuple[int, int, int, int]:
-    """The ``(x, y, w, h)`` box around ``boxes`` (each ``(x, y, w, h)``, at least one)."""
-    x0 = min(x for x, _, _, _ in boxes)
-    y0 = min(y for _, y, _, _ in boxes)
-    x1 = max(x + w for x, _, w, _ in boxes)
-    y1 = max(y + h for _, y, _, h in boxes)
-    return x0, y0, x1 - x0, y1 - y0
-
-
 def _lines_besides(segmentation, box: tuple[int, int, int, int]) -> tuple[tuple[int, int, int, int], ...]:
     """The photo's lines of writing other than ``box`` (one of ``segmentation.other_lines``),
     top to bottom: the line ``segmentation`` read (the box around its marks) and its other
     further lines; each a working box ``(x, y, w, h)``."""
-    lines = [_enclosing_box(segmentation.working_boxes),
+    from core.preprocessing import enclosing_box
+
+    lines = [enclosing_box(segmentation.working_boxes),
              *(other for other in segmentation.other_lines if other != box)]
     return tuple(sorted(lines, key=lambda line: line[1]))
 
@@ -685,7 +678,7 @@ class Classifier:
             a line of the photo or nothing is read on it.
             ValueError: ``line`` is negative.
         """
-        from core.preprocessing import decode_image, photo_ink, segment_photo
+        from core.preprocessing import decode_image, photo_ink
 
         if line < 0:
             raise ValueError(f"line must be >= 0, got {line}")
@@ -701,11 +694,19 @@ class Classifier:
             raise NoDigitFoundError(detail=f"no line {line}: the photo has {len(segmentation.other_lines)} "
                                            "more")
         box = segmentation.other_lines[line - 1]
-        other, other_segmentation = self._read_segmentation(
-            photo, segment_photo(photo, ink_stage=ink, line_through=box))
+        other, other_segmentation = self._read_line_through(photo, ink, box)
         unread = _lines_besides(segmentation, box)
         return (self._with_honest_confidence(dataclasses.replace(other, other_lines=len(unread))),
                 dataclasses.replace(other_segmentation, other_lines=unread))
+
+    def _read_line_through(self, photo: np.ndarray, ink, box: tuple[int, int, int, int]):
+        """The reading of the line of writing through ``box`` (one of a segmentation's
+        ``other_lines``) of the decoded photo and its :func:`core.preprocessing.photo_ink`:
+        :meth:`_read_segmentation` of :func:`core.preprocessing.segment_photo` with
+        ``line_through``. Raises NoDigitFoundError as they do."""
+        from core.preprocessing import segment_photo
+
+        return self._read_segmentation(photo, segment_photo(photo, ink_stage=ink, line_through=box))
 
     def _with_honest_confidence(self, reading: PhotoReading) -> PhotoReading:
         """``reading`` with its digits' probabilities scaled by :data:`SILENT_READER_DIGIT_SCALE`
@@ -739,15 +740,12 @@ class Classifier:
         Returns:
             ``(PhotoReading, Segmentation)``, as :meth:`read_photo_with_steps`.
         """
-        from core.preprocessing import segment_photo
-
         if not segmentation.working_boxes or len(segmentation.other_lines) + 1 > MAX_LINES_COMPARED:
             return reading, segmentation
         best, best_segmentation, best_box = reading, segmentation, None
         for box in segmentation.other_lines:
             try:
-                other, other_segmentation = self._read_segmentation(
-                    photo, segment_photo(photo, ink_stage=ink, line_through=box))
+                other, other_segmentation = self._read_line_through(photo, ink, box)
             except NoDigitFoundError:
                 continue
             if _reader_read_nothing(other):

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from core.errors import NoDigitFoundError
-from core.preprocessing import Segmentation
+from core.preprocessing import Segmentation, enclosing_box
 from core.results import PhotoReading
 
 #: Longest side of the photo panels, in pixels, before matplotlib lays them out.
@@ -218,10 +218,8 @@ def digits_region(boxes, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
     height, width = shape[:2]
     if not boxes:
         return 0, 0, width, height
-    x0 = min(x for x, _, _, _ in boxes)
-    y0 = min(y for _, y, _, _ in boxes)
-    x1 = max(x + w for x, _, w, _ in boxes)
-    y1 = max(y + h for _, y, _, h in boxes)
+    x0, y0, box_width, box_height = enclosing_box(boxes)
+    x1, y1 = x0 + box_width, y0 + box_height
     margin = max(12, max(h for _, _, _, h in boxes) // 2)
     x0, y0, x1, y1 = x0 - margin, y0 - margin, x1 + margin, y1 + margin
     widen = max(0, (3 * (y1 - y0)) // 4 - (x1 - x0))

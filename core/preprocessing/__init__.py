@@ -55,6 +55,7 @@ from core.preprocessing.normalisation import (
     TARGET_STROKE,
     center_of_mass,
     crop_to_bounding_box,
+    enclosing_box,
     fit_in_box,
     normalize_digit,
     normalize_stroke_width,
@@ -100,7 +101,7 @@ __all__ = [
     # lines
     "MAX_FAINT_COVERAGE", "PEN_OVER_PRINT", "remove_border_regions", "remove_lines",
     # normalisation
-    "TARGET_STROKE", "center_of_mass", "crop_to_bounding_box", "fit_in_box", "normalize_digit",
+    "TARGET_STROKE", "center_of_mass", "crop_to_bounding_box", "enclosing_box", "fit_in_box", "normalize_digit",
     "normalize_stroke_width", "pad_to_canvas", "remove_hairlines", "shift_to_center_of_mass",
     "to_model_input",
     # segmentation

@@ -16,6 +16,15 @@ def _stroke_width(component: np.ndarray) -> float:
     return 2.0 * float(np.count_nonzero(component)) / max(perimeter, 1.0)
 
 
+def enclosing_box(boxes) -> tuple[int, int, int, int]:
+    """The ``(x, y, w, h)`` box around ``boxes`` (each ``(x, y, w, h)``, pixels; at least one)."""
+    x0 = min(x for x, _, _, _ in boxes)
+    y0 = min(y for _, y, _, _ in boxes)
+    x1 = max(x + w for x, _, w, _ in boxes)
+    y1 = max(y + h for _, y, _, h in boxes)
+    return x0, y0, x1 - x0, y1 - y0
+
+
 def crop_to_bounding_box(image: np.ndarray) -> np.ndarray:
     """Crop to the bounding box of the non-zero pixels.
 
