@@ -27,6 +27,7 @@ _JOINED_NOTE = re.compile(r"(\d+) strokes? beside (?:a digit|digits) joined to (
 _READER_ALONE_NOTE = re.compile(r"no mark read as a digit; the number reader read (\d+)")
 _WHOLE_PHOTO_NOTE = re.compile(r"segmentation found no digit; the number reader read (\d+) in the whole photo")
 _OTHER_LINE_NOTE = re.compile(r"(\d+) lines of writing: this one read more surely; the tallest read (\d+)")
+_FAINT_NOTE = "faint strokes (a light pencil?) read with a lower ink threshold, both readers agreeing"
 
 
 def segmentation_note(lang: Language, note: str) -> str:
@@ -36,6 +37,10 @@ def segmentation_note(lang: Language, note: str) -> str:
                              "a mark cut into {count} digits by recognition", int(cut.group(1)))
     if note == _ERASED_NOTE:
         return lang.gettext("a straight stroke erased from a mark by recognition")
+    if note == _FAINT_NOTE:
+        # Translators: the strokes were too light for the usual ink threshold (a hard pencil or a
+        # light hand); a lower one was used because both readers then read the same digits.
+        return lang.gettext("faint strokes (a light pencil?) read with a lower ink threshold, both readers agreeing")
     if joined := _JOINED_NOTE.fullmatch(note):
         return lang.ngettext("{count} stroke beside a digit joined to it by recognition",
                              "{count} strokes beside digits joined to them by recognition", int(joined.group(1)))

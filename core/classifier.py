@@ -39,7 +39,7 @@ from core.reader import (
     line_input,
     line_region,
 )
-from core.results import DigitPrediction, PhotoReading
+from core.results import LOW_CONFIDENCE, DigitPrediction, PhotoReading
 
 logger = logging.getLogger(__name__)
 
@@ -339,6 +339,9 @@ READER_DIGIT_TEMPERATURE = 1.60
 DISAGREEMENT_DIGIT_TEMPERATURE = 1.87
 
 
+#: "What I saw"'s note on a reading made with :func:`core.preprocessing.faint_photo_ink`.
+FAINT_NOTE = "faint strokes (a light pencil?) read with a lower ink threshold, both readers agreeing"
+
 #: How much of each digit's probability stands in a reading in which the number readers found
 #: no digit (every view of both read nothing: :func:`_reader_read_nothing`), given because no
 #: other line was read; the rest goes to "not a digit". Such a reading is mostly a stroke that
@@ -423,6 +426,14 @@ def _lines_besides(segmentation, box: tuple[int, int, int, int]) -> tuple[tuple[
 def _reader_read_nothing(reading: PhotoReading) -> bool:
     """True when the number reader read the line and found no digit in any view."""
     return reading.method == "digits" and not reading.line_text
+
+
+def _touches_border(boxes, shape: tuple[int, ...]) -> bool:
+    """True when any of ``boxes`` (``(x, y, w, h)``, working-size px) reaches the edge of an
+    image of ``shape`` ``(H, W)``: a mark the frame cuts, such as the edge of a coloured
+    shape that the lower floor of :meth:`Classifier._read_faint` finds as a faint arc."""
+    height, width = shape[:2]
+    return any(x <= 0 or y <= 0 or x + w >= width or y + h >= height for x, y, w, h in boxes)
 
 
 def _overlapping(first: PhotoReading, second: PhotoReading) -> bool:
@@ -658,7 +669,11 @@ class Classifier:
         :meth:`_looks_like_digits`: a digit the crop cut into. When the photo holds further
         lines of writing above or below that line (:attr:`core.preprocessing.Segmentation.other_lines`),
         each is read too and recognition chooses the line given (:meth:`_surest_line`); the
-        others are counted (:attr:`PhotoReading.other_lines`).
+        others are counted (:attr:`PhotoReading.other_lines`). When all that reads nothing, or
+        its reading is unsure (the readers disagree, or the confidence per digit is under
+        :data:`core.results.LOW_CONFIDENCE`), the photo is read again with its faint strokes
+        too (:meth:`_read_faint`: a light pencil), and that reading is given if recognition
+        confirms it and it ranks higher by :func:`line_rank`.
 
         Args:
             data: the photo's encoded bytes.
@@ -684,7 +699,20 @@ class Classifier:
             raise ValueError(f"line must be >= 0, got {line}")
         photo = decode_image(data)
         ink = photo_ink(photo)  # once: every segmentation of this photo starts from it
-        reading, segmentation = self._read_photo_with_steps(photo, ink)
+        try:
+            reading, segmentation = self._read_photo_with_steps(photo, ink)
+        except NoDigitFoundError:
+            faint = self._read_faint(photo, ink)
+            if faint is None:
+                raise
+            ink, reading, segmentation = faint
+        else:
+            method_agreed, per_digit = line_rank(reading)
+            if not method_agreed or per_digit < LOW_CONFIDENCE:
+                # Unsure: perhaps the threshold kept only the darkest grains of pencil strokes.
+                faint = self._read_faint(photo, ink)
+                if faint is not None and line_rank(faint[1]) > (method_agreed, per_digit):
+                    ink, reading, segmentation = faint
         if segmentation.other_lines:
             reading, segmentation = self._surest_line(photo, ink, reading, segmentation)
             reading = dataclasses.replace(reading, other_lines=len(segmentation.other_lines))
@@ -698,6 +726,32 @@ class Classifier:
         unread = _lines_besides(segmentation, box)
         return (self._with_honest_confidence(dataclasses.replace(other, other_lines=len(unread))),
                 dataclasses.replace(other_segmentation, other_lines=unread))
+
+    def _read_faint(self, photo: np.ndarray, ink):
+        """The reading of a photo whose strokes are taken to be fainter than the threshold's
+        floor allows (a light pencil): :meth:`_read_photo_with_steps` of
+        :func:`core.preprocessing.faint_photo_ink`, if both readers read it alike
+        (``method="both"``), no mark reaches the photo's edge (:func:`_touches_border`) and its
+        marks pass :meth:`_looks_like_digits`.
+
+        Returns:
+            ``(PhotoInk, PhotoReading, Segmentation)`` (the faint ink stage, for the photo's
+            other lines to be read from), or None when there is no reader or no lower floor,
+            nothing is read, or recognition does not confirm the reading.
+        """
+        from core.preprocessing import faint_photo_ink
+
+        faint = faint_photo_ink(ink) if self.reader is not None else None
+        if faint is None:
+            return None
+        try:
+            reading, segmentation = self._read_photo_with_steps(photo, faint)
+        except NoDigitFoundError:
+            return None
+        if (reading.method != "both" or _touches_border(segmentation.working_boxes, segmentation.mask.shape)
+                or not self._looks_like_digits(segmentation)):
+            return None
+        return faint, reading, dataclasses.replace(segmentation, notes=segmentation.notes + (FAINT_NOTE,))
 
     def _read_line_through(self, photo: np.ndarray, ink, box: tuple[int, int, int, int]):
         """The reading of the line of writing through ``box`` (one of a segmentation's

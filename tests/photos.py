@@ -21,7 +21,7 @@ def paper(height: int = 720, width: int = 960, seed: int = 0) -> np.ndarray:
 
 
 def place_digits(background: np.ndarray, digits: list[np.ndarray], height: int, left: int, top: int,
-                 gap: float = 0.35) -> np.ndarray:
+                 gap: float = 0.35, darkness: float = 0.85) -> np.ndarray:
     """Write MNIST digits (uint8 28x28, white on black) as dark ink, left to right.
 
     Args:
@@ -29,6 +29,8 @@ def place_digits(background: np.ndarray, digits: list[np.ndarray], height: int, 
         height: rendered height of each 28-px MNIST image, in pixels.
         left, top: where the first digit's 28x28 frame goes.
         gap: extra space between frames, as a fraction of ``height``.
+        darkness: how much of the paper's light the strokes' cores take away, in (0, 1]
+            (0.85 a pen; 0.2 a light pencil).
     """
     page = background.copy()
     x = left
@@ -36,7 +38,7 @@ def place_digits(background: np.ndarray, digits: list[np.ndarray], height: int, 
         alpha = cv2.resize(digit.astype(np.float32) / 255.0, (height, height), interpolation=cv2.INTER_CUBIC)
         alpha = np.clip(alpha, 0, 1)
         region = page[top:top + height, x:x + height]
-        region[:] = region * (1 - 0.85 * alpha[: region.shape[0], : region.shape[1]])
+        region[:] = region * (1 - darkness * alpha[: region.shape[0], : region.shape[1]])
         x += int(height * (0.75 + gap))
     return page
 

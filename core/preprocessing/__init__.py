@@ -43,9 +43,13 @@ from core.preprocessing.decode import (
 from core.preprocessing.ink import (
     BLUR_CORE_LEVEL,
     CORE_WHOLE,
+    FAINT_FLOOR_GRAIN_RATIO,
+    FAINT_FLOOR_MIN,
     MAX_SHARPENED_MARKS,
+    STRONG_FLOOR,
     THICK_RADIUS_RATIO,
     binarize,
+    faint_floor,
     ink_map,
     is_light_on_dark,
     sharpen_thick_marks,
@@ -82,6 +86,7 @@ from core.preprocessing.segmentation import (
     segment_photo,
     text_line_tilt,
     PhotoInk,
+    faint_photo_ink,
     photo_ink,
 )
 
@@ -96,8 +101,8 @@ __all__ = [
     "SUPPORTED_FORMATS", "WORKING_MAX", "WORKING_MIN",
     "decode_image", "flatten_alpha", "probe_image", "to_working_size",
     # ink
-    "BLUR_CORE_LEVEL", "CORE_WHOLE", "MAX_SHARPENED_MARKS", "THICK_RADIUS_RATIO",
-    "binarize", "ink_map", "is_light_on_dark", "sharpen_thick_marks",
+    "BLUR_CORE_LEVEL", "CORE_WHOLE", "FAINT_FLOOR_GRAIN_RATIO", "FAINT_FLOOR_MIN", "MAX_SHARPENED_MARKS",
+    "STRONG_FLOOR", "THICK_RADIUS_RATIO", "binarize", "faint_floor", "ink_map", "is_light_on_dark", "sharpen_thick_marks",
     # lines
     "MAX_FAINT_COVERAGE", "PEN_OVER_PRINT", "remove_border_regions", "remove_lines",
     # normalisation
@@ -108,5 +113,5 @@ __all__ = [
     "FILLED_HOLE_RATIO", "MAX_BOLD_SOLIDITY", "MAX_DIGITS", "MAX_PEN_WIDEST_RATIO", "MAX_TILT",
     "MIN_DIGIT_HEIGHT", "MIN_PEN_WIDTH", "MIN_TILT", "SHADOW_STRENGTH", "Segmentation", "find_digit_boxes",
     "looks_like_pen_strokes", "preprocess_bytes", "rotate_mask", "segment_photo", "text_line_tilt",
-    "PhotoInk", "photo_ink",
+    "PhotoInk", "photo_ink", "faint_photo_ink",
 ]

@@ -11,7 +11,7 @@ import numpy as np
 from core.config import IMAGE_SIZE
 from core.errors import ImageTooSmallError, NoDigitFoundError
 from core.preprocessing.decode import MIN_SIDE, decode_image, to_working_size
-from core.preprocessing.ink import THICK_RADIUS_RATIO, _hysteresis, ink_map, sharpen_thick_marks
+from core.preprocessing.ink import STRONG_FLOOR, THICK_RADIUS_RATIO, _hysteresis, faint_floor, ink_map, sharpen_thick_marks
 from core.preprocessing.lines import _faint_ink, remove_border_regions, remove_lines
 from core.preprocessing.normalisation import _stroke_width, normalize_digit
 
@@ -987,13 +987,40 @@ def photo_ink(gray: np.ndarray) -> PhotoInk:
         raise ImageTooSmallError(detail=f"{gray.shape[1]}x{gray.shape[0]}")
     work, scale = to_working_size(gray)
     ink, inverted = ink_map(work)
-    mask, components, mask_components = _hysteresis(ink)
+    shown = 255 - work if inverted else work
+    return _thresholded(shown, ink, scale, inverted)
+
+
+def faint_photo_ink(stage: PhotoInk) -> PhotoInk | None:
+    """``stage`` thresholded again with the lower floor of :func:`core.preprocessing.ink.faint_floor`:
+    the hypothesis that the photo's strokes are fainter than the paper's grain usually
+    allows (a light pencil), for recognition to confirm. The ink map is ``stage``'s own.
+
+    Args:
+        stage: :func:`photo_ink` of a photo.
+
+    Returns:
+        A :class:`PhotoInk` like ``stage``'s, its mask holding the fainter marks too; None when
+        the paper's grain leaves no lower floor (the marks would be the same).
+    """
+    whole = stage.whole
+    floor = faint_floor(whole.ink)
+    if floor is None:
+        return None
+    return _thresholded(whole.gray, whole.ink, whole.scale, whole.inverted, floor)
+
+
+def _thresholded(shown: np.ndarray, ink: np.ndarray, scale: float, inverted: bool,
+                 floor: float = STRONG_FLOOR) -> PhotoInk:
+    """The :class:`PhotoInk` of a photo at working size (``shown``: uint8, dark ink on light
+    paper) and its ink map, thresholded by :func:`core.preprocessing.ink._hysteresis` with its
+    strong threshold floored at ``floor``."""
+    mask, components, mask_components = _hysteresis(ink, floor)
     if components is not None:
         # Every segment_photo run on this photo shares these arrays: read-only, so none can
         # change them for the next.
         for shared in components[1:]:
             shared.flags.writeable = False
-    shown = 255 - work if inverted else work
     return PhotoInk(Segmentation(gray=shown, ink=ink, mask=mask, scale=scale, inverted=inverted), components,
                     mask_components)
 

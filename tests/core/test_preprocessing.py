@@ -922,6 +922,43 @@ def test_hysteresis_keeps_faint_ink_joined_to_strong_ink_only(monkeypatch):
     assert mask[85, 20] == 255 and mask[85, 21] == 0
 
 
+def test_the_faint_floor_follows_the_papers_grain():
+    def paper_with_a_stroke(grain: float) -> np.ndarray:
+        ink = np.clip(np.random.default_rng(0).normal(0.0, grain, (120, 160)), 0, 1).astype(np.float32)
+        cv2.line(ink, (40, 20), (40, 100), 0.8, 5)
+        return ink
+
+    assert pp.faint_floor(paper_with_a_stroke(0.005)) == pp.FAINT_FLOOR_MIN
+    floors = [pp.faint_floor(paper_with_a_stroke(grain)) for grain in (0.015, 0.02)]
+    assert pp.FAINT_FLOOR_MIN < floors[0] < floors[1] < pp.STRONG_FLOOR
+    # Four times the grain (its 99th percentile, about 0.07) is above the usual floor: none.
+    assert pp.faint_floor(paper_with_a_stroke(0.03)) is None
+    assert pp.faint_floor(np.zeros((40, 40), np.float32)) == pp.FAINT_FLOOR_MIN
+    inked = paper_with_a_stroke(0.005)
+    # So much ink that Otsu's threshold is above the usual floor: no lower one.
+    inked[:, 100:] = np.random.default_rng(1).uniform(0.15, 0.9, (120, 60))
+    assert pp.faint_floor(inked) is None
+    light = np.zeros((120, 160), np.float32)
+    cv2.line(light, (40, 20), (40, 100), 0.18, 3)  # a light pencil stroke, under the usual floor
+    assert not pp.binarize(light).any()
+
+
+def test_faint_ink_is_the_same_ink_map_thresholded_lower():
+    # A 3 written so lightly (15 % of the paper's light at the core) that no stroke reaches the
+    # usual floor: the photo is blank at it, and the faint stage finds the digit.
+    page = place_digits(paper(480, 640), [handwritten(3)], height=160, left=200, top=150, darkness=0.15)
+    gray = pp.decode_image(to_jpeg(page))
+    stage = pp.photo_ink(gray)
+    assert not stage.whole.mask.any()
+    faint = pp.faint_photo_ink(stage)
+    assert faint is not None and faint.whole.ink is stage.whole.ink
+    ys, xs = np.nonzero(faint.whole.mask)
+    scale = stage.whole.scale
+    assert 200 * scale <= xs.min() and xs.max() <= 360 * scale and 150 * scale <= ys.min() and ys.max() <= 310 * scale
+    (x, y, w, h), = pp.segment_photo(gray, ink_stage=faint).working_boxes
+    assert h > 60 * scale
+
+
 def test_distance_in_a_marks_box_is_the_whole_images_on_its_pixels():
     """sharpen_thick_marks measures a mark's thickness on its box and a 1-px ring only; on the
     mark's pixels that is the whole image's distance transform (float rounding aside), also
