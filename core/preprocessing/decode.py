@@ -4,6 +4,7 @@ EXIF orientation, transparency flattened), scaling to working size."""
 from __future__ import annotations
 
 import io
+import warnings
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -59,9 +60,13 @@ def _probe(data: bytes) -> tuple[str, int, int, bool]:
     if len(data) > MAX_BYTES:
         raise ImageTooLargeError(detail=f"{len(data)} bytes")
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            fmt, (width, height) = image.format or "", image.size
-            transparent = _has_transparency(image)
+        with warnings.catch_warnings():
+            # Pillow warns of images over ~89 MP; ours is refused below by MAX_PIXELS (64 MP)
+            # with a clear answer, so its warning would only clutter the output.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                fmt, (width, height) = image.format or "", image.size
+                transparent = _has_transparency(image)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise UnreadableImageError(detail=f"not an image: {exc}") from exc
     except Image.DecompressionBombError as exc:  # Pillow's own guard, above ~179 MP

@@ -784,6 +784,18 @@ def test_huge_png_is_refused_before_decoding():
     assert "too large" in info.value.user_message
 
 
+def test_an_image_between_our_limit_and_pillows_is_refused_without_a_warning():
+    # 12000 x 12000 = 144 MP: over Pillow's warning level (about 89 MP) but under its error
+    # (about 179 MP); our own limit refuses it, so Pillow's DecompressionBombWarning would only
+    # clutter the output of `digitbot predict`.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ImageTooLargeError, match="too large"):
+            pp.decode_image(_png_header_only(12000, 12000))
+
+
 def test_one_pixel_image():
     with pytest.raises(ImageTooSmallError):
         pp.decode_image(to_png(np.zeros((1, 1), np.uint8)))
