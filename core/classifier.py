@@ -342,6 +342,9 @@ DISAGREEMENT_DIGIT_TEMPERATURE = 1.87
 #: "What I saw"'s note on a reading made with :func:`core.preprocessing.faint_photo_ink`.
 FAINT_NOTE = "faint strokes (a light pencil?) read with a lower ink threshold, both readers agreeing"
 
+#: "What I saw"'s note on a reading of a lone mark, given by :meth:`Classifier._lone_mark`.
+LONE_MARK_NOTE = "the number readers read nothing on the tallest line; a mark off it read instead"
+
 #: How much of each digit's probability stands in a reading in which the number readers found
 #: no digit (every view of both read nothing: :func:`_reader_read_nothing`), given because no
 #: other line was read; the rest goes to "not a digit". Such a reading is mostly a stroke that
@@ -716,6 +719,8 @@ class Classifier:
         if segmentation.other_lines:
             reading, segmentation = self._surest_line(photo, ink, reading, segmentation)
             reading = dataclasses.replace(reading, other_lines=len(segmentation.other_lines))
+        if reading.line_reader_read_nothing and segmentation.lone_marks:
+            reading, segmentation = self._lone_mark(photo, ink, reading, segmentation)
         if not line:
             return self._with_honest_confidence(reading), segmentation
         if line > len(segmentation.other_lines) or not segmentation.working_boxes:
@@ -752,6 +757,37 @@ class Classifier:
                 or not self._looks_like_digits(segmentation)):
             return None
         return faint, reading, dataclasses.replace(segmentation, notes=segmentation.notes + (FAINT_NOTE,))
+
+    def _lone_mark(self, photo: np.ndarray, ink, reading: PhotoReading, segmentation):
+        """The reading to give when the number readers read nothing in the line given
+        (``reading``, ``segmentation``: mostly a cell's border or a binding edge the classifier
+        calls a 1): of the lines read through each of ``segmentation.lone_marks`` (as
+        :meth:`_read_line_through`), the best by :func:`line_rank` that both readers read alike
+        (``method="both"``); ``reading`` itself when there is none. In scanned register cells
+        the number is then often a mark off that line, alone on its own (benchmarks.real_numbers,
+        2026-12-08: register cells 1,222 -> 1,227 of 1,431 on the check half, 1,071 on the tune
+        half unchanged; no other real number or photo read otherwise). Lone marks are not read
+        otherwise: as often a doodle, a tick or a letter as a digit (read as lines of their own
+        for every photo, they cost 3 tune-half register cells).
+
+        Returns:
+            ``(PhotoReading, Segmentation)``, as :meth:`read_photo_with_steps`; a lone mark's
+            segmentation has ``segmentation``'s ``other_lines`` and a note (:data:`LONE_MARK_NOTE`).
+        """
+        best = None
+        for box in segmentation.lone_marks:
+            try:
+                other, other_segmentation = self._read_line_through(photo, ink, box)
+            except NoDigitFoundError:
+                continue
+            if other.method == "both" and (best is None or line_rank(other) > line_rank(best[0])):
+                best = other, other_segmentation
+        if best is None:
+            return reading, segmentation
+        other, other_segmentation = best
+        return (dataclasses.replace(other, other_lines=len(segmentation.other_lines)),
+                dataclasses.replace(other_segmentation, other_lines=segmentation.other_lines,
+                                    notes=other_segmentation.notes + (LONE_MARK_NOTE,)))
 
     def _read_line_through(self, photo: np.ndarray, ink, box: tuple[int, int, int, int]):
         """The reading of the line of writing through ``box`` (one of a segmentation's

@@ -66,6 +66,9 @@ class Segmentation:
         other_lines: working boxes ``(x, y, w, h)`` of further lines of digit-sized marks
             above or below the text line (:func:`_other_lines`), top to bottom: writing that
             is not read. Empty when the photo holds one line.
+        lone_marks: working boxes ``(x, y, w, h)`` of the digit-sized marks off the text line
+            that make no such line, each alone on its own (:func:`_other_lines`), top to
+            bottom: read only when the number readers read nothing in the line given.
     """
 
     gray: np.ndarray
@@ -84,6 +87,7 @@ class Segmentation:
     leftovers: tuple[tuple[tuple[int, int, int, int], np.ndarray], ...] = ()
     border_marks: tuple[tuple[int, int, int, int], ...] = ()
     other_lines: tuple[tuple[int, int, int, int], ...] = ()
+    lone_marks: tuple[tuple[int, int, int, int], ...] = ()
 
 
 @dataclass
@@ -262,7 +266,7 @@ def find_digit_boxes(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None 
     Raises:
         NoDigitFoundError: nothing digit-like remains.
     """
-    blobs, labels, kept, _, _, _ = _digit_groups(mask, ink, gray, components, exclude)
+    blobs, labels, kept, *_ = _digit_groups(mask, ink, gray, components, exclude)
     return blobs, labels, kept
 
 
@@ -270,11 +274,11 @@ def _digit_groups(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = N
                   components: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None,
                   exclude: frozenset[int] = frozenset(), keep_border: bool = False,
                   line_through: tuple[int, int, int, int] | None = None,
-                  ) -> tuple[list[_Blob], np.ndarray, np.ndarray, list[_Blob], list[_Blob], list[_Blob]]:
+                  ) -> tuple[list[_Blob], np.ndarray, np.ndarray, list[_Blob], list[_Blob], list[_Blob], list[_Blob]]:
     """:func:`find_digit_boxes`, and also the strokes it left off the line beside a digit
     (:func:`_leftover_strokes`), the border-touching marks on the line (:func:`_border_marks`)
     and the further lines of writing (:func:`_other_lines`):
-    ``(blobs, labels, kept_mask, leftovers, border_marks, other_lines)``. ``keep_border``: the marks that
+    ``(blobs, labels, kept_mask, leftovers, border_marks, other_lines, lone_marks)``. ``keep_border``: the marks that
     touch the border along much of a side are candidates too (see :func:`segment_photo`).
     ``line_through``: the text line is the one through the tallest mark inside this working box
     ``(x, y, w, h)`` (see :func:`segment_photo`), not the photo's tallest."""
@@ -472,7 +476,7 @@ def _digit_groups(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = N
         split.extend(_split_touching(group, kept_mask, median_height, digit_width))
     leftovers = _leftover_strokes(groups, line)
     return (split, labels, kept_mask, leftovers, _border_marks(at_border, line),
-            _other_lines(groups, line, leftovers, mask.shape))
+            *_other_lines(groups, line, leftovers, mask.shape))
 
 
 #: A mark off the text line counts toward another line of writing (:func:`_other_lines`) when
@@ -482,19 +486,21 @@ OTHER_LINE_HEIGHT = (0.6, 1.6)
 #: ... and when it overlaps the line's band vertically by less than this share of its height.
 OTHER_LINE_OVERLAP = 0.3
 #: A further line needs at least this many such marks: a lone mark is as often a doodle, a
-#: tick or a letter as a digit.
+#: tick or a letter as a digit (lines of fewer are the lone marks, read only when the number
+#: readers read nothing in the line given: :attr:`Segmentation.lone_marks`).
 OTHER_LINE_MARKS = 2
 
 
 def _other_lines(groups: list[_Blob], line: list[_Blob], leftovers: list[_Blob],
-                 shape: tuple[int, int]) -> list[_Blob]:
+                 shape: tuple[int, int]) -> tuple[list[_Blob], list[_Blob]]:
     """Further lines of writing above or below ``line``, each as the box around its marks, top
     to bottom: marks of ``groups`` off the line and not its ``leftovers`` that are digit-sized
     (:data:`OTHER_LINE_HEIGHT`), of at most 5 strokes, clear of the line's band
     (:data:`OTHER_LINE_OVERLAP`) and of the border of the ``shape`` (height, width) image (a
     neighbour's writing the crop cut, the grain of a dark scanner bed), found line by line as
     the main text line is (:func:`_main_text_line`), with at least :data:`OTHER_LINE_MARKS`
-    marks each."""
+    marks each; and, as a second list, the lines found of fewer marks (the lone marks), top
+    to bottom."""
     taken = {id(group) for group in line} | {id(group) for group in leftovers}
     top, bottom, height = _line_band(line)
     low, high = OTHER_LINE_HEIGHT
@@ -502,17 +508,16 @@ def _other_lines(groups: list[_Blob], line: list[_Blob], leftovers: list[_Blob],
              if id(group) not in taken and len(group.labels) <= 5 and low * height <= group.h <= high * height
              and min(group.y2, bottom) - max(group.y, top) < OTHER_LINE_OVERLAP * group.h
              and not any(group.sides_at_border(*shape))]
-    found = []
+    found, lone = [], []
     while marks:
         other = _main_text_line(marks)
-        if len(other) >= OTHER_LINE_MARKS:
-            box = other[0]
-            for mark in other[1:]:
-                box = box.merge(mark)
-            found.append(box)
+        box = other[0]
+        for mark in other[1:]:
+            box = box.merge(mark)
+        (found if len(other) >= OTHER_LINE_MARKS else lone).append(box)
         members = {id(mark) for mark in other}
         marks = [mark for mark in marks if id(mark) not in members]
-    return sorted(found, key=lambda box: box.y)
+    return sorted(found, key=lambda box: box.y), sorted(lone, key=lambda box: box.y)
 
 
 def _line_band(line: list[_Blob]) -> tuple[int, int, float]:
@@ -1075,7 +1080,7 @@ def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset(),
     else:
         components = cv2.connectedComponentsWithStats(mask, connectivity=8)
     sharpened = sharpen_thick_marks(mask, ink, components)
-    blobs, labels, kept, leftover_blobs, border_blobs, other_lines = _digit_groups(
+    blobs, labels, kept, leftover_blobs, border_blobs, other_lines, lone_marks = _digit_groups(
         sharpened, ink, shown, components if sharpened is mask else None, exclude=exclude,
         keep_border=keep_border, line_through=line_through)
     images, boxes, working_boxes, pen_like, crops = [], [], [], [], []
@@ -1095,6 +1100,7 @@ def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset(),
         leftovers=tuple(((blob.x, blob.y, blob.w, blob.h), _own_strokes(labels, blob)) for blob in leftover_blobs),
         border_marks=tuple((blob.x, blob.y, blob.w, blob.h) for blob in border_blobs),
         other_lines=tuple((blob.x, blob.y, blob.w, blob.h) for blob in other_lines),
+        lone_marks=tuple((blob.x, blob.y, blob.w, blob.h) for blob in lone_marks),
     )
 
 

@@ -857,6 +857,56 @@ def test_a_page_of_more_lines_than_are_compared_keeps_the_tallest(shipped_classi
     assert shipped_classifier.read_photo(data, line=1).number == "29"  # still read on request
 
 
+def _number_with_a_lone_mark() -> bytes:
+    """47 written on a line, and a 3 alone above it to the right."""
+    page = place_digits(paper(720, 960, seed=2), [handwritten(4), handwritten(7)], height=160, left=300, top=400)
+    return to_jpeg(place_digits(page, [handwritten(3, 1)], height=140, left=650, top=120))
+
+
+def test_a_lone_mark_is_read_only_when_the_readers_read_nothing_in_the_line(shipped_classifier, monkeypatch,
+                                                                            one_threshold):
+    photo = _number_with_a_lone_mark()
+    segmentation = segment_photo(decode_image(photo))
+    assert len(segmentation.working_boxes) == 2 and not segmentation.other_lines
+    (lone,) = segmentation.lone_marks
+    read_through = []
+    original = Classifier._read_line_through
+    monkeypatch.setattr(Classifier, "_read_line_through",
+                        lambda self, photo, ink, box: (read_through.append(box), original(self, photo, ink, box))[1])
+    reading, steps = shipped_classifier.read_photo_with_steps(photo)
+    assert (reading.number, reading.method) == ("47", "both") and not read_through
+    assert classifier_module.LONE_MARK_NOTE not in steps.notes
+
+    # The readers read nothing in the line (as in a register cell's border read as a 1): the
+    # lone mark is read as a line of its own, and given as both readers read it alike.
+    read = Classifier._read_photo_with_steps
+
+    def silent(self, photo, ink):
+        first, first_segmentation = read(self, photo, ink)
+        return dataclasses.replace(first, method="digits", line_text="", runner_up=""), first_segmentation
+
+    monkeypatch.setattr(Classifier, "_read_photo_with_steps", silent)
+    reading, steps = shipped_classifier.read_photo_with_steps(photo)
+    assert read_through == [lone]
+    assert (reading.number, reading.method, reading.other_lines) == ("3", "both", 0)
+    assert classifier_module.LONE_MARK_NOTE in steps.notes
+    assert not reading.line_reader_read_nothing
+
+
+def test_a_lone_mark_the_readers_do_not_agree_on_leaves_the_silent_reading(shipped_classifier, monkeypatch,
+                                                                          one_threshold):
+    photo = _number_with_a_lone_mark()
+    read = Classifier._read_photo_with_steps
+    monkeypatch.setattr(Classifier, "_read_photo_with_steps", lambda self, photo, ink: (
+        lambda first: (dataclasses.replace(first[0], method="digits", line_text=""), first[1]))(read(self, photo, ink)))
+    original = Classifier._read_line_through
+    monkeypatch.setattr(Classifier, "_read_line_through", lambda self, photo, ink, box: (
+        lambda other: (dataclasses.replace(other[0], method="line"), other[1]))(original(self, photo, ink, box)))
+    reading = shipped_classifier.read_photo(photo)
+    assert reading.number == "47" and reading.line_reader_read_nothing
+    assert reading.digits[0].confidence < 0.3  # said as unsure as such readings are (SILENT_READER_DIGIT_SCALE)
+
+
 def test_line_rank_puts_agreement_first_then_the_confidence_per_digit():
     def reading(method: str, *confidences: float) -> PhotoReading:
         digits = tuple(DigitPrediction(digit=1, confidence=c, top3=(), probabilities=np.zeros(10, np.float32),
