@@ -69,6 +69,8 @@ class Segmentation:
         lone_marks: working boxes ``(x, y, w, h)`` of the digit-sized marks off the text line
             that make no such line, each alone on its own (:func:`_other_lines`), top to
             bottom: read only when the number readers read nothing in the line given.
+        strokes: the connected-component labels (as :attr:`anchor`'s) of every stroke of the
+            text line's marks: ``exclude`` them to look past the whole line.
     """
 
     gray: np.ndarray
@@ -88,6 +90,7 @@ class Segmentation:
     border_marks: tuple[tuple[int, int, int, int], ...] = ()
     other_lines: tuple[tuple[int, int, int, int], ...] = ()
     lone_marks: tuple[tuple[int, int, int, int], ...] = ()
+    strokes: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -1101,6 +1104,7 @@ def segment_photo(gray: np.ndarray, exclude: frozenset[int] = frozenset(),
         border_marks=tuple((blob.x, blob.y, blob.w, blob.h) for blob in border_blobs),
         other_lines=tuple((blob.x, blob.y, blob.w, blob.h) for blob in other_lines),
         lone_marks=tuple((blob.x, blob.y, blob.w, blob.h) for blob in lone_marks),
+        strokes=frozenset(int(label) for blob in blobs for label in blob.labels),
     )
 
 

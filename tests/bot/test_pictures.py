@@ -9,7 +9,7 @@ from figure_texts import texts_drawn
 
 from bot import i18n
 from bot.pictures import render_confusion_matrix_png, render_steps_png, segmentation_note, steps_texts
-from core.classifier import FAINT_NOTE, LONE_MARK_NOTE, OTHER_LINE_NOTE
+from core.classifier import FAINT_NOTE, SILENT_LINE_NOTE, OTHER_LINE_NOTE
 from core.preprocessing import Segmentation
 from core.results import PhotoReading
 from core.visualize import StepsTexts, steps_notes
@@ -33,7 +33,7 @@ def test_every_note_recognition_writes_is_translated():
              "no mark read as a digit; the number reader read 470": "470",
              "segmentation found no digit; the number reader read 12027 in the whole photo": "12027",
              OTHER_LINE_NOTE.format(count=2, number="19361"): "19361", FAINT_NOTE: None,
-             LONE_MARK_NOTE: None}
+             SILENT_LINE_NOTE: None}
     for code in ("de", "es", "pt_BR", "ru"):
         for note, number in notes.items():
             translated = segmentation_note(i18n.get(code), note)

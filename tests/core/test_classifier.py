@@ -875,7 +875,7 @@ def test_a_lone_mark_is_read_only_when_the_readers_read_nothing_in_the_line(ship
                         lambda self, photo, ink, box: (read_through.append(box), original(self, photo, ink, box))[1])
     reading, steps = shipped_classifier.read_photo_with_steps(photo)
     assert (reading.number, reading.method) == ("47", "both") and not read_through
-    assert classifier_module.LONE_MARK_NOTE not in steps.notes
+    assert classifier_module.SILENT_LINE_NOTE not in steps.notes
 
     # The readers read nothing in the line (as in a register cell's border read as a 1): the
     # lone mark is read as a line of its own, and given as both readers read it alike.
@@ -889,7 +889,7 @@ def test_a_lone_mark_is_read_only_when_the_readers_read_nothing_in_the_line(ship
     reading, steps = shipped_classifier.read_photo_with_steps(photo)
     assert read_through == [lone]
     assert (reading.number, reading.method, reading.other_lines) == ("3", "both", 0)
-    assert classifier_module.LONE_MARK_NOTE in steps.notes
+    assert classifier_module.SILENT_LINE_NOTE in steps.notes
     assert not reading.line_reader_read_nothing
 
 
@@ -902,9 +902,28 @@ def test_a_lone_mark_the_readers_do_not_agree_on_leaves_the_silent_reading(shipp
     original = Classifier._read_line_through
     monkeypatch.setattr(Classifier, "_read_line_through", lambda self, photo, ink, box: (
         lambda other: (dataclasses.replace(other[0], method="line"), other[1]))(original(self, photo, ink, box)))
+    monkeypatch.setattr(Classifier, "_past_the_line", lambda self, photo, ink, reading, segmentation: (reading,
+                                                                                                     segmentation))
     reading = shipped_classifier.read_photo(photo)
     assert reading.number == "47" and reading.line_reader_read_nothing
     assert reading.digits[0].confidence < 0.3  # said as unsure as such readings are (SILENT_READER_DIGIT_SCALE)
+
+
+def test_past_a_silent_line_the_rest_of_the_photo_is_read_when_both_readers_agree(shipped_classifier, monkeypatch,
+                                                                                 one_threshold):
+    # No lone mark helps (taken as read nothing here): every stroke of the line the readers read
+    # nothing in is left out, and what remains, the 3, is read and given as both read it alike.
+    photo = _number_with_a_lone_mark()
+    segmentation = segment_photo(decode_image(photo))
+    assert len(segmentation.strokes) == 2 and segmentation.anchor in segmentation.strokes
+    read = Classifier._read_photo_with_steps
+    monkeypatch.setattr(Classifier, "_read_photo_with_steps", lambda self, photo, ink: (
+        lambda first: (dataclasses.replace(first[0], method="digits", line_text="", runner_up=""), first[1]))(
+        read(self, photo, ink)))
+    monkeypatch.setattr(Classifier, "_lone_mark", lambda self, photo, ink, reading, segmentation: (reading, segmentation))
+    reading, steps = shipped_classifier.read_photo_with_steps(photo)
+    assert (reading.number, reading.method) == ("3", "both") and classifier_module.SILENT_LINE_NOTE in steps.notes
+    assert not set(steps.strokes) & set(segmentation.strokes)
 
 
 def test_line_rank_puts_agreement_first_then_the_confidence_per_digit():
