@@ -906,7 +906,7 @@ def test_a_lone_mark_the_readers_do_not_agree_on_leaves_the_silent_reading(shipp
                                                                                                      segmentation))
     reading = shipped_classifier.read_photo(photo)
     assert reading.number == "47" and reading.line_reader_read_nothing
-    assert reading.digits[0].confidence < 0.3  # said as unsure as such readings are (SILENT_READER_DIGIT_SCALE)
+    assert reading.digits[0].confidence <= classifier_module.SILENT_READER_DIGIT_SCALE  # said as unsure as such readings are
 
 
 def test_past_a_silent_line_the_rest_of_the_photo_is_read_when_both_readers_agree(shipped_classifier, monkeypatch,
@@ -924,6 +924,34 @@ def test_past_a_silent_line_the_rest_of_the_photo_is_read_when_both_readers_agre
     reading, steps = shipped_classifier.read_photo_with_steps(photo)
     assert (reading.number, reading.method) == ("3", "both") and classifier_module.SILENT_LINE_NOTE in steps.notes
     assert not set(steps.strokes) & set(segmentation.strokes)
+
+
+def test_past_a_silent_line_at_most_max_lines_rejected_more_are_left_out(shipped_classifier, monkeypatch,
+                                                                         one_threshold):
+    import core.preprocessing
+
+    photo = _number_with_a_lone_mark()
+    read = Classifier._read_segmentation
+    monkeypatch.setattr(Classifier, "_read_segmentation", lambda self, photo, segmentation: (
+        lambda first: (dataclasses.replace(first[0], method="digits", line_text="", runner_up=""), first[1]))(
+        read(self, photo, segmentation)))  # the readers read nothing anywhere
+    excluded = []
+    segment = core.preprocessing.segment_photo
+
+    def counting(photo, exclude=frozenset(), **kwargs):
+        if exclude:
+            excluded.append(frozenset(exclude))
+        return segment(photo, exclude=exclude, **kwargs)
+
+    monkeypatch.setattr(core.preprocessing, "segment_photo", counting)
+    reading = shipped_classifier.read_photo(photo)
+    assert reading.number == "47" and reading.line_reader_read_nothing
+    # the rejected-line loop's tries (one anchor each: the 47's 4, the 3), then the lines passed
+    # over, MAX_LINES_REJECTED of them, each leaving out every stroke of the lines before it
+    line = segment(decode_image(photo)).strokes
+    passed = excluded[-classifier_module.MAX_LINES_REJECTED:]
+    assert passed[0] == line and passed[0] < passed[1] and len(passed[1]) == 3
+    assert all(len(tried) == 1 for tried in excluded[:-classifier_module.MAX_LINES_REJECTED])
 
 
 def test_line_rank_puts_agreement_first_then_the_confidence_per_digit():
