@@ -680,7 +680,10 @@ class Classifier:
         its reading is unsure (the readers disagree, or the confidence per digit is under
         :data:`core.results.LOW_CONFIDENCE`), the photo is read again with its faint strokes
         too (:meth:`_read_faint`: a light pencil), and that reading is given if recognition
-        confirms it and it ranks higher by :func:`line_rank`.
+        confirms it and it ranks higher by :func:`line_rank`. When the number readers read
+        nothing in the line given, the marks alone off it are read (:meth:`_lone_mark`), then
+        the photo without that line's strokes (:meth:`_past_the_line`), each given only if both
+        readers read it alike.
 
         Args:
             data: the photo's encoded bytes.
@@ -771,8 +774,8 @@ class Classifier:
         :meth:`_read_line_through`), the best by :func:`line_rank` that both readers read alike
         (``method="both"``); ``reading`` itself when there is none. In scanned register cells
         the number is then often a mark off that line, alone on its own (benchmarks.real_numbers,
-        2026-12-08: register cells 1,222 -> 1,227 of 1,431 on the check half, 1,071 on the tune
-        half unchanged; no other real number or photo read otherwise). Lone marks are not read
+        2026-12-08: register cells 1,071 -> 1,072 of 1,266 on the tune half and 1,222 -> 1,227
+        of 1,431 on the check half, none lost; no other real number or photo read otherwise). Lone marks are not read
         otherwise: as often a doodle, a tick or a letter as a digit (read as lines of their own
         for every photo, they cost 3 tune-half register cells).
 

@@ -102,7 +102,8 @@ __all__ = [
     "decode_image", "flatten_alpha", "probe_image", "to_working_size",
     # ink
     "BLUR_CORE_LEVEL", "CORE_WHOLE", "FAINT_FLOOR_GRAIN_RATIO", "FAINT_FLOOR_MIN", "MAX_SHARPENED_MARKS",
-    "STRONG_FLOOR", "THICK_RADIUS_RATIO", "binarize", "faint_floor", "ink_map", "is_light_on_dark", "sharpen_thick_marks",
+    "STRONG_FLOOR", "THICK_RADIUS_RATIO",
+    "binarize", "faint_floor", "ink_map", "is_light_on_dark", "sharpen_thick_marks",
     # lines
     "MAX_FAINT_COVERAGE", "PEN_OVER_PRINT", "remove_border_regions", "remove_lines",
     # normalisation

@@ -101,8 +101,8 @@ def binarize(ink: np.ndarray) -> np.ndarray:
 #: The hysteresis threshold's floor: paper grain and JPEG noise in the ink map stay below it.
 STRONG_FLOOR = 0.22
 
-#: :func:`faint_floor`: the lowest floor it gives, and how many times the paper's grain (the
-#: 99th percentile of the ink below Otsu's threshold) it lies above the grain. Set on
+#: :func:`faint_floor`: the lowest floor it gives, and the multiple of the paper's grain (the
+#: 99th percentile of the ink below Otsu's threshold) it puts the floor at. Set on
 #: ``benchmarks.capture_variations``' light pencil row (strokes a quarter as dark as the
 #: paper is bright, cores about 0.2 in the ink map) and ``benchmarks.photo_robustness``'
 #: negatives; real photos are read with it only when recognition confirms the reading.
@@ -115,11 +115,11 @@ def faint_floor(ink: np.ndarray) -> float | None:
     :data:`STRONG_FLOOR` (a light pencil): :data:`FAINT_FLOOR_GRAIN_RATIO` times the paper's
     grain, at least :data:`FAINT_FLOOR_MIN`.
 
-    Args:
-        ink: float32 (H, W) in [0, 1], from :func:`ink_map`.
-
     On a page with no ink standing out from the grain, Otsu's threshold splits the grain
     itself and the floor comes out low: what it finds is grain, for recognition to reject.
+
+    Args:
+        ink: float32 (H, W) in [0, 1], from :func:`ink_map`.
 
     Returns:
         The floor, in [:data:`FAINT_FLOOR_MIN`, :data:`STRONG_FLOOR`); None when the grain

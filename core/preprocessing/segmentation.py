@@ -11,7 +11,14 @@ import numpy as np
 from core.config import IMAGE_SIZE
 from core.errors import ImageTooSmallError, NoDigitFoundError
 from core.preprocessing.decode import MIN_SIDE, decode_image, to_working_size
-from core.preprocessing.ink import STRONG_FLOOR, THICK_RADIUS_RATIO, _hysteresis, faint_floor, ink_map, sharpen_thick_marks
+from core.preprocessing.ink import (
+    STRONG_FLOOR,
+    THICK_RADIUS_RATIO,
+    _hysteresis,
+    faint_floor,
+    ink_map,
+    sharpen_thick_marks,
+)
 from core.preprocessing.lines import _faint_ink, remove_border_regions, remove_lines
 from core.preprocessing.normalisation import _stroke_width, normalize_digit
 
