@@ -45,7 +45,8 @@ def segmentation_note(lang: Language, note: str) -> str:
     if note == _FAINT_NOTE:
         # Translators: the strokes were too light for the usual ink threshold (a hard pencil or a
         # light hand); a lower one was used because both readers then read the same digits.
-        return lang.gettext("faint strokes (a light pencil?) read with a lower ink threshold, both readers agreeing")
+        return lang.gettext(
+            "faint strokes (a light pencil?) read with a lower ink threshold, both readers agreeing")
     if joined := _JOINED_NOTE.fullmatch(note):
         return lang.ngettext("{count} stroke beside a digit joined to it by recognition",
                              "{count} strokes beside digits joined to them by recognition", int(joined.group(1)))

@@ -775,9 +775,9 @@ class Classifier:
         (``method="both"``); ``reading`` itself when there is none. In scanned register cells
         the number is then often a mark off that line, alone on its own (benchmarks.real_numbers,
         2026-12-08: register cells 1,071 -> 1,072 of 1,266 on the tune half and 1,222 -> 1,227
-        of 1,431 on the check half, none lost; no other real number or photo read otherwise). Lone marks are not read
-        otherwise: as often a doodle, a tick or a letter as a digit (read as lines of their own
-        for every photo, they cost 3 tune-half register cells).
+        of 1,431 on the check half, none lost; no other real number or photo read otherwise).
+        Lone marks are not read otherwise: as often a doodle, a tick or a letter as a digit
+        (read as lines of their own for every photo, they cost 3 tune-half register cells).
 
         Returns:
             ``(PhotoReading, Segmentation)``, as :meth:`read_photo_with_steps`; a lone mark's

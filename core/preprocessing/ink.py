@@ -137,7 +137,8 @@ def faint_floor(ink: np.ndarray) -> float | None:
 
 
 def _hysteresis(ink: np.ndarray, floor: float = STRONG_FLOOR) -> tuple[
-        np.ndarray, tuple[int, np.ndarray, np.ndarray] | None, tuple[int, np.ndarray, np.ndarray, np.ndarray] | None]:
+        np.ndarray, tuple[int, np.ndarray, np.ndarray] | None,
+        tuple[int, np.ndarray, np.ndarray, np.ndarray] | None]:
     """:func:`binarize` (its strong threshold floored at ``floor``), also returning the
     8-connected components it found ``(count, labels, stats)`` as from
     ``cv2.connectedComponentsWithStats``: the kept mask's components are exactly the labels it

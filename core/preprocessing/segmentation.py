@@ -284,12 +284,14 @@ def _digit_groups(mask: np.ndarray, ink: np.ndarray, gray: np.ndarray | None = N
                   components: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None,
                   exclude: frozenset[int] = frozenset(), keep_border: bool = False,
                   line_through: tuple[int, int, int, int] | None = None,
-                  ) -> tuple[list[_Blob], np.ndarray, np.ndarray, list[_Blob], list[_Blob], list[_Blob], list[_Blob]]:
+                  ) -> tuple[list[_Blob], np.ndarray, np.ndarray, list[_Blob], list[_Blob], list[_Blob],
+                             list[_Blob]]:
     """:func:`find_digit_boxes`, and also the strokes it left off the line beside a digit
     (:func:`_leftover_strokes`), the border-touching marks on the line (:func:`_border_marks`)
     and the further lines of writing (:func:`_other_lines`):
-    ``(blobs, labels, kept_mask, leftovers, border_marks, other_lines, lone_marks)``. ``keep_border``: the marks that
-    touch the border along much of a side are candidates too (see :func:`segment_photo`).
+    ``(blobs, labels, kept_mask, leftovers, border_marks, other_lines, lone_marks)``.
+    ``keep_border``: the marks that touch the border along much of a side are candidates too
+    (see :func:`segment_photo`).
     ``line_through``: the text line is the one through the tallest mark inside this working box
     ``(x, y, w, h)`` (see :func:`segment_photo`), not the photo's tallest."""
     height, width = mask.shape

@@ -410,8 +410,8 @@ def test_the_views_vote_by_summed_likelihood(shipped_classifier, with_reader, ph
     assert len(segmentation.working_boxes) == 3
 
 
-def test_the_second_reader_is_read_only_where_the_first_reads_otherwise(shipped_classifier, monkeypatch, photo_47,
-                                                                       one_threshold):
+def test_the_second_reader_is_read_only_where_the_first_reads_otherwise(shipped_classifier, monkeypatch,
+                                                                       photo_47, one_threshold):
     from core.classifier import READING_VIEWS
     from core.reader import LINE_HEIGHT, LINE_WIDTH
 
@@ -584,15 +584,18 @@ def test_a_faint_reading_replaces_an_unsure_one_only_when_it_ranks_higher(shippe
     digit = first.digits[0]
 
     def read(first_reading, faint_reading):
-        monkeypatch.setattr(Classifier, "_read_photo_with_steps", lambda self, photo, ink: (first_reading, segmentation))
-        monkeypatch.setattr(Classifier, "_read_faint", lambda self, photo, ink: (ink, faint_reading, segmentation))
+        monkeypatch.setattr(Classifier, "_read_photo_with_steps",
+                            lambda self, photo, ink: (first_reading, segmentation))
+        monkeypatch.setattr(Classifier, "_read_faint",
+                            lambda self, photo, ink: (ink, faint_reading, segmentation))
         return shipped_classifier.read_photo(to_jpeg(page)).number
 
     faint_1 = dataclasses.replace(first, digits=(dataclasses.replace(digit, digit=1, confidence=0.6),))
     assert read(dataclasses.replace(first, method="digits"), faint_1) == "1"  # the readers disagreed
     unsure_7 = dataclasses.replace(first, digits=(dataclasses.replace(digit, confidence=0.7),))
     assert read(unsure_7, faint_1) == "7"  # both agreed, and the faint reading is less sure
-    assert read(dataclasses.replace(unsure_7, method="line"), dataclasses.replace(faint_1, method="line")) == "7"
+    line_7, line_1 = (dataclasses.replace(reading, method="line") for reading in (unsure_7, faint_1))
+    assert read(line_7, line_1) == "7"
     # 10 digits each 0.9 sure (0.35 for the number) are not unsure: no faint reading is tried.
     ten = dataclasses.replace(first, digits=(dataclasses.replace(digit, confidence=0.9),) * 10)
     assert read(ten, dataclasses.replace(faint_1, digits=faint_1.digits * 9)) == "7" * 10
@@ -661,7 +664,8 @@ def test_a_line_reading_of_nothing_leaves_the_digits_alone(shipped_classifier, w
     assert (reading.number, reading.method, reading.line_text, reading.runner_up) == ("47", "digits", "", "")
 
 
-def test_a_line_recognition_rejects_is_left_out_and_the_next_one_read(shipped_classifier, monkeypatch, one_threshold):
+def test_a_line_recognition_rejects_is_left_out_and_the_next_one_read(shipped_classifier, monkeypatch,
+                                                                      one_threshold):
     from test_preprocessing import _tall_ring_beside_47
 
     from core.classifier import MAX_LINES_REJECTED
@@ -857,9 +861,25 @@ def test_a_page_of_more_lines_than_are_compared_keeps_the_tallest(shipped_classi
     assert shipped_classifier.read_photo(data, line=1).number == "29"  # still read on request
 
 
+def _silent(read):
+    """``read`` (a Classifier method returning ``(PhotoReading, Segmentation)``) with its
+    reading as if the number readers had read nothing in the line."""
+    def silent(self, photo, *args):
+        reading, segmentation = read(self, photo, *args)
+        return dataclasses.replace(reading, method="digits", line_text="", runner_up=""), segmentation
+
+    return silent
+
+
+def _unchanged(self, photo, ink, reading, segmentation):
+    """In place of :meth:`Classifier._lone_mark` or ``_past_the_line``: ``reading`` as it is."""
+    return reading, segmentation
+
+
 def _number_with_a_lone_mark() -> bytes:
     """47 written on a line, and a 3 alone above it to the right."""
-    page = place_digits(paper(720, 960, seed=2), [handwritten(4), handwritten(7)], height=160, left=300, top=400)
+    page = place_digits(paper(720, 960, seed=2), [handwritten(4), handwritten(7)], height=160, left=300,
+                        top=400)
     return to_jpeg(place_digits(page, [handwritten(3, 1)], height=140, left=650, top=120))
 
 
@@ -871,8 +891,11 @@ def test_a_lone_mark_is_read_only_when_the_readers_read_nothing_in_the_line(ship
     (lone,) = segmentation.lone_marks
     read_through = []
     original = Classifier._read_line_through
-    monkeypatch.setattr(Classifier, "_read_line_through",
-                        lambda self, photo, ink, box: (read_through.append(box), original(self, photo, ink, box))[1])
+    def recording(self, photo, ink, box):
+        read_through.append(box)
+        return original(self, photo, ink, box)
+
+    monkeypatch.setattr(Classifier, "_read_line_through", recording)
     reading, steps = shipped_classifier.read_photo_with_steps(photo)
     assert (reading.number, reading.method) == ("47", "both") and not read_through
     assert classifier_module.SILENT_LINE_NOTE not in steps.notes
@@ -881,11 +904,7 @@ def test_a_lone_mark_is_read_only_when_the_readers_read_nothing_in_the_line(ship
     # lone mark is read as a line of its own, and given as both readers read it alike.
     read = Classifier._read_photo_with_steps
 
-    def silent(self, photo, ink):
-        first, first_segmentation = read(self, photo, ink)
-        return dataclasses.replace(first, method="digits", line_text="", runner_up=""), first_segmentation
-
-    monkeypatch.setattr(Classifier, "_read_photo_with_steps", silent)
+    monkeypatch.setattr(Classifier, "_read_photo_with_steps", _silent(read))
     reading, steps = shipped_classifier.read_photo_with_steps(photo)
     assert read_through == [lone]
     assert (reading.number, reading.method, reading.other_lines) == ("3", "both", 0)
@@ -897,32 +916,34 @@ def test_a_lone_mark_the_readers_do_not_agree_on_leaves_the_silent_reading(shipp
                                                                           one_threshold):
     photo = _number_with_a_lone_mark()
     read = Classifier._read_photo_with_steps
-    monkeypatch.setattr(Classifier, "_read_photo_with_steps", lambda self, photo, ink: (
-        lambda first: (dataclasses.replace(first[0], method="digits", line_text=""), first[1]))(read(self, photo, ink)))
+    monkeypatch.setattr(Classifier, "_read_photo_with_steps", _silent(read))
     original = Classifier._read_line_through
-    monkeypatch.setattr(Classifier, "_read_line_through", lambda self, photo, ink, box: (
-        lambda other: (dataclasses.replace(other[0], method="line"), other[1]))(original(self, photo, ink, box)))
-    monkeypatch.setattr(Classifier, "_past_the_line", lambda self, photo, ink, reading, segmentation: (reading,
-                                                                                                     segmentation))
+
+    def disagreeing(self, photo, ink, box):
+        other, other_segmentation = original(self, photo, ink, box)
+        return dataclasses.replace(other, method="line"), other_segmentation
+
+    monkeypatch.setattr(Classifier, "_read_line_through", disagreeing)
+    monkeypatch.setattr(Classifier, "_past_the_line", _unchanged)
     reading = shipped_classifier.read_photo(photo)
     assert reading.number == "47" and reading.line_reader_read_nothing
-    assert reading.digits[0].confidence <= classifier_module.SILENT_READER_DIGIT_SCALE  # said as unsure as such readings are
+    # said as unsure as such readings are
+    assert reading.digits[0].confidence <= classifier_module.SILENT_READER_DIGIT_SCALE
 
 
-def test_past_a_silent_line_the_rest_of_the_photo_is_read_when_both_readers_agree(shipped_classifier, monkeypatch,
-                                                                                 one_threshold):
+def test_past_a_silent_line_the_rest_of_the_photo_is_read_when_both_readers_agree(shipped_classifier,
+                                                                                 monkeypatch, one_threshold):
     # No lone mark helps (taken as read nothing here): every stroke of the line the readers read
     # nothing in is left out, and what remains, the 3, is read and given as both read it alike.
     photo = _number_with_a_lone_mark()
     segmentation = segment_photo(decode_image(photo))
     assert len(segmentation.strokes) == 2 and segmentation.anchor in segmentation.strokes
     read = Classifier._read_photo_with_steps
-    monkeypatch.setattr(Classifier, "_read_photo_with_steps", lambda self, photo, ink: (
-        lambda first: (dataclasses.replace(first[0], method="digits", line_text="", runner_up=""), first[1]))(
-        read(self, photo, ink)))
-    monkeypatch.setattr(Classifier, "_lone_mark", lambda self, photo, ink, reading, segmentation: (reading, segmentation))
+    monkeypatch.setattr(Classifier, "_read_photo_with_steps", _silent(read))
+    monkeypatch.setattr(Classifier, "_lone_mark", _unchanged)
     reading, steps = shipped_classifier.read_photo_with_steps(photo)
-    assert (reading.number, reading.method) == ("3", "both") and classifier_module.SILENT_LINE_NOTE in steps.notes
+    assert (reading.number, reading.method) == ("3", "both")
+    assert classifier_module.SILENT_LINE_NOTE in steps.notes
     assert not set(steps.strokes) & set(segmentation.strokes)
 
 
@@ -932,9 +953,7 @@ def test_past_a_silent_line_at_most_max_lines_rejected_more_are_left_out(shipped
 
     photo = _number_with_a_lone_mark()
     read = Classifier._read_segmentation
-    monkeypatch.setattr(Classifier, "_read_segmentation", lambda self, photo, segmentation: (
-        lambda first: (dataclasses.replace(first[0], method="digits", line_text="", runner_up=""), first[1]))(
-        read(self, photo, segmentation)))  # the readers read nothing anywhere
+    monkeypatch.setattr(Classifier, "_read_segmentation", _silent(read))  # the readers read nothing anywhere
     excluded = []
     segment = core.preprocessing.segment_photo
 

@@ -966,7 +966,8 @@ def test_faint_ink_is_the_same_ink_map_thresholded_lower():
     assert faint is not None and faint.whole.ink is stage.whole.ink
     ys, xs = np.nonzero(faint.whole.mask)
     scale = stage.whole.scale
-    assert 200 * scale <= xs.min() and xs.max() <= 360 * scale and 150 * scale <= ys.min() and ys.max() <= 310 * scale
+    assert 200 * scale <= xs.min() and xs.max() <= 360 * scale
+    assert 150 * scale <= ys.min() and ys.max() <= 310 * scale
     (x, y, w, h), = pp.segment_photo(gray, ink_stage=faint).working_boxes
     assert h > 60 * scale
 
