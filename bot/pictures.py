@@ -12,6 +12,7 @@ import re
 import numpy as np
 
 from core import visualize
+from core.classifier import FAINT_NOTE, SILENT_LINE_NOTE
 from core.errors import NoDigitFoundError
 from core.preprocessing import Segmentation
 from core.results import PhotoReading
@@ -27,8 +28,6 @@ _JOINED_NOTE = re.compile(r"(\d+) strokes? beside (?:a digit|digits) joined to (
 _READER_ALONE_NOTE = re.compile(r"no mark read as a digit; the number reader read (\d+)")
 _WHOLE_PHOTO_NOTE = re.compile(r"segmentation found no digit; the number reader read (\d+) in the whole photo")
 _OTHER_LINE_NOTE = re.compile(r"(\d+) lines of writing: this one read more surely; the tallest read (\d+)")
-_FAINT_NOTE = "faint strokes (a light pencil?) read with a lower ink threshold, both readers agreeing"
-_SILENT_LINE_NOTE = "the number readers read nothing on the tallest line; other marks read instead"
 
 
 def segmentation_note(lang: Language, note: str) -> str:
@@ -38,11 +37,11 @@ def segmentation_note(lang: Language, note: str) -> str:
                              "a mark cut into {count} digits by recognition", int(cut.group(1)))
     if note == _ERASED_NOTE:
         return lang.gettext("a straight stroke erased from a mark by recognition")
-    if note == _SILENT_LINE_NOTE:
+    if note == SILENT_LINE_NOTE:
         # Translators: the tallest line of writing held no digit for the number readers (a
         # cell's border, say); other marks, off that line, were read instead.
         return lang.gettext("the number readers read nothing on the tallest line; other marks read instead")
-    if note == _FAINT_NOTE:
+    if note == FAINT_NOTE:
         # Translators: the strokes were too light for the usual ink threshold (a hard pencil or a
         # light hand); a lower one was used because both readers then read the same digits.
         return lang.gettext(

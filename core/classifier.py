@@ -435,6 +435,12 @@ def _reader_read_nothing(reading: PhotoReading) -> bool:
     return reading.method == "digits" and not reading.line_text
 
 
+def _with_note(segmentation, note: str):
+    """``segmentation`` (a :class:`core.preprocessing.Segmentation`) with ``note`` added to its
+    notes, for "What I saw"."""
+    return dataclasses.replace(segmentation, notes=segmentation.notes + (note,))
+
+
 def _touches_border(boxes, shape: tuple[int, ...]) -> bool:
     """True when any of ``boxes`` (``(x, y, w, h)``, working-size px) reaches the edge of an
     image of ``shape`` ``(H, W)``: a mark the frame cuts, such as the edge of a coloured
@@ -765,7 +771,7 @@ class Classifier:
         if (reading.method != "both" or _touches_border(segmentation.working_boxes, segmentation.mask.shape)
                 or not self._looks_like_digits(segmentation)):
             return None
-        return faint, reading, dataclasses.replace(segmentation, notes=segmentation.notes + (FAINT_NOTE,))
+        return faint, reading, _with_note(segmentation, FAINT_NOTE)
 
     def _lone_mark(self, photo: np.ndarray, ink, reading: PhotoReading, segmentation):
         """The reading to give when the number readers read nothing in the line given
@@ -795,8 +801,8 @@ class Classifier:
             return reading, segmentation
         other, other_segmentation = best
         return (dataclasses.replace(other, other_lines=len(segmentation.other_lines)),
-                dataclasses.replace(other_segmentation, other_lines=segmentation.other_lines,
-                                    notes=other_segmentation.notes + (SILENT_LINE_NOTE,)))
+                _with_note(dataclasses.replace(other_segmentation, other_lines=segmentation.other_lines),
+                           SILENT_LINE_NOTE))
 
     def _past_the_line(self, photo: np.ndarray, ink, reading: PhotoReading, segmentation):
         """The reading to give when the number readers read nothing in the line given, nor in
@@ -830,8 +836,7 @@ class Classifier:
                 other = None
             if other is not None and other.method == "both":
                 return (dataclasses.replace(other, other_lines=len(other_segmentation.other_lines)),
-                        dataclasses.replace(other_segmentation,
-                                            notes=other_segmentation.notes + (SILENT_LINE_NOTE,)))
+                        _with_note(other_segmentation, SILENT_LINE_NOTE))
             lone = self._lone_mark(photo, ink, reading, again)
             if lone[0] is not reading:
                 return lone
@@ -1185,7 +1190,7 @@ class Classifier:
             note = f"segmentation found no digit; the number reader read {line_text} in the whole photo"
         predictions, segmentation = _segmentation_of_line(line, view_probabilities, x_scale, regions[view], segmentation,
                                                           fit_to_ink=bool(segmentation.working_boxes))
-        segmentation = dataclasses.replace(segmentation, notes=segmentation.notes + (note,))
+        segmentation = _with_note(segmentation, note)
         reading = PhotoReading(digits=tuple(predictions), width=photo.shape[1], height=photo.shape[0],
                                method="line", line_text=line_text, number_confidence=line.confidence)
         return reading, segmentation
